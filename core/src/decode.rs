@@ -1,0 +1,1 @@
+//! Decoding and validation of CloudEvents JSON (SPEC §1-3).

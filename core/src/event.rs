@@ -1,0 +1,479 @@
+//! The typed event model: what a decoded CloudEvent means once validated, and the journal
+//! entry that carries it (an event, or a dead letter with its raw bytes).
+//!
+//! Units are in the names: times are microseconds since the Unix epoch (`_us`), money is
+//! integer cents (`_cents`), coordinates are integer micro-degrees (`_ud`). No floats.
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+/// A line (or batch element) larger than this is dead-lettered as `too_large` (SPEC §1).
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Upper bound on `id` and `correlationid` (SPEC §1).
+pub const MAX_ID_BYTES: usize = 128;
+/// Upper bound on a source name after the `<system>/` prefix (SPEC §1).
+pub const MAX_SOURCE_NAME_BYTES: usize = 64;
+
+/// The four systems of record (SPEC §2).
+#[derive(
+    Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
+#[repr(u8)]
+pub enum System {
+    Erp,
+    Route,
+    Fleet,
+    Billing,
+}
+
+impl System {
+    pub const ALL: [System; 4] = [System::Erp, System::Route, System::Fleet, System::Billing];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            System::Erp => "erp",
+            System::Route => "route",
+            System::Fleet => "fleet",
+            System::Billing => "billing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<System> {
+        System::ALL.into_iter().find(|sys| sys.as_str() == s)
+    }
+}
+
+/// What a `subject` names: `shipment/<u64>` or `vehicle/<u64>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectKind {
+    Shipment,
+    Vehicle,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Shipment => "shipment",
+            SubjectKind::Vehicle => "vehicle",
+        }
+    }
+}
+
+/// Every event type of SPEC §2, with its owner and subject kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventType {
+    OrderCreated,
+    OrderAmended,
+    OrderCancelled,
+    InvoiceSettled,
+    RoutePlanned,
+    EtaRevised,
+    VehiclePosition,
+    StopArrived,
+    StopDeparted,
+    ShipmentPickedUp,
+    ShipmentDelivered,
+    DeliveryFailed,
+    ChargeAdded,
+    ChargeVoided,
+    InvoiceIssued,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 15] = [
+        EventType::OrderCreated,
+        EventType::OrderAmended,
+        EventType::OrderCancelled,
+        EventType::InvoiceSettled,
+        EventType::RoutePlanned,
+        EventType::EtaRevised,
+        EventType::VehiclePosition,
+        EventType::StopArrived,
+        EventType::StopDeparted,
+        EventType::ShipmentPickedUp,
+        EventType::ShipmentDelivered,
+        EventType::DeliveryFailed,
+        EventType::ChargeAdded,
+        EventType::ChargeVoided,
+        EventType::InvoiceIssued,
+    ];
+
+    /// The CloudEvents `type` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::OrderCreated => "order.created",
+            EventType::OrderAmended => "order.amended",
+            EventType::OrderCancelled => "order.cancelled",
+            EventType::InvoiceSettled => "invoice.settled",
+            EventType::RoutePlanned => "route.planned",
+            EventType::EtaRevised => "eta.revised",
+            EventType::VehiclePosition => "vehicle.position",
+            EventType::StopArrived => "stop.arrived",
+            EventType::StopDeparted => "stop.departed",
+            EventType::ShipmentPickedUp => "shipment.picked_up",
+            EventType::ShipmentDelivered => "shipment.delivered",
+            EventType::DeliveryFailed => "delivery.failed",
+            EventType::ChargeAdded => "charge.added",
+            EventType::ChargeVoided => "charge.voided",
+            EventType::InvoiceIssued => "invoice.issued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The only system allowed to emit this type (system-of-record governance).
+    pub fn owner(self) -> System {
+        match self {
+            EventType::OrderCreated
+            | EventType::OrderAmended
+            | EventType::OrderCancelled
+            | EventType::InvoiceSettled => System::Erp,
+            EventType::RoutePlanned | EventType::EtaRevised => System::Route,
+            EventType::VehiclePosition
+            | EventType::StopArrived
+            | EventType::StopDeparted
+            | EventType::ShipmentPickedUp
+            | EventType::ShipmentDelivered
+            | EventType::DeliveryFailed => System::Fleet,
+            EventType::ChargeAdded | EventType::ChargeVoided | EventType::InvoiceIssued => {
+                System::Billing
+            }
+        }
+    }
+
+    pub fn subject_kind(self) -> SubjectKind {
+        match self {
+            EventType::VehiclePosition => SubjectKind::Vehicle,
+            _ => SubjectKind::Shipment,
+        }
+    }
+}
+
+/// Which stop of a shipment a fleet milestone refers to.
+#[derive(
+    Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
+#[repr(u8)]
+pub enum Stop {
+    Pickup,
+    Delivery,
+}
+
+impl Stop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::Pickup => "pickup",
+            Stop::Delivery => "delivery",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Stop> {
+        match s {
+            "pickup" => Some(Stop::Pickup),
+            "delivery" => Some(Stop::Delivery),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of a billing charge.
+#[derive(
+    Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
+#[repr(u8)]
+pub enum ChargeKind {
+    Base,
+    Fuel,
+    Detention,
+    Waiting,
+    Redelivery,
+    Other,
+}
+
+impl ChargeKind {
+    pub const ALL: [ChargeKind; 6] = [
+        ChargeKind::Base,
+        ChargeKind::Fuel,
+        ChargeKind::Detention,
+        ChargeKind::Waiting,
+        ChargeKind::Redelivery,
+        ChargeKind::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeKind::Base => "base",
+            ChargeKind::Fuel => "fuel",
+            ChargeKind::Detention => "detention",
+            ChargeKind::Waiting => "waiting",
+            ChargeKind::Redelivery => "redelivery",
+            ChargeKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ChargeKind> {
+        ChargeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A point on the map in integer micro-degrees.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[rkyv(derive(Debug, Clone, Copy, PartialEq, Eq))]
+pub struct GeoPoint {
+    pub lat_ud: i32,
+    pub lon_ud: i32,
+}
+
+/// The commercial terms of an order. Figures may be 0, never negative.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[rkyv(derive(Debug, Clone, Copy, PartialEq, Eq))]
+pub struct Contract {
+    /// ISO 4217 code, three capital ASCII letters.
+    pub currency: [u8; 3],
+    pub base_cents: i64,
+    pub detention_free_min: u32,
+    pub detention_cents_per_hour: i64,
+}
+
+/// Proof of delivery.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct Pod {
+    pub signed_by: String,
+    pub photo_ref: Option<String>,
+}
+
+/// The payload of an event, one variant per type of SPEC §2, validated.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum Body {
+    OrderCreated {
+        customer_id: String,
+        origin: GeoPoint,
+        destination: GeoPoint,
+        window_start_us: i64,
+        window_end_us: i64,
+        weight_kg: u32,
+        contract: Contract,
+    },
+    OrderAmended {
+        /// >= 2 (`order.created` is version 1).
+        order_version: u32,
+        window_start_us: Option<i64>,
+        window_end_us: Option<i64>,
+        destination: Option<GeoPoint>,
+    },
+    OrderCancelled {
+        reason: String,
+    },
+    InvoiceSettled {
+        invoice_id: String,
+        amount_cents: i64,
+    },
+    RoutePlanned {
+        route_id: String,
+        vehicle_id: u64,
+        stop_index: u16,
+        eta_us: i64,
+    },
+    EtaRevised {
+        eta_us: i64,
+    },
+    VehiclePosition {
+        position: GeoPoint,
+        /// Speed in thousandths of a km/h, rounded half away from zero; never negative.
+        speed_kph_milli: u32,
+    },
+    StopArrived {
+        stop: Stop,
+    },
+    StopDeparted {
+        stop: Stop,
+    },
+    ShipmentPickedUp,
+    ShipmentDelivered {
+        pod: Option<Pod>,
+    },
+    DeliveryFailed {
+        reason: String,
+    },
+    ChargeAdded {
+        charge_id: String,
+        kind: ChargeKind,
+        /// > 0.
+        amount_cents: i64,
+        currency: [u8; 3],
+    },
+    ChargeVoided {
+        charge_id: String,
+    },
+    InvoiceIssued {
+        invoice_id: String,
+        /// > 0.
+        total_cents: i64,
+        charge_ids: Vec<String>,
+    },
+}
+
+impl Body {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Body::OrderCreated { .. } => EventType::OrderCreated,
+            Body::OrderAmended { .. } => EventType::OrderAmended,
+            Body::OrderCancelled { .. } => EventType::OrderCancelled,
+            Body::InvoiceSettled { .. } => EventType::InvoiceSettled,
+            Body::RoutePlanned { .. } => EventType::RoutePlanned,
+            Body::EtaRevised { .. } => EventType::EtaRevised,
+            Body::VehiclePosition { .. } => EventType::VehiclePosition,
+            Body::StopArrived { .. } => EventType::StopArrived,
+            Body::StopDeparted { .. } => EventType::StopDeparted,
+            Body::ShipmentPickedUp => EventType::ShipmentPickedUp,
+            Body::ShipmentDelivered { .. } => EventType::ShipmentDelivered,
+            Body::DeliveryFailed { .. } => EventType::DeliveryFailed,
+            Body::ChargeAdded { .. } => EventType::ChargeAdded,
+            Body::ChargeVoided { .. } => EventType::ChargeVoided,
+            Body::InvoiceIssued { .. } => EventType::InvoiceIssued,
+        }
+    }
+}
+
+impl ArchivedBody {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            ArchivedBody::OrderCreated { .. } => EventType::OrderCreated,
+            ArchivedBody::OrderAmended { .. } => EventType::OrderAmended,
+            ArchivedBody::OrderCancelled { .. } => EventType::OrderCancelled,
+            ArchivedBody::InvoiceSettled { .. } => EventType::InvoiceSettled,
+            ArchivedBody::RoutePlanned { .. } => EventType::RoutePlanned,
+            ArchivedBody::EtaRevised { .. } => EventType::EtaRevised,
+            ArchivedBody::VehiclePosition { .. } => EventType::VehiclePosition,
+            ArchivedBody::StopArrived { .. } => EventType::StopArrived,
+            ArchivedBody::StopDeparted { .. } => EventType::StopDeparted,
+            ArchivedBody::ShipmentPickedUp => EventType::ShipmentPickedUp,
+            ArchivedBody::ShipmentDelivered { .. } => EventType::ShipmentDelivered,
+            ArchivedBody::DeliveryFailed { .. } => EventType::DeliveryFailed,
+            ArchivedBody::ChargeAdded { .. } => EventType::ChargeAdded,
+            ArchivedBody::ChargeVoided { .. } => EventType::ChargeVoided,
+            ArchivedBody::InvoiceIssued { .. } => EventType::InvoiceIssued,
+        }
+    }
+}
+
+/// A validated event. `subject` is the number after `shipment/` or `vehicle/`; which of the
+/// two is implied by the type (`vehicle.position` names a vehicle, every other type a shipment).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct Event {
+    pub id: String,
+    /// `<system>/<name>`.
+    pub source: String,
+    /// >= 1; (source, sequence) identifies the event for dedupe.
+    pub sequence: u64,
+    /// Event time at the source.
+    pub time_us: i64,
+    pub subject: u64,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+    pub body: Body,
+}
+
+impl Event {
+    pub fn event_type(&self) -> EventType {
+        self.body.event_type()
+    }
+}
+
+impl ArchivedEvent {
+    pub fn event_type(&self) -> EventType {
+        self.body.event_type()
+    }
+}
+
+/// Why an event was dead-lettered, in the order the checks run (SPEC §3).
+#[derive(
+    Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
+#[repr(u8)]
+pub enum DeadLetterReason {
+    TooLarge,
+    MalformedJson,
+    InvalidEnvelope,
+    UnknownType,
+    UnsupportedSchemaVersion,
+    OwnershipViolation,
+    SubjectMismatch,
+    InvalidData,
+}
+
+impl DeadLetterReason {
+    pub const ALL: [DeadLetterReason; 8] = [
+        DeadLetterReason::TooLarge,
+        DeadLetterReason::MalformedJson,
+        DeadLetterReason::InvalidEnvelope,
+        DeadLetterReason::UnknownType,
+        DeadLetterReason::UnsupportedSchemaVersion,
+        DeadLetterReason::OwnershipViolation,
+        DeadLetterReason::SubjectMismatch,
+        DeadLetterReason::InvalidData,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterReason::TooLarge => "too_large",
+            DeadLetterReason::MalformedJson => "malformed_json",
+            DeadLetterReason::InvalidEnvelope => "invalid_envelope",
+            DeadLetterReason::UnknownType => "unknown_type",
+            DeadLetterReason::UnsupportedSchemaVersion => "unsupported_schema_version",
+            DeadLetterReason::OwnershipViolation => "ownership_violation",
+            DeadLetterReason::SubjectMismatch => "subject_mismatch",
+            DeadLetterReason::InvalidData => "invalid_data",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeadLetterReason> {
+        DeadLetterReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl ArchivedDeadLetterReason {
+    pub fn native(&self) -> DeadLetterReason {
+        match self {
+            ArchivedDeadLetterReason::TooLarge => DeadLetterReason::TooLarge,
+            ArchivedDeadLetterReason::MalformedJson => DeadLetterReason::MalformedJson,
+            ArchivedDeadLetterReason::InvalidEnvelope => DeadLetterReason::InvalidEnvelope,
+            ArchivedDeadLetterReason::UnknownType => DeadLetterReason::UnknownType,
+            ArchivedDeadLetterReason::UnsupportedSchemaVersion => {
+                DeadLetterReason::UnsupportedSchemaVersion
+            }
+            ArchivedDeadLetterReason::OwnershipViolation => DeadLetterReason::OwnershipViolation,
+            ArchivedDeadLetterReason::SubjectMismatch => DeadLetterReason::SubjectMismatch,
+            ArchivedDeadLetterReason::InvalidData => DeadLetterReason::InvalidData,
+        }
+    }
+}
+
+/// An event that failed acceptance, kept with its raw bytes so it can be listed and replayed
+/// by hand. `raw` holds at most [`MAX_EVENT_BYTES`]; `raw_len_bytes` is the original length.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct DeadLetter {
+    pub reason: DeadLetterReason,
+    /// One line saying which check failed, for people (for example `amount_cents must be > 0`).
+    pub detail: String,
+    pub raw: Vec<u8>,
+    pub raw_len_bytes: u64,
+}
+
+/// What one journal record carries: every received event is one entry.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum Entry {
+    Event(Event),
+    DeadLetter(DeadLetter),
+}

@@ -1,0 +1,1 @@
+//! The append-only, memory-mapped, hash-chained journal (SPEC §6).

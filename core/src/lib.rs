@@ -1,0 +1,14 @@
+//! # waybill-core
+//!
+//! The deterministic core of Waybill: CloudEvents in, journal, shipment state, replay.
+//!
+//! Data flows one way: [`decode`] turns raw bytes into an [`event::Entry`] (an event or a dead
+//! letter); the [`journal`] frames and appends it; the [`machine`] applies the journaled record
+//! (dedupe, then [`state`]); [`engine::Core`] is the imperative shell that ties them together.
+
+pub mod decode;
+pub mod event;
+pub mod journal;
+pub mod source;
+pub mod state;
+pub mod time;

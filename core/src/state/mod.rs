@@ -1,0 +1,1 @@
+//! Shipment and vehicle state, the pure apply of SPEC §4, derived fields and the digest.
