@@ -2,13 +2,18 @@
 //!
 //! The deterministic core of Waybill: CloudEvents in, journal, shipment state, replay.
 //!
-//! Data flows one way: [`decode`] turns raw bytes into an [`event::Entry`] (an event or a dead
-//! letter); the [`journal`] frames and appends it; the [`machine`] applies the journaled record
-//! (dedupe, then [`state`]); [`engine::Core`] is the imperative shell that ties them together.
+//! Data flows one way: [`input`] splits a byte stream into raw events; [`decode`] turns each
+//! into an [`event::Entry`] (an event or a dead letter); the [`journal`] frames and appends it;
+//! the [`machine`] applies the journaled record (dedupe, then [`state`]); [`engine::Core`] is the
+//! imperative shell that ties them together.
 
 pub mod decode;
+pub mod dedupe;
+pub mod engine;
 pub mod event;
+pub mod input;
 pub mod journal;
+pub mod machine;
 pub mod source;
 pub mod state;
 pub mod time;

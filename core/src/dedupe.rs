@@ -1,0 +1,1 @@
+//! Dedupe by (source, sequence) and gap accounting (SPEC §3).

@@ -1,0 +1,1 @@
+//! The imperative shell around the machine: decode, journal, apply, durability.

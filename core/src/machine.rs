@@ -1,0 +1,1 @@
+//! The deterministic state machine: one journal record in, one outcome out.
