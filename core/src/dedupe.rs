@@ -1,1 +1,272 @@
 //! Dedupe by (source, sequence) and gap accounting (SPEC §3).
+//!
+//! Per source we keep a contiguous high-water mark (`hwm`: every sequence `1..=hwm` has been
+//! applied) plus the runs of sequences applied above it, as disjoint, non-adjacent ranges. The
+//! memory held is proportional to the number of holes (the out-of-order span), never to the
+//! history. A hole is a **missing** sequence: below the source's highest applied sequence and
+//! not applied yet; a late arrival fills it.
+//!
+//! Limit: at most [`MAX_HOLES_PER_SOURCE`] holes per source. Past that the lowest hole is
+//! *abandoned*: the high-water mark moves over it, its sequences stay counted as missing in
+//! [`Dedupe::missing_total`], and an event arriving for it later is counted as a duplicate.
+
+use crate::source::SourceId;
+use std::collections::BTreeMap;
+
+/// The most holes tracked per source before the lowest one is abandoned.
+pub const MAX_HOLES_PER_SOURCE: usize = 1 << 16;
+
+#[derive(Debug, Default, Clone)]
+struct SourceSeqs {
+    /// Every sequence in `1..=hwm` is applied.
+    hwm: u64,
+    /// Applied runs above `hwm + 1`: start -> end (inclusive). Disjoint and non-adjacent.
+    above: BTreeMap<u64, u64>,
+    /// Highest applied sequence (`hwm` when `above` is empty).
+    max: u64,
+    /// Sequences in `above`.
+    applied_above: u64,
+    /// Sequences given up on by the hole limit (still counted as missing).
+    abandoned: u64,
+}
+
+impl SourceSeqs {
+    fn missing(&self) -> u64 {
+        self.max - self.hwm - self.applied_above + self.abandoned
+    }
+
+    fn check(&self) {
+        debug_assert!(self.max >= self.hwm);
+        debug_assert!(self.above.is_empty() == (self.max == self.hwm));
+        debug_assert!(self.above.keys().next().is_none_or(|&s| s > self.hwm + 1));
+    }
+}
+
+/// Which (source, sequence) pairs have been applied.
+#[derive(Debug, Default, Clone)]
+pub struct Dedupe {
+    sources: Vec<SourceSeqs>,
+    missing_total: u64,
+}
+
+/// Holes of one source, for reporting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceGaps {
+    pub source: SourceId,
+    pub missing: u64,
+    /// Missing sequence ranges (inclusive), lowest first; abandoned holes are not listed.
+    pub ranges: Vec<(u64, u64)>,
+}
+
+impl Dedupe {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Marks `(source, sequence)` applied. Returns false when it already was (a duplicate).
+    #[inline]
+    pub fn mark(&mut self, source: SourceId, sequence: u64) -> bool {
+        debug_assert!(sequence >= 1);
+        let i = source.0 as usize;
+        if i >= self.sources.len() {
+            self.sources.resize_with(i + 1, SourceSeqs::default);
+        }
+        let s = &mut self.sources[i];
+        // Hot path: the next sequence of a source with no holes.
+        if sequence == s.hwm + 1 && s.above.is_empty() {
+            s.hwm = sequence;
+            s.max = sequence;
+            return true;
+        }
+        let before = s.missing();
+        let fresh = Self::mark_slow(s, sequence);
+        let after = s.missing();
+        self.missing_total = self.missing_total + after - before;
+        s.check();
+        fresh
+    }
+
+    fn mark_slow(s: &mut SourceSeqs, seq: u64) -> bool {
+        if seq <= s.hwm {
+            return false;
+        }
+        // The run at or below `seq`, if any.
+        let prev = s.above.range(..=seq).next_back().map(|(&a, &b)| (a, b));
+        if let Some((_, end)) = prev
+            && seq <= end
+        {
+            return false;
+        }
+        s.applied_above += 1;
+        s.max = s.max.max(seq);
+        let next = s.above.range(seq + 1..).next().map(|(&a, &b)| (a, b));
+        let mut start = seq;
+        let mut end = seq;
+        if let Some((p_start, p_end)) = prev
+            && p_end + 1 == seq
+        {
+            s.above.remove(&p_start);
+            start = p_start;
+        }
+        if let Some((n_start, n_end)) = next
+            && n_start == seq + 1
+        {
+            s.above.remove(&n_start);
+            end = n_end;
+        }
+        if start == s.hwm + 1 {
+            // The run now touches the high-water mark: fold it in.
+            s.applied_above -= end - start + 1;
+            s.hwm = end;
+        } else {
+            s.above.insert(start, end);
+        }
+        if s.above.len() > MAX_HOLES_PER_SOURCE {
+            // Abandon the lowest hole: move the mark over it and the run after it.
+            let (&r_start, &r_end) = s.above.iter().next().expect("non-empty");
+            s.above.remove(&r_start);
+            s.abandoned += r_start - s.hwm - 1;
+            s.applied_above -= r_end - r_start + 1;
+            s.hwm = r_end;
+        }
+        true
+    }
+
+    /// Missing sequences over every source.
+    pub fn missing_total(&self) -> u64 {
+        self.missing_total
+    }
+
+    /// Highest applied sequence of a source (0 when none).
+    pub fn max_sequence(&self, source: SourceId) -> u64 {
+        self.sources.get(source.0 as usize).map_or(0, |s| s.max)
+    }
+
+    /// Sources with at least one missing sequence, in SourceId order (the caller sorts by name).
+    pub fn gaps(&self) -> Vec<SourceGaps> {
+        let mut out = Vec::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.missing() == 0 {
+                continue;
+            }
+            let mut ranges = Vec::with_capacity(s.above.len());
+            let mut lo = s.hwm + 1;
+            for (&a, &b) in &s.above {
+                ranges.push((lo, a - 1));
+                lo = b + 1;
+            }
+            out.push(SourceGaps {
+                source: SourceId(i as u32),
+                missing: s.missing(),
+                ranges,
+            });
+        }
+        out
+    }
+
+    /// Runs tracked over every source (a measure of dedupe memory).
+    pub fn runs_tracked(&self) -> usize {
+        self.sources.iter().map(|s| s.above.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    const A: SourceId = SourceId(0);
+    const B: SourceId = SourceId(1);
+
+    /// Marks each sequence and checks the outcome, then the missing count and ranges.
+    fn check(seqs: &[(u64, bool)], missing: u64, ranges: &[(u64, u64)]) {
+        let mut d = Dedupe::new();
+        for &(seq, fresh) in seqs {
+            assert_eq!(d.mark(A, seq), fresh, "seq {seq} in {seqs:?}");
+        }
+        assert_eq!(d.missing_total(), missing, "{seqs:?}");
+        let gaps = d.gaps();
+        let got: Vec<(u64, u64)> = gaps.first().map(|g| g.ranges.clone()).unwrap_or_default();
+        assert_eq!(got, ranges, "{seqs:?}");
+    }
+
+    #[test]
+    fn cases() {
+        check(&[(1, true), (2, true), (3, true)], 0, &[]);
+        check(&[(1, true), (1, false)], 0, &[]);
+        check(&[(2, true)], 1, &[(1, 1)]);
+        check(&[(5, true), (1, true)], 3, &[(2, 4)]);
+        check(&[(5, true), (3, true), (1, true)], 2, &[(2, 2), (4, 4)]);
+        check(
+            &[(5, true), (3, true), (4, true), (2, true), (1, true)],
+            0,
+            &[],
+        );
+        check(
+            &[
+                (3, true),
+                (3, false),
+                (1, true),
+                (2, true),
+                (2, false),
+                (3, false),
+            ],
+            0,
+            &[],
+        );
+        check(
+            &[(10, true), (12, true), (11, true), (11, false), (12, false)],
+            9,
+            &[(1, 9)],
+        );
+        check(
+            &[(1, true), (4, true), (7, true), (5, true), (6, true)],
+            2,
+            &[(2, 3)],
+        );
+    }
+
+    #[test]
+    fn sources_are_independent() {
+        let mut d = Dedupe::new();
+        assert!(d.mark(A, 1));
+        assert!(d.mark(B, 1));
+        assert!(d.mark(B, 3));
+        assert!(!d.mark(A, 1));
+        assert_eq!(d.missing_total(), 1);
+        assert_eq!(d.gaps()[0].source, B);
+    }
+
+    #[test]
+    fn hole_limit_abandons_the_lowest_hole() {
+        let mut d = Dedupe::new();
+        // Every even sequence: one hole before each.
+        for i in 1..=(MAX_HOLES_PER_SOURCE as u64 + 2) {
+            assert!(d.mark(A, 2 * i));
+        }
+        let n = MAX_HOLES_PER_SOURCE as u64 + 2;
+        assert_eq!(d.missing_total(), n, "abandoned holes stay counted");
+        assert!(d.runs_tracked() <= MAX_HOLES_PER_SOURCE);
+        assert!(!d.mark(A, 1), "an abandoned hole reads as applied");
+        assert!(d.mark(A, 2 * n - 1), "a tracked hole still fills");
+    }
+
+    proptest! {
+        /// Against a reference model: a set of applied sequences.
+        #[test]
+        fn matches_a_set(seqs in proptest::collection::vec(1u64..60, 0..200)) {
+            let mut d = Dedupe::new();
+            let mut seen = BTreeSet::new();
+            for &s in &seqs {
+                prop_assert_eq!(d.mark(A, s), seen.insert(s));
+            }
+            let max = seen.iter().next_back().copied().unwrap_or(0);
+            let missing = max - seen.len() as u64;
+            prop_assert_eq!(d.missing_total(), missing);
+            let holes: Vec<u64> = (1..=max).filter(|s| !seen.contains(s)).collect();
+            let listed: Vec<u64> = d.gaps().iter().flat_map(|g| g.ranges.iter().flat_map(|&(a, b)| a..=b)).collect();
+            prop_assert_eq!(holes, listed);
+        }
+    }
+}

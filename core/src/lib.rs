@@ -9,11 +9,12 @@
 
 pub mod decode;
 pub mod dedupe;
-pub mod engine;
+pub mod encode;
+// pub mod engine;
 pub mod event;
 pub mod input;
 pub mod journal;
-pub mod machine;
+// pub mod machine;
 pub mod source;
 pub mod state;
 pub mod time;

@@ -1,1 +1,201 @@
-//! The deterministic state machine: one journal record in, one outcome out.
+//! The deterministic state machine: one journal entry in, one outcome out.
+//!
+//! [`Machine::step`] is the pure heart of the core: no I/O, no clock, no randomness, no
+//! thread. Live ingest and replay both feed it the archived entries *as they sit in the
+//! journal*, so replaying the journal always rebuilds the live state bit for bit.
+
+use crate::dedupe::Dedupe;
+use crate::event::{ArchivedEntry, DeadLetterReason};
+use crate::source::{EventKey, Sources};
+use crate::state::{Digest, State};
+use serde::Serialize;
+
+/// What became of one received event (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    DeadLettered(DeadLetterReason),
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DeadLettered(_) => "dead_lettered",
+        }
+    }
+}
+
+/// The acceptance counters. Invariant: `received == applied + duplicates + dead_lettered`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+    /// Indexed by [`DeadLetterReason::index`].
+    pub dead_letter_reasons: [u64; DeadLetterReason::ALL.len()],
+}
+
+impl Counters {
+    pub fn count(&mut self, outcome: Outcome) {
+        self.received += 1;
+        match outcome {
+            Outcome::Applied => self.applied += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::DeadLettered(reason) => {
+                self.dead_lettered += 1;
+                self.dead_letter_reasons[reason.index()] += 1;
+            }
+        }
+        debug_assert!(self.conserved());
+    }
+
+    /// The conservation law of SPEC §3.
+    pub fn conserved(&self) -> bool {
+        self.received == self.applied + self.duplicates + self.dead_lettered
+            && self.dead_lettered == self.dead_letter_reasons.iter().sum::<u64>()
+    }
+
+    pub fn add(&mut self, other: &Counters) {
+        self.received += other.received;
+        self.applied += other.applied;
+        self.duplicates += other.duplicates;
+        self.dead_lettered += other.dead_lettered;
+        for (a, b) in self.dead_letter_reasons.iter_mut().zip(other.dead_letter_reasons) {
+            *a += b;
+        }
+    }
+}
+
+/// State, dedupe memory, sources and counters: everything the journal rebuilds.
+#[derive(Debug, Default)]
+pub struct Machine {
+    pub state: State,
+    pub sources: Sources,
+    pub dedupe: Dedupe,
+    pub counters: Counters,
+    /// LSN of the last entry stepped (0 before any).
+    pub lsn: u64,
+}
+
+impl Machine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies the journal entry at `lsn`. LSNs must come in order, one after the other.
+    #[inline]
+    pub fn step(&mut self, lsn: u64, entry: &ArchivedEntry) -> Outcome {
+        assert_eq!(lsn, self.lsn + 1, "entries must be stepped in LSN order");
+        self.lsn = lsn;
+        let outcome = match entry {
+            ArchivedEntry::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
+            ArchivedEntry::Event(ev) => {
+                let source = self.sources.intern(ev.source.as_str());
+                let sequence = ev.sequence.to_native();
+                if self.dedupe.mark(source, sequence) {
+                    let key = EventKey { time_us: ev.time_us.to_native(), source, sequence };
+                    self.state.apply(ev, key, &self.sources);
+                    Outcome::Applied
+                } else {
+                    Outcome::Duplicate
+                }
+            }
+        };
+        self.counters.count(outcome);
+        outcome
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.state.digest(&self.sources)
+    }
+
+    /// The summary of SPEC §7 (`lsn`, `digest`, counters, gaps).
+    pub fn summary(&self) -> Summary {
+        let c = &self.counters;
+        let mut gaps: Vec<GapView> = self
+            .dedupe
+            .gaps()
+            .into_iter()
+            .map(|g| GapView {
+                source: self.sources.name(g.source).to_string(),
+                missing: g.missing,
+                ranges: g.ranges.iter().take(MAX_GAP_RANGES_SHOWN).map(|&(a, b)| [a, b]).collect(),
+            })
+            .collect();
+        gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        Summary {
+            lsn: self.lsn,
+            digest: self.digest().to_string(),
+            received: c.received,
+            applied: c.applied,
+            duplicates: c.duplicates,
+            dead_lettered: c.dead_lettered,
+            dead_letter_reasons: DeadLetterReason::ALL
+                .iter()
+                .map(|r| (r.as_str(), c.dead_letter_reasons[r.index()]))
+                .collect(),
+            missing: self.dedupe.missing_total(),
+            shipments: self.state.shipment_count() as u64,
+            vehicles: self.state.vehicle_count() as u64,
+            sources: self.sources.len() as u64,
+            gaps,
+        }
+    }
+}
+
+/// Gap ranges listed per source in a summary; the count is always complete.
+pub const MAX_GAP_RANGES_SHOWN: usize = 100;
+
+/// The summary of the core's state, with the JSON names of SPEC §7.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub lsn: u64,
+    pub digest: String,
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+    /// Every reason, in the order of SPEC §3, with its count.
+    pub dead_letter_reasons: ReasonCounts,
+    /// Total missing sequences (gaps) over every source.
+    pub missing: u64,
+    pub shipments: u64,
+    pub vehicles: u64,
+    pub sources: u64,
+    /// Sources with missing sequences, sorted by name.
+    pub gaps: Vec<GapView>,
+}
+
+/// Reason -> count, serialized as a JSON object in a fixed order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonCounts(pub Vec<(&'static str, u64)>);
+
+impl FromIterator<(&'static str, u64)> for ReasonCounts {
+    fn from_iter<I: IntoIterator<Item = (&'static str, u64)>>(iter: I) -> Self {
+        ReasonCounts(iter.into_iter().collect())
+    }
+}
+
+impl Serialize for ReasonCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Missing sequences of one source.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GapView {
+    pub source: String,
+    pub missing: u64,
+    /// Inclusive ranges, lowest first, at most [`MAX_GAP_RANGES_SHOWN`].
+    pub ranges: Vec<[u64; 2]>,
+}
