@@ -1,0 +1,125 @@
+//! Command-line arguments (SPEC §7): names fixed by the contract.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "waybill", version, about = "Deterministic event core for logistics sync", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Append and apply CloudEvents (JSONL or a batch array); prints the counters.
+    Ingest(IngestArgs),
+    /// The state: a summary, one shipment, or every shipment as JSON lines.
+    State(StateArgs),
+    /// Every journal record that touched a shipment, with LSN, ingest time and outcome.
+    History(HistoryArgs),
+    /// Journal audits: verify and dump.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+    /// Dead-lettered events with their reasons and raw bytes.
+    DeadLetters(DeadLettersArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct JournalArg {
+    /// The journal directory.
+    #[arg(long, value_name = "DIR")]
+    pub journal: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// A JSONL file or a JSON array file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE.jsonl | -")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// none: page cache; group: flushed every few ms; sync: every batch flushed before acknowledgement.
+    #[arg(long, default_value = "group", value_parser = ["none", "group", "sync"])]
+    pub durability: String,
+    /// Size of each journal segment file in bytes (a new journal only keeps what it was created with per segment).
+    #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
+    pub segment_bytes: u64,
+    /// Print the counters as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PointInTime {
+    /// The state after the records up to this LSN.
+    #[arg(long, value_name = "N", conflicts_with = "at_time")]
+    pub at_lsn: Option<u64>,
+    /// The state after every record ingested at or before this RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub at_time: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StateArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// One shipment.
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
+    pub shipment: Option<u64>,
+    /// Every shipment, one JSON line each, sorted by id.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub at: PointInTime,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    #[arg(long, value_name = "ID")]
+    pub shipment: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JournalCommand {
+    /// Check framing, checksums and the hash chain; exit 1 naming the first bad segment, offset and LSN.
+    Verify(VerifyArgs),
+    /// Records as text or JSON.
+    Dump(DumpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// First LSN to show.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub from_lsn: u64,
+    /// Most records to show.
+    #[arg(long, value_name = "K")]
+    pub limit: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DeadLettersArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,217 @@
+//! End-to-end: the `waybill` binary on the bundled example day and on bad input.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::io::Write;
+
+#[test]
+fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    let first = ingest(&example_day(), &j);
+    assert_conserved(&first);
+    assert!(first["applied"].as_u64().unwrap() > 1000, "{first}");
+    assert!(first["duplicates"].as_u64().unwrap() > 0, "the example redelivers some lines");
+    assert!(first["dead_lettered"].as_u64().unwrap() >= 5, "{first}");
+
+    // A fresh replay of the journal gives the digest the live core reported.
+    let replayed = summary(&j);
+    assert_conserved(&replayed);
+    assert_eq!(replayed["digest"], first["digest"]);
+    assert_eq!(replayed["lsn"], first["lsn"]);
+    let all_before = all(&j, &[]);
+
+    // The second time every event is a duplicate (dead letters are dead-lettered again).
+    let second = ingest(&example_day(), &j);
+    assert_eq!(second["applied"], 0, "{second}");
+    assert_eq!(second["duplicates"].as_u64().unwrap() + second["dead_lettered"].as_u64().unwrap(), second["received"].as_u64().unwrap());
+    assert_eq!(second["digest"], first["digest"]);
+    assert_eq!(all(&j, &[]), all_before);
+    let total = summary(&j);
+    assert_conserved(&total);
+    assert_eq!(total["received"].as_u64().unwrap(), 2 * first["received"].as_u64().unwrap());
+}
+
+#[test]
+fn at_lsn_equals_a_fresh_ingest_of_the_first_n_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    ingest(&example_day(), &full);
+    let text = fs::read_to_string(example_day()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    for n in [1usize, 7, 100, 777, lines.len() - 3] {
+        let prefix = dir.path().join(format!("first-{n}.jsonl"));
+        fs::write(&prefix, lines[..n].join("\n")).unwrap();
+        let fresh = dir.path().join(format!("fresh-{n}"));
+        let live = ingest(&prefix, &fresh);
+        let n_s = n.to_string();
+        let at = json(&["state", "--journal", p(&full), "--at-lsn", &n_s, "--json"]);
+        assert_eq!(at["lsn"].as_u64(), Some(n as u64));
+        assert_eq!(at["digest"], live["digest"], "at lsn {n}");
+        assert_eq!(all(&full, &["--at-lsn", &n_s]), all(&fresh, &[]), "at lsn {n}");
+    }
+}
+
+#[test]
+fn at_time_sees_what_was_ingested_by_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let before = json(&["state", "--journal", p(&j), "--at-time", "2000-01-01T00:00:00Z", "--json"]);
+    assert_eq!(before["lsn"], 0);
+    assert_eq!(before["received"], 0);
+    let after = json(&["state", "--journal", p(&j), "--at-time", "2999-01-01T00:00:00Z", "--json"]);
+    assert_eq!(after["digest"], summary(&j)["digest"]);
+    let (code, _, err) = run(&["state", "--journal", p(&j), "--at-time", "yesterday"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("RFC 3339"), "{err}");
+}
+
+#[test]
+fn shipment_views_history_and_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let s = json(&["state", "--journal", p(&j), "--shipment", "5", "--json"]);
+    for key in [
+        "id", "status", "order_version", "cancelled", "window_start", "window_end", "delivered", "on_time",
+        "billed_cents", "detention_minutes", "expected_detention_cents", "leakage_cents",
+        "unbilled_charge_ids", "invoice_status", "invoice_ready", "failed_attempts", "anomalies",
+    ] {
+        assert!(s.get(key).is_some(), "shipment JSON lacks {key}: {s}");
+    }
+    assert_eq!(s["id"], 5);
+    assert_eq!(s["status"], "delivered");
+    // Every line of --all is one shipment, sorted by id.
+    let ids: Vec<u64> = all(&j, &[])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=40).collect::<Vec<_>>());
+    // Human output names the fields too.
+    let human = ok(&["state", "--journal", p(&j), "--shipment", "5"]);
+    assert!(human.contains("invoice_status"), "{human}");
+    let (code, _, err) = run(&["state", "--journal", p(&j), "--shipment", "999999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no shipment 999999"), "{err}");
+
+    let history = ok(&["history", "--journal", p(&j), "--shipment", "5", "--json"]);
+    let rows: Vec<serde_json::Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows.iter().any(|r| r["type"] == "order.created" && r["outcome"] == "applied"));
+    assert!(rows.iter().any(|r| r["type"] == "shipment.delivered"));
+    assert!(rows.windows(2).all(|w| w[0]["lsn"].as_u64() < w[1]["lsn"].as_u64()));
+
+    let dls = ok(&["dead-letters", "--journal", p(&j), "--json"]);
+    let reasons: Vec<String> = dls
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reason"].as_str().unwrap().to_string())
+        .collect();
+    for r in ["malformed_json", "unknown_type", "ownership_violation", "invalid_data", "invalid_envelope"] {
+        assert!(reasons.iter().any(|x| x == r), "no {r} in {reasons:?}");
+    }
+    assert!(dls.contains("this is not json"), "raw bytes are kept");
+}
+
+#[test]
+fn dump_shows_records_from_an_lsn() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let out = ok(&["journal", "dump", "--journal", p(&j), "--from-lsn", "10", "--limit", "5", "--json"]);
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.iter().map(|r| r["lsn"].as_u64().unwrap()).collect::<Vec<_>>(), vec![10, 11, 12, 13, 14]);
+    assert_eq!(rows[0]["event"]["specversion"], "1.0");
+    let text = ok(&["journal", "dump", "--journal", p(&j), "--limit", "2"]);
+    assert_eq!(text.lines().count(), 2);
+}
+
+/// Bad input of every kind: a clear error or a dead letter, never a panic.
+#[test]
+fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    let file = dir.path().join("bad.jsonl");
+    let mut f = fs::File::create(&file).unwrap();
+    f.write_all(b"\x00\xff\xfe garbage \x80\n").unwrap();
+    f.write_all(b"{\"specversion\":\"1.0\",\"id\":\"a\",\"sou\n").unwrap();
+    f.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    f.write_all(b"\n").unwrap();
+    f.write_all(br#"{"specversion":"1.0","id":"b","source":"erp/x","sequence":"1","type":"order.cancelled","time":"2026-11-27T00:00:00Z","subject":"shipment/1","data":{"reason":5}}"#).unwrap();
+    f.write_all(b"\n\n   \n").unwrap();
+    f.write_all(br#"{"specversion":1.0,"id":"c","source":"erp/x","sequence":"2","type":"order.cancelled","time":"2026-11-27T00:00:00Z","subject":"shipment/1","data":{"reason":"r"}}"#).unwrap();
+    f.write_all(b"\n[1,2,3]\n").unwrap();
+    drop(f);
+    let s = ingest(&file, &j);
+    assert_conserved(&s);
+    assert_eq!(s["received"], 6, "blank lines are not counted: {s}");
+    assert_eq!(s["dead_lettered"], 6);
+    let r = &s["dead_letter_reasons"];
+    assert_eq!(r["malformed_json"], 3, "{r}");
+    assert_eq!(r["too_large"], 1, "{r}");
+    assert_eq!(r["invalid_data"], 1, "{r}");
+    assert_eq!(r["invalid_envelope"], 1, "{r}");
+
+    // A missing input file, an unknown journal folder and bad flags are usage errors (exit 2).
+    let (code, _, err) = run(&["ingest", "/no/such/file.jsonl", "--journal", p(&j)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot open"), "{err}");
+    for args in [
+        vec!["state", "--journal", "/no/such/journal"],
+        vec!["history", "--journal", "/no/such/journal", "--shipment", "1"],
+        vec!["journal", "verify", "--journal", "/no/such/journal"],
+        vec!["journal", "dump", "--journal", "/no/such/journal"],
+        vec!["dead-letters", "--journal", "/no/such/journal"],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("no journal"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    let (code, _, _) = run(&["state", "--journal", p(&j), "--at-lsn", "x"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = run(&["ingest", p(&file), "--journal", p(&j), "--durability", "maybe"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_batch_array_ingests_like_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(example_day()).unwrap();
+    let good: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).take(300).collect();
+    let jsonl = dir.path().join("a.jsonl");
+    let array = dir.path().join("a.json");
+    fs::write(&jsonl, good.join("\n")).unwrap();
+    fs::write(&array, format!("[\n  {}\n]\n", good.join(",\n  "))).unwrap();
+    let a = ingest(&jsonl, &dir.path().join("ja"));
+    let b = ingest(&array, &dir.path().join("jb"));
+    assert_eq!(a["digest"], b["digest"]);
+    assert_eq!(a["received"], b["received"]);
+}
+
+#[test]
+fn verify_passes_on_a_clean_journal_and_names_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let out = ok(&["journal", "verify", "--journal", p(&j)]);
+    assert!(out.starts_with("ok:"), "{out}");
+    // Flip one byte in the middle of the first segment.
+    let seg = fs::read_dir(&j)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .min()
+        .unwrap();
+    let mut bytes = fs::read(&seg).unwrap();
+    let at = 64 + 48 * 40 + 1000;
+    bytes[at] ^= 0x20;
+    fs::write(&seg, &bytes).unwrap();
+    let (code, _, err) = run(&["journal", "verify", "--journal", p(&j)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("segment") && err.contains("offset") && err.contains("lsn"), "{err}");
+    // Every command that reads the journal refuses it the same way.
+    let (code, _, _) = run(&["state", "--journal", p(&j)]);
+    assert_eq!(code, 1);
+}
