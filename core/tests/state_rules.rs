@@ -91,7 +91,11 @@ fn status_by_precedence() {
         ),
         (
             "picked up",
-            vec![order(), e(ROUTE, 1, 10, planned("r-1", 7, 3, 300)), e(FLEET, 1, 60, picked_up())],
+            vec![
+                order(),
+                e(ROUTE, 1, 10, planned("r-1", 7, 3, 300)),
+                e(FLEET, 1, 60, picked_up()),
+            ],
             json!({"status": "in_transit", "picked_up": mt(60)}),
         ),
         (
@@ -101,27 +105,47 @@ fn status_by_precedence() {
         ),
         (
             "delivered",
-            vec![order(), e(FLEET, 1, 60, picked_up()), e(FLEET, 2, 300, delivered(Some("ann")))],
+            vec![
+                order(),
+                e(FLEET, 1, 60, picked_up()),
+                e(FLEET, 2, 300, delivered(Some("ann"))),
+            ],
             json!({"status": "delivered", "delivered": mt(300), "pod": {"signed_by": "ann", "photo_ref": "photo-ann"}}),
         ),
         (
             "cancelled",
-            vec![order(), e(FLEET, 1, 60, picked_up()), e(ERP, 2, 100, cancelled())],
+            vec![
+                order(),
+                e(FLEET, 1, 60, picked_up()),
+                e(ERP, 2, 100, cancelled()),
+            ],
             json!({"status": "cancelled", "cancelled": true, "anomalies": []}),
         ),
         (
             "cancelled twice",
-            vec![order(), e(ERP, 2, 100, cancelled()), e(ERP, 3, 101, cancelled())],
+            vec![
+                order(),
+                e(ERP, 2, 100, cancelled()),
+                e(ERP, 3, 101, cancelled()),
+            ],
             json!({"status": "cancelled", "cancelled": true}),
         ),
         (
             "cancelled and delivered",
-            vec![order(), e(ERP, 2, 100, cancelled()), e(FLEET, 1, 300, delivered(None))],
+            vec![
+                order(),
+                e(ERP, 2, 100, cancelled()),
+                e(FLEET, 1, 300, delivered(None)),
+            ],
             json!({"status": "delivered", "cancelled": true, "anomalies": ["delivered_and_cancelled"]}),
         ),
         (
             "delivered then cancelled",
-            vec![order(), e(FLEET, 1, 300, delivered(None)), e(ERP, 2, 400, cancelled())],
+            vec![
+                order(),
+                e(FLEET, 1, 300, delivered(None)),
+                e(ERP, 2, 400, cancelled()),
+            ],
             json!({"status": "delivered", "anomalies": ["delivered_and_cancelled"]}),
         ),
     ]);
@@ -135,10 +159,26 @@ fn orphans() {
         "on_time": null, "leakage_cents": 0, "expected_detention_cents": 0,
     });
     let mut cases = vec![
-        ("void only", vec![e(BILL, 1, 0, void("c1"))], json!({"status": "orphan", "anomalies": ["orphan"], "charges": []})),
-        ("routed orphan", vec![e(ROUTE, 1, 0, planned("r", 1, 0, 100))], json!({"status": "planned", "anomalies": ["orphan"]})),
-        ("picked-up orphan", vec![e(FLEET, 1, 0, picked_up())], json!({"status": "in_transit", "anomalies": ["orphan"]})),
-        ("cancelled orphan", vec![e(ERP, 1, 0, cancelled())], json!({"status": "cancelled", "anomalies": ["orphan"]})),
+        (
+            "void only",
+            vec![e(BILL, 1, 0, void("c1"))],
+            json!({"status": "orphan", "anomalies": ["orphan"], "charges": []}),
+        ),
+        (
+            "routed orphan",
+            vec![e(ROUTE, 1, 0, planned("r", 1, 0, 100))],
+            json!({"status": "planned", "anomalies": ["orphan"]}),
+        ),
+        (
+            "picked-up orphan",
+            vec![e(FLEET, 1, 0, picked_up())],
+            json!({"status": "in_transit", "anomalies": ["orphan"]}),
+        ),
+        (
+            "cancelled orphan",
+            vec![e(ERP, 1, 0, cancelled())],
+            json!({"status": "cancelled", "anomalies": ["orphan"]}),
+        ),
         (
             "delivered orphan: contract figures are 0",
             vec![
@@ -213,7 +253,10 @@ fn order_fields_by_version_then_key() {
         ),
         (
             "amendment beats order.created whatever the time",
-            vec![e(ERP, 2, -500, amended(2, None, Some(700), None)), e(ERP, 1, 0, created(0, 600))],
+            vec![
+                e(ERP, 2, -500, amended(2, None, Some(700), None)),
+                e(ERP, 1, 0, created(0, 600)),
+            ],
             json!({"order_version": 2, "window_start": mt(0), "window_end": mt(700)}),
         ),
         (
@@ -297,12 +340,20 @@ fn route_and_eta() {
         ),
         (
             "eta.revised after the plan moves only the eta",
-            vec![order(), e(ROUTE, 1, 10, planned("r-1", 7, 3, 300)), e(ROUTE, 2, 30, eta(333))],
+            vec![
+                order(),
+                e(ROUTE, 1, 10, planned("r-1", 7, 3, 300)),
+                e(ROUTE, 2, 30, eta(333)),
+            ],
             json!({"route": {"route_id": "r-1", "vehicle_id": 7, "stop_index": 3}, "eta": mt(333), "status": "planned"}),
         ),
         (
             "a plan after the revision brings its own eta",
-            vec![order(), e(ROUTE, 2, 5, eta(333)), e(ROUTE, 1, 10, planned("r-1", 7, 3, 300))],
+            vec![
+                order(),
+                e(ROUTE, 2, 5, eta(333)),
+                e(ROUTE, 1, 10, planned("r-1", 7, 3, 300)),
+            ],
             json!({"eta": mt(300)}),
         ),
         (
@@ -351,12 +402,20 @@ fn milestones() {
         ),
         (
             "pod comes from the winning delivery, even when it has none",
-            vec![order(), e(FLEET, 1, 300, delivered(Some("ann"))), e(FLEET, 2, 310, delivered(None))],
+            vec![
+                order(),
+                e(FLEET, 1, 300, delivered(Some("ann"))),
+                e(FLEET, 2, 310, delivered(None)),
+            ],
             json!({"delivered": mt(310), "pod": null}),
         ),
         (
             "pod of the later delivery",
-            vec![order(), e(FLEET, 2, 310, delivered(Some("bob"))), e(FLEET, 1, 300, delivered(Some("ann")))],
+            vec![
+                order(),
+                e(FLEET, 2, 310, delivered(Some("bob"))),
+                e(FLEET, 1, 300, delivered(Some("ann"))),
+            ],
             json!({"delivered": mt(310), "pod": {"signed_by": "bob", "photo_ref": "photo-bob"}}),
         ),
         (
@@ -379,7 +438,11 @@ fn milestones() {
         ),
         (
             "failed attempts are counted",
-            vec![order(), e(FLEET, 1, 100, failed()), e(FLEET, 2, 200, failed())],
+            vec![
+                order(),
+                e(FLEET, 1, 100, failed()),
+                e(FLEET, 2, 200, failed()),
+            ],
             json!({"failed_attempts": 2, "status": "created"}),
         ),
         ("no failures", vec![order()], json!({"failed_attempts": 0})),
@@ -407,13 +470,21 @@ fn charges_and_tombstones() {
         ),
         (
             "void before add: the add arrives voided",
-            vec![order(), e(BILL, 2, 20, void("c1")), e(BILL, 1, 10, charge("c1", Fuel, 100, USD))],
+            vec![
+                order(),
+                e(BILL, 2, 20, void("c1")),
+                e(BILL, 1, 10, charge("c1", Fuel, 100, USD)),
+            ],
             json!({"billed_cents": 0, "unbilled_charge_ids": [],
                    "charges": [{"id": "c1", "kind": "fuel", "amount_cents": 100, "currency": "USD", "voided": true}]}),
         ),
         (
             "add after void (later time) stays voided",
-            vec![order(), e(BILL, 1, 10, void("c1")), e(BILL, 2, 20, charge("c1", Fuel, 100, USD))],
+            vec![
+                order(),
+                e(BILL, 1, 10, void("c1")),
+                e(BILL, 2, 20, charge("c1", Fuel, 100, USD)),
+            ],
             json!({"billed_cents": 0, "unbilled_charge_ids": []}),
         ),
         (
@@ -530,9 +601,22 @@ fn detention() {
         (
             "expected cents floor",
             vec![
-                e(ERP, 1, -100, created_with("c", 0, 600, waybill_core::event::Contract {
-                    currency: USD, base_cents: 0, detention_free_min: 0, detention_cents_per_hour: 6001,
-                })),
+                e(
+                    ERP,
+                    1,
+                    -100,
+                    created_with(
+                        "c",
+                        0,
+                        600,
+                        waybill_core::event::Contract {
+                            currency: USD,
+                            base_cents: 0,
+                            detention_free_min: 0,
+                            detention_cents_per_hour: 6001,
+                        },
+                    ),
+                ),
                 e(FLEET, 1, 0, arrived(Stop::Delivery)),
                 e(FLEET, 2, 1, departed(Stop::Delivery)),
             ],
@@ -546,39 +630,51 @@ fn detention() {
         ),
         (
             "leakage: base billed, detention partly billed",
-            at(m(90), vec![
-                e(FLEET, 3, 100, delivered(None)),
-                e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
-                e(BILL, 2, 111, charge("det", Detention, 1_000, USD)),
-            ]),
+            at(
+                m(90),
+                vec![
+                    e(FLEET, 3, 100, delivered(None)),
+                    e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
+                    e(BILL, 2, 111, charge("det", Detention, 1_000, USD)),
+                ],
+            ),
             json!({"leakage_cents": 2_000}),
         ),
         (
             "leakage: detention over-billed counts 0, not negative",
-            at(m(90), vec![
-                e(FLEET, 3, 100, delivered(None)),
-                e(BILL, 1, 110, charge("base", Base, 1, USD)),
-                e(BILL, 2, 111, charge("det", Detention, 99_999, USD)),
-            ]),
+            at(
+                m(90),
+                vec![
+                    e(FLEET, 3, 100, delivered(None)),
+                    e(BILL, 1, 110, charge("base", Base, 1, USD)),
+                    e(BILL, 2, 111, charge("det", Detention, 99_999, USD)),
+                ],
+            ),
             json!({"leakage_cents": 0}),
         ),
         (
             "leakage: a voided base charge does not count",
-            at(m(60), vec![
-                e(FLEET, 3, 100, delivered(None)),
-                e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
-                e(BILL, 2, 111, void("base")),
-            ]),
+            at(
+                m(60),
+                vec![
+                    e(FLEET, 3, 100, delivered(None)),
+                    e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
+                    e(BILL, 2, 111, void("base")),
+                ],
+            ),
             json!({"leakage_cents": 10_000}),
         ),
         (
             "leakage: a voided detention charge does not count",
-            at(m(90), vec![
-                e(FLEET, 3, 100, delivered(None)),
-                e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
-                e(BILL, 2, 111, charge("det", Detention, 3_000, USD)),
-                e(BILL, 3, 112, void("det")),
-            ]),
+            at(
+                m(90),
+                vec![
+                    e(FLEET, 3, 100, delivered(None)),
+                    e(BILL, 1, 110, charge("base", Base, 10_000, USD)),
+                    e(BILL, 2, 111, charge("det", Detention, 3_000, USD)),
+                    e(BILL, 3, 112, void("det")),
+                ],
+            ),
             json!({"leakage_cents": 3_000}),
         ),
         (
@@ -596,14 +692,34 @@ fn on_time() {
         ("at window start", delivered_at(0), json!({"on_time": true})),
         ("at window end", delivered_at(600), json!({"on_time": true})),
         ("inside", delivered_at(300), json!({"on_time": true})),
-        ("before the window", delivered_at(-1), json!({"on_time": false})),
-        ("after the window", delivered_at(601), json!({"on_time": false})),
-        ("one microsecond late", vec![order(), event(FLEET, 1, m(600) + 1, 1, delivered(None))], json!({"on_time": false})),
+        (
+            "before the window",
+            delivered_at(-1),
+            json!({"on_time": false}),
+        ),
+        (
+            "after the window",
+            delivered_at(601),
+            json!({"on_time": false}),
+        ),
+        (
+            "one microsecond late",
+            vec![order(), event(FLEET, 1, m(600) + 1, 1, delivered(None))],
+            json!({"on_time": false}),
+        ),
         ("not delivered", vec![order()], json!({"on_time": null})),
-        ("orphan: window unknown", vec![e(FLEET, 1, 300, delivered(None))], json!({"on_time": null})),
+        (
+            "orphan: window unknown",
+            vec![e(FLEET, 1, 300, delivered(None))],
+            json!({"on_time": null}),
+        ),
         (
             "amended window counts",
-            vec![order(), e(ERP, 2, 1, amended(2, None, Some(200), None)), e(FLEET, 1, 300, delivered(None))],
+            vec![
+                order(),
+                e(ERP, 2, 1, amended(2, None, Some(200), None)),
+                e(FLEET, 1, 300, delivered(None)),
+            ],
             json!({"on_time": false, "window_end": mt(200)}),
         ),
     ]);
@@ -625,7 +741,11 @@ fn invoices() {
         v
     };
     check(vec![
-        ("no invoices", base(), json!({"invoice_status": "none", "invoices": []})),
+        (
+            "no invoices",
+            base(),
+            json!({"invoice_status": "none", "invoices": []}),
+        ),
         (
             "issued",
             with(vec![e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"]))]),
@@ -634,18 +754,27 @@ fn invoices() {
         ),
         (
             "settled at its total",
-            with(vec![e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])), e(ERP, 2, 30, settled("i1", 10_500))]),
+            with(vec![
+                e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])),
+                e(ERP, 2, 30, settled("i1", 10_500)),
+            ]),
             json!({"invoice_status": "settled",
                    "invoices": [{"id": "i1", "total_cents": 10500, "charge_ids": ["c1", "c2"], "settled_cents": 10500}]}),
         ),
         (
             "settlement before the invoice",
-            with(vec![e(ERP, 2, 5, settled("i1", 10_500)), e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"]))]),
+            with(vec![
+                e(ERP, 2, 5, settled("i1", 10_500)),
+                e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])),
+            ]),
             json!({"invoice_status": "settled"}),
         ),
         (
             "settled at another amount: disputed",
-            with(vec![e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])), e(ERP, 2, 30, settled("i1", 10_000))]),
+            with(vec![
+                e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])),
+                e(ERP, 2, 30, settled("i1", 10_000)),
+            ]),
             json!({"invoice_status": "disputed"}),
         ),
         (
@@ -687,7 +816,10 @@ fn invoices() {
         ),
         (
             "settlement for an unknown invoice is ignored",
-            with(vec![e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])), e(ERP, 2, 30, settled("nope", 5))]),
+            with(vec![
+                e(BILL, 3, 20, invoice("i1", 10_500, &["c1", "c2"])),
+                e(ERP, 2, 30, settled("nope", 5)),
+            ]),
             json!({"invoice_status": "issued",
                    "invoices": [{"id": "i1", "total_cents": 10500, "charge_ids": ["c1", "c2"], "settled_cents": null}]}),
         ),
@@ -735,7 +867,11 @@ fn invoice_ready() {
         v
     };
     check(vec![
-        ("every condition holds", ready(), json!({"invoice_ready": true})),
+        (
+            "every condition holds",
+            ready(),
+            json!({"invoice_ready": true}),
+        ),
         ("not delivered", without(1), json!({"invoice_ready": false})),
         (
             "delivered without pod",
@@ -746,7 +882,11 @@ fn invoice_ready() {
             },
             json!({"invoice_ready": false, "pod": null}),
         ),
-        ("no invoice", without(3), json!({"invoice_ready": false, "unbilled_charge_ids": ["c1"]})),
+        (
+            "no invoice",
+            without(3),
+            json!({"invoice_ready": false, "unbilled_charge_ids": ["c1"]}),
+        ),
         (
             "an unbilled charge",
             {
@@ -768,7 +908,11 @@ fn invoice_ready() {
         ),
         (
             "an invoice without charges is enough",
-            vec![order(), e(FLEET, 1, 300, delivered(Some("ann"))), e(BILL, 2, 320, invoice("i1", 1, &[]))],
+            vec![
+                order(),
+                e(FLEET, 1, 300, delivered(Some("ann"))),
+                e(BILL, 2, 320, invoice("i1", 1, &[])),
+            ],
             json!({"invoice_ready": true, "anomalies": ["invoice_total_mismatch"]}),
         ),
     ]);
@@ -785,7 +929,11 @@ fn anomalies() {
         ),
         (
             "a voided charge in another currency is fine",
-            vec![order(), e(BILL, 1, 10, charge("c1", Fuel, 100, EUR)), e(BILL, 2, 11, void("c1"))],
+            vec![
+                order(),
+                e(BILL, 1, 10, charge("c1", Fuel, 100, EUR)),
+                e(BILL, 2, 11, void("c1")),
+            ],
             json!({"anomalies": []}),
         ),
         (
@@ -799,7 +947,11 @@ fn anomalies() {
         ),
         (
             "invoice total differs from its charges",
-            vec![order(), e(BILL, 1, 10, charge("c1", Fuel, 100, USD)), e(BILL, 2, 11, invoice("i", 101, &["c1"]))],
+            vec![
+                order(),
+                e(BILL, 1, 10, charge("c1", Fuel, 100, USD)),
+                e(BILL, 2, 11, invoice("i", 101, &["c1"])),
+            ],
             json!({"anomalies": ["invoice_total_mismatch"]}),
         ),
         (
@@ -850,11 +1002,25 @@ fn anomalies() {
 
 #[test]
 fn vehicle_position_is_last_writer_wins() {
-    let pos = |src: &str, seq: u64, minute: i64, lat: i32| event(src, seq, m(minute), 42, position(lat, -500_000, 88_500));
+    let pos = |src: &str, seq: u64, minute: i64, lat: i32| {
+        event(src, seq, m(minute), 42, position(lat, -500_000, 88_500))
+    };
     let cases: Vec<(&str, Vec<Event>, i32)> = vec![
-        ("later time wins", vec![pos("fleet/v", 2, 10, 1), pos("fleet/v", 1, 5, 2)], 1),
-        ("same time: source bytes", vec![pos("fleet/b", 1, 10, 3), pos("fleet/a", 9, 10, 4)], 3),
-        ("same time and source: sequence", vec![pos("fleet/v", 2, 10, 5), pos("fleet/v", 1, 10, 6)], 5),
+        (
+            "later time wins",
+            vec![pos("fleet/v", 2, 10, 1), pos("fleet/v", 1, 5, 2)],
+            1,
+        ),
+        (
+            "same time: source bytes",
+            vec![pos("fleet/b", 1, 10, 3), pos("fleet/a", 9, 10, 4)],
+            3,
+        ),
+        (
+            "same time and source: sequence",
+            vec![pos("fleet/v", 2, 10, 5), pos("fleet/v", 1, 10, 6)],
+            5,
+        ),
     ];
     for (name, events, lat) in cases {
         for events in [events.clone(), events.iter().rev().cloned().collect()] {
@@ -869,11 +1035,23 @@ fn vehicle_position_is_last_writer_wins() {
             assert_ne!(state.digest(&sources), Digest::ZERO);
         }
     }
-    let (state, _) = build(&[], &[event("fleet/v", 1, m(1), 42, position(-33_868_820, 151_209_296, 88_500))]);
+    let (state, _) = build(
+        &[],
+        &[event(
+            "fleet/v",
+            1,
+            m(1),
+            42,
+            position(-33_868_820, 151_209_296, 88_500),
+        )],
+    );
     let json = serde_json::to_string(&state.vehicle_view(42).unwrap()).unwrap();
     assert_eq!(
         json,
-        format!(r#"{{"id":42,"lat":-33.86882,"lon":151.209296,"speed_kph":88.5,"time":"{}"}}"#, mt(1))
+        format!(
+            r#"{{"id":42,"lat":-33.86882,"lon":151.209296,"speed_kph":88.5,"time":"{}"}}"#,
+            mt(1)
+        )
     );
     assert!(state.vehicle_view(7).is_none());
 }
@@ -892,9 +1070,23 @@ fn view_json_shape() {
         .collect();
     // serde_json's Map sorts keys; the SPEC §7 fields must all be present.
     for field in [
-        "id", "status", "order_version", "cancelled", "window_start", "window_end", "delivered",
-        "on_time", "billed_cents", "detention_minutes", "expected_detention_cents", "leakage_cents",
-        "unbilled_charge_ids", "invoice_status", "invoice_ready", "failed_attempts", "anomalies",
+        "id",
+        "status",
+        "order_version",
+        "cancelled",
+        "window_start",
+        "window_end",
+        "delivered",
+        "on_time",
+        "billed_cents",
+        "detention_minutes",
+        "expected_detention_cents",
+        "leakage_cents",
+        "unbilled_charge_ids",
+        "invoice_status",
+        "invoice_ready",
+        "failed_attempts",
+        "anomalies",
     ] {
         assert!(names.iter().any(|n| n == field), "missing {field}");
     }

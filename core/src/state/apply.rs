@@ -45,7 +45,13 @@ fn charge_kind(k: &ArchivedChargeKind) -> ChargeKind {
 
 /// Keeps the amendment with the greatest (version, key) in `slot`.
 #[inline]
-fn amend_field<T>(slot: &mut Option<Amended<T>>, version: u32, key: Key, value: T, sources: &Sources) {
+fn amend_field<T>(
+    slot: &mut Option<Amended<T>>,
+    version: u32,
+    key: Key,
+    value: T,
+    sources: &Sources,
+) {
     let wins = match slot {
         None => true,
         Some(cur) => version_beats(version, key, cur.version, cur.key, sources),
@@ -61,7 +67,11 @@ fn amend_field<T>(slot: &mut Option<Amended<T>>, version: u32, key: Key, value: 
 
 impl State {
     pub(super) fn apply_event(&mut self, event: &ArchivedEvent, key: EventKey, sources: &Sources) {
-        debug_assert_eq!(key.time_us, event.time_us.to_native(), "key time is event time");
+        debug_assert_eq!(
+            key.time_us,
+            event.time_us.to_native(),
+            "key time is event time"
+        );
         debug_assert_eq!(key.sequence, event.sequence.to_native(), "key sequence");
         debug_assert!(
             (key.source.0 as usize) < sources.len()
@@ -76,7 +86,13 @@ impl State {
             speed_kph_milli,
         } = &event.body
         {
-            self.apply_position(subject, k, geo(position), speed_kph_milli.to_native(), sources);
+            self.apply_position(
+                subject,
+                k,
+                geo(position),
+                speed_kph_milli.to_native(),
+                sources,
+            );
             return;
         }
 
@@ -123,9 +139,8 @@ impl State {
                 let version = order_version.to_native();
                 debug_assert!(version >= 2, "validated: order_version >= 2");
                 s.amend_version = s.amend_version.max(version);
-                let any = window_start_us.is_some()
-                    || window_end_us.is_some()
-                    || destination.is_some();
+                let any =
+                    window_start_us.is_some() || window_end_us.is_some() || destination.is_some();
                 if any {
                     let a = s.amend.get_or_insert_with(Default::default);
                     if let Some(v) = window_start_us.as_ref() {
@@ -295,7 +310,10 @@ impl State {
         match self.shipment_slots.entry(id) {
             Entry::Occupied(o) => *o.get() as usize,
             Entry::Vacant(slot) => {
-                assert!(self.shipments.len() < u32::MAX as usize, "too many shipments");
+                assert!(
+                    self.shipments.len() < u32::MAX as usize,
+                    "too many shipments"
+                );
                 let i = self.shipments.len();
                 slot.insert(i as u32);
                 self.shipments.push(Shipment::new(id));

@@ -61,7 +61,10 @@ impl Anomalies {
     /// Every flag with its name, in the sorted order of the names.
     pub const NAMED: [(Anomalies, &'static str); 4] = [
         (Anomalies::CURRENCY_MISMATCH, "currency_mismatch"),
-        (Anomalies::DELIVERED_AND_CANCELLED, "delivered_and_cancelled"),
+        (
+            Anomalies::DELIVERED_AND_CANCELLED,
+            "delivered_and_cancelled",
+        ),
         (Anomalies::INVOICE_TOTAL_MISMATCH, "invoice_total_mismatch"),
         (Anomalies::ORPHAN, "orphan"),
     ];
@@ -156,7 +159,8 @@ pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
         s.milestone(Milestone::DeliveryDeparted),
     ) {
         (Some(arrived), Some(departed)) => {
-            let minutes = (i128::from(departed) - i128::from(arrived)).div_euclid(US_PER_MIN as i128);
+            let minutes =
+                (i128::from(departed) - i128::from(arrived)).div_euclid(US_PER_MIN as i128);
             clamp_i64((minutes - i128::from(c.detention_free_min)).max(0))
         }
         _ => 0,

@@ -8,10 +8,10 @@
 //! symbols resolved to their values. Shipments and vehicles hash under different BLAKE3
 //! derive-key contexts.
 
+use super::State;
 use super::register::Key;
 use super::shipment::{Amended, Shipment, flag};
 use super::vehicle::Vehicle;
-use super::State;
 use crate::event::GeoPoint;
 use crate::source::Sources;
 use std::fmt;

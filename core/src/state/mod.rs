@@ -155,7 +155,11 @@ impl State {
         use std::mem::size_of;
         size_of::<State>()
             + self.shipments.capacity() * size_of::<Shipment>()
-            + self.shipments.iter().map(Shipment::heap_bytes).sum::<usize>()
+            + self
+                .shipments
+                .iter()
+                .map(Shipment::heap_bytes)
+                .sum::<usize>()
             + map_bytes(&self.shipment_slots)
             + self.vehicles.capacity() * size_of::<Vehicle>()
             + map_bytes(&self.vehicle_slots)
@@ -175,7 +179,11 @@ impl State {
 
     /// Distinct customer ids, route ids and contracts interned (for memory reporting).
     pub fn interned_counts(&self) -> (usize, usize, usize) {
-        (self.customers.len(), self.routes.len(), self.contracts.len())
+        (
+            self.customers.len(),
+            self.routes.len(),
+            self.contracts.len(),
+        )
     }
 }
 
@@ -184,16 +192,14 @@ pub const SHIPMENT_INLINE_BYTES: usize = std::mem::size_of::<Shipment>();
 /// Size in bytes of the inline per-vehicle struct.
 pub const VEHICLE_INLINE_BYTES: usize = std::mem::size_of::<Vehicle>();
 
+// The memory budget is <= 256 bytes per shipment including its index entry: keep the inline
+// struct within 224 (on 64-bit targets).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(SHIPMENT_INLINE_BYTES <= 224 && VEHICLE_INLINE_BYTES <= 40);
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inline_structs_stay_compact() {
-        eprintln!("shipment {SHIPMENT_INLINE_BYTES} vehicle {VEHICLE_INLINE_BYTES}");
-        assert!(SHIPMENT_INLINE_BYTES <= 224, "{SHIPMENT_INLINE_BYTES}");
-        assert!(VEHICLE_INLINE_BYTES <= 40, "{VEHICLE_INLINE_BYTES}");
-    }
 
     #[test]
     fn fixed_prints_exact_decimals() {

@@ -181,7 +181,12 @@ impl Shipment {
         if let Some(e) = &self.extra {
             for inv in &e.invoices {
                 if let Some(issued) = &inv.issued {
-                    debug_assert!(issued.charges.iter().all(|&i| (i as usize) < e.charges.len()));
+                    debug_assert!(
+                        issued
+                            .charges
+                            .iter()
+                            .all(|&i| (i as usize) < e.charges.len())
+                    );
                 }
             }
         }

@@ -1,10 +1,10 @@
 //! Read views of a shipment and a vehicle, with the JSON names of SPEC §7. Field order is fixed,
 //! collections are sorted, times are RFC 3339 UTC strings (or null).
 
+use super::State;
 use super::derive::{derive, is_invoiced, live_charges};
 use super::shipment::{Milestone, Shipment, flag};
 use super::vehicle::Vehicle;
-use super::State;
 use crate::event::GeoPoint;
 use crate::time::format_rfc3339_us;
 use serde::{Serialize, Serializer};
