@@ -234,6 +234,8 @@ impl Extra {
             return i as u32;
         }
         assert!(self.charges.len() < u32::MAX as usize, "too many charges");
+        // Few charges per shipment: grow one at a time rather than doubling.
+        self.charges.reserve_exact(1);
         self.charges.push(ChargeRecord {
             id: id.into(),
             added: None,
@@ -246,6 +248,7 @@ impl Extra {
         let i = match self.invoices.iter().position(|c| &*c.id == id) {
             Some(i) => i,
             None => {
+                self.invoices.reserve_exact(1);
                 self.invoices.push(InvoiceRecord {
                     id: id.into(),
                     issued: None,
