@@ -1,0 +1,269 @@
+//! The derived fields of SPEC §4, computed from a shipment on demand (integer arithmetic, floor
+//! division, saturating at the i64 range).
+
+use super::shipment::{Extra, Milestone, Shipment, flag};
+use crate::event::{ChargeKind, Contract};
+use crate::time::US_PER_MIN;
+
+/// Lifecycle status, by precedence (SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Orphan,
+    Created,
+    Planned,
+    InTransit,
+    Delivered,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Orphan => "orphan",
+            Status::Created => "created",
+            Status::Planned => "planned",
+            Status::InTransit => "in_transit",
+            Status::Delivered => "delivered",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InvoiceStatus {
+    None,
+    Issued,
+    Settled,
+    Disputed,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::None => "none",
+            InvoiceStatus::Issued => "issued",
+            InvoiceStatus::Settled => "settled",
+            InvoiceStatus::Disputed => "disputed",
+        }
+    }
+}
+
+/// The anomaly flags of a shipment, as a bit set; [`Anomalies::names`] lists them sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Anomalies(pub u8);
+
+impl Anomalies {
+    pub const CURRENCY_MISMATCH: Anomalies = Anomalies(1 << 0);
+    pub const DELIVERED_AND_CANCELLED: Anomalies = Anomalies(1 << 1);
+    pub const INVOICE_TOTAL_MISMATCH: Anomalies = Anomalies(1 << 2);
+    pub const ORPHAN: Anomalies = Anomalies(1 << 3);
+
+    /// Every flag with its name, in the sorted order of the names.
+    pub const NAMED: [(Anomalies, &'static str); 4] = [
+        (Anomalies::CURRENCY_MISMATCH, "currency_mismatch"),
+        (
+            Anomalies::DELIVERED_AND_CANCELLED,
+            "delivered_and_cancelled",
+        ),
+        (Anomalies::INVOICE_TOTAL_MISMATCH, "invoice_total_mismatch"),
+        (Anomalies::ORPHAN, "orphan"),
+    ];
+
+    pub fn contains(self, other: Anomalies) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn set(&mut self, other: Anomalies, on: bool) {
+        if on {
+            self.0 |= other.0;
+        }
+    }
+
+    /// The names of the flags that are set, sorted.
+    pub fn names(self) -> Vec<&'static str> {
+        Anomalies::NAMED
+            .iter()
+            .filter(|(a, _)| self.contains(*a))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+/// The derived fields of one shipment that do not need strings (cheap to compute; the view adds
+/// `unbilled_charge_ids`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Derived {
+    pub status: Status,
+    pub billed_cents: i64,
+    pub detention_minutes: i64,
+    pub expected_detention_cents: i64,
+    pub leakage_cents: i64,
+    pub on_time: Option<bool>,
+    /// How many non-voided charges no invoice lists.
+    pub unbilled_charges: usize,
+    pub invoice_status: InvoiceStatus,
+    pub invoice_ready: bool,
+    pub anomalies: Anomalies,
+}
+
+fn clamp_i64(v: i128) -> i64 {
+    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// Contract figures as they count: the order's, or all 0 while orphan.
+fn terms(s: &Shipment, contract: Option<&Contract>) -> Contract {
+    debug_assert_eq!(contract.is_some(), s.has(flag::HAS_ORDER));
+    contract.copied().unwrap_or_default()
+}
+
+/// Indexes of charges that count (added, not voided), in record order.
+pub(crate) fn live_charges(e: &Extra) -> impl Iterator<Item = u32> + '_ {
+    (0..e.charges.len() as u32).filter(|&i| e.live_charge(i).is_some())
+}
+
+/// True when some issued invoice lists charge `i`.
+pub(crate) fn is_invoiced(e: &Extra, i: u32) -> bool {
+    e.invoices
+        .iter()
+        .filter_map(|r| r.issued.as_ref())
+        .any(|inv| inv.charges.contains(&i))
+}
+
+/// Computes the derived fields. `contract` is the shipment's contract when it has an order.
+pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
+    let c = terms(s, contract);
+    let has_order = s.has(flag::HAS_ORDER);
+    let delivered = s.delivered_us();
+    let cancelled = s.has(flag::CANCELLED);
+
+    let status = if cancelled && delivered.is_none() {
+        Status::Cancelled
+    } else if delivered.is_some() {
+        Status::Delivered
+    } else if s.milestone(Milestone::PickedUp).is_some() {
+        Status::InTransit
+    } else if s.has(flag::ROUTED) {
+        Status::Planned
+    } else if has_order {
+        Status::Created
+    } else {
+        Status::Orphan
+    };
+
+    let detention_minutes = match (
+        s.milestone(Milestone::DeliveryArrived),
+        s.milestone(Milestone::DeliveryDeparted),
+    ) {
+        (Some(arrived), Some(departed)) => {
+            let minutes =
+                (i128::from(departed) - i128::from(arrived)).div_euclid(US_PER_MIN as i128);
+            clamp_i64((minutes - i128::from(c.detention_free_min)).max(0))
+        }
+        _ => 0,
+    };
+    let expected_detention_cents = clamp_i64(
+        (i128::from(detention_minutes) * i128::from(c.detention_cents_per_hour)).div_euclid(60),
+    );
+
+    let mut billed: i128 = 0;
+    let mut detention_billed: i128 = 0;
+    let mut has_base = false;
+    let mut currency_mismatch = false;
+    let mut unbilled_charges = 0usize;
+    let mut invoice_total_mismatch = false;
+    let mut invoices = 0usize;
+    let mut all_settled = true;
+    let mut disputed = false;
+    if let Some(e) = s.extra.as_deref() {
+        for i in live_charges(e) {
+            let ch = e.live_charge(i).expect("live");
+            billed += i128::from(ch.amount_cents);
+            match ch.kind {
+                ChargeKind::Detention => detention_billed += i128::from(ch.amount_cents),
+                ChargeKind::Base => has_base = true,
+                _ => {}
+            }
+            currency_mismatch |= has_order && ch.currency != c.currency;
+            if !is_invoiced(e, i) {
+                unbilled_charges += 1;
+            }
+        }
+        for rec in &e.invoices {
+            let Some(inv) = rec.issued.as_ref() else {
+                continue; // a settlement naming no invoice of the shipment is ignored
+            };
+            invoices += 1;
+            let listed: i128 = inv
+                .charges
+                .iter()
+                .filter_map(|&i| e.live_charge(i))
+                .map(|ch| i128::from(ch.amount_cents))
+                .sum();
+            invoice_total_mismatch |= listed != i128::from(inv.total_cents);
+            match rec.settled {
+                Some(st) if st.amount_cents == inv.total_cents => {}
+                Some(_) => {
+                    disputed = true;
+                    all_settled = false;
+                }
+                None => all_settled = false,
+            }
+        }
+    }
+
+    let leakage_cents = if delivered.is_some() {
+        let detention_gap = (i128::from(expected_detention_cents) - detention_billed).max(0);
+        let base_gap = if has_base {
+            0
+        } else {
+            i128::from(c.base_cents)
+        };
+        clamp_i64(detention_gap + base_gap)
+    } else {
+        0
+    };
+
+    let on_time = match (delivered, s.window_start_us(), s.window_end_us()) {
+        (Some(d), Some(start), Some(end)) => Some(start <= d && d <= end),
+        _ => None,
+    };
+
+    let invoice_status = if invoices == 0 {
+        InvoiceStatus::None
+    } else if disputed {
+        InvoiceStatus::Disputed
+    } else if all_settled {
+        InvoiceStatus::Settled
+    } else {
+        InvoiceStatus::Issued
+    };
+
+    let has_pod = s.extra.as_ref().is_some_and(|e| e.pod.is_some());
+    let invoice_ready = delivered.is_some() && has_pod && invoices > 0 && unbilled_charges == 0;
+
+    let mut anomalies = Anomalies::default();
+    anomalies.set(Anomalies::CURRENCY_MISMATCH, currency_mismatch);
+    anomalies.set(
+        Anomalies::DELIVERED_AND_CANCELLED,
+        delivered.is_some() && cancelled,
+    );
+    anomalies.set(Anomalies::INVOICE_TOTAL_MISMATCH, invoice_total_mismatch);
+    anomalies.set(Anomalies::ORPHAN, !has_order);
+
+    Derived {
+        status,
+        billed_cents: clamp_i64(billed),
+        detention_minutes,
+        expected_detention_cents,
+        leakage_cents,
+        on_time,
+        unbilled_charges,
+        invoice_status,
+        invoice_ready,
+        anomalies,
+    }
+}

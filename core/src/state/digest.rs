@@ -1,0 +1,268 @@
+//! The composable state digest (SPEC §4): per entity, BLAKE3 of a canonical encoding of every
+//! stored field; the state digest is the sum of the entity hashes as 256-bit little-endian
+//! integers modulo 2^256, so disjoint partitions combine by addition and order never matters.
+//!
+//! The encoding is injective: fixed-width little-endian integers, length-prefixed strings,
+//! a presence byte before every optional part, a count before every collection, collections
+//! sorted by id bytes, sources written as their names (never their interned numbers) and
+//! symbols resolved to their values. Shipments and vehicles hash under different BLAKE3
+//! derive-key contexts.
+
+use super::State;
+use super::register::Key;
+use super::shipment::{Amended, Shipment, flag};
+use super::vehicle::Vehicle;
+use crate::event::GeoPoint;
+use crate::source::Sources;
+use std::fmt;
+
+const SHIPMENT_CONTEXT: &str = "waybill 2026 state digest shipment v1";
+const VEHICLE_CONTEXT: &str = "waybill 2026 state digest vehicle v1";
+
+/// A state digest: 256 bits, shown as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The digest of the empty state, and the identity of [`Digest::combine`].
+    pub const ZERO: Digest = Digest([0; 32]);
+
+    /// `a + b` modulo 2^256, both read as little-endian integers.
+    pub fn combine(a: Digest, b: Digest) -> Digest {
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for (i, o) in out.iter_mut().enumerate() {
+            let s = u16::from(a.0[i]) + u16::from(b.0[i]) + carry;
+            *o = s as u8;
+            carry = s >> 8;
+        }
+        Digest(out)
+    }
+
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+
+    /// Parses 64 hex digits (either case).
+    pub fn from_hex(s: &str) -> Option<Digest> {
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return None;
+        }
+        let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (nibble(b[2 * i])? << 4) | nibble(b[2 * i + 1])?;
+        }
+        Some(Digest(out))
+    }
+}
+
+impl std::iter::Sum for Digest {
+    fn sum<I: Iterator<Item = Digest>>(iter: I) -> Digest {
+        iter.fold(Digest::ZERO, Digest::combine)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Canonical encoder feeding a BLAKE3 hasher.
+struct Enc<'a> {
+    h: blake3::Hasher,
+    sources: &'a Sources,
+}
+
+impl<'a> Enc<'a> {
+    fn new(context: &str, sources: &'a Sources) -> Self {
+        Enc {
+            h: blake3::Hasher::new_derive_key(context),
+            sources,
+        }
+    }
+    fn u8(&mut self, v: u8) {
+        self.h.update(&[v]);
+    }
+    fn bool(&mut self, v: bool) {
+        self.u8(u8::from(v));
+    }
+    fn u16(&mut self, v: u16) {
+        self.h.update(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.h.update(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.h.update(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.h.update(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.h.update(s.as_bytes());
+    }
+    fn key(&mut self, k: Key) {
+        self.i64(k.time_us());
+        self.str(self.sources.name(k.source()));
+        self.u64(k.sequence());
+    }
+    fn geo(&mut self, p: GeoPoint) {
+        self.h.update(&p.lat_ud.to_le_bytes());
+        self.h.update(&p.lon_ud.to_le_bytes());
+    }
+    fn amended<T>(&mut self, a: &Option<Amended<T>>, value: impl Fn(&mut Self, &T)) {
+        match a {
+            None => self.u8(0),
+            Some(a) => {
+                self.u8(1);
+                self.u32(a.version);
+                self.key(a.key);
+                value(self, &a.value);
+            }
+        }
+    }
+    fn finish(self) -> Digest {
+        Digest(*self.h.finalize().as_bytes())
+    }
+}
+
+pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) -> Digest {
+    let mut e = Enc::new(SHIPMENT_CONTEXT, sources);
+    e.u64(s.id);
+    e.u8(s.flags);
+    if s.has(flag::HAS_ORDER) {
+        e.key(s.created_key);
+        e.str(state.customers.get(s.customer));
+        let c = state.contracts.get(s.contract);
+        e.h.update(&c.currency);
+        e.i64(c.base_cents);
+        e.u32(c.detention_free_min);
+        e.i64(c.detention_cents_per_hour);
+        e.geo(s.origin);
+        e.geo(s.destination);
+        e.i64(s.window_start_us);
+        e.i64(s.window_end_us);
+        e.u32(s.weight_kg);
+    }
+    e.u32(s.amend_version);
+    match s.amend.as_deref() {
+        None => {
+            for _ in 0..3 {
+                e.u8(0);
+            }
+        }
+        Some(a) => {
+            e.amended(&a.window_start, |e, v| e.i64(*v));
+            e.amended(&a.window_end, |e, v| e.i64(*v));
+            e.amended(&a.destination, |e, v| e.geo(*v));
+        }
+    }
+    if s.has(flag::ROUTED) {
+        e.key(s.route_key);
+        e.str(state.routes.get(s.route));
+        e.u64(s.vehicle_id);
+        e.u16(s.stop_index);
+    }
+    if s.has(flag::HAS_ETA) {
+        e.key(s.eta_key);
+        e.i64(s.eta_us);
+    }
+    for t in s.milestones_us {
+        e.i64(t);
+    }
+    if s.has(flag::DELIVERED) {
+        e.key(s.delivered_key);
+    }
+    e.u32(s.failed_attempts);
+
+    // An absent side structure encodes like an empty one.
+    let extra = s.extra.as_deref();
+    match extra.and_then(|x| x.pod.as_ref()) {
+        None => e.u8(0),
+        Some(p) => {
+            e.u8(1);
+            e.str(&p.signed_by);
+            match &p.photo_ref {
+                None => e.u8(0),
+                Some(r) => {
+                    e.u8(1);
+                    e.str(r);
+                }
+            }
+        }
+    }
+    let Some(x) = extra else {
+        e.len(0);
+        e.len(0);
+        return e.finish();
+    };
+    // Charges: records that carry something (an add or a tombstone); ids only listed in an
+    // invoice are encoded with the invoice.
+    let mut charges: Vec<_> = x
+        .charges
+        .iter()
+        .filter(|c| c.added.is_some() || c.voided)
+        .collect();
+    charges.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    e.len(charges.len());
+    for c in charges {
+        e.str(&c.id);
+        e.bool(c.voided);
+        match c.added {
+            None => e.u8(0),
+            Some(a) => {
+                e.u8(1);
+                e.key(a.key);
+                e.u8(a.kind as u8);
+                e.i64(a.amount_cents);
+                e.h.update(&a.currency);
+            }
+        }
+    }
+    let mut invoices: Vec<_> = x.invoices.iter().collect();
+    invoices.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    e.len(invoices.len());
+    for r in invoices {
+        e.str(&r.id);
+        match &r.issued {
+            None => e.u8(0),
+            Some(inv) => {
+                e.u8(1);
+                e.key(inv.key);
+                e.i64(inv.total_cents);
+                e.len(inv.charges.len());
+                for &i in inv.charges.iter() {
+                    e.str(&x.charges[i as usize].id);
+                }
+            }
+        }
+        match r.settled {
+            None => e.u8(0),
+            Some(st) => {
+                e.u8(1);
+                e.key(st.key);
+                e.i64(st.amount_cents);
+            }
+        }
+    }
+    e.finish()
+}
+
+pub(crate) fn vehicle_digest(v: &Vehicle, sources: &Sources) -> Digest {
+    let mut e = Enc::new(VEHICLE_CONTEXT, sources);
+    e.u64(v.id);
+    e.key(v.key);
+    e.geo(v.position);
+    e.u32(v.speed_kph_milli);
+    e.finish()
+}

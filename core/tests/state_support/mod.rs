@@ -1,0 +1,187 @@
+//! Builders for typed events and a helper that applies them through their archived form,
+//! shared by the state tests.
+#![allow(dead_code)]
+
+use waybill_core::event::{ArchivedEvent, Body, ChargeKind, Contract, Event, GeoPoint, Pod, Stop};
+use waybill_core::source::{EventKey, Sources};
+use waybill_core::state::State;
+use waybill_core::time::{US_PER_MIN, format_rfc3339_us};
+
+/// 2026-11-27T08:00:00Z, the origin of test times.
+pub const T0_US: i64 = 1_795_766_400_000_000;
+
+/// `T0 + minutes`.
+pub fn m(minutes: i64) -> i64 {
+    T0_US + minutes * US_PER_MIN
+}
+
+/// The RFC 3339 text of `T0 + minutes`.
+pub fn mt(minutes: i64) -> String {
+    format_rfc3339_us(m(minutes))
+}
+
+pub fn event(source: &str, sequence: u64, time_us: i64, subject: u64, body: Body) -> Event {
+    Event {
+        id: format!("{source}#{sequence}"),
+        source: source.to_string(),
+        sequence,
+        time_us,
+        subject,
+        correlation_id: None,
+        traceparent: None,
+        body,
+    }
+}
+
+/// Applies `event` the way the core does: archived bytes, interned source, key.
+pub fn apply(state: &mut State, sources: &mut Sources, event: &Event) {
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(event).expect("serialize");
+    let archived =
+        rkyv::access::<ArchivedEvent, rkyv::rancor::Error>(&bytes).expect("access archived");
+    let key = EventKey {
+        time_us: event.time_us,
+        source: sources.intern(&event.source),
+        sequence: event.sequence,
+    };
+    state.apply(archived, key, sources);
+}
+
+/// A fresh state with `pre_interned` sources interned first (in that order), then `events`
+/// applied in order.
+pub fn build(pre_interned: &[&str], events: &[Event]) -> (State, Sources) {
+    let mut sources = Sources::new();
+    for s in pre_interned {
+        sources.intern(s);
+    }
+    let mut state = State::new();
+    for e in events {
+        apply(&mut state, &mut sources, e);
+    }
+    (state, sources)
+}
+
+pub const USD: [u8; 3] = *b"USD";
+pub const EUR: [u8; 3] = *b"EUR";
+
+/// The contract of [`created`]: USD, base 10000, 60 free minutes, 6000 cents per hour.
+pub fn contract() -> Contract {
+    Contract {
+        currency: USD,
+        base_cents: 10_000,
+        detention_free_min: 60,
+        detention_cents_per_hour: 6_000,
+    }
+}
+
+pub fn geo(lat_ud: i32, lon_ud: i32) -> GeoPoint {
+    GeoPoint { lat_ud, lon_ud }
+}
+
+/// `order.created` with window [`m(start)`, `m(end)`] and [`contract`].
+pub fn created(start: i64, end: i64) -> Body {
+    created_with("cust-1", start, end, contract())
+}
+
+pub fn created_with(customer: &str, start: i64, end: i64, contract: Contract) -> Body {
+    Body::OrderCreated {
+        customer_id: customer.to_string(),
+        origin: geo(52_520_008, 13_404_954),
+        destination: geo(48_856_613, 2_352_222),
+        window_start_us: m(start),
+        window_end_us: m(end),
+        weight_kg: 1200,
+        contract,
+    }
+}
+
+pub fn amended(version: u32, start: Option<i64>, end: Option<i64>, dest: Option<GeoPoint>) -> Body {
+    Body::OrderAmended {
+        order_version: version,
+        window_start_us: start.map(m),
+        window_end_us: end.map(m),
+        destination: dest,
+    }
+}
+
+pub fn cancelled() -> Body {
+    Body::OrderCancelled {
+        reason: "customer".to_string(),
+    }
+}
+
+pub fn settled(invoice: &str, amount_cents: i64) -> Body {
+    Body::InvoiceSettled {
+        invoice_id: invoice.to_string(),
+        amount_cents,
+    }
+}
+
+pub fn planned(route: &str, vehicle: u64, stop_index: u16, eta: i64) -> Body {
+    Body::RoutePlanned {
+        route_id: route.to_string(),
+        vehicle_id: vehicle,
+        stop_index,
+        eta_us: m(eta),
+    }
+}
+
+pub fn eta(at: i64) -> Body {
+    Body::EtaRevised { eta_us: m(at) }
+}
+
+pub fn arrived(stop: Stop) -> Body {
+    Body::StopArrived { stop }
+}
+
+pub fn departed(stop: Stop) -> Body {
+    Body::StopDeparted { stop }
+}
+
+pub fn picked_up() -> Body {
+    Body::ShipmentPickedUp
+}
+
+pub fn delivered(signed_by: Option<&str>) -> Body {
+    Body::ShipmentDelivered {
+        pod: signed_by.map(|s| Pod {
+            signed_by: s.to_string(),
+            photo_ref: Some(format!("photo-{s}")),
+        }),
+    }
+}
+
+pub fn failed() -> Body {
+    Body::DeliveryFailed {
+        reason: "nobody home".to_string(),
+    }
+}
+
+pub fn charge(id: &str, kind: ChargeKind, amount_cents: i64, currency: [u8; 3]) -> Body {
+    Body::ChargeAdded {
+        charge_id: id.to_string(),
+        kind,
+        amount_cents,
+        currency,
+    }
+}
+
+pub fn void(id: &str) -> Body {
+    Body::ChargeVoided {
+        charge_id: id.to_string(),
+    }
+}
+
+pub fn invoice(id: &str, total_cents: i64, charge_ids: &[&str]) -> Body {
+    Body::InvoiceIssued {
+        invoice_id: id.to_string(),
+        total_cents,
+        charge_ids: charge_ids.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn position(lat_ud: i32, lon_ud: i32, speed_kph_milli: u32) -> Body {
+    Body::VehiclePosition {
+        position: geo(lat_ud, lon_ud),
+        speed_kph_milli,
+    }
+}
