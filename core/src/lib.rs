@@ -14,7 +14,7 @@ pub mod encode;
 pub mod event;
 pub mod input;
 pub mod journal;
-// pub mod machine;
+pub mod machine;
 pub mod source;
 pub mod state;
 pub mod time;

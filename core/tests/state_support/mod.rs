@@ -185,3 +185,139 @@ pub fn position(lat_ud: i32, lon_ud: i32, speed_kph_milli: u32) -> Body {
         speed_kph_milli,
     }
 }
+
+// Random event sets for the convergence and replay laws.
+
+use proptest::prelude::*;
+use std::collections::HashMap;
+use waybill_core::event::EventType;
+
+pub const SHIPMENTS: u64 = 4;
+pub const VEHICLES: u64 = 3;
+pub const CHARGE_IDS: [&str; 3] = ["c1", "c2", "c3"];
+pub const INVOICE_IDS: [&str; 3] = ["i1", "i2", "i3"];
+
+/// One generated event before sequences are assigned: a type, a few knobs and a colliding time.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub kind: usize,
+    pub subject: u64,
+    pub source: usize,
+    pub minute: i64,
+    pub micro: i64,
+    pub a: u8,
+    pub b: u8,
+    pub c: u8,
+}
+
+pub fn raw() -> impl Strategy<Value = Raw> {
+    (
+        0..EventType::ALL.len(),
+        1..=SHIPMENTS,
+        0..3usize,
+        0..4i64,
+        0..2i64,
+        any::<u8>(),
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(|(kind, subject, source, minute, micro, a, b, c)| Raw {
+            kind,
+            subject,
+            source,
+            minute,
+            micro,
+            a,
+            b,
+            c,
+        })
+}
+
+pub fn body(r: &Raw) -> Body {
+    let (a, b, c) = (r.a as i64, r.b as i64, r.c as i64);
+    let pick = |ids: &[&str], i: i64| ids[i as usize % ids.len()].to_string();
+    match EventType::ALL[r.kind] {
+        EventType::OrderCreated => {
+            let start = a % 5 * 10;
+            created_with(
+                ["k1", "k2"][a as usize % 2],
+                start,
+                start + b % 3 * 60,
+                Contract {
+                    currency: [USD, EUR][c as usize % 2],
+                    base_cents: a % 3 * 1000,
+                    detention_free_min: (b % 2 * 30) as u32,
+                    detention_cents_per_hour: c % 3 * 3000,
+                },
+            )
+        }
+        EventType::OrderAmended => amended(
+            2 + (a % 3) as u32,
+            (b & 1 != 0).then_some(c % 4 * 10),
+            (b & 2 != 0).then_some(100 + c % 3 * 10),
+            (b & 4 != 0).then_some(geo(a as i32 * 1000, -(c as i32) * 1000)),
+        ),
+        EventType::OrderCancelled => cancelled(),
+        EventType::InvoiceSettled => {
+            settled(&pick(&INVOICE_IDS, a), [100, 150, 250][b as usize % 3])
+        }
+        EventType::RoutePlanned => planned(
+            &pick(&["r1", "r2"], a),
+            (b % 3 + 1) as u64,
+            (c % 4) as u16,
+            a % 7 * 10,
+        ),
+        EventType::EtaRevised => eta(b % 7 * 10),
+        EventType::VehiclePosition => position(a as i32 * 1000, -(b as i32) * 1000, c as u32 * 500),
+        EventType::StopArrived => arrived([Stop::Pickup, Stop::Delivery][a as usize % 2]),
+        EventType::StopDeparted => departed([Stop::Pickup, Stop::Delivery][a as usize % 2]),
+        EventType::ShipmentPickedUp => picked_up(),
+        EventType::ShipmentDelivered => delivered([None, Some("ann"), Some("bob")][a as usize % 3]),
+        EventType::DeliveryFailed => failed(),
+        EventType::ChargeAdded => charge(
+            &pick(&CHARGE_IDS, a),
+            ChargeKind::ALL[b as usize % ChargeKind::ALL.len()],
+            [100, 50, 150][c as usize % 3],
+            [USD, USD, EUR][c as usize % 3],
+        ),
+        EventType::ChargeVoided => void(&pick(&CHARGE_IDS, a)),
+        EventType::InvoiceIssued => {
+            let listed: Vec<&str> = ["c1", "c2", "c3", "cx"]
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| c & (1 << i) != 0)
+                .map(|(_, id)| id)
+                .collect();
+            invoice(
+                &pick(&INVOICE_IDS, a),
+                [100, 150, 250][b as usize % 3],
+                &listed,
+            )
+        }
+    }
+}
+
+/// Turns raw events into events with per-source sequences 1, 2, 3, ... (so (source, sequence)
+/// is unique, as dedupe guarantees before apply).
+pub fn events(raws: &[Raw]) -> Vec<Event> {
+    let mut next: HashMap<String, u64> = HashMap::new();
+    raws.iter()
+        .map(|r| {
+            let ty = EventType::ALL[r.kind];
+            let source = format!("{}/{}", ty.owner().as_str(), ["a", "b", "zz"][r.source]);
+            let seq = next.entry(source.clone()).or_insert(0);
+            *seq += 1;
+            let subject = if ty == EventType::VehiclePosition {
+                (r.subject - 1) % VEHICLES + 1
+            } else {
+                r.subject
+            };
+            event(&source, *seq, m(r.minute) + r.micro, subject, body(r))
+        })
+        .collect()
+}
+
+pub fn event_set() -> impl Strategy<Value = Vec<Event>> {
+    prop::collection::vec(raw(), 1..60).prop_map(|r| events(&r))
+}
+
