@@ -177,7 +177,7 @@ pub(crate) fn scan(views: &[SegView<'_>], on_record: OnRecord<'_>) -> Scan {
                     }
                 }
             }
-            let what = if header.first_lsn != expect_lsn {
+            let mut what = if header.first_lsn != expect_lsn {
                 format!(
                     "segment starts at lsn {}, expected {expect_lsn} (a segment is missing or out of order)",
                     header.first_lsn
@@ -186,6 +186,12 @@ pub(crate) fn scan(views: &[SegView<'_>], on_record: OnRecord<'_>) -> Scan {
                 "segment header link does not match the previous record (a segment is missing or replaced)"
                     .to_owned()
             };
+            if let Some(prev) = s.segments.last() {
+                what.push_str(&format!(
+                    "; the previous segment's records end at offset {}",
+                    prev.end
+                ));
+            }
             s.damage = Some(damage(view.index, 0, expect_lsn, what));
             return s;
         }
