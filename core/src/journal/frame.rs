@@ -21,7 +21,7 @@ const OFF_RESERVED: usize = 41;
 /// Bytes covered by the CRC start here (everything after the CRC field).
 const CRC_FROM: usize = OFF_LSN;
 
-const _: () = assert!(FRAME_HEADER_BYTES % FRAME_ALIGN_BYTES == 0);
+const _: () = assert!(FRAME_HEADER_BYTES.is_multiple_of(FRAME_ALIGN_BYTES));
 const _: () = assert!(OFF_LINK + LINK_BYTES == OFF_KIND);
 const _: () = assert!(MAX_PAYLOAD_BYTES <= u32::MAX as usize);
 

@@ -81,7 +81,7 @@ pub use segment::{
     FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
     SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segment_file_name,
 };
-pub use verify::verify;
+pub use verify::{PayloadCheck, verify};
 pub use writer::Journal;
 
 /// The kind byte of a record. 0 is never a valid kind; [`RecordKind::ENTRY`] (1) is the only

@@ -45,7 +45,7 @@ const OFF_CRC: usize = 60;
 
 const _: () = assert!(OFF_PREV_LINK + LINK_BYTES == OFF_RESERVED_B);
 const _: () = assert!(OFF_CRC + 4 == SEGMENT_HEADER_BYTES);
-const _: () = assert!(SEGMENT_HEADER_BYTES % super::frame::FRAME_ALIGN_BYTES == 0);
+const _: () = assert!(SEGMENT_HEADER_BYTES.is_multiple_of(super::frame::FRAME_ALIGN_BYTES));
 
 /// The file name of segment `index`: 20 digits and `.seg`.
 pub fn segment_file_name(index: u64) -> String {
@@ -132,7 +132,7 @@ pub(crate) fn check_segment_bytes(segment_bytes: u64) -> Result<(), String> {
             "segment_bytes {segment_bytes} outside {SEGMENT_BYTES_MIN}..={SEGMENT_BYTES_MAX}"
         ));
     }
-    if segment_bytes % PAGE_BYTES as u64 != 0 {
+    if !segment_bytes.is_multiple_of(PAGE_BYTES as u64) {
         return Err(format!(
             "segment_bytes {segment_bytes} is not a multiple of {PAGE_BYTES}"
         ));

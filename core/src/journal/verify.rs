@@ -7,13 +7,16 @@ use super::reader::map_segments;
 use super::recovery::{self, SegView};
 use super::{JournalError, RecordKind, VerifyReport};
 
+/// The caller's check of one payload (e.g. rkyv validation): `Err` describes what is wrong.
+pub type PayloadCheck<'a> = dyn FnMut(RecordKind, &[u8]) -> Result<(), String> + 'a;
+
 /// Audits the journal in `dir` without modifying it: segment headers, framing, CRCs, LSN
 /// continuity, ingest-time order, the hash chain (every link recomputed from the first record)
 /// and `check_payload` on every payload (e.g. rkyv validation). A torn tail is reported, not an
 /// error; everything else is [`JournalError::Corrupt`] naming segment, offset and LSN.
 pub fn verify(
     dir: &Path,
-    check_payload: &mut dyn FnMut(RecordKind, &[u8]) -> Result<(), String>,
+    check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
     let maps = map_segments(dir)?;
     let views: Vec<SegView<'_>> = maps
