@@ -67,6 +67,17 @@ fn records_read_back_across_reopens_and_rollover() {
         assert_eq!(j.commit().unwrap(), model.len() as u64);
     }
     assert_eq!(read_all(dir), model);
+    // Only segments and the lock file remain (the prepared spare segment is removed on drop).
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.last().map(String::as_str), Some("LOCK"));
+    assert!(
+        names[..names.len() - 1].iter().all(|n| n.ends_with(".seg")),
+        "{names:?}"
+    );
     let locs = locate(dir);
     assert!(
         locs.last().unwrap().segment >= 3,

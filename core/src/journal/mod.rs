@@ -68,6 +68,7 @@ pub mod frame;
 mod reader;
 mod recovery;
 pub mod segment;
+mod spare;
 mod verify;
 mod writer;
 

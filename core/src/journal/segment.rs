@@ -194,43 +194,66 @@ pub(crate) fn prefault(map: &mut MmapMut, from: usize) {
     }
 }
 
-/// Creates segment `header.index` in `dir`: a temporary file allocated for real with
-/// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped,
-/// pre-faulted, given its header (flushed), renamed into place; then the directory is fsynced.
-pub(crate) fn create(dir: &Path, header: &SegmentHeader) -> Result<MmapMut, JournalError> {
-    check_segment_bytes(header.segment_bytes).map_err(JournalError::InvalidOptions)?;
-    let name = segment_file_name(header.index);
-    let path = dir.join(&name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    let io_err = |p: &Path| {
-        let p = p.to_owned();
-        move |e: io::Error| JournalError::io(p, e)
-    };
+/// Path of the temporary file segment `index` is prepared in.
+pub(crate) fn temporary_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("{}.tmp", segment_file_name(index)))
+}
+
+/// Prepares the file of segment `index` under its temporary name: allocated for real with
+/// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped and
+/// pre-faulted (one byte written per page). All zero; [`install`] gives it its header.
+pub(crate) fn allocate(
+    dir: &Path,
+    index: u64,
+    segment_bytes: u64,
+) -> Result<MmapMut, JournalError> {
+    check_segment_bytes(segment_bytes).map_err(JournalError::InvalidOptions)?;
+    let tmp = temporary_path(dir, index);
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
         .open(&tmp)
-        .map_err(io_err(&tmp))?;
-    let len = libc::off_t::try_from(header.segment_bytes).expect("segment size fits off_t");
+        .map_err(|e| JournalError::io(&tmp, e))?;
+    let len = libc::off_t::try_from(segment_bytes).expect("segment size fits off_t");
     // SAFETY: a valid open descriptor; posix_fallocate returns an errno value, not -1.
     let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
     if rc != 0 {
         let _ = fs::remove_file(&tmp);
         return Err(JournalError::io(&tmp, io::Error::from_raw_os_error(rc)));
     }
-    // SAFETY: the file is ours (a fresh temporary name under the writer's lock); nothing else
-    // truncates it while mapped.
-    let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(io_err(&tmp))?;
-    debug_assert_eq!(map.len() as u64, header.segment_bytes);
+    // SAFETY: the file is ours (a temporary name under the writer's lock); nothing truncates
+    // it while mapped.
+    let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(&tmp, e))?;
+    debug_assert_eq!(map.len() as u64, segment_bytes);
     prefault(&mut map, 0);
+    Ok(map)
+}
+
+/// Turns a prepared (all-zero) file into segment `header.index`: writes and flushes the
+/// header, renames the file into place and fsyncs the directory.
+pub(crate) fn install(
+    dir: &Path,
+    header: &SegmentHeader,
+    mut map: MmapMut,
+) -> Result<MmapMut, JournalError> {
+    debug_assert_eq!(map.len() as u64, header.segment_bytes);
+    debug_assert!(map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
+    let tmp = temporary_path(dir, header.index);
+    let path = dir.join(segment_file_name(header.index));
     map[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
     map.flush_range(0, SEGMENT_HEADER_BYTES)
-        .map_err(io_err(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        .map_err(|e| JournalError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
     fsync_dir(dir)?;
     Ok(map)
+}
+
+/// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]).
+pub(crate) fn create(dir: &Path, header: &SegmentHeader) -> Result<MmapMut, JournalError> {
+    let map = allocate(dir, header.index, header.segment_bytes)?;
+    install(dir, header, map)
 }
 
 #[cfg(test)]

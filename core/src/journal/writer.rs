@@ -14,6 +14,7 @@ use super::recovery::{self, SegView};
 use super::segment::{
     self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader, segment_file_name,
 };
+use super::spare::Spare;
 use super::{
     Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, RecordKind,
     Recovery,
@@ -56,7 +57,6 @@ impl Seg {
 /// it flushes what is unflushed (except in [`Durability::None`]) and releases the lock.
 pub struct Journal {
     dir: PathBuf,
-    _lock: File,
     opts: JournalOptions,
     /// Largest payload accepted: [`MAX_PAYLOAD_BYTES`], or less if it would not fit in an
     /// empty segment of `opts.segment_bytes`.
@@ -67,11 +67,15 @@ pub struct Journal {
     /// Sealed segments before this one are fully flushed.
     sealed_unflushed_from: usize,
     active: Seg,
+    /// The next segment, prepared in the background.
+    spare: Option<Spare>,
     last_lsn: u64,
     last_link: Link,
     last_ingest_us: i64,
     durable_lsn: u64,
     last_flush: Instant,
+    /// Held for the writer's whole life; declared last so that it is released last.
+    _lock: File,
 }
 
 fn check_options(opts: &JournalOptions) -> Result<(), JournalError> {
@@ -198,6 +202,7 @@ impl Journal {
             removed_segments: scan.dropped as u32,
         };
         let sealed_count = segs.len();
+        let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
         let journal = Journal {
             dir: dir.to_owned(),
             _lock: lock_file,
@@ -206,6 +211,7 @@ impl Journal {
             max_payload,
             sealed: segs,
             sealed_unflushed_from: sealed_count,
+            spare: Some(spare),
             active,
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
@@ -295,7 +301,11 @@ impl Journal {
             segment_bytes: self.opts.segment_bytes,
             prev_link: self.last_link,
         };
-        let map = segment::create(&self.dir, &header)?;
+        let prepared = match self.spare.take() {
+            Some(spare) if spare.index() == index => spare.take(&self.dir)?,
+            _ => segment::allocate(&self.dir, index, self.opts.segment_bytes)?,
+        };
+        let map = segment::install(&self.dir, &header, prepared)?;
         let fresh = Seg {
             index,
             map,
@@ -304,6 +314,9 @@ impl Journal {
         };
         let old = mem::replace(&mut self.active, fresh);
         self.sealed.push(old);
+        if index + 1 < SEGMENT_COUNT_MAX {
+            self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes));
+        }
         Ok(())
     }
 
@@ -395,5 +408,7 @@ impl Drop for Journal {
             // Best effort: errors cannot be reported from drop; call flush() to see them.
             let _ = self.flush();
         }
+        // Wait for and remove the unused spare while the lock is still held.
+        drop(self.spare.take());
     }
 }
