@@ -180,17 +180,15 @@ pub(crate) fn parse(seg: &[u8], pos: usize, max_payload: usize) -> Result<Frame<
     Ok(frame)
 }
 
-/// Whether `pos` holds something that looks like a frame written by a writer and passes its
-/// CRC (used to tell a torn tail from damage: any such frame after a bad position is damage).
+/// Whether `pos` holds a frame whose length fits and whose CRC is valid, whatever else it
+/// holds (used to tell a torn tail from damage: any such frame at or after a bad position is
+/// damage, since a torn write cannot produce one).
 pub(crate) fn plausible_at(seg: &[u8], pos: usize, max_payload: usize) -> bool {
     if pos + FRAME_HEADER_BYTES > seg.len() {
         return false;
     }
     let len = u32_at(seg, pos) as usize;
     if len == 0 || len > max_payload || pos + FRAME_HEADER_BYTES + len > seg.len() {
-        return false;
-    }
-    if seg[pos + OFF_KIND] == 0 {
         return false;
     }
     let end = pos + FRAME_HEADER_BYTES + len;

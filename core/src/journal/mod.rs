@@ -60,7 +60,24 @@
 //! and no later segment holds records, the rest is a torn tail (the writer died mid-append, or
 //! unflushed pages were lost): [`Journal::open`] zeroes it and reports it in [`Recovery`],
 //! readers stop there. Anything else is damage, reported as [`JournalError::Corrupt`] with the
-//! segment, offset and expected LSN; nothing is dropped.
+//! segment, offset and expected LSN; nothing is dropped. A non-last segment may end early with
+//! zeros (the writer rolled over); the next segment's header must then continue the LSNs and
+//! the chain. Empty segments after a torn tail are removed by [`Journal::open`].
+//!
+//! Known limit: the kernel may write back unflushed pages in any order, so after a power loss
+//! a page beyond the durable LSN may survive while an earlier unflushed page is lost. Such a
+//! gap followed by valid frames looks exactly like damage and is reported as such (nothing
+//! acknowledged as durable is involved; the operator decides).
+//!
+//! # Writing
+//!
+//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
+//! mapped and pre-faulted before any record goes in; the next segment is prepared on a
+//! background thread while the current one fills, so a rollover costs a header write, a rename
+//! and a directory fsync. An append checks limits, computes the link, writes the frame
+//! straight into the mapping and returns the payload's place in it: no allocation, no system
+//! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
+//! When rolling over in `group` or `sync` mode, the old segment is flushed first.
 
 pub mod chain;
 mod error;

@@ -361,7 +361,9 @@ impl Journal {
         self.last_lsn
     }
 
-    /// Records up to this LSN have been flushed.
+    /// Records up to this LSN have been flushed. At open it is the last recovered LSN: open
+    /// flushes the tail segment, and earlier segments were flushed before the previous writer
+    /// rolled past them (in `group` and `sync` mode; `none` promises nothing).
     pub fn durable_lsn(&self) -> u64 {
         self.durable_lsn
     }
