@@ -1,1 +1,273 @@
-//! The append-only, memory-mapped, hash-chained journal (SPEC §6).
+//! The append-only, memory-mapped, checksummed, hash-chained journal (SPEC §6).
+//!
+//! The journal is a directory of fixed-size segment files, `NNNNNNNNNNNNNNNNNNNN.seg` (the
+//! segment index, 20 digits, from 0), plus a `LOCK` file that the single writer holds with an
+//! exclusive lock. It knows nothing about the event model: a record is a kind byte and opaque
+//! payload bytes, and callers that care about the payload (replay, `verify`) pass callbacks.
+//!
+//! # On-disk format (version [`FORMAT_VERSION`], all integers little endian)
+//!
+//! Segment header, [`SEGMENT_HEADER_BYTES`] = 64 bytes at offset 0:
+//!
+//! | offset | bytes | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"WAYBILL\0"` |
+//! | 8 | 4 | format version (u32) |
+//! | 12 | 4 | reserved, zero |
+//! | 16 | 8 | segment index (u64), equal to the file name |
+//! | 24 | 8 | first LSN of the segment (u64) |
+//! | 32 | 8 | segment size in bytes (u64), equal to the file length |
+//! | 40 | 16 | chain link of the record before the segment's first record |
+//! | 56 | 4 | reserved, zero |
+//! | 60 | 4 | CRC32C of bytes 0..60 |
+//!
+//! There is no wall-clock time anywhere: the same records give byte-identical files.
+//!
+//! Record frame, starting at a 16-byte aligned offset (the first at offset 64):
+//!
+//! | offset | bytes | field |
+//! |---|---|---|
+//! | 0 | 4 | payload_len (u32), never 0: a zero length means "no record here" |
+//! | 4 | 4 | CRC32C of bytes 8..48+payload_len |
+//! | 8 | 8 | LSN (u64) |
+//! | 16 | 8 | ingest time, microseconds (i64) |
+//! | 24 | 16 | chain link of this record |
+//! | 40 | 1 | kind ([`RecordKind`], never 0) |
+//! | 41 | 7 | reserved, zero |
+//! | 48 | payload_len | payload (16-byte aligned) |
+//! | .. | 0..15 | zero padding to the next 16-byte boundary |
+//!
+//! A record never spans segments; the space a record did not fit into stays zero. LSNs are
+//! contiguous from 1 across segments.
+//!
+//! # Hash chain
+//!
+//! `link(n) = BLAKE3(link(n-1) || lsn || ingest_us || kind || payload_len || payload)[..16]`
+//! with `link(0)` = 16 zero bytes ([`chain::next_link`]). It is computed per record, so it does
+//! not depend on how records were batched, and incrementally (only the previous link is kept).
+//!
+//! # Ingest time
+//!
+//! The caller gives each record an ingest time; the journal stores
+//! `max(given, previous record's ingest time)`, so ingest times never go backwards along the
+//! LSN order and a point-in-time query ("everything ingested at or before T") is a prefix of
+//! the journal. Recovery treats a record whose ingest time goes backwards as damage.
+//!
+//! # Recovery: torn tail versus damage
+//!
+//! Scanning stops at the first position that does not hold the valid next record. If no
+//! CRC-valid frame exists at any 16-byte aligned position from there to the end of that segment
+//! and no later segment holds records, the rest is a torn tail (the writer died mid-append, or
+//! unflushed pages were lost): [`Journal::open`] zeroes it and reports it in [`Recovery`],
+//! readers stop there. Anything else is damage, reported as [`JournalError::Corrupt`] with the
+//! segment, offset and expected LSN; nothing is dropped. A non-last segment may end early with
+//! zeros (the writer rolled over); the next segment's header must then continue the LSNs and
+//! the chain. Empty segments after a torn tail are removed by [`Journal::open`].
+//!
+//! Known limit: the kernel may write back unflushed pages in any order, so after a power loss
+//! a page beyond the durable LSN may survive while an earlier unflushed page is lost. Such a
+//! gap followed by valid frames looks exactly like damage and is reported as such (nothing
+//! acknowledged as durable is involved; the operator decides).
+//!
+//! # Writing
+//!
+//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
+//! mapped and pre-faulted before any record goes in; the next segment is prepared on a
+//! background thread while the current one fills, so a rollover costs a header write, a rename
+//! and a directory fsync. An append checks limits, computes the link, writes the frame
+//! straight into the mapping and returns the payload's place in it: no allocation, no system
+//! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
+//! When rolling over in `group` or `sync` mode, the old segment is flushed first.
+
+pub mod chain;
+mod error;
+pub mod frame;
+mod reader;
+mod recovery;
+pub mod segment;
+mod spare;
+mod verify;
+mod writer;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use error::JournalError;
+pub use frame::{FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frame_bytes};
+pub use reader::{JournalReader, Records};
+pub use segment::{
+    FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
+    SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segment_file_name,
+};
+pub use verify::{PayloadCheck, verify};
+pub use writer::Journal;
+
+/// The kind byte of a record. 0 is never a valid kind; [`RecordKind::ENTRY`] (1) is the only
+/// kind the core writes today; every other value is reserved for the journal format (e.g.
+/// markers that refer to snapshots, which will live in their own files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKind(pub u8);
+
+impl RecordKind {
+    /// A journaled entry (an event or a dead letter, as the event model defines it).
+    pub const ENTRY: RecordKind = RecordKind(1);
+
+    /// Whether a record may carry this kind (every kind but 0).
+    pub const fn is_valid(self) -> bool {
+        self.0 != 0
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RecordKind::ENTRY => f.write_str("entry"),
+            RecordKind(k) => write!(f, "kind-{k}"),
+        }
+    }
+}
+
+/// When appended records reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// Page cache only: [`Journal::commit`] never flushes (call [`Journal::flush`] yourself).
+    None,
+    /// Group commit: [`Journal::commit`] flushes when
+    /// [`JournalOptions::group_commit_interval_us`] has passed since the last flush.
+    #[default]
+    Group,
+    /// Every [`Journal::commit`] flushes everything appended so far.
+    Sync,
+}
+
+impl Durability {
+    /// The name used on the command line and in scenario files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Durability::None => "none",
+            Durability::Group => "group",
+            Durability::Sync => "sync",
+        }
+    }
+}
+
+impl fmt::Display for Durability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error of [`Durability::from_str`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown durability {0:?}: expected none, group or sync")]
+pub struct ParseDurabilityError(pub String);
+
+impl FromStr for Durability {
+    type Err = ParseDurabilityError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Durability::None),
+            "group" => Ok(Durability::Group),
+            "sync" => Ok(Durability::Sync),
+            other => Err(ParseDurabilityError(other.to_owned())),
+        }
+    }
+}
+
+/// Default of [`JournalOptions::group_commit_interval_us`].
+pub const GROUP_COMMIT_INTERVAL_US_DEFAULT: u64 = 2_000;
+/// Upper limit of [`JournalOptions::group_commit_interval_us`] (one second).
+pub const GROUP_COMMIT_INTERVAL_US_MAX: u64 = 1_000_000;
+
+/// Options of the writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalOptions {
+    /// Size of each new segment file: at least [`SEGMENT_BYTES_MIN`], at most
+    /// [`SEGMENT_BYTES_MAX`], a multiple of 4096. Existing segments keep their size.
+    pub segment_bytes: u64,
+    pub durability: Durability,
+    /// In [`Durability::Group`], the least time between two flushes.
+    pub group_commit_interval_us: u64,
+}
+
+impl Default for JournalOptions {
+    fn default() -> Self {
+        JournalOptions {
+            segment_bytes: SEGMENT_BYTES_DEFAULT,
+            durability: Durability::default(),
+            group_commit_interval_us: GROUP_COMMIT_INTERVAL_US_DEFAULT,
+        }
+    }
+}
+
+/// The tail that recovery found torn (cut by [`Journal::open`], skipped by readers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// File name of the segment holding the torn bytes.
+    pub segment: String,
+    /// Offset of the first byte that is not part of a valid record.
+    pub offset: u64,
+    /// Number of bytes from `offset` to the end of the non-zero region (0 when records were
+    /// lost but only zeros remain, e.g. a later empty segment did not match).
+    pub bytes_cut: u64,
+    /// The LSN the first torn record would have had.
+    pub lsn: u64,
+}
+
+impl fmt::Display for TornTail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "torn tail at segment {} offset {} lsn {}: {} bytes",
+            self.segment, self.offset, self.lsn, self.bytes_cut
+        )
+    }
+}
+
+/// What [`Journal::open`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    /// Valid records kept.
+    pub records: u64,
+    /// Segment files in the journal after recovery.
+    pub segments: u32,
+    /// The torn tail that was cut, if any.
+    pub torn_tail: Option<TornTail>,
+    /// Segment files after the torn tail that held no records and were removed.
+    pub removed_segments: u32,
+}
+
+/// A record read from the journal. `payload` is the exact payload, 16-byte aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Segment index (the number in the file name).
+    pub segment: u32,
+    /// Offset of the frame in the segment file.
+    pub offset: u64,
+    pub lsn: u64,
+    pub ingest_us: i64,
+    pub kind: RecordKind,
+    pub link: [u8; 16],
+    pub payload: &'a [u8],
+}
+
+/// What [`Journal::append`] wrote: the LSN, the stored ingest time (after clamping) and the
+/// payload as it now sits in the mapping (16-byte aligned, zero-copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended<'a> {
+    pub lsn: u64,
+    pub ingest_us: i64,
+    pub payload: &'a [u8],
+}
+
+/// Result of a successful [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub records: u64,
+    pub segments: u32,
+    pub last_lsn: u64,
+    /// The recomputed chain link of the last record (16 zero bytes for an empty journal).
+    pub head_link: [u8; 16],
+    pub torn_tail: Option<TornTail>,
+}

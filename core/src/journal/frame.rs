@@ -1,0 +1,270 @@
+//! The record frame: layout, encoding into a mapping, and validation.
+
+use super::RecordKind;
+use super::chain::{LINK_BYTES, Link};
+
+/// Frames start at, and payloads sit on, multiples of this.
+pub const FRAME_ALIGN_BYTES: usize = 16;
+/// Bytes of the frame header; the payload starts here (16-byte aligned).
+pub const FRAME_HEADER_BYTES: usize = 48;
+/// Largest payload the journal accepts (a segment may lower it: a record must fit in an empty
+/// segment).
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+
+const OFF_LEN: usize = 0;
+const OFF_CRC: usize = 4;
+const OFF_LSN: usize = 8;
+const OFF_INGEST: usize = 16;
+const OFF_LINK: usize = 24;
+const OFF_KIND: usize = 40;
+const OFF_RESERVED: usize = 41;
+/// Bytes covered by the CRC start here (everything after the CRC field).
+const CRC_FROM: usize = OFF_LSN;
+
+const _: () = assert!(FRAME_HEADER_BYTES.is_multiple_of(FRAME_ALIGN_BYTES));
+const _: () = assert!(OFF_LINK + LINK_BYTES == OFF_KIND);
+const _: () = assert!(MAX_PAYLOAD_BYTES <= u32::MAX as usize);
+
+/// Rounds up to the frame alignment.
+#[inline]
+pub const fn align_up(n: usize) -> usize {
+    (n + FRAME_ALIGN_BYTES - 1) & !(FRAME_ALIGN_BYTES - 1)
+}
+
+/// Bytes a record with this payload occupies, padding included.
+#[inline]
+pub const fn frame_bytes(payload_len: usize) -> usize {
+    align_up(FRAME_HEADER_BYTES + payload_len)
+}
+
+/// A decoded frame borrowing its payload from the segment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame<'a> {
+    pub lsn: u64,
+    pub ingest_us: i64,
+    pub link: Link,
+    pub kind: RecordKind,
+    pub payload: &'a [u8],
+}
+
+impl Frame<'_> {
+    /// Bytes this frame occupies.
+    pub fn bytes(&self) -> usize {
+        frame_bytes(self.payload.len())
+    }
+}
+
+/// Why a position does not hold a valid frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bad {
+    /// Length field 0: no record here.
+    Empty,
+    /// Length above the limit.
+    TooLong(u32),
+    /// The frame would run past the segment end.
+    PastEnd(u32),
+    Crc,
+    Kind,
+    Reserved,
+    Padding,
+}
+
+impl Bad {
+    pub fn describe(self) -> String {
+        match self {
+            Bad::Empty => "no record (zero length field)".to_owned(),
+            Bad::TooLong(len) => format!("payload length {len} exceeds the limit"),
+            Bad::PastEnd(len) => format!("payload length {len} runs past the segment end"),
+            Bad::Crc => "crc mismatch".to_owned(),
+            Bad::Kind => "record kind 0".to_owned(),
+            Bad::Reserved => "reserved header bytes are not zero".to_owned(),
+            Bad::Padding => "padding after the payload is not zero".to_owned(),
+        }
+    }
+}
+
+#[inline]
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+#[inline]
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Writes one frame into `dst`, which is exactly `frame_bytes(payload.len())` long and zero
+/// (the segment region after the write offset is always zero). No allocation.
+#[inline]
+pub(crate) fn write(
+    dst: &mut [u8],
+    lsn: u64,
+    ingest_us: i64,
+    link: &Link,
+    kind: RecordKind,
+    payload: &[u8],
+) {
+    let payload_len = payload.len();
+    debug_assert!(payload_len > 0 && payload_len <= MAX_PAYLOAD_BYTES);
+    debug_assert_eq!(dst.len(), frame_bytes(payload_len));
+    debug_assert!(dst.iter().all(|&b| b == 0), "frame target is not zero");
+    debug_assert!(kind.is_valid());
+    let mut header = [0u8; FRAME_HEADER_BYTES];
+    header[OFF_LEN..OFF_LEN + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    header[OFF_LSN..OFF_LSN + 8].copy_from_slice(&lsn.to_le_bytes());
+    header[OFF_INGEST..OFF_INGEST + 8].copy_from_slice(&ingest_us.to_le_bytes());
+    header[OFF_LINK..OFF_LINK + LINK_BYTES].copy_from_slice(link);
+    header[OFF_KIND] = kind.0;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&header[CRC_FROM..]), payload);
+    header[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+    // Payload and the header after the length first, the length field last: a concurrent
+    // reader that sees a length sees a frame whose other bytes were stored before it.
+    dst[FRAME_HEADER_BYTES..FRAME_HEADER_BYTES + payload_len].copy_from_slice(payload);
+    dst[OFF_CRC..FRAME_HEADER_BYTES].copy_from_slice(&header[OFF_CRC..]);
+    dst[OFF_LEN..OFF_LEN + 4].copy_from_slice(&header[OFF_LEN..OFF_LEN + 4]);
+}
+
+/// Reads the length field at `pos` (0 when fewer than 4 bytes remain).
+#[inline]
+pub(crate) fn len_at(seg: &[u8], pos: usize) -> u32 {
+    if pos + 4 > seg.len() {
+        0
+    } else {
+        u32_at(seg, pos)
+    }
+}
+
+/// Validates the frame at `pos`: length, bounds, CRC, kind, reserved bytes and padding.
+/// LSN and ingest-time continuity are the caller's business.
+pub(crate) fn parse(seg: &[u8], pos: usize, max_payload: usize) -> Result<Frame<'_>, Bad> {
+    debug_assert_eq!(pos % FRAME_ALIGN_BYTES, 0);
+    if pos + FRAME_HEADER_BYTES > seg.len() {
+        return Err(if len_at(seg, pos) == 0 {
+            Bad::Empty
+        } else {
+            Bad::PastEnd(len_at(seg, pos))
+        });
+    }
+    let len = u32_at(seg, pos);
+    if len == 0 {
+        return Err(Bad::Empty);
+    }
+    if len as usize > max_payload {
+        return Err(Bad::TooLong(len));
+    }
+    let end = pos + FRAME_HEADER_BYTES + len as usize;
+    if end > seg.len() {
+        return Err(Bad::PastEnd(len));
+    }
+    let stored_crc = u32_at(seg, pos + OFF_CRC);
+    if crc32c::crc32c(&seg[pos + CRC_FROM..end]) != stored_crc {
+        return Err(Bad::Crc);
+    }
+    let frame = decode(seg, pos, len as usize);
+    if !frame.kind.is_valid() {
+        return Err(Bad::Kind);
+    }
+    if seg[pos + OFF_RESERVED..pos + FRAME_HEADER_BYTES]
+        .iter()
+        .any(|&b| b != 0)
+    {
+        return Err(Bad::Reserved);
+    }
+    let padded_end = pos + frame_bytes(len as usize);
+    if padded_end > seg.len() {
+        return Err(Bad::PastEnd(len));
+    }
+    if seg[end..padded_end].iter().any(|&b| b != 0) {
+        return Err(Bad::Padding);
+    }
+    Ok(frame)
+}
+
+/// Whether `pos` holds a frame whose length fits and whose CRC is valid, whatever else it
+/// holds (used to tell a torn tail from damage: any such frame at or after a bad position is
+/// damage, since a torn write cannot produce one).
+pub(crate) fn plausible_at(seg: &[u8], pos: usize, max_payload: usize) -> bool {
+    if pos + FRAME_HEADER_BYTES > seg.len() {
+        return false;
+    }
+    let len = u32_at(seg, pos) as usize;
+    if len == 0 || len > max_payload || pos + FRAME_HEADER_BYTES + len > seg.len() {
+        return false;
+    }
+    let end = pos + FRAME_HEADER_BYTES + len;
+    crc32c::crc32c(&seg[pos + CRC_FROM..end]) == u32_at(seg, pos + OFF_CRC)
+}
+
+/// Decodes a frame at `pos` whose length is `len` without checking it (the bytes were
+/// validated by a scan or written by this process).
+#[inline]
+pub(crate) fn decode(seg: &[u8], pos: usize, len: usize) -> Frame<'_> {
+    debug_assert_eq!(pos % FRAME_ALIGN_BYTES, 0);
+    let mut link = [0u8; LINK_BYTES];
+    link.copy_from_slice(&seg[pos + OFF_LINK..pos + OFF_LINK + LINK_BYTES]);
+    Frame {
+        lsn: u64_at(seg, pos + OFF_LSN),
+        ingest_us: u64_at(seg, pos + OFF_INGEST) as i64,
+        link,
+        kind: RecordKind(seg[pos + OFF_KIND]),
+        payload: &seg[pos + FRAME_HEADER_BYTES..pos + FRAME_HEADER_BYTES + len],
+    }
+}
+
+/// Decodes the already validated frame at `pos`.
+#[inline]
+pub(crate) fn decode_trusted(seg: &[u8], pos: usize) -> Frame<'_> {
+    let len = u32_at(seg, pos) as usize;
+    debug_assert!(len > 0 && pos + frame_bytes(len) <= seg.len());
+    decode(seg, pos, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_then_parse_round_trips() {
+        for len in [1usize, 15, 16, 17, 96, 1000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
+            let mut seg = vec![0u8; 64 + frame_bytes(len) + 32];
+            let link = [9u8; 16];
+            write(
+                &mut seg[64..64 + frame_bytes(len)],
+                5,
+                -3,
+                &link,
+                RecordKind::ENTRY,
+                &payload,
+            );
+            let f = parse(&seg, 64, MAX_PAYLOAD_BYTES).unwrap();
+            assert_eq!(
+                (f.lsn, f.ingest_us, f.link, f.kind),
+                (5, -3, link, RecordKind::ENTRY)
+            );
+            assert_eq!(f.payload, &payload[..]);
+            assert_eq!(f.bytes(), frame_bytes(len));
+            assert!(plausible_at(&seg, 64, MAX_PAYLOAD_BYTES));
+            assert_eq!(
+                parse(&seg, 64 + frame_bytes(len), MAX_PAYLOAD_BYTES).unwrap_err(),
+                Bad::Empty
+            );
+        }
+    }
+
+    #[test]
+    fn every_single_byte_flip_is_rejected() {
+        let payload = b"seventeen bytes!!";
+        let n = frame_bytes(payload.len());
+        let mut seg = vec![0u8; n];
+        write(&mut seg, 1, 0, &[0; 16], RecordKind::ENTRY, payload);
+        for at in 0..n {
+            let mut bad = seg.clone();
+            bad[at] ^= 0x5a;
+            assert!(
+                parse(&bad, 0, MAX_PAYLOAD_BYTES).is_err(),
+                "flip at {at} accepted"
+            );
+        }
+    }
+}

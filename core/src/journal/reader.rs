@@ -1,0 +1,170 @@
+//! Read-only access for queries, replay and audits, and the record iterator shared with the
+//! writer.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::error::Damage;
+use super::frame;
+use super::recovery::{self, SegView};
+use super::segment::{self, SEGMENT_HEADER_BYTES};
+use super::{JournalError, RecordRef, TornTail};
+
+/// The valid record region of one segment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span<'a> {
+    pub segment: u32,
+    pub bytes: &'a [u8],
+    /// Offset just past the last record.
+    pub end: usize,
+}
+
+/// Iterator over validated records (no checks are repeated: the spans were scanned).
+#[derive(Clone, Debug)]
+pub struct Records<'a> {
+    spans: Vec<Span<'a>>,
+    span: usize,
+    pos: usize,
+}
+
+impl<'a> Records<'a> {
+    pub(crate) fn new(spans: Vec<Span<'a>>) -> Records<'a> {
+        Records {
+            spans,
+            span: 0,
+            pos: SEGMENT_HEADER_BYTES,
+        }
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = RecordRef<'a>;
+
+    fn next(&mut self) -> Option<RecordRef<'a>> {
+        loop {
+            let span = *self.spans.get(self.span)?;
+            if self.pos < span.end {
+                let f = frame::decode_trusted(span.bytes, self.pos);
+                let offset = self.pos;
+                self.pos += f.bytes();
+                debug_assert!(self.pos <= span.end);
+                return Some(RecordRef {
+                    segment: span.segment,
+                    offset: offset as u64,
+                    lsn: f.lsn,
+                    ingest_us: f.ingest_us,
+                    kind: f.kind,
+                    link: f.link,
+                    payload: f.payload,
+                });
+            }
+            self.span += 1;
+            self.pos = SEGMENT_HEADER_BYTES;
+        }
+    }
+}
+
+/// Maps the segment files of `dir` read-only. `NoJournal` when there are none.
+pub(crate) fn map_segments(dir: &Path) -> Result<Vec<(u64, Mmap)>, JournalError> {
+    if !dir.is_dir() {
+        return Err(JournalError::NoJournal(dir.to_owned()));
+    }
+    let listed = segment::list(dir)?;
+    if listed.is_empty() {
+        return Err(JournalError::NoJournal(dir.to_owned()));
+    }
+    let mut maps = Vec::with_capacity(listed.len());
+    for (index, path) in listed {
+        let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
+        // SAFETY: segment files are never truncated or shrunk while a journal exists (the
+        // writer only appends into preallocated space and zeroes torn tails in place).
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| JournalError::io(&path, e))?;
+        maps.push((index, map));
+    }
+    Ok(maps)
+}
+
+/// Read-only view of a journal: takes no lock, never modifies files, works with or without a
+/// writer. It sees the journal as it was when opened (reopen to see later records).
+pub struct JournalReader {
+    dir: PathBuf,
+    maps: Vec<(u64, Mmap)>,
+    ends: Vec<usize>,
+    records: u64,
+    last_lsn: u64,
+    torn_tail: Option<TornTail>,
+    damage: Option<Damage>,
+}
+
+impl JournalReader {
+    /// Opens and scans the journal in `dir` ([`JournalError::NoJournal`] when there is none).
+    /// Damage does not fail the open: [`JournalReader::records`] yields the records before it,
+    /// then the error.
+    pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
+        let maps = map_segments(dir)?;
+        let views: Vec<SegView<'_>> = maps
+            .iter()
+            .map(|(index, map)| SegView {
+                index: *index,
+                bytes: &map[..],
+            })
+            .collect();
+        let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
+        let torn_tail = scan.torn_tail(&views);
+        let ends = scan.segments.iter().map(|s| s.end).collect();
+        drop(views);
+        Ok(JournalReader {
+            dir: dir.to_owned(),
+            maps,
+            ends,
+            records: scan.records,
+            last_lsn: scan.last_lsn,
+            torn_tail,
+            damage: scan.damage,
+        })
+    }
+
+    /// Records in LSN order; stops silently at a torn tail (see [`Self::torn_tail`]); yields
+    /// `Err` once, after the last good record, when the journal is damaged.
+    pub fn records(&self) -> impl Iterator<Item = Result<RecordRef<'_>, JournalError>> + '_ {
+        let spans = self
+            .ends
+            .iter()
+            .zip(&self.maps)
+            .map(|(&end, (index, map))| Span {
+                segment: *index as u32,
+                bytes: &map[..],
+                end,
+            })
+            .collect();
+        Records::new(spans)
+            .map(Ok)
+            .chain(self.damage.iter().map(|d| Err(d.to_error())))
+    }
+
+    /// The torn tail found at open, if any.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+
+    /// The damage found at open, if any (also yielded by [`Self::records`]).
+    pub fn damage(&self) -> Option<JournalError> {
+        self.damage.as_ref().map(Damage::to_error)
+    }
+
+    /// Number of valid records (before any torn tail or damage).
+    pub fn record_count(&self) -> u64 {
+        self.records
+    }
+
+    /// LSN of the last valid record (0 when there is none).
+    pub fn last_lsn(&self) -> u64 {
+        self.last_lsn
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

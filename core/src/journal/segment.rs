@@ -1,0 +1,300 @@
+//! Segment files: naming, the 64-byte header, creation (real allocation, mapping, pre-faulting)
+//! and directory listing.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use super::JournalError;
+use super::chain::{LINK_BYTES, Link};
+
+/// Magic bytes at the start of every segment.
+pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
+/// Version of the segment and frame format.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes of the segment header; the first frame starts here.
+pub const SEGMENT_HEADER_BYTES: usize = 64;
+/// Page size assumed for pre-faulting and segment sizes.
+pub const PAGE_BYTES: usize = 4096;
+/// Smallest segment size.
+pub const SEGMENT_BYTES_MIN: u64 = 64 * 1024;
+/// Default segment size.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+/// Largest segment size.
+pub const SEGMENT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
+/// Digits of the segment index in a file name.
+pub const SEGMENT_NAME_DIGITS: usize = 20;
+/// Suffix of segment files.
+pub const SEGMENT_SUFFIX: &str = ".seg";
+/// Suffix of a segment being created (removed by the next writer if a crash left it).
+pub const SEGMENT_TMP_SUFFIX: &str = ".seg.tmp";
+/// Most segments a journal can have (segment numbers are u32 in [`super::RecordRef`]).
+pub const SEGMENT_COUNT_MAX: u64 = u32::MAX as u64;
+
+const OFF_VERSION: usize = 8;
+const OFF_RESERVED_A: usize = 12;
+const OFF_INDEX: usize = 16;
+const OFF_FIRST_LSN: usize = 24;
+const OFF_SEGMENT_BYTES: usize = 32;
+const OFF_PREV_LINK: usize = 40;
+const OFF_RESERVED_B: usize = 56;
+const OFF_CRC: usize = 60;
+
+const _: () = assert!(OFF_PREV_LINK + LINK_BYTES == OFF_RESERVED_B);
+const _: () = assert!(OFF_CRC + 4 == SEGMENT_HEADER_BYTES);
+const _: () = assert!(SEGMENT_HEADER_BYTES.is_multiple_of(super::frame::FRAME_ALIGN_BYTES));
+
+/// The file name of segment `index`: 20 digits and `.seg`.
+pub fn segment_file_name(index: u64) -> String {
+    format!(
+        "{index:0width$}{SEGMENT_SUFFIX}",
+        width = SEGMENT_NAME_DIGITS
+    )
+}
+
+/// The index of a segment file name, if it is one.
+pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != SEGMENT_NAME_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The decoded segment header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub index: u64,
+    pub first_lsn: u64,
+    pub segment_bytes: u64,
+    pub prev_link: Link,
+}
+
+impl SegmentHeader {
+    pub fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
+        let mut h = [0u8; SEGMENT_HEADER_BYTES];
+        h[..8].copy_from_slice(&SEGMENT_MAGIC);
+        h[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        h[OFF_INDEX..OFF_INDEX + 8].copy_from_slice(&self.index.to_le_bytes());
+        h[OFF_FIRST_LSN..OFF_FIRST_LSN + 8].copy_from_slice(&self.first_lsn.to_le_bytes());
+        h[OFF_SEGMENT_BYTES..OFF_SEGMENT_BYTES + 8]
+            .copy_from_slice(&self.segment_bytes.to_le_bytes());
+        h[OFF_PREV_LINK..OFF_PREV_LINK + LINK_BYTES].copy_from_slice(&self.prev_link);
+        let crc = crc32c::crc32c(&h[..OFF_CRC]);
+        h[OFF_CRC..].copy_from_slice(&crc.to_le_bytes());
+        h
+    }
+
+    /// Decodes and checks magic, version, reserved bytes and CRC.
+    pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, String> {
+        if bytes.len() < SEGMENT_HEADER_BYTES {
+            return Err(format!(
+                "segment header: file has only {} bytes",
+                bytes.len()
+            ));
+        }
+        let h = &bytes[..SEGMENT_HEADER_BYTES];
+        let u32_at = |at: usize| u32::from_le_bytes(h[at..at + 4].try_into().expect("4 bytes"));
+        let u64_at = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
+        if h[..8] != SEGMENT_MAGIC {
+            return Err("segment header: bad magic".to_owned());
+        }
+        if crc32c::crc32c(&h[..OFF_CRC]) != u32_at(OFF_CRC) {
+            return Err("segment header: crc mismatch".to_owned());
+        }
+        let version = u32_at(OFF_VERSION);
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "segment header: unsupported format version {version}"
+            ));
+        }
+        if u32_at(OFF_RESERVED_A) != 0 || u32_at(OFF_RESERVED_B) != 0 {
+            return Err("segment header: reserved bytes are not zero".to_owned());
+        }
+        let mut prev_link = [0u8; LINK_BYTES];
+        prev_link.copy_from_slice(&h[OFF_PREV_LINK..OFF_PREV_LINK + LINK_BYTES]);
+        Ok(SegmentHeader {
+            index: u64_at(OFF_INDEX),
+            first_lsn: u64_at(OFF_FIRST_LSN),
+            segment_bytes: u64_at(OFF_SEGMENT_BYTES),
+            prev_link,
+        })
+    }
+}
+
+/// Checks a segment size option.
+pub(crate) fn check_segment_bytes(segment_bytes: u64) -> Result<(), String> {
+    if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&segment_bytes) {
+        return Err(format!(
+            "segment_bytes {segment_bytes} outside {SEGMENT_BYTES_MIN}..={SEGMENT_BYTES_MAX}"
+        ));
+    }
+    if !segment_bytes.is_multiple_of(PAGE_BYTES as u64) {
+        return Err(format!(
+            "segment_bytes {segment_bytes} is not a multiple of {PAGE_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+/// The segment files of `dir`, sorted by index. Other files are ignored.
+pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
+    let mut out = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|e| JournalError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| JournalError::io(dir, e))?;
+        let name = entry.file_name();
+        if let Some(index) = name.to_str().and_then(parse_segment_file_name) {
+            out.push((index, entry.path()));
+        }
+    }
+    out.sort_unstable_by_key(|&(index, _)| index);
+    Ok(out)
+}
+
+/// Removes segment files a crash left half-created.
+pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), JournalError> {
+    let entries = fs::read_dir(dir).map_err(|e| JournalError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| JournalError::io(dir, e))?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(SEGMENT_TMP_SUFFIX))
+        {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|e| JournalError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Fsyncs a directory so that created, renamed and removed entries are durable.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| JournalError::io(dir, e))
+}
+
+/// Touches one byte per page from the page holding `from` on (rewriting the byte it holds),
+/// so that appends do not take page faults.
+pub(crate) fn prefault(map: &mut MmapMut, from: usize) {
+    let first_page = from.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+    let base = map.as_mut_ptr();
+    for at in (first_page..map.len()).step_by(PAGE_BYTES) {
+        // SAFETY: `at < map.len()`; this process is the single writer of the mapping and
+        // stores back the byte it read, so the content does not change.
+        unsafe {
+            let p = base.add(at);
+            std::ptr::write_volatile(p, std::ptr::read_volatile(p));
+        }
+    }
+}
+
+/// Path of the temporary file segment `index` is prepared in.
+pub(crate) fn temporary_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("{}.tmp", segment_file_name(index)))
+}
+
+/// Prepares the file of segment `index` under its temporary name: allocated for real with
+/// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped and
+/// pre-faulted (one byte written per page). All zero; [`install`] gives it its header.
+pub(crate) fn allocate(
+    dir: &Path,
+    index: u64,
+    segment_bytes: u64,
+) -> Result<MmapMut, JournalError> {
+    check_segment_bytes(segment_bytes).map_err(JournalError::InvalidOptions)?;
+    let tmp = temporary_path(dir, index);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| JournalError::io(&tmp, e))?;
+    let len = libc::off_t::try_from(segment_bytes).expect("segment size fits off_t");
+    // SAFETY: a valid open descriptor; posix_fallocate returns an errno value, not -1.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    if rc != 0 {
+        let _ = fs::remove_file(&tmp);
+        return Err(JournalError::io(&tmp, io::Error::from_raw_os_error(rc)));
+    }
+    // SAFETY: the file is ours (a temporary name under the writer's lock); nothing truncates
+    // it while mapped.
+    let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(&tmp, e))?;
+    debug_assert_eq!(map.len() as u64, segment_bytes);
+    prefault(&mut map, 0);
+    Ok(map)
+}
+
+/// Turns a prepared (all-zero) file into segment `header.index`: writes and flushes the
+/// header, renames the file into place and fsyncs the directory.
+pub(crate) fn install(
+    dir: &Path,
+    header: &SegmentHeader,
+    mut map: MmapMut,
+) -> Result<MmapMut, JournalError> {
+    debug_assert_eq!(map.len() as u64, header.segment_bytes);
+    debug_assert!(map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
+    let tmp = temporary_path(dir, header.index);
+    let path = dir.join(segment_file_name(header.index));
+    map[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
+    map.flush_range(0, SEGMENT_HEADER_BYTES)
+        .map_err(|e| JournalError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
+    fsync_dir(dir)?;
+    Ok(map)
+}
+
+/// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]).
+pub(crate) fn create(dir: &Path, header: &SegmentHeader) -> Result<MmapMut, JournalError> {
+    let map = allocate(dir, header.index, header.segment_bytes)?;
+    install(dir, header, map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(segment_file_name(0), "00000000000000000000.seg");
+        assert_eq!(segment_file_name(42), "00000000000000000042.seg");
+        assert_eq!(
+            parse_segment_file_name("00000000000000000042.seg"),
+            Some(42)
+        );
+        for bad in [
+            "42.seg",
+            "0000000000000000004x.seg",
+            "00000000000000000042.seg.tmp",
+            "LOCK",
+        ] {
+            assert_eq!(parse_segment_file_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_round_trips_and_rejects_flips() {
+        let h = SegmentHeader {
+            index: 3,
+            first_lsn: 77,
+            segment_bytes: 65536,
+            prev_link: [5; 16],
+        };
+        let bytes = h.encode();
+        assert_eq!(SegmentHeader::decode(&bytes), Ok(h));
+        for at in 0..SEGMENT_HEADER_BYTES {
+            let mut bad = bytes;
+            bad[at] ^= 1;
+            assert!(
+                SegmentHeader::decode(&bad).is_err(),
+                "flip at {at} accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The single writer: open with recovery, append, group commit, segment rollover.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::mem;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use memmap2::MmapMut;
+
+use super::chain::{GENESIS_LINK, Link, next_link};
+use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
+use super::reader::{Records, Span};
+use super::recovery::{self, SegView};
+use super::segment::{
+    self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader, segment_file_name,
+};
+use super::spare::Spare;
+use super::{
+    Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, RecordKind,
+    Recovery,
+};
+
+/// Name of the lock file the writer holds exclusively.
+pub const LOCK_FILE_NAME: &str = "LOCK";
+
+/// One mapped segment file.
+struct Seg {
+    index: u64,
+    map: MmapMut,
+    /// Offset just past the last record (the write offset of the active segment).
+    end: usize,
+    /// Everything before this offset has been flushed.
+    flushed: usize,
+}
+
+impl Seg {
+    fn flush(&mut self, dir: &Path) -> Result<(), JournalError> {
+        if self.flushed < self.end {
+            self.map
+                .flush_range(self.flushed, self.end - self.flushed)
+                .map_err(|e| JournalError::io(dir.join(segment_file_name(self.index)), e))?;
+            self.flushed = self.end;
+        }
+        Ok(())
+    }
+
+    fn span(&self) -> Span<'_> {
+        Span {
+            segment: self.index as u32,
+            bytes: &self.map[..],
+            end: self.end,
+        }
+    }
+}
+
+/// The journal's single writer. Holds an exclusive lock on `DIR/LOCK` while it lives; on drop
+/// it flushes what is unflushed (except in [`Durability::None`]) and releases the lock.
+pub struct Journal {
+    dir: PathBuf,
+    opts: JournalOptions,
+    /// Largest payload accepted: [`MAX_PAYLOAD_BYTES`], or less if it would not fit in an
+    /// empty segment of `opts.segment_bytes`.
+    max_payload: usize,
+    group_interval: Duration,
+    /// Segments before the active one, in order.
+    sealed: Vec<Seg>,
+    /// Sealed segments before this one are fully flushed.
+    sealed_unflushed_from: usize,
+    active: Seg,
+    /// The next segment, prepared in the background.
+    spare: Option<Spare>,
+    last_lsn: u64,
+    last_link: Link,
+    last_ingest_us: i64,
+    durable_lsn: u64,
+    last_flush: Instant,
+    /// Held for the writer's whole life; declared last so that it is released last.
+    _lock: File,
+}
+
+fn check_options(opts: &JournalOptions) -> Result<(), JournalError> {
+    segment::check_segment_bytes(opts.segment_bytes).map_err(JournalError::InvalidOptions)?;
+    if opts.group_commit_interval_us > GROUP_COMMIT_INTERVAL_US_MAX {
+        return Err(JournalError::InvalidOptions(format!(
+            "group_commit_interval_us {} exceeds {GROUP_COMMIT_INTERVAL_US_MAX}",
+            opts.group_commit_interval_us
+        )));
+    }
+    Ok(())
+}
+
+fn lock(dir: &Path) -> Result<File, JournalError> {
+    let path = dir.join(LOCK_FILE_NAME);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| JournalError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(JournalError::Locked(dir.to_owned())),
+        Err(TryLockError::Error(e)) => Err(JournalError::io(&path, e)),
+    }
+}
+
+impl Journal {
+    /// Opens the journal in `dir` (creating the directory and the first segment if absent)
+    /// with an exclusive lock ([`JournalError::Locked`] if another writer holds it).
+    ///
+    /// Recovery validates every frame (framing, CRC, LSN continuity, ingest-time order,
+    /// segment headers), cuts a torn tail (zeroes it and flushes) and removes empty segments
+    /// after it; damage anywhere else is [`JournalError::Corrupt`] and nothing is changed.
+    /// The hash chain is not recomputed here (see [`super::verify`]); the writer continues it
+    /// from the last record's stored link.
+    pub fn open(dir: &Path, opts: JournalOptions) -> Result<(Journal, Recovery), JournalError> {
+        check_options(&opts)?;
+        fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+        let lock_file = lock(dir)?;
+        segment::remove_temporaries(dir)?;
+        let mut listed = segment::list(dir)?;
+        if listed.is_empty() {
+            let header = SegmentHeader {
+                index: 0,
+                first_lsn: 1,
+                segment_bytes: opts.segment_bytes,
+                prev_link: GENESIS_LINK,
+            };
+            drop(segment::create(dir, &header)?);
+            listed = segment::list(dir)?;
+        }
+        let mut maps = Vec::with_capacity(listed.len());
+        for (index, path) in &listed {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| JournalError::io(path, e))?;
+            // SAFETY: we hold the writer lock; segment files are never truncated.
+            let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(path, e))?;
+            maps.push((*index, map));
+        }
+
+        let views: Vec<SegView<'_>> = maps
+            .iter()
+            .map(|(index, map)| SegView {
+                index: *index,
+                bytes: &map[..],
+            })
+            .collect();
+        let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
+        if let Some(d) = &scan.damage {
+            return Err(d.to_error());
+        }
+        let torn_tail = scan.torn_tail(&views);
+        drop(views);
+
+        if let Some(t) = &scan.torn {
+            let (index, map) = &mut maps[t.view];
+            map[t.offset..t.nonzero_end].fill(0);
+            if t.nonzero_end > t.offset {
+                map.flush_range(t.offset, t.nonzero_end - t.offset)
+                    .map_err(|e| JournalError::io(dir.join(segment_file_name(*index)), e))?;
+            }
+        }
+        let kept = scan.segments.len();
+        debug_assert_eq!(kept + scan.dropped, maps.len());
+        if scan.dropped > 0 {
+            for (_, path) in &listed[kept..] {
+                fs::remove_file(path).map_err(|e| JournalError::io(path, e))?;
+            }
+            segment::fsync_dir(dir)?;
+            maps.truncate(kept);
+        }
+
+        let mut segs: Vec<Seg> = maps
+            .into_iter()
+            .zip(&scan.segments)
+            .map(|((index, map), s)| {
+                debug_assert_eq!(index, s.index);
+                Seg {
+                    index,
+                    map,
+                    end: s.end,
+                    flushed: s.end,
+                }
+            })
+            .collect();
+        let mut active = segs.pop().expect("a journal has at least one segment");
+        // What recovery found in the tail segment is made durable before it is reported so.
+        active.flushed = SEGMENT_HEADER_BYTES;
+        active.flush(dir)?;
+        segment::prefault(&mut active.map, active.end);
+
+        let max_payload = MAX_PAYLOAD_BYTES
+            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES);
+        let recovery = Recovery {
+            records: scan.records,
+            segments: (segs.len() + 1) as u32,
+            torn_tail,
+            removed_segments: scan.dropped as u32,
+        };
+        let sealed_count = segs.len();
+        let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
+        let journal = Journal {
+            dir: dir.to_owned(),
+            _lock: lock_file,
+            group_interval: Duration::from_micros(opts.group_commit_interval_us),
+            opts,
+            max_payload,
+            sealed: segs,
+            sealed_unflushed_from: sealed_count,
+            spare: Some(spare),
+            active,
+            last_lsn: scan.last_lsn,
+            last_link: scan.last_link,
+            last_ingest_us: scan.last_ingest_us,
+            durable_lsn: scan.last_lsn,
+            last_flush: Instant::now(),
+        };
+        Ok((journal, recovery))
+    }
+
+    /// Appends one record and returns its LSN, the stored ingest time
+    /// (`max(ingest_us, last_ingest_us())`: ingest times never go backwards) and the payload as
+    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The record is not
+    /// durable until [`Self::commit`] or [`Self::flush`] says so. No allocation.
+    #[inline]
+    pub fn append(
+        &mut self,
+        ingest_us: i64,
+        kind: RecordKind,
+        payload: &[u8],
+    ) -> Result<Appended<'_>, JournalError> {
+        let payload_len = payload.len();
+        if payload_len == 0 {
+            return Err(JournalError::EmptyPayload);
+        }
+        if payload_len > self.max_payload {
+            return Err(JournalError::PayloadTooLarge {
+                len: payload_len,
+                max: self.max_payload,
+            });
+        }
+        if !kind.is_valid() {
+            return Err(JournalError::InvalidKind(kind.0));
+        }
+        let frame_len = frame::frame_bytes(payload_len);
+        if self.active.end + frame_len > self.active.map.len() {
+            self.roll()?;
+        }
+        let lsn = self
+            .last_lsn
+            .checked_add(1)
+            .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
+        let ingest_us = ingest_us.max(self.last_ingest_us);
+        let link = next_link(&self.last_link, lsn, ingest_us, kind, payload);
+        let at = self.active.end;
+        debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
+        debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());
+        frame::write(
+            &mut self.active.map[at..at + frame_len],
+            lsn,
+            ingest_us,
+            &link,
+            kind,
+            payload,
+        );
+        self.active.end = at + frame_len;
+        self.last_lsn = lsn;
+        self.last_link = link;
+        self.last_ingest_us = ingest_us;
+        let payload_at = at + FRAME_HEADER_BYTES;
+        let stored = &self.active.map[payload_at..payload_at + payload_len];
+        debug_assert_eq!(stored.as_ptr() as usize % FRAME_ALIGN_BYTES, 0);
+        Ok(Appended {
+            lsn,
+            ingest_us,
+            payload: stored,
+        })
+    }
+
+    /// Moves to a new segment (the record did not fit). In group and sync mode the old
+    /// segment is flushed first, so a later segment never holds records while an earlier one
+    /// has unflushed ones.
+    #[cold]
+    fn roll(&mut self) -> Result<(), JournalError> {
+        if self.opts.durability != Durability::None {
+            self.flush()?;
+        }
+        let index = self.active.index + 1;
+        if index >= SEGMENT_COUNT_MAX {
+            return Err(JournalError::Full(format!(
+                "segment count limit {SEGMENT_COUNT_MAX}"
+            )));
+        }
+        let header = SegmentHeader {
+            index,
+            first_lsn: self.last_lsn + 1,
+            segment_bytes: self.opts.segment_bytes,
+            prev_link: self.last_link,
+        };
+        let prepared = match self.spare.take() {
+            Some(spare) if spare.index() == index => spare.take(&self.dir)?,
+            _ => segment::allocate(&self.dir, index, self.opts.segment_bytes)?,
+        };
+        let map = segment::install(&self.dir, &header, prepared)?;
+        let fresh = Seg {
+            index,
+            map,
+            end: SEGMENT_HEADER_BYTES,
+            flushed: SEGMENT_HEADER_BYTES,
+        };
+        let old = mem::replace(&mut self.active, fresh);
+        self.sealed.push(old);
+        if index + 1 < SEGMENT_COUNT_MAX {
+            self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes));
+        }
+        Ok(())
+    }
+
+    /// End of a batch. `none`: nothing; `sync`: flush everything appended so far; `group`:
+    /// flush if `group_commit_interval_us` has passed since the last flush. Returns the
+    /// durable LSN (only what was flushed counts; in `none` mode that is what [`Self::flush`]
+    /// flushed). In group mode the caller should call `commit` again when idle, so that the
+    /// last batch does not wait for the next one.
+    pub fn commit(&mut self) -> Result<u64, JournalError> {
+        match self.opts.durability {
+            Durability::None => Ok(self.durable_lsn),
+            Durability::Sync => self.flush(),
+            Durability::Group => {
+                if self.durable_lsn < self.last_lsn
+                    && self.last_flush.elapsed() >= self.group_interval
+                {
+                    self.flush()
+                } else {
+                    Ok(self.durable_lsn)
+                }
+            }
+        }
+    }
+
+    /// Flushes (msync) everything appended so far, whatever the mode; returns the durable LSN.
+    pub fn flush(&mut self) -> Result<u64, JournalError> {
+        if self.durable_lsn == self.last_lsn {
+            return Ok(self.durable_lsn);
+        }
+        for seg in &mut self.sealed[self.sealed_unflushed_from..] {
+            seg.flush(&self.dir)?;
+        }
+        self.sealed_unflushed_from = self.sealed.len();
+        self.active.flush(&self.dir)?;
+        self.durable_lsn = self.last_lsn;
+        self.last_flush = Instant::now();
+        Ok(self.durable_lsn)
+    }
+
+    /// LSN of the last record (0 when the journal is empty).
+    pub fn last_lsn(&self) -> u64 {
+        self.last_lsn
+    }
+
+    /// Records up to this LSN have been flushed. At open it is the last recovered LSN: open
+    /// flushes the tail segment, and earlier segments were flushed before the previous writer
+    /// rolled past them (in `group` and `sync` mode; `none` promises nothing).
+    pub fn durable_lsn(&self) -> u64 {
+        self.durable_lsn
+    }
+
+    /// Ingest time of the last record (`i64::MIN` when the journal is empty).
+    pub fn last_ingest_us(&self) -> i64 {
+        self.last_ingest_us
+    }
+
+    /// The chain link of the last record (the genesis link when the journal is empty).
+    pub fn head_link(&self) -> [u8; 16] {
+        self.last_link
+    }
+
+    /// The largest payload this writer accepts.
+    pub fn max_payload_bytes(&self) -> usize {
+        self.max_payload
+    }
+
+    pub fn options(&self) -> &JournalOptions {
+        &self.opts
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Iterates every record in the journal, in LSN order (those recovered at open and those
+    /// appended since). Used right after open to rebuild state.
+    pub fn records(&self) -> Records<'_> {
+        let spans = self
+            .sealed
+            .iter()
+            .map(Seg::span)
+            .chain(std::iter::once(self.active.span()))
+            .collect();
+        Records::new(spans)
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if self.opts.durability != Durability::None {
+            // Best effort: errors cannot be reported from drop; call flush() to see them.
+            let _ = self.flush();
+        }
+        // Wait for and remove the unused spare while the lock is still held.
+        drop(self.spare.take());
+    }
+}

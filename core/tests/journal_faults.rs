@@ -1,0 +1,499 @@
+//! Fault injection: segment files edited on disk, each fault reported by `verify`, by
+//! `Journal::open` and by `JournalReader` with the right segment, offset and LSN; torn tails
+//! cut by open and skipped by readers.
+
+mod journal_util;
+
+use std::fs;
+use std::path::Path;
+
+use journal_util::*;
+use waybill_core::journal::{
+    Durability, Journal, JournalError, JournalReader, RecordKind, SEGMENT_HEADER_BYTES,
+};
+
+/// Writes a journal of about three segments with mixed payload sizes; returns the records.
+fn build(dir: &Path) -> Vec<Rec> {
+    let sizes: Vec<usize> = (0..120)
+        .map(|i| [100, 700, 1500, 3000, 33][i % 5])
+        .collect();
+    let (mut j, _) = Journal::open(dir, opts(Durability::None)).unwrap();
+    let recs = append_sizes(&mut j, &sizes);
+    j.flush().unwrap();
+    recs
+}
+
+/// The middle record of segment 1 and its successor.
+fn target(locs: &[Loc]) -> (usize, usize) {
+    let in_seg1: Vec<usize> = (0..locs.len()).filter(|&i| locs[i].segment == 1).collect();
+    let k = in_seg1[in_seg1.len() / 2];
+    assert_eq!(locs[k + 1].segment, 1);
+    (k, k + 1)
+}
+
+struct Case {
+    name: &'static str,
+    /// Edits the journal directory given the record locations and the target index.
+    fault: fn(&Path, &[Loc], usize),
+    /// Expected (segment, offset, lsn) given the locations and the target index.
+    at: fn(&[Loc], usize) -> (u32, usize, u64),
+    /// Whether open (which does not recompute the hash chain) must catch it too.
+    open_catches: Open,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Open {
+    /// Open reports the same place as verify.
+    Catches,
+    /// Open may report it (somewhere) or not.
+    Maybe,
+    /// Only the hash chain can tell: open accepts it.
+    Accepts,
+}
+
+fn at_record(locs: &[Loc], k: usize) -> (u32, usize, u64) {
+    (locs[k].segment, locs[k].offset, locs[k].lsn)
+}
+
+fn at_segment_1(locs: &[Loc], _k: usize) -> (u32, usize, u64) {
+    let first = locs.iter().find(|l| l.segment == 1).unwrap();
+    (1, 0, first.lsn)
+}
+
+fn flip(dir: &Path, seg: u32, at: usize) {
+    edit_segment(dir, seg, |b| b[at] ^= 0x20);
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "flipped payload byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 48 + l[k].payload_len / 2),
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "flipped ingest time byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 17),
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "flipped lsn byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 8),
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "flipped length byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 1),
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "flipped kind byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 40),
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "flipped padding byte",
+        fault: |d, l, k| {
+            // Record sizes 100 and 700 leave padding (48 + n is not a multiple of 16).
+            let k = (k..).find(|&i| l[i].payload_len % 16 != 0).unwrap();
+            flip(d, l[k].segment, l[k].offset + l[k].frame_len - 1)
+        },
+        at: |l, k| at_record(l, (k..).find(|&i| l[i].payload_len % 16 != 0).unwrap()),
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "record removed from the middle",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                let (start, len) = (l[k].offset, l[k].frame_len);
+                b.drain(start..start + len);
+                b.extend(std::iter::repeat_n(0, len));
+            })
+        },
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "two records swapped",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                let (a, b_len) = (l[k].frame_len, l[k + 1].frame_len);
+                let start = l[k].offset;
+                let first = b[start..start + a].to_vec();
+                let second = b[start + a..start + a + b_len].to_vec();
+                b[start..start + b_len].copy_from_slice(&second);
+                b[start + b_len..start + b_len + a].copy_from_slice(&first);
+            })
+        },
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "two records swapped, lsns edited and crcs recomputed",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                let (a, b_len) = (l[k].frame_len, l[k + 1].frame_len);
+                let start = l[k].offset;
+                let first = b[start..start + a].to_vec();
+                let second = b[start + a..start + a + b_len].to_vec();
+                b[start..start + b_len].copy_from_slice(&second);
+                b[start + b_len..start + b_len + a].copy_from_slice(&first);
+                rewrite_frame(b, start, l[k].lsn, None);
+                rewrite_frame(b, start + b_len, l[k + 1].lsn, None);
+            })
+        },
+        at: at_record,
+        open_catches: Open::Maybe,
+    },
+    Case {
+        name: "two records swapped, lsns and ingest times edited and crcs recomputed",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                let (a, b_len) = (l[k].frame_len, l[k + 1].frame_len);
+                let start = l[k].offset;
+                let first = b[start..start + a].to_vec();
+                let second = b[start + a..start + a + b_len].to_vec();
+                b[start..start + b_len].copy_from_slice(&second);
+                b[start + b_len..start + b_len + a].copy_from_slice(&first);
+                rewrite_frame(b, start, l[k].lsn, Some(1000 + l[k].lsn as i64));
+                rewrite_frame(
+                    b,
+                    start + b_len,
+                    l[k + 1].lsn,
+                    Some(1000 + l[k + 1].lsn as i64),
+                );
+            })
+        },
+        at: at_record,
+        open_catches: Open::Accepts,
+    },
+    Case {
+        name: "record zeroed in the middle",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                b[l[k].offset..l[k].offset + l[k].frame_len].fill(0)
+            })
+        },
+        at: at_record,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "last record of a segment zeroed",
+        fault: |d, l, _| {
+            let k = l.iter().rposition(|x| x.segment == 0).unwrap();
+            edit_segment(d, 0, |b| {
+                b[l[k].offset..l[k].offset + l[k].frame_len].fill(0)
+            })
+        },
+        // Segment 0 now ends early with zeros, which is how a rollover looks: the mismatch
+        // shows at the next segment's header (the message names where segment 0 ends), and
+        // the LSN expected there is the one that vanished.
+        at: |l, _| (1, 0, l.iter().rfind(|x| x.segment == 0).unwrap().lsn),
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "middle segment removed",
+        fault: |d, _, _| fs::remove_file(seg_path(d, 1)).unwrap(),
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "middle segment replaced by the next one",
+        fault: |d, _, _| fs::rename(seg_path(d, 2), seg_path(d, 1)).unwrap(),
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "segment header first lsn byte flipped",
+        fault: |d, _, _| flip(d, 1, 24),
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "segment header magic damaged",
+        fault: |d, _, _| flip(d, 1, 0),
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "segment header link byte flipped",
+        fault: |d, _, _| flip(d, 1, 45),
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+    Case {
+        name: "segment file truncated",
+        fault: |d, _, _| {
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .open(seg_path(d, 1))
+                .unwrap();
+            f.set_len(SEGMENT_BYTES - 4096).unwrap();
+        },
+        at: at_segment_1,
+        open_catches: Open::Catches,
+    },
+];
+
+#[test]
+fn every_fault_is_reported_where_it_is() {
+    for case in CASES {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let recs = build(dir);
+        let locs = locate(dir);
+        assert!(locs.last().unwrap().segment >= 2, "need three segments");
+        let (k, _) = target(&locs);
+        (case.fault)(dir, &locs, k);
+        let (seg, offset, lsn) = (case.at)(&locs, k);
+        let before = snapshot(dir);
+
+        let what = assert_corrupt(verify_plain(dir), seg, offset, lsn);
+        eprintln!("{}: verify says {what}", case.name);
+
+        match (
+            Journal::open(dir, opts(Durability::None)),
+            case.open_catches,
+        ) {
+            (Ok(_), Open::Maybe | Open::Accepts) => {}
+            (Err(e), Open::Catches) => {
+                assert_corrupt::<()>(Err(e), seg, offset, lsn);
+            }
+            (Err(JournalError::Corrupt { .. }), Open::Maybe) => {}
+            (res, expect) => panic!(
+                "{}: open gave {:?}, expected {expect:?}",
+                case.name,
+                res.map(|_| ())
+            ),
+        }
+
+        // The reader yields every record before the damage, then the error.
+        let reader = JournalReader::open(dir).unwrap();
+        let mut got: Vec<_> = reader.records().collect();
+        if case.open_catches == Open::Catches {
+            let good = (lsn - 1) as usize;
+            assert_eq!(got.len(), good + 1, "{}", case.name);
+            for (r, m) in got[..good].iter().zip(&recs) {
+                let r = r.as_ref().unwrap();
+                assert_eq!((r.lsn, r.payload), (m.lsn, &m.payload[..]));
+            }
+            assert_corrupt(got.pop().unwrap().map(|_| ()), seg, offset, lsn);
+            assert_eq!(reader.torn_tail(), None);
+        }
+
+        // Nothing was modified or dropped by any of them (the locked-out open included).
+        if case.open_catches == Open::Catches {
+            assert_eq!(snapshot(dir), before, "{}: files changed", case.name);
+        }
+    }
+}
+
+/// Cut points inside the last record, relative to its frame start (0 removes it entirely).
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    ZeroFrom(usize),
+    PayloadGarbageFrom(usize),
+}
+
+#[test]
+fn torn_tail_is_cut_and_appends_continue() {
+    let payload_len = 1500usize;
+    let cuts = [
+        (Cut::ZeroFrom(0), false),
+        (Cut::ZeroFrom(2), true),
+        (Cut::ZeroFrom(4), true),
+        (Cut::ZeroFrom(8), true),
+        (Cut::ZeroFrom(20), true),
+        (Cut::ZeroFrom(41), true),
+        (Cut::ZeroFrom(48), true),
+        (Cut::ZeroFrom(48 + payload_len / 2), true),
+        (Cut::ZeroFrom(48 + payload_len - 1), true),
+        (Cut::PayloadGarbageFrom(48 + 100), true),
+    ];
+    for (cut, torn) in cuts {
+        for sizes_before in [3usize, 60] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+            let mut sizes = vec![700; sizes_before];
+            sizes.push(payload_len);
+            let recs = append_sizes(&mut j, &sizes);
+            drop(j);
+            let last = locate(dir).pop().unwrap();
+            edit_segment(dir, last.segment, |b| match cut {
+                Cut::ZeroFrom(from) => b[last.offset + from..last.offset + last.frame_len].fill(0),
+                Cut::PayloadGarbageFrom(from) => {
+                    b[last.offset + from..last.offset + last.frame_len + 40].fill(0xAB)
+                }
+            });
+
+            // Readers stop at the tail and change nothing.
+            let before = snapshot(dir);
+            let reader = JournalReader::open(dir).unwrap();
+            assert_eq!(reader.records().count(), recs.len() - 1, "{cut:?}");
+            let report = verify_plain(dir).unwrap();
+            assert_eq!(report.records, recs.len() as u64 - 1);
+            assert_eq!(report.torn_tail.is_some(), torn, "{cut:?}");
+            assert_eq!(snapshot(dir), before);
+
+            let (mut j, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+            assert_eq!(rec.records, recs.len() as u64 - 1, "{cut:?}");
+            match (&rec.torn_tail, torn) {
+                (Some(t), true) => {
+                    assert_eq!(
+                        t.segment,
+                        waybill_core::journal::segment_file_name(last.segment as u64)
+                    );
+                    assert_eq!((t.offset, t.lsn), (last.offset as u64, last.lsn), "{cut:?}");
+                    assert!(
+                        t.bytes_cut > 0 && t.bytes_cut <= last.frame_len as u64 + 48,
+                        "{cut:?} {t:?}"
+                    );
+                }
+                (None, false) => {}
+                other => panic!("{cut:?}: unexpected {other:?}"),
+            }
+            assert_eq!(j.last_lsn(), last.lsn - 1);
+            assert_eq!(read_all(dir), recs[..recs.len() - 1]);
+            let a = j.append(5, RecordKind::ENTRY, b"after the cut").unwrap();
+            assert_eq!(a.lsn, last.lsn);
+            drop(j);
+            let report = verify_plain(dir).unwrap();
+            assert_eq!((report.records, report.torn_tail), (last.lsn, None));
+            let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+            assert_eq!(rec.torn_tail, None);
+        }
+    }
+}
+
+/// Builds a journal whose last record `n` is the first record of segment 1.
+fn build_rolled(dir: &Path) -> (Vec<Rec>, Vec<Loc>) {
+    let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    let recs = append_sizes(&mut j, &[20_000, 20_000, 20_000, 20_000]);
+    drop(j);
+    let locs = locate(dir);
+    assert_eq!(
+        locs.iter().map(|l| l.segment).collect::<Vec<_>>(),
+        [0, 0, 0, 1]
+    );
+    (recs, locs)
+}
+
+#[test]
+fn torn_tail_before_an_empty_new_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (recs, locs) = build_rolled(dir);
+    // The writer rolled over (segment 1 exists) but neither record 3's end nor record 4 survived.
+    edit_segment(dir, 1, |b| {
+        b[locs[3].offset..locs[3].offset + locs[3].frame_len].fill(0)
+    });
+    edit_segment(dir, 0, |b| {
+        b[locs[2].offset + 100..locs[2].offset + locs[2].frame_len].fill(0)
+    });
+    let (mut j, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    assert_eq!((rec.records, rec.segments, rec.removed_segments), (2, 1, 1));
+    let t = rec.torn_tail.unwrap();
+    assert_eq!(
+        (t.segment.as_str(), t.offset, t.lsn),
+        ("00000000000000000000.seg", locs[2].offset as u64, 3)
+    );
+    assert!(!seg_path(dir, 1).exists());
+    assert_eq!(read_all(dir), recs[..2]);
+    assert_eq!(j.append(0, RecordKind::ENTRY, b"x").unwrap().lsn, 3);
+    drop(j);
+    assert_eq!(verify_plain(dir).unwrap().records, 3);
+}
+
+#[test]
+fn records_lost_before_an_empty_new_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (recs, locs) = build_rolled(dir);
+    // Record 3 vanished completely (zeros), record 4 too: segment 1's header expects lsn 4.
+    edit_segment(dir, 1, |b| {
+        b[locs[3].offset..locs[3].offset + locs[3].frame_len].fill(0)
+    });
+    edit_segment(dir, 0, |b| {
+        b[locs[2].offset..locs[2].offset + locs[2].frame_len].fill(0)
+    });
+    let report = verify_plain(dir).unwrap();
+    assert_eq!((report.records, report.segments), (2, 1));
+    let (mut j, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    assert_eq!((rec.records, rec.segments, rec.removed_segments), (2, 1, 1));
+    let t = rec.torn_tail.unwrap();
+    assert_eq!(
+        (t.offset, t.lsn, t.bytes_cut),
+        (locs[2].offset as u64, 3, 0)
+    );
+    assert_eq!(read_all(dir), recs[..2]);
+    assert_eq!(j.append(0, RecordKind::ENTRY, b"x").unwrap().lsn, 3);
+}
+
+#[test]
+fn damage_before_a_segment_with_records_is_not_a_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (_, locs) = build_rolled(dir);
+    // The last record of segment 0 is torn, but segment 1 holds record 4: damage.
+    edit_segment(dir, 0, |b| {
+        b[locs[2].offset + 100..locs[2].offset + locs[2].frame_len].fill(0)
+    });
+    assert_corrupt(verify_plain(dir), 0, locs[2].offset, 3);
+    assert_corrupt(
+        Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
+        0,
+        locs[2].offset,
+        3,
+    );
+}
+
+#[test]
+fn garbage_after_the_last_record_is_a_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    let recs = append_sizes(&mut j, &[100, 200]);
+    drop(j);
+    let end = locate(dir)
+        .iter()
+        .map(|l| l.offset + l.frame_len)
+        .max()
+        .unwrap();
+    edit_segment(dir, 0, |b| b[end + 500..end + 517].fill(0x11));
+    let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    let t = rec.torn_tail.unwrap();
+    assert_eq!((t.offset, t.lsn, t.bytes_cut), (end as u64, 3, 528));
+    assert_eq!(read_all(dir), recs);
+    assert!(
+        fs::read(seg_path(dir, 0)).unwrap()[end..]
+            .iter()
+            .all(|&b| b == 0)
+    );
+}
+
+#[test]
+fn damaged_header_of_the_only_segment_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    append_sizes(&mut j, &[100]);
+    drop(j);
+    flip(dir, 0, 9);
+    assert_corrupt(verify_plain(dir), 0, 0, 1);
+    assert_corrupt(
+        Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
+        0,
+        0,
+        1,
+    );
+    let reader = JournalReader::open(dir).unwrap();
+    let got: Vec<_> = reader.records().collect();
+    assert_eq!(got.len(), 1);
+    assert!(matches!(got[0], Err(JournalError::Corrupt { .. })));
+    let _ = SEGMENT_HEADER_BYTES;
+}
