@@ -10,7 +10,7 @@
 pub mod decode;
 pub mod dedupe;
 pub mod encode;
-// pub mod engine;
+pub mod engine;
 pub mod event;
 pub mod input;
 pub mod journal;
