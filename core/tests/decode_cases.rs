@@ -630,11 +630,11 @@ fn malformed_json() {
         (bad_utf8, dead(R::MalformedJson, "not valid JSON")),
         (bad_utf8_unknown, dead(R::MalformedJson, "not valid JSON")),
         (
-            valid[..valid.len() - 1].as_bytes().to_vec(),
+            valid.as_bytes()[..valid.len() - 1].to_vec(),
             dead(R::MalformedJson, "not valid JSON"),
         ),
         (
-            valid[..valid.len() / 2].as_bytes().to_vec(),
+            valid.as_bytes()[..valid.len() / 2].to_vec(),
             dead(R::MalformedJson, "not valid JSON"),
         ),
         (
@@ -1784,7 +1784,8 @@ fn data_variants_accepted() {
 
 #[test]
 fn coordinates_and_speed_are_exact() {
-    let cases: &[(&str, &str, &str, (i32, i32, u32))] = &[
+    type Case = (&'static str, &'static str, &'static str, (i32, i32, u32));
+    let cases: &[Case] = &[
         (
             "12.3456785",
             "-12.3456785",

@@ -50,7 +50,10 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             )?;
             let customer_id = id(at(D, "customer_id"), customer_id)?;
             let origin = geo("data.origin", required(at(D, "origin"), origin)?)?;
-            let destination = geo("data.destination", required(at(D, "destination"), destination)?)?;
+            let destination = geo(
+                "data.destination",
+                required(at(D, "destination"), destination)?,
+            )?;
             let window_start_us = time(at(D, "window_start"), ws)?;
             let window_end_us = time(at(D, "window_end"), we)?;
             window_order(window_start_us, window_end_us)?;
@@ -79,12 +82,16 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
                 u32::MAX.into(),
                 "an integer >= 2 that fits u32",
             )? as u32;
-            let window_start_us = ws.map(|v| time(at(D, "window_start"), Some(v))).transpose()?;
+            let window_start_us = ws
+                .map(|v| time(at(D, "window_start"), Some(v)))
+                .transpose()?;
             let window_end_us = we.map(|v| time(at(D, "window_end"), Some(v))).transpose()?;
             if let (Some(s), Some(e)) = (window_start_us, window_end_us) {
                 window_order(s, e)?;
             }
-            let destination = destination.map(|v| geo("data.destination", v)).transpose()?;
+            let destination = destination
+                .map(|v| geo("data.destination", v))
+                .transpose()?;
             Body::OrderAmended {
                 order_version,
                 window_start_us,
@@ -154,7 +161,8 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             let pod = match pod {
                 None => None,
                 Some(v) => {
-                    let [signed_by, photo_ref] = fields("data.pod", v, &["signed_by", "photo_ref"])?;
+                    let [signed_by, photo_ref] =
+                        fields("data.pod", v, &["signed_by", "photo_ref"])?;
                     Some(Pod {
                         signed_by: text(at("data.pod", "signed_by"), signed_by)?,
                         photo_ref: photo_ref
@@ -214,7 +222,10 @@ fn fields<'a, const N: usize>(
     let fields = object::collect_raw(v, names)
         .ok_or_else(|| Fail::data(format!("{path} is not a valid JSON object")))?;
     if let Some(key) = fields.duplicate {
-        return Err(Fail::data(format!("duplicate key {} in {path}", show(&key))));
+        return Err(Fail::data(format!(
+            "duplicate key {} in {path}",
+            show(&key)
+        )));
     }
     Ok(fields.values)
 }
@@ -293,16 +304,31 @@ fn int_in(at: At, v: Opt<'_>, min: i128, max: i128, what: &str) -> Result<i128, 
     });
     match value {
         Some(x) if (min..=max).contains(&x) => Ok(x),
-        _ => Err(Fail::data(format!("{at} must be {what}, got {}", show_raw(v)))),
+        _ => Err(Fail::data(format!(
+            "{at} must be {what}, got {}",
+            show_raw(v)
+        ))),
     }
 }
 
 fn positive_cents(at: At, v: Opt<'_>) -> Result<i64, Fail> {
-    Ok(int_in(at, v, 1, i64::MAX.into(), "> 0 (integer cents that fit i64)")? as i64)
+    Ok(int_in(
+        at,
+        v,
+        1,
+        i64::MAX.into(),
+        "> 0 (integer cents that fit i64)",
+    )? as i64)
 }
 
 fn nonneg_cents(at: At, v: Opt<'_>) -> Result<i64, Fail> {
-    Ok(int_in(at, v, 0, i64::MAX.into(), ">= 0 (integer cents that fit i64)")? as i64)
+    Ok(int_in(
+        at,
+        v,
+        0,
+        i64::MAX.into(),
+        ">= 0 (integer cents that fit i64)",
+    )? as i64)
 }
 
 fn number_text<'a>(at: At, v: Opt<'a>) -> Result<&'a RawValue, Fail> {
@@ -430,10 +456,9 @@ fn id_list(at: At, v: Opt<'_>) -> Result<Vec<String>, Fail> {
         )));
     }
     let mut de = serde_json::Deserializer::from_str(v.get());
-    let items = (&mut de)
+    (&mut de)
         .deserialize_seq(IdList { at })
-        .map_err(|_| Fail::data(format!("{at} is not a valid JSON array")))?;
-    items
+        .map_err(|_| Fail::data(format!("{at} is not a valid JSON array")))?
 }
 
 /// Reads an array of ids; a bad element is reported after the rest of the array is skipped.

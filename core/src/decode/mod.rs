@@ -375,7 +375,8 @@ fn is_traceparent(s: &str) -> bool {
     if b.len() < 55 {
         return false;
     }
-    let hex = |r: std::ops::Range<usize>| b[r].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let hex =
+        |r: std::ops::Range<usize>| b[r].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
     let zeros = |r: std::ops::Range<usize>| b[r].iter().all(|&c| c == b'0');
     let shape = hex(0..2)
         && b[2] == b'-'

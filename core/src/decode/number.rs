@@ -211,9 +211,21 @@ mod tests {
             assert_eq!(micro(input), *want, "input {input:?}");
         }
         assert_eq!(scale_decimal(b"1e30", 6).unwrap().trunc, None);
-        assert!(!scale_decimal(b"90.0000001", 6).unwrap().mag_at_most(90_000_000));
-        assert!(scale_decimal(b"90.0000000", 6).unwrap().mag_at_most(90_000_000));
-        assert!(scale_decimal(b"89.9999999", 6).unwrap().mag_at_most(90_000_000));
+        assert!(
+            !scale_decimal(b"90.0000001", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
+        assert!(
+            scale_decimal(b"90.0000000", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
+        assert!(
+            scale_decimal(b"89.9999999", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
     }
 
     #[test]

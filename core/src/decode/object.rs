@@ -4,8 +4,8 @@
 //! can tell "missing" from "of the wrong type" from "malformed". Unknown keys are skipped (but
 //! still validated as JSON). A key that occurs twice is reported, not silently overwritten.
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -80,20 +80,20 @@ impl<'a> Unknown<'a> {
         }
     }
 
-    /// Records `key`; true when it was already there.
-    fn insert(&mut self, key: &Cow<'a, str>) -> bool {
-        let k: &str = key;
+    /// Records `key`; gives it back when it was already there.
+    fn insert(&mut self, key: Cow<'a, str>) -> Result<(), Cow<'a, str>> {
+        let k: &str = &key;
         if self.inline[..self.len].contains(&k) || self.spill.iter().any(|s| s == k) {
-            return true;
+            return Err(key);
         }
         match key {
             Cow::Borrowed(b) if self.len < self.inline.len() => {
                 self.inline[self.len] = b;
                 self.len += 1;
             }
-            _ => self.spill.push(key.clone()),
+            key => self.spill.push(key),
         }
-        false
+        Ok(())
     }
 }
 
@@ -136,7 +136,7 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
                     }
                 }
                 None => {
-                    if unknown.insert(&key) {
+                    if let Err(key) = unknown.insert(key) {
                         duplicate.get_or_insert(key);
                     }
                 }
