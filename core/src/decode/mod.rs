@@ -103,9 +103,15 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
         return Err(too_large(raw.len() as u64));
     }
 
-    // 2. malformed_json: one pass over the whole event, which also validates every value
-    // (UTF-8 included) and rejects trailing bytes.
-    let mut de = serde_json::Deserializer::from_slice(raw);
+    // 2. malformed_json: UTF-8 checked once for the whole event, then one pass over it,
+    // which validates every value and rejects trailing bytes.
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        Fail::new(
+            DeadLetterReason::MalformedJson,
+            format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let fields = object::collect(&mut de, &ATTRIBUTES)
         .and_then(|f| de.end().map(|()| f))
         .map_err(|e| {

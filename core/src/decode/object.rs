@@ -120,11 +120,21 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
         let mut seen = [false; N];
         let mut duplicate: Option<Cow<'de, str>> = None;
         let mut unknown = Unknown::new();
+        // Producers mostly write keys in one fixed order: try the one after the last match
+        // first.
+        let mut hint = 0;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             // Every value, known or not, goes through the raw-value path: it is validated
-            // (including UTF-8) without building anything.
+            // without building anything.
             let value: &'de RawValue = map.next_value()?;
-            match self.names.iter().position(|n| *n == key) {
+            let index = match self.names.get(hint) {
+                Some(n) if *n == key => Some(hint),
+                _ => self.names.iter().position(|n| *n == key),
+            };
+            if let Some(i) = index {
+                hint = i + 1;
+            }
+            match index {
                 Some(i) => {
                     if seen[i] {
                         duplicate.get_or_insert(key);
