@@ -8,9 +8,11 @@
 
 use crate::decode::{decode, decode_truncated};
 use crate::event::{Entry, MAX_EVENT_BYTES};
+use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use std::fmt;
 use std::io::{self, Read};
-use std::ops::Range;
 
 /// Size of the reader's fixed read buffer.
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
@@ -129,12 +131,14 @@ enum Mode {
     Jsonl,
     /// Reading a batch array whole.
     ArrayReading(Vec<u8>),
-    /// Handing out the elements of a batch array.
+    /// Handing out the elements of a valid batch array; `next` is the offset just after the
+    /// `[` or the last element.
     Array {
-        data: Vec<u8>,
-        elements: Vec<Range<usize>>,
+        text: String,
         next: usize,
     },
+    /// An input that starts with `[` but is not a valid JSON array: one raw event.
+    Invalid(Vec<u8>),
     Done,
 }
 
@@ -214,7 +218,7 @@ impl<R: Read> InputReader<R> {
                 Mode::Detect => self.detect()?,
                 Mode::Jsonl => return self.read_lines(batch, max_events),
                 Mode::ArrayReading(_) => self.read_array()?,
-                Mode::Array { .. } => {
+                Mode::Array { .. } | Mode::Invalid(_) => {
                     self.array_elements(batch, max_events);
                     return Ok(());
                 }
@@ -308,7 +312,7 @@ impl<R: Read> InputReader<R> {
         Ok(())
     }
 
-    /// Reads the rest of a batch array, then splits it into elements.
+    /// Reads the rest of a batch array and validates it as a whole.
     fn read_array(&mut self) -> io::Result<()> {
         while !self.eof {
             self.pos = 0;
@@ -322,47 +326,48 @@ impl<R: Read> InputReader<R> {
         let Mode::ArrayReading(data) = std::mem::replace(&mut self.mode, Mode::Done) else {
             return Ok(());
         };
-        let elements = match serde_json::from_slice::<Vec<&RawValue>>(&data) {
-            Ok(values) => {
-                let base = data.as_ptr() as usize;
-                values
-                    .iter()
-                    .map(|v| {
-                        let start = v.get().as_ptr() as usize - base;
-                        start..start + v.get().len()
-                    })
-                    .collect()
-            }
+        self.mode = match String::from_utf8(data) {
+            Ok(text) if is_json_array(&text) => Mode::Array { text, next: 1 },
             // Not a valid array: the whole input is one (malformed or too large) event.
-            Err(_) => std::iter::once(0..data.len()).collect(),
-        };
-        self.mode = Mode::Array {
-            data,
-            elements,
-            next: 0,
+            Ok(text) => Mode::Invalid(text.into_bytes()),
+            Err(e) => Mode::Invalid(e.into_bytes()),
         };
         Ok(())
     }
 
+    /// Hands out the elements of a validated array one by one (nothing is kept per element).
     fn array_elements(&mut self, batch: &mut RawBatch, max_events: usize) {
-        let Mode::Array {
-            data,
-            elements,
-            next,
-        } = &mut self.mode
-        else {
-            return;
-        };
-        while batch.len() < max_events && *next < elements.len() {
-            let range = elements[*next].clone();
-            let len = range.len();
-            let kept = range.start..range.start + len.min(MAX_EVENT_BYTES);
-            batch.push(&data[kept], len as u64);
-            *next += 1;
-            self.events_read += 1;
-        }
-        if *next == elements.len() {
-            self.mode = Mode::Done;
+        match &mut self.mode {
+            Mode::Invalid(data) => {
+                batch.push(&data[..data.len().min(MAX_EVENT_BYTES)], data.len() as u64);
+                self.events_read += 1;
+                self.mode = Mode::Done;
+            }
+            Mode::Array { text, next } => {
+                while batch.len() < max_events {
+                    match next_element(text, *next) {
+                        Some(Ok((element, after))) => {
+                            let kept = &element[..element.len().min(MAX_EVENT_BYTES)];
+                            batch.push(kept.as_bytes(), element.len() as u64);
+                            self.events_read += 1;
+                            *next = after;
+                        }
+                        Some(Err(rest)) => {
+                            // Cannot happen for a validated array; never drop input anyway.
+                            let rest = rest.as_bytes();
+                            batch.push(&rest[..rest.len().min(MAX_EVENT_BYTES)], rest.len() as u64);
+                            self.events_read += 1;
+                            self.mode = Mode::Done;
+                            return;
+                        }
+                        None => {
+                            self.mode = Mode::Done;
+                            return;
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -452,6 +457,53 @@ impl<R: Read> InputReader<R> {
             self.mode = Mode::Done;
         }
         Ok(())
+    }
+}
+
+/// Whether `text` is one valid JSON array (checked without keeping anything per element;
+/// elements are skipped without a nesting limit, as [`decode`] does).
+fn is_json_array(text: &str) -> bool {
+    struct Skip;
+    impl<'de> Visitor<'de> for Skip {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<&RawValue>()?.is_some() {}
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_seq(Skip).and_then(|()| de.end()).is_ok()
+}
+
+/// The element of a valid JSON array starting at or after `at` (just after `[` or the previous
+/// element), with the offset just after it; `None` at the closing `]`. `Err` with the rest of
+/// the text if it does not parse (not expected after [`is_json_array`]).
+fn next_element(text: &str, at: usize) -> Option<Result<(&str, usize), &str>> {
+    let bytes = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip_ws(at);
+    match bytes.get(i) {
+        Some(b']') | None => return None,
+        Some(b',') => i = skip_ws(i + 1),
+        Some(_) => {}
+    }
+    let rest = text.get(i..)?;
+    let mut de = serde_json::Deserializer::from_str(rest);
+    match <&RawValue>::deserialize(&mut de) {
+        Ok(raw) => {
+            let element = raw.get();
+            let start = element.as_ptr() as usize - text.as_ptr() as usize;
+            Some(Ok((element, start + element.len())))
+        }
+        Err(_) => Some(Err(rest)),
     }
 }
 

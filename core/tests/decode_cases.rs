@@ -36,6 +36,7 @@ fn check(input: impl AsRef<[u8]>, want: Want) {
                 d.detail
             );
             assert!(!d.detail.is_empty() && !d.detail.contains('\n'));
+            assert!(d.detail.len() <= 400, "detail too long: {}", d.detail.len());
             assert_eq!(d.raw, &raw[..raw.len().min(MAX_EVENT_BYTES)], "raw kept");
             assert_eq!(d.raw_len_bytes, raw.len() as u64);
         }
@@ -656,6 +657,10 @@ fn malformed_json() {
         ),
         (
             b"null".to_vec(),
+            dead(R::MalformedJson, "not a JSON object"),
+        ),
+        (
+            format!("\"{}\"", "long ".repeat(10_000)).into_bytes(),
             dead(R::MalformedJson, "not a JSON object"),
         ),
         (

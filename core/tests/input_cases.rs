@@ -190,6 +190,12 @@ fn batch_arrays() {
 }
 
 #[test]
+fn deeply_nested_elements_are_elements() {
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    check(format!("[{deep}, {{}}]"), vec![raw(&deep), raw("{}")]);
+}
+
+#[test]
 fn invalid_array_becomes_one_dead_letter() {
     let mut input = reader(b"[{\"a\":1},", Pattern::Whole);
     let mut batch = RawBatch::new();

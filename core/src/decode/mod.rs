@@ -119,7 +119,10 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
                 serde_json::error::Category::Data => "not a JSON object",
                 _ => "not valid JSON",
             };
-            Fail::new(DeadLetterReason::MalformedJson, format!("{what}: {e}"))
+            Fail::new(
+                DeadLetterReason::MalformedJson,
+                clip(format!("{what}: {e}")),
+            )
         })?;
 
     // 3. invalid_envelope
@@ -435,6 +438,20 @@ pub(crate) fn show(s: &str) -> String {
         out.push('…');
     }
     format!("{out:?}")
+}
+
+/// A message cut to a readable length (parser messages may quote a whole string).
+fn clip(mut message: String) -> String {
+    const MAX_BYTES: usize = 200;
+    if message.len() > MAX_BYTES {
+        let mut cut = MAX_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 /// A raw JSON value for a one-line message.
