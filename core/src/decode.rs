@@ -1,1 +1,0 @@
-//! Decoding and validation of CloudEvents JSON (SPEC §1-3).

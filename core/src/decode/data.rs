@@ -1,0 +1,504 @@
+//! The payloads of SPEC §2: `data` read into the typed [`Body`] of its event type.
+//!
+//! Every failure here is `invalid_data`, with a detail naming the field by its path
+//! (`data.origin.lat`) and the rule it broke.
+
+use super::number::{self, IntError};
+use super::{Fail, as_string, json_kind, object, show, show_raw};
+use crate::event::{Body, ChargeKind, Contract, EventType, GeoPoint, MAX_ID_BYTES, Pod, Stop};
+use crate::time::parse_rfc3339_us;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+type Opt<'a> = Option<&'a RawValue>;
+
+/// A field's place, for messages: `data.contract.currency`.
+#[derive(Clone, Copy)]
+struct At {
+    path: &'static str,
+    name: &'static str,
+}
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.path, self.name)
+    }
+}
+
+const fn at(path: &'static str, name: &'static str) -> At {
+    At { path, name }
+}
+
+pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> {
+    const D: &str = "data";
+    Ok(match ty {
+        EventType::OrderCreated => {
+            let [customer_id, origin, destination, ws, we, weight, contract] = fields(
+                D,
+                data,
+                &[
+                    "customer_id",
+                    "origin",
+                    "destination",
+                    "window_start",
+                    "window_end",
+                    "weight_kg",
+                    "contract",
+                ],
+            )?;
+            let customer_id = id(at(D, "customer_id"), customer_id)?;
+            let origin = geo("data.origin", required(at(D, "origin"), origin)?)?;
+            let destination = geo(
+                "data.destination",
+                required(at(D, "destination"), destination)?,
+            )?;
+            let window_start_us = time(at(D, "window_start"), ws)?;
+            let window_end_us = time(at(D, "window_end"), we)?;
+            window_order(window_start_us, window_end_us)?;
+            let weight_kg = int_in(at(D, "weight_kg"), weight, 0, u32::MAX.into(), "a u32")? as u32;
+            let contract = contract_of(required(at(D, "contract"), contract)?)?;
+            Body::OrderCreated {
+                customer_id,
+                origin,
+                destination,
+                window_start_us,
+                window_end_us,
+                weight_kg,
+                contract,
+            }
+        }
+        EventType::OrderAmended => {
+            let [version, ws, we, destination] = fields(
+                D,
+                data,
+                &["order_version", "window_start", "window_end", "destination"],
+            )?;
+            let order_version = int_in(
+                at(D, "order_version"),
+                version,
+                2,
+                u32::MAX.into(),
+                "an integer >= 2 that fits u32",
+            )? as u32;
+            let window_start_us = ws
+                .map(|v| time(at(D, "window_start"), Some(v)))
+                .transpose()?;
+            let window_end_us = we.map(|v| time(at(D, "window_end"), Some(v))).transpose()?;
+            if let (Some(s), Some(e)) = (window_start_us, window_end_us) {
+                window_order(s, e)?;
+            }
+            let destination = destination
+                .map(|v| geo("data.destination", v))
+                .transpose()?;
+            Body::OrderAmended {
+                order_version,
+                window_start_us,
+                window_end_us,
+                destination,
+            }
+        }
+        EventType::OrderCancelled => {
+            let [reason] = fields(D, data, &["reason"])?;
+            Body::OrderCancelled {
+                reason: text(at(D, "reason"), reason)?,
+            }
+        }
+        EventType::InvoiceSettled => {
+            let [invoice_id, amount] = fields(D, data, &["invoice_id", "amount_cents"])?;
+            Body::InvoiceSettled {
+                invoice_id: id(at(D, "invoice_id"), invoice_id)?,
+                amount_cents: positive_cents(at(D, "amount_cents"), amount)?,
+            }
+        }
+        EventType::RoutePlanned => {
+            let [route_id, vehicle_id, stop_index, eta] =
+                fields(D, data, &["route_id", "vehicle_id", "stop_index", "eta"])?;
+            Body::RoutePlanned {
+                route_id: id(at(D, "route_id"), route_id)?,
+                vehicle_id: int_in(at(D, "vehicle_id"), vehicle_id, 0, u64::MAX.into(), "a u64")?
+                    as u64,
+                stop_index: int_in(at(D, "stop_index"), stop_index, 0, u16::MAX.into(), "a u16")?
+                    as u16,
+                eta_us: time(at(D, "eta"), eta)?,
+            }
+        }
+        EventType::EtaRevised => {
+            let [eta] = fields(D, data, &["eta"])?;
+            Body::EtaRevised {
+                eta_us: time(at(D, "eta"), eta)?,
+            }
+        }
+        EventType::VehiclePosition => {
+            let [lat, lon, speed] = fields(D, data, &["lat", "lon", "speed_kph"])?;
+            Body::VehiclePosition {
+                position: GeoPoint {
+                    lat_ud: coordinate(at(D, "lat"), lat, 90)?,
+                    lon_ud: coordinate(at(D, "lon"), lon, 180)?,
+                },
+                speed_kph_milli: speed_milli(at(D, "speed_kph"), speed)?,
+            }
+        }
+        EventType::StopArrived => {
+            let [stop] = fields(D, data, &["stop"])?;
+            Body::StopArrived {
+                stop: stop_of(at(D, "stop"), stop)?,
+            }
+        }
+        EventType::StopDeparted => {
+            let [stop] = fields(D, data, &["stop"])?;
+            Body::StopDeparted {
+                stop: stop_of(at(D, "stop"), stop)?,
+            }
+        }
+        EventType::ShipmentPickedUp => {
+            let [] = fields(D, data, &[])?;
+            Body::ShipmentPickedUp
+        }
+        EventType::ShipmentDelivered => {
+            let [pod] = fields(D, data, &["pod"])?;
+            let pod = match pod {
+                None => None,
+                Some(v) => {
+                    let [signed_by, photo_ref] =
+                        fields("data.pod", v, &["signed_by", "photo_ref"])?;
+                    Some(Pod {
+                        signed_by: text(at("data.pod", "signed_by"), signed_by)?,
+                        photo_ref: photo_ref
+                            .map(|v| text(at("data.pod", "photo_ref"), Some(v)))
+                            .transpose()?,
+                    })
+                }
+            };
+            Body::ShipmentDelivered { pod }
+        }
+        EventType::DeliveryFailed => {
+            let [reason] = fields(D, data, &["reason"])?;
+            Body::DeliveryFailed {
+                reason: text(at(D, "reason"), reason)?,
+            }
+        }
+        EventType::ChargeAdded => {
+            let [charge_id, kind, amount, currency] =
+                fields(D, data, &["charge_id", "kind", "amount_cents", "currency"])?;
+            Body::ChargeAdded {
+                charge_id: id(at(D, "charge_id"), charge_id)?,
+                kind: charge_kind(at(D, "kind"), kind)?,
+                amount_cents: positive_cents(at(D, "amount_cents"), amount)?,
+                currency: currency_of(at(D, "currency"), currency)?,
+            }
+        }
+        EventType::ChargeVoided => {
+            let [charge_id] = fields(D, data, &["charge_id"])?;
+            Body::ChargeVoided {
+                charge_id: id(at(D, "charge_id"), charge_id)?,
+            }
+        }
+        EventType::InvoiceIssued => {
+            let [invoice_id, total, charge_ids] =
+                fields(D, data, &["invoice_id", "total_cents", "charge_ids"])?;
+            Body::InvoiceIssued {
+                invoice_id: id(at(D, "invoice_id"), invoice_id)?,
+                total_cents: positive_cents(at(D, "total_cents"), total)?,
+                charge_ids: id_list(at(D, "charge_ids"), charge_ids)?,
+            }
+        }
+    })
+}
+
+/// The known fields of the object `v` at `path` (absent and `null` both give `None`).
+fn fields<'a, const N: usize>(
+    path: &'static str,
+    v: &'a RawValue,
+    names: &[&'static str; N],
+) -> Result<[Opt<'a>; N], Fail> {
+    if !v.get().starts_with('{') {
+        return Err(Fail::data(format!(
+            "{path} must be an object, got {}",
+            json_kind(v)
+        )));
+    }
+    let fields = object::collect_raw(v, names)
+        .ok_or_else(|| Fail::data(format!("{path} is not a valid JSON object")))?;
+    if let Some(key) = fields.duplicate {
+        return Err(Fail::data(format!(
+            "duplicate key {} in {path}",
+            show(&key)
+        )));
+    }
+    Ok(fields.values)
+}
+
+fn required(at: At, v: Opt<'_>) -> Result<&RawValue, Fail> {
+    v.ok_or_else(|| Fail::data(format!("{at} is missing or null")))
+}
+
+fn string(at: At, v: Opt<'_>) -> Result<Cow<'_, str>, Fail> {
+    let v = required(at, v)?;
+    as_string(v).ok_or_else(|| Fail::data(format!("{at} must be a string, got {}", json_kind(v))))
+}
+
+/// Any string.
+fn text(at: At, v: Opt<'_>) -> Result<String, Fail> {
+    string(at, v).map(Cow::into_owned)
+}
+
+/// An identifier: a non-empty string of at most [`MAX_ID_BYTES`].
+fn id(at: At, v: Opt<'_>) -> Result<String, Fail> {
+    let s = string(at, v)?;
+    check_id(at, &s)?;
+    Ok(s.into_owned())
+}
+
+fn check_id(at: At, s: &str) -> Result<(), Fail> {
+    if s.is_empty() || s.len() > MAX_ID_BYTES {
+        return Err(Fail::data(format!(
+            "{at} must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
+            s.len()
+        )));
+    }
+    Ok(())
+}
+
+fn time(at: At, v: Opt<'_>) -> Result<i64, Fail> {
+    let s = string(at, v)?;
+    parse_rfc3339_us(&s).ok_or_else(|| {
+        Fail::data(format!(
+            "{at} must be an RFC 3339 time with an offset, got {}",
+            show(&s)
+        ))
+    })
+}
+
+fn window_order(start_us: i64, end_us: i64) -> Result<(), Fail> {
+    if end_us < start_us {
+        return Err(Fail::data(
+            "data.window_end is before data.window_start".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A JSON integer (no fraction, no exponent, not a string) in `[min, max]`.
+fn int_in(at: At, v: Opt<'_>, min: i128, max: i128, what: &str) -> Result<i128, Fail> {
+    let v = required(at, v)?;
+    let int = match number::parse_int(v.get().as_bytes()) {
+        Ok(int) => int,
+        Err(IntError::NotInteger) => {
+            return Err(Fail::data(format!(
+                "{at} must be an integer (no fraction or exponent), got {}",
+                show_raw(v)
+            )));
+        }
+        Err(IntError::NotNumber) => {
+            return Err(Fail::data(format!(
+                "{at} must be an integer, got {}",
+                json_kind(v)
+            )));
+        }
+    };
+    let value = int.mag.map(|m| {
+        let m = i128::from(m);
+        if int.neg { -m } else { m }
+    });
+    match value {
+        Some(x) if (min..=max).contains(&x) => Ok(x),
+        _ => Err(Fail::data(format!(
+            "{at} must be {what}, got {}",
+            show_raw(v)
+        ))),
+    }
+}
+
+fn positive_cents(at: At, v: Opt<'_>) -> Result<i64, Fail> {
+    Ok(int_in(
+        at,
+        v,
+        1,
+        i64::MAX.into(),
+        "> 0 (integer cents that fit i64)",
+    )? as i64)
+}
+
+fn nonneg_cents(at: At, v: Opt<'_>) -> Result<i64, Fail> {
+    Ok(int_in(
+        at,
+        v,
+        0,
+        i64::MAX.into(),
+        ">= 0 (integer cents that fit i64)",
+    )? as i64)
+}
+
+fn number_text<'a>(at: At, v: Opt<'a>) -> Result<&'a RawValue, Fail> {
+    let v = required(at, v)?;
+    if !matches!(v.get().as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
+        return Err(Fail::data(format!(
+            "{at} must be a number, got {}",
+            json_kind(v)
+        )));
+    }
+    Ok(v)
+}
+
+/// A coordinate in `[-bound, bound]` degrees, converted exactly from its decimal text to
+/// micro-degrees, rounded half away from zero.
+fn coordinate(at: At, v: Opt<'_>, bound_deg: u64) -> Result<i32, Fail> {
+    let v = number_text(at, v)?;
+    let out_of_range = || {
+        Fail::data(format!(
+            "{at} must be a number in [-{bound_deg}, {bound_deg}], got {}",
+            show_raw(v)
+        ))
+    };
+    let scaled = number::scale_decimal(v.get().as_bytes(), 6).ok_or_else(out_of_range)?;
+    if !scaled.mag_at_most(bound_deg * 1_000_000) {
+        return Err(out_of_range());
+    }
+    // At most 180_000_000: fits an i32 either way.
+    let mag = scaled.rounded_mag().ok_or_else(out_of_range)? as i32;
+    Ok(if scaled.neg { -mag } else { mag })
+}
+
+/// A non-negative speed in km/h, kept exactly as thousandths, rounded half away from zero.
+fn speed_milli(at: At, v: Opt<'_>) -> Result<u32, Fail> {
+    let v = number_text(at, v)?;
+    let bad = || {
+        Fail::data(format!(
+            "{at} must be a number >= 0 (at most {} in thousandths), got {}",
+            u32::MAX,
+            show_raw(v)
+        ))
+    };
+    let scaled = number::scale_decimal(v.get().as_bytes(), 3).ok_or_else(bad)?;
+    if scaled.neg && !scaled.is_zero() {
+        return Err(bad());
+    }
+    scaled
+        .rounded_mag()
+        .and_then(|m| u32::try_from(m).ok())
+        .ok_or_else(bad)
+}
+
+fn geo(path: &'static str, v: &RawValue) -> Result<GeoPoint, Fail> {
+    let [lat, lon] = fields(path, v, &["lat", "lon"])?;
+    Ok(GeoPoint {
+        lat_ud: coordinate(at(path, "lat"), lat, 90)?,
+        lon_ud: coordinate(at(path, "lon"), lon, 180)?,
+    })
+}
+
+fn contract_of(v: &RawValue) -> Result<Contract, Fail> {
+    const C: &str = "data.contract";
+    let [currency, base, free_min, per_hour] = fields(
+        C,
+        v,
+        &[
+            "currency",
+            "base_cents",
+            "detention_free_min",
+            "detention_cents_per_hour",
+        ],
+    )?;
+    Ok(Contract {
+        currency: currency_of(at(C, "currency"), currency)?,
+        base_cents: nonneg_cents(at(C, "base_cents"), base)?,
+        detention_free_min: int_in(
+            at(C, "detention_free_min"),
+            free_min,
+            0,
+            u32::MAX.into(),
+            "an integer >= 0 that fits u32",
+        )? as u32,
+        detention_cents_per_hour: nonneg_cents(at(C, "detention_cents_per_hour"), per_hour)?,
+    })
+}
+
+fn currency_of(at: At, v: Opt<'_>) -> Result<[u8; 3], Fail> {
+    let s = string(at, v)?;
+    match s.as_bytes() {
+        &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok([a, b, c]),
+        _ => Err(Fail::data(format!(
+            "{at} must be three capital letters (ISO 4217), got {}",
+            show(&s)
+        ))),
+    }
+}
+
+fn stop_of(at: At, v: Opt<'_>) -> Result<Stop, Fail> {
+    let s = string(at, v)?;
+    Stop::parse(&s).ok_or_else(|| {
+        Fail::data(format!(
+            "{at} must be \"pickup\" or \"delivery\", got {}",
+            show(&s)
+        ))
+    })
+}
+
+fn charge_kind(at: At, v: Opt<'_>) -> Result<ChargeKind, Fail> {
+    let s = string(at, v)?;
+    ChargeKind::parse(&s).ok_or_else(|| {
+        Fail::data(format!(
+            "{at} must be one of base, fuel, detention, waiting, redelivery, other; got {}",
+            show(&s)
+        ))
+    })
+}
+
+/// An array of identifiers (possibly empty).
+fn id_list(at: At, v: Opt<'_>) -> Result<Vec<String>, Fail> {
+    let v = required(at, v)?;
+    if !v.get().starts_with('[') {
+        return Err(Fail::data(format!(
+            "{at} must be an array of strings, got {}",
+            json_kind(v)
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(v.get());
+    (&mut de)
+        .deserialize_seq(IdList { at })
+        .map_err(|_| Fail::data(format!("{at} is not a valid JSON array")))?
+}
+
+/// Reads an array of ids; a bad element is reported after the rest of the array is skipped.
+struct IdList {
+    at: At,
+}
+
+impl<'de> Visitor<'de> for IdList {
+    type Value = Result<Vec<String>, Fail>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        let mut index = 0usize;
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            let checked = match as_string(item) {
+                Some(s) if !s.is_empty() && s.len() <= MAX_ID_BYTES => Ok(s.into_owned()),
+                Some(s) => Err(Fail::data(format!(
+                    "{}[{index}] must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
+                    self.at,
+                    s.len()
+                ))),
+                None => Err(Fail::data(format!(
+                    "{}[{index}] must be a string, got {}",
+                    self.at,
+                    json_kind(item)
+                ))),
+            };
+            match checked {
+                Ok(s) => out.push(s),
+                Err(fail) => {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    return Ok(Err(fail));
+                }
+            }
+            index += 1;
+        }
+        Ok(Ok(out))
+    }
+}

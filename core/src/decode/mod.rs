@@ -1,0 +1,465 @@
+//! Decoding and validation of CloudEvents JSON (SPEC §1-3).
+//!
+//! [`decode`] turns one raw event into an [`Entry`]: a typed [`Event`], or a [`DeadLetter`]
+//! naming the first check that failed, in the order of SPEC §3:
+//! `too_large`, `malformed_json`, `invalid_envelope`, `unknown_type`,
+//! `unsupported_schema_version`, `ownership_violation`, `subject_mismatch`, `invalid_data`.
+//!
+//! One pass of serde_json over the event collects every attribute as a borrowed `&RawValue`;
+//! the attributes are then interpreted from their text (strings without escapes are borrowed,
+//! numbers are read digit by digit, never through floats). The payload is parsed the same way
+//! once its type is known. The only allocations on the accepted path are the owned strings the
+//! [`Event`] keeps.
+
+mod data;
+mod number;
+mod object;
+
+use crate::event::{
+    DeadLetter, DeadLetterReason, Entry, Event, EventType, MAX_EVENT_BYTES, MAX_ID_BYTES,
+    MAX_SOURCE_NAME_BYTES, SubjectKind, System,
+};
+use crate::time::parse_rfc3339_us;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// Decodes one raw event (a JSONL line without its newline, or one element of a batch array).
+///
+/// Never panics; any failure becomes [`Entry::DeadLetter`] with the first failing reason in
+/// SPEC §3 order, the raw bytes (at most [`MAX_EVENT_BYTES`] kept) and a one-line `detail`
+/// naming the field and the rule.
+pub fn decode(raw: &[u8]) -> Entry {
+    match decode_event(raw) {
+        Ok(event) => Entry::Event(event),
+        Err(fail) => dead_letter(raw, raw.len() as u64, fail),
+    }
+}
+
+/// Decodes an event whose raw bytes were cut by the reader: `prefix` is what was kept,
+/// `original_len_bytes` its full length. Gives a `too_large` dead letter when
+/// `original_len_bytes` > [`MAX_EVENT_BYTES`]; otherwise behaves like `decode(prefix)`.
+pub fn decode_truncated(prefix: &[u8], original_len_bytes: u64) -> Entry {
+    if original_len_bytes > MAX_EVENT_BYTES as u64 {
+        dead_letter(prefix, original_len_bytes, too_large(original_len_bytes))
+    } else {
+        decode(prefix)
+    }
+}
+
+/// Why an event was rejected, before it is packed with its raw bytes.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    reason: DeadLetterReason,
+    detail: String,
+}
+
+impl Fail {
+    fn new(reason: DeadLetterReason, detail: String) -> Self {
+        Fail { reason, detail }
+    }
+    fn envelope(detail: String) -> Self {
+        Fail::new(DeadLetterReason::InvalidEnvelope, detail)
+    }
+    fn data(detail: String) -> Self {
+        Fail::new(DeadLetterReason::InvalidData, detail)
+    }
+}
+
+fn dead_letter(raw: &[u8], raw_len_bytes: u64, fail: Fail) -> Entry {
+    let kept = &raw[..raw.len().min(MAX_EVENT_BYTES)];
+    Entry::DeadLetter(DeadLetter {
+        reason: fail.reason,
+        detail: fail.detail,
+        raw: kept.to_vec(),
+        raw_len_bytes,
+    })
+}
+
+fn too_large(len: u64) -> Fail {
+    Fail::new(
+        DeadLetterReason::TooLarge,
+        format!("event is {len} bytes, more than the limit of {MAX_EVENT_BYTES} bytes"),
+    )
+}
+
+/// The envelope attributes, in the order they are checked.
+const ATTRIBUTES: [&str; 11] = [
+    "specversion",
+    "id",
+    "source",
+    "sequence",
+    "type",
+    "time",
+    "subject",
+    "data",
+    "schemaversion",
+    "correlationid",
+    "traceparent",
+];
+
+fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
+    // 1. too_large
+    if raw.len() > MAX_EVENT_BYTES {
+        return Err(too_large(raw.len() as u64));
+    }
+
+    // 2. malformed_json: UTF-8 checked once for the whole event, then one pass over it,
+    // which validates every value and rejects trailing bytes.
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        Fail::new(
+            DeadLetterReason::MalformedJson,
+            format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = object::collect(&mut de, &ATTRIBUTES)
+        .and_then(|f| de.end().map(|()| f))
+        .map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "not a JSON object",
+                _ => "not valid JSON",
+            };
+            Fail::new(
+                DeadLetterReason::MalformedJson,
+                clip(format!("{what}: {e}")),
+            )
+        })?;
+
+    // 3. invalid_envelope
+    if let Some(key) = fields.duplicate {
+        return Err(Fail::envelope(format!(
+            "duplicate key {} in the event object",
+            show(&key)
+        )));
+    }
+    let [
+        specversion,
+        id,
+        source,
+        sequence,
+        type_,
+        time,
+        subject,
+        data,
+        schemaversion,
+        correlationid,
+        traceparent,
+    ] = fields.values;
+
+    let specversion = required_string("specversion", specversion)?;
+    if specversion != "1.0" {
+        return Err(Fail::envelope(format!(
+            "attribute `specversion` must be \"1.0\", got {}",
+            show(&specversion)
+        )));
+    }
+
+    let id = required_string("id", id)?;
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(Fail::envelope(format!(
+            "attribute `id` must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
+            id.len()
+        )));
+    }
+
+    let source = required_string("source", source)?;
+    let system = parse_source(&source)?;
+
+    let sequence_text = required_string("sequence", sequence)?;
+    let sequence = parse_u64_digits(&sequence_text)
+        .filter(|&s| s >= 1)
+        .ok_or_else(|| {
+            Fail::envelope(format!(
+                "attribute `sequence` must be a decimal string of an integer >= 1 that fits u64, got {}",
+                show(&sequence_text)
+            ))
+        })?;
+
+    let type_ = required_string("type", type_)?;
+
+    let time_text = required_string("time", time)?;
+    let time_us = parse_rfc3339_us(&time_text).ok_or_else(|| {
+        Fail::envelope(format!(
+            "attribute `time` must be RFC 3339 with an offset, got {}",
+            show(&time_text)
+        ))
+    })?;
+
+    let subject_text = required_string("subject", subject)?;
+    let (subject_kind, subject) = parse_subject(&subject_text).ok_or_else(|| {
+        Fail::envelope(format!(
+            "attribute `subject` must be `shipment/<u64>` or `vehicle/<u64>`, got {}",
+            show(&subject_text)
+        ))
+    })?;
+
+    let data = required("data", data)?;
+    if !data.get().starts_with('{') {
+        return Err(Fail::envelope(format!(
+            "attribute `data` must be a JSON object, got {}",
+            json_kind(data)
+        )));
+    }
+
+    // The version itself is checked after the type (step 5); here only that it is an integer.
+    let unsupported_schema = match schemaversion {
+        None => None,
+        Some(v) => match number::parse_int(v.get().as_bytes()) {
+            Ok(number::Int {
+                neg: false,
+                mag: Some(1),
+            }) => None,
+            Ok(_) => Some(v),
+            Err(_) => {
+                return Err(Fail::envelope(format!(
+                    "attribute `schemaversion` must be an integer, got {}",
+                    show_raw(v)
+                )));
+            }
+        },
+    };
+
+    let correlation_id = match correlationid {
+        None => None,
+        Some(v) => match as_string(v) {
+            Some(s) if s.len() <= MAX_ID_BYTES => Some(s.into_owned()),
+            Some(s) => {
+                return Err(Fail::envelope(format!(
+                    "attribute `correlationid` must be at most {MAX_ID_BYTES} bytes (got {} bytes)",
+                    s.len()
+                )));
+            }
+            None => return Err(wrong_type("correlationid", "a string", v)),
+        },
+    };
+
+    let traceparent = match traceparent {
+        None => None,
+        Some(v) => match as_string(v) {
+            Some(s) if is_traceparent(&s) => Some(s.into_owned()),
+            Some(s) => {
+                return Err(Fail::envelope(format!(
+                    "attribute `traceparent` must be a W3C trace context \
+                     (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase, ids not all zeros), got {}",
+                    show(&s)
+                )));
+            }
+            None => return Err(wrong_type("traceparent", "a string", v)),
+        },
+    };
+
+    // 4. unknown_type
+    let event_type = EventType::parse(&type_).ok_or_else(|| {
+        Fail::new(
+            DeadLetterReason::UnknownType,
+            format!("unknown event type {}", show(&type_)),
+        )
+    })?;
+
+    // 5. unsupported_schema_version
+    if let Some(v) = unsupported_schema {
+        return Err(Fail::new(
+            DeadLetterReason::UnsupportedSchemaVersion,
+            format!("schemaversion {} is not supported (only 1)", show_raw(v)),
+        ));
+    }
+
+    // 6. ownership_violation
+    let owner = event_type.owner();
+    if system != owner {
+        return Err(Fail::new(
+            DeadLetterReason::OwnershipViolation,
+            format!(
+                "{} events are owned by {}, not by source {}",
+                event_type.as_str(),
+                owner.as_str(),
+                show(&source)
+            ),
+        ));
+    }
+
+    // 7. subject_mismatch
+    let kind = event_type.subject_kind();
+    if subject_kind != kind {
+        return Err(Fail::new(
+            DeadLetterReason::SubjectMismatch,
+            format!(
+                "{} needs a `{}/<id>` subject, got {}",
+                event_type.as_str(),
+                kind.as_str(),
+                show(&subject_text)
+            ),
+        ));
+    }
+
+    // 8. invalid_data
+    let body = data::decode_body(event_type, data)?;
+
+    Ok(Event {
+        id: id.into_owned(),
+        source: source.into_owned(),
+        sequence,
+        time_us,
+        subject,
+        correlation_id,
+        traceparent,
+        body,
+    })
+}
+
+fn required<'a>(name: &str, v: Option<&'a RawValue>) -> Result<&'a RawValue, Fail> {
+    v.ok_or_else(|| Fail::envelope(format!("required attribute `{name}` is missing or null")))
+}
+
+fn required_string<'a>(name: &str, v: Option<&'a RawValue>) -> Result<Cow<'a, str>, Fail> {
+    let v = required(name, v)?;
+    as_string(v).ok_or_else(|| wrong_type(name, "a string", v))
+}
+
+fn wrong_type(name: &str, want: &str, got: &RawValue) -> Fail {
+    Fail::envelope(format!(
+        "attribute `{name}` must be {want}, got {}",
+        json_kind(got)
+    ))
+}
+
+/// `<system>/<name>`: the system of record, and a name of `[A-Za-z0-9._-]{1,64}`.
+fn parse_source(source: &str) -> Result<System, Fail> {
+    let Some((system, name)) = source.split_once('/') else {
+        return Err(Fail::envelope(format!(
+            "attribute `source` must be `<system>/<name>`, got {}",
+            show(source)
+        )));
+    };
+    let Some(system) = System::parse(system) else {
+        return Err(Fail::envelope(format!(
+            "attribute `source` system {} is not erp, route, fleet or billing",
+            show(system)
+        )));
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= MAX_SOURCE_NAME_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !name_ok {
+        return Err(Fail::envelope(format!(
+            "attribute `source` name must match [A-Za-z0-9._-]{{1,{MAX_SOURCE_NAME_BYTES}}}, got {}",
+            show(name)
+        )));
+    }
+    Ok(system)
+}
+
+/// A non-empty run of ASCII digits that fits a `u64`.
+fn parse_u64_digits(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+fn parse_subject(s: &str) -> Option<(SubjectKind, u64)> {
+    if let Some(n) = s.strip_prefix("shipment/") {
+        Some((SubjectKind::Shipment, parse_u64_digits(n)?))
+    } else if let Some(n) = s.strip_prefix("vehicle/") {
+        Some((SubjectKind::Vehicle, parse_u64_digits(n)?))
+    } else {
+        None
+    }
+}
+
+/// W3C trace context `traceparent`: `<version>-<trace-id>-<parent-id>-<flags>` in lowercase
+/// hex. Version `00` is exactly 55 characters; a later version (not `ff`) may carry more after
+/// a `-` at position 55.
+fn is_traceparent(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 55 {
+        return false;
+    }
+    let hex =
+        |r: std::ops::Range<usize>| b[r].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let zeros = |r: std::ops::Range<usize>| b[r].iter().all(|&c| c == b'0');
+    let shape = hex(0..2)
+        && b[2] == b'-'
+        && hex(3..35)
+        && b[35] == b'-'
+        && hex(36..52)
+        && b[52] == b'-'
+        && hex(53..55);
+    if !shape || zeros(3..35) || zeros(36..52) {
+        return false;
+    }
+    match &b[0..2] {
+        b"ff" => false,
+        b"00" => b.len() == 55,
+        _ => b.len() == 55 || b[55] == b'-',
+    }
+}
+
+/// The text of a JSON string value: borrowed when it has no escapes. `None` when `v` is not a
+/// string.
+pub(crate) fn as_string(v: &RawValue) -> Option<Cow<'_, str>> {
+    let text = v.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    if !text.as_bytes().contains(&b'\\') && text.len() >= 2 {
+        // The parser has already checked the string (quotes, UTF-8, no control characters).
+        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+/// What kind of JSON value `v` is, for messages.
+pub(crate) fn json_kind(v: &RawValue) -> &'static str {
+    match v.get().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// A value quoted for a one-line message, cut to a readable length.
+pub(crate) fn show(s: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let mut out: String = s.chars().take(MAX_CHARS).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    format!("{out:?}")
+}
+
+/// A message cut to a readable length (parser messages may quote a whole string).
+fn clip(mut message: String) -> String {
+    const MAX_BYTES: usize = 200;
+    if message.len() > MAX_BYTES {
+        let mut cut = MAX_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// A raw JSON value for a one-line message.
+pub(crate) fn show_raw(v: &RawValue) -> String {
+    let text = v.get();
+    if text.len() <= 80 && !text.contains('\n') {
+        text.to_owned()
+    } else {
+        show(text)
+    }
+}

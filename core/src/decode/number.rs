@@ -1,0 +1,247 @@
+//! Exact arithmetic on the decimal text of JSON numbers: integers without going through
+//! floats, and fixed-point scaling (micro-degrees, thousandths) rounded half away from zero.
+
+/// A JSON integer (no fraction, no exponent) split into sign and magnitude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Int {
+    pub neg: bool,
+    /// `None` when the magnitude does not fit a `u64`.
+    pub mag: Option<u64>,
+}
+
+/// Why a number's text was not accepted as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IntError {
+    /// Not the JSON number grammar at all.
+    NotNumber,
+    /// A number with a fraction or an exponent.
+    NotInteger,
+}
+
+/// Parses the text of a JSON number that must be an integer: `-?[0-9]+`.
+pub(crate) fn parse_int(text: &[u8]) -> Result<Int, IntError> {
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits[0].is_ascii_digit() {
+        return Err(IntError::NotNumber);
+    }
+    let mut mag: Option<u64> = Some(0);
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(match c {
+                b'.' | b'e' | b'E' => IntError::NotInteger,
+                _ => IntError::NotNumber,
+            });
+        }
+        mag = mag
+            .and_then(|m| m.checked_mul(10))
+            .and_then(|m| m.checked_add(u64::from(c - b'0')));
+    }
+    Ok(Int { neg, mag })
+}
+
+/// A decimal number scaled by `10^scale` and cut to an integer, with what is needed to round
+/// it and to compare it exactly against a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scaled {
+    pub neg: bool,
+    /// The integer part of the scaled magnitude; `None` when it does not fit a `u64`.
+    pub trunc: Option<u64>,
+    /// The first dropped digit is 5 or more (round half away from zero).
+    pub round_up: bool,
+    /// Some dropped digit is not zero (the value is not exactly `trunc`).
+    pub inexact: bool,
+}
+
+impl Scaled {
+    /// The magnitude rounded half away from zero; `None` when too large for a `u64`.
+    pub fn rounded_mag(self) -> Option<u64> {
+        self.trunc?.checked_add(u64::from(self.round_up))
+    }
+
+    /// Whether the exact value is zero.
+    pub fn is_zero(self) -> bool {
+        self.trunc == Some(0) && !self.inexact
+    }
+
+    /// Whether the exact magnitude is at most `bound` (already scaled).
+    pub fn mag_at_most(self, bound: u64) -> bool {
+        match self.trunc {
+            Some(t) => t < bound || (t == bound && !self.inexact),
+            None => false,
+        }
+    }
+}
+
+/// Exponents are clamped to this magnitude; anything beyond is zero or overflows anyway.
+const EXP_CLAMP: i64 = 1_000_000_000;
+
+/// Scales the exact decimal value of a JSON number's text by `10^scale` (full JSON number
+/// grammar: sign, fraction, exponent). Returns `None` when the text is not a JSON number.
+pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
+    let mut i = 0;
+    let neg = text.first() == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let int_start = i;
+    while i < text.len() && text[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = &text[int_start..i];
+    if int_digits.is_empty() {
+        return None;
+    }
+    let mut frac_digits: &[u8] = &[];
+    if text.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = &text[start..i];
+        if frac_digits.is_empty() {
+            return None;
+        }
+    }
+    let mut exp: i64 = 0;
+    if matches!(text.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let exp_neg = match text.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            exp = (exp * 10 + i64::from(text[i] - b'0')).min(EXP_CLAMP);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if exp_neg {
+            exp = -exp;
+        }
+    }
+    if i != text.len() {
+        return None;
+    }
+
+    // The digits d_0 d_1 ... (integer then fraction digits) with the decimal point after
+    // `point` of them once scaled.
+    let point = int_digits.len() as i64 + exp + scale;
+    let mut trunc: Option<u64> = Some(0);
+    let mut round_up = false;
+    let mut inexact = false;
+    for (idx, &c) in int_digits.iter().chain(frac_digits).enumerate() {
+        let d = c - b'0';
+        let idx = idx as i64;
+        if idx < point {
+            trunc = trunc
+                .and_then(|t| t.checked_mul(10))
+                .and_then(|t| t.checked_add(u64::from(d)));
+        } else {
+            if idx == point {
+                round_up = d >= 5;
+            }
+            inexact |= d != 0;
+        }
+    }
+    let n = (int_digits.len() + frac_digits.len()) as i64;
+    let mut zeros = point - n;
+    while zeros > 0 {
+        match trunc {
+            Some(0) | None => break,
+            Some(t) => trunc = t.checked_mul(10),
+        }
+        zeros -= 1;
+    }
+    Some(Scaled {
+        neg,
+        trunc,
+        round_up,
+        inexact,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn micro(s: &str) -> Option<i64> {
+        let v = scale_decimal(s.as_bytes(), 6)?;
+        let m = v.rounded_mag()? as i64;
+        Some(if v.neg { -m } else { m })
+    }
+
+    #[test]
+    fn scales_exactly() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("12.3456785", Some(12_345_679)),
+            ("-12.3456785", Some(-12_345_679)),
+            ("12.3456784999", Some(12_345_678)),
+            ("0.0000005", Some(1)),
+            ("-0.0000005", Some(-1)),
+            ("0.00000049", Some(0)),
+            ("1.5e1", Some(15_000_000)),
+            ("15E-1", Some(1_500_000)),
+            ("1234567850e-8", Some(12_345_679)),
+            ("0e999999999999", Some(0)),
+            ("1e-999999999999", Some(0)),
+            ("90", Some(90_000_000)),
+            ("-0", Some(0)),
+            ("", None),
+            ("-", None),
+            ("1.", None),
+            ("1e", None),
+            ("1e+", None),
+            (".5", None),
+            ("1x", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(micro(input), *want, "input {input:?}");
+        }
+        assert_eq!(scale_decimal(b"1e30", 6).unwrap().trunc, None);
+        assert!(
+            !scale_decimal(b"90.0000001", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
+        assert!(
+            scale_decimal(b"90.0000000", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
+        assert!(
+            scale_decimal(b"89.9999999", 6)
+                .unwrap()
+                .mag_at_most(90_000_000)
+        );
+    }
+
+    #[test]
+    fn parses_integers() {
+        let int = |neg, mag| Ok(Int { neg, mag });
+        assert_eq!(parse_int(b"42"), int(false, Some(42)));
+        assert_eq!(parse_int(b"-0"), int(true, Some(0)));
+        assert_eq!(parse_int(b"-1"), int(true, Some(1)));
+        assert_eq!(
+            parse_int(b"18446744073709551615"),
+            int(false, Some(u64::MAX))
+        );
+        assert_eq!(parse_int(b"18446744073709551616").unwrap().mag, None);
+        assert_eq!(parse_int(b"1.0"), Err(IntError::NotInteger));
+        assert_eq!(parse_int(b"1e2"), Err(IntError::NotInteger));
+        assert_eq!(parse_int(b"\"1\""), Err(IntError::NotNumber));
+        assert_eq!(parse_int(b""), Err(IntError::NotNumber));
+    }
+}
