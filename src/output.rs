@@ -8,7 +8,10 @@ use waybill_core::machine::Counters;
 pub fn reason_counts(c: &Counters) -> Value {
     let mut m = serde_json::Map::new();
     for r in DeadLetterReason::ALL {
-        m.insert(r.as_str().to_string(), c.dead_letter_reasons[r.index()].into());
+        m.insert(
+            r.as_str().to_string(),
+            c.dead_letter_reasons[r.index()].into(),
+        );
     }
     Value::Object(m)
 }

@@ -13,7 +13,10 @@ fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
     let first = ingest(&example_day(), &j);
     assert_conserved(&first);
     assert!(first["applied"].as_u64().unwrap() > 1000, "{first}");
-    assert!(first["duplicates"].as_u64().unwrap() > 0, "the example redelivers some lines");
+    assert!(
+        first["duplicates"].as_u64().unwrap() > 0,
+        "the example redelivers some lines"
+    );
     assert!(first["dead_lettered"].as_u64().unwrap() >= 5, "{first}");
 
     // A fresh replay of the journal gives the digest the live core reported.
@@ -26,12 +29,18 @@ fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
     // The second time every event is a duplicate (dead letters are dead-lettered again).
     let second = ingest(&example_day(), &j);
     assert_eq!(second["applied"], 0, "{second}");
-    assert_eq!(second["duplicates"].as_u64().unwrap() + second["dead_lettered"].as_u64().unwrap(), second["received"].as_u64().unwrap());
+    assert_eq!(
+        second["duplicates"].as_u64().unwrap() + second["dead_lettered"].as_u64().unwrap(),
+        second["received"].as_u64().unwrap()
+    );
     assert_eq!(second["digest"], first["digest"]);
     assert_eq!(all(&j, &[]), all_before);
     let total = summary(&j);
     assert_conserved(&total);
-    assert_eq!(total["received"].as_u64().unwrap(), 2 * first["received"].as_u64().unwrap());
+    assert_eq!(
+        total["received"].as_u64().unwrap(),
+        2 * first["received"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -50,7 +59,11 @@ fn at_lsn_equals_a_fresh_ingest_of_the_first_n_events() {
         let at = json(&["state", "--journal", p(&full), "--at-lsn", &n_s, "--json"]);
         assert_eq!(at["lsn"].as_u64(), Some(n as u64));
         assert_eq!(at["digest"], live["digest"], "at lsn {n}");
-        assert_eq!(all(&full, &["--at-lsn", &n_s]), all(&fresh, &[]), "at lsn {n}");
+        assert_eq!(
+            all(&full, &["--at-lsn", &n_s]),
+            all(&fresh, &[]),
+            "at lsn {n}"
+        );
     }
 }
 
@@ -59,10 +72,24 @@ fn at_time_sees_what_was_ingested_by_then() {
     let dir = tempfile::tempdir().unwrap();
     let j = dir.path().join("j");
     ingest(&example_day(), &j);
-    let before = json(&["state", "--journal", p(&j), "--at-time", "2000-01-01T00:00:00Z", "--json"]);
+    let before = json(&[
+        "state",
+        "--journal",
+        p(&j),
+        "--at-time",
+        "2000-01-01T00:00:00Z",
+        "--json",
+    ]);
     assert_eq!(before["lsn"], 0);
     assert_eq!(before["received"], 0);
-    let after = json(&["state", "--journal", p(&j), "--at-time", "2999-01-01T00:00:00Z", "--json"]);
+    let after = json(&[
+        "state",
+        "--journal",
+        p(&j),
+        "--at-time",
+        "2999-01-01T00:00:00Z",
+        "--json",
+    ]);
     assert_eq!(after["digest"], summary(&j)["digest"]);
     let (code, _, err) = run(&["state", "--journal", p(&j), "--at-time", "yesterday"]);
     assert_eq!(code, 2);
@@ -76,9 +103,23 @@ fn shipment_views_history_and_dead_letters() {
     ingest(&example_day(), &j);
     let s = json(&["state", "--journal", p(&j), "--shipment", "5", "--json"]);
     for key in [
-        "id", "status", "order_version", "cancelled", "window_start", "window_end", "delivered", "on_time",
-        "billed_cents", "detention_minutes", "expected_detention_cents", "leakage_cents",
-        "unbilled_charge_ids", "invoice_status", "invoice_ready", "failed_attempts", "anomalies",
+        "id",
+        "status",
+        "order_version",
+        "cancelled",
+        "window_start",
+        "window_end",
+        "delivered",
+        "on_time",
+        "billed_cents",
+        "detention_minutes",
+        "expected_detention_cents",
+        "leakage_cents",
+        "unbilled_charge_ids",
+        "invoice_status",
+        "invoice_ready",
+        "failed_attempts",
+        "anomalies",
     ] {
         assert!(s.get(key).is_some(), "shipment JSON lacks {key}: {s}");
     }
@@ -87,7 +128,11 @@ fn shipment_views_history_and_dead_letters() {
     // Every line of --all is one shipment, sorted by id.
     let ids: Vec<u64> = all(&j, &[])
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ids, (1..=40).collect::<Vec<_>>());
     // Human output names the fields too.
@@ -98,17 +143,37 @@ fn shipment_views_history_and_dead_letters() {
     assert!(err.contains("no shipment 999999"), "{err}");
 
     let history = ok(&["history", "--journal", p(&j), "--shipment", "5", "--json"]);
-    let rows: Vec<serde_json::Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(rows.iter().any(|r| r["type"] == "order.created" && r["outcome"] == "applied"));
+    let rows: Vec<serde_json::Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["type"] == "order.created" && r["outcome"] == "applied")
+    );
     assert!(rows.iter().any(|r| r["type"] == "shipment.delivered"));
-    assert!(rows.windows(2).all(|w| w[0]["lsn"].as_u64() < w[1]["lsn"].as_u64()));
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0]["lsn"].as_u64() < w[1]["lsn"].as_u64())
+    );
 
     let dls = ok(&["dead-letters", "--journal", p(&j), "--json"]);
     let reasons: Vec<String> = dls
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reason"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["reason"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    for r in ["malformed_json", "unknown_type", "ownership_violation", "invalid_data", "invalid_envelope"] {
+    for r in [
+        "malformed_json",
+        "unknown_type",
+        "ownership_violation",
+        "invalid_data",
+        "invalid_envelope",
+    ] {
         assert!(reasons.iter().any(|x| x == r), "no {r} in {reasons:?}");
     }
     assert!(dls.contains("this is not json"), "raw bytes are kept");
@@ -119,9 +184,27 @@ fn dump_shows_records_from_an_lsn() {
     let dir = tempfile::tempdir().unwrap();
     let j = dir.path().join("j");
     ingest(&example_day(), &j);
-    let out = ok(&["journal", "dump", "--journal", p(&j), "--from-lsn", "10", "--limit", "5", "--json"]);
-    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.iter().map(|r| r["lsn"].as_u64().unwrap()).collect::<Vec<_>>(), vec![10, 11, 12, 13, 14]);
+    let out = ok(&[
+        "journal",
+        "dump",
+        "--journal",
+        p(&j),
+        "--from-lsn",
+        "10",
+        "--limit",
+        "5",
+        "--json",
+    ]);
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["lsn"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![10, 11, 12, 13, 14]
+    );
     assert_eq!(rows[0]["event"]["specversion"], "1.0");
     let text = ok(&["journal", "dump", "--journal", p(&j), "--limit", "2"]);
     assert_eq!(text.lines().count(), 2);
@@ -135,7 +218,8 @@ fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
     let file = dir.path().join("bad.jsonl");
     let mut f = fs::File::create(&file).unwrap();
     f.write_all(b"\x00\xff\xfe garbage \x80\n").unwrap();
-    f.write_all(b"{\"specversion\":\"1.0\",\"id\":\"a\",\"sou\n").unwrap();
+    f.write_all(b"{\"specversion\":\"1.0\",\"id\":\"a\",\"sou\n")
+        .unwrap();
     f.write_all(&vec![b'x'; 1 << 20]).unwrap();
     f.write_all(b"\n").unwrap();
     f.write_all(br#"{"specversion":"1.0","id":"b","source":"erp/x","sequence":"1","type":"order.cancelled","time":"2026-11-27T00:00:00Z","subject":"shipment/1","data":{"reason":5}}"#).unwrap();
@@ -159,7 +243,13 @@ fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
     assert!(err.contains("cannot open"), "{err}");
     for args in [
         vec!["state", "--journal", "/no/such/journal"],
-        vec!["history", "--journal", "/no/such/journal", "--shipment", "1"],
+        vec![
+            "history",
+            "--journal",
+            "/no/such/journal",
+            "--shipment",
+            "1",
+        ],
         vec!["journal", "verify", "--journal", "/no/such/journal"],
         vec!["journal", "dump", "--journal", "/no/such/journal"],
         vec!["dead-letters", "--journal", "/no/such/journal"],
@@ -171,7 +261,14 @@ fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
     }
     let (code, _, _) = run(&["state", "--journal", p(&j), "--at-lsn", "x"]);
     assert_eq!(code, 2);
-    let (code, _, _) = run(&["ingest", p(&file), "--journal", p(&j), "--durability", "maybe"]);
+    let (code, _, _) = run(&[
+        "ingest",
+        p(&file),
+        "--journal",
+        p(&j),
+        "--durability",
+        "maybe",
+    ]);
     assert_eq!(code, 2);
 }
 
@@ -179,7 +276,11 @@ fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
 fn a_batch_array_ingests_like_jsonl() {
     let dir = tempfile::tempdir().unwrap();
     let text = fs::read_to_string(example_day()).unwrap();
-    let good: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).take(300).collect();
+    let good: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .take(300)
+        .collect();
     let jsonl = dir.path().join("a.jsonl");
     let array = dir.path().join("a.json");
     fs::write(&jsonl, good.join("\n")).unwrap();
@@ -188,6 +289,64 @@ fn a_batch_array_ingests_like_jsonl() {
     let b = ingest(&array, &dir.path().join("jb"));
     assert_eq!(a["digest"], b["digest"]);
     assert_eq!(a["received"], b["received"]);
+}
+
+/// (offset, frame length) of every record in a segment file.
+fn frames(seg: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 64;
+    while at + 48 <= seg.len() {
+        let len = u32::from_le_bytes(seg[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        let size = 48 + len.div_ceil(16) * 16;
+        out.push((at, size));
+        at += size;
+    }
+    out
+}
+
+/// Damage done to the middle of the first segment, checked through `journal verify`.
+fn check_damage(name: &str, damage: impl Fn(&mut Vec<u8>, &[(usize, usize)])) {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    ok(&["journal", "verify", "--journal", p(&j)]);
+    let seg = j.join("00000000000000000000.seg");
+    let mut bytes = fs::read(&seg).unwrap();
+    let fr = frames(&bytes);
+    assert!(fr.len() > 1000, "{name}: {} records", fr.len());
+    damage(&mut bytes, &fr);
+    fs::write(&seg, &bytes).unwrap();
+    let (code, out, err) = run(&["journal", "verify", "--journal", p(&j)]);
+    assert_eq!(code, 1, "{name}: {out}{err}");
+    for word in ["segment 00000000000000000000.seg", "offset", "lsn"] {
+        assert!(err.contains(word), "{name}: no {word:?} in {err}");
+    }
+    let (code, _, _) = run(&["state", "--journal", p(&j)]);
+    assert_eq!(code, 1, "{name}: reading a damaged journal fails the check");
+}
+
+#[test]
+fn verify_names_a_flipped_byte_a_removed_record_and_swapped_records() {
+    check_damage("flipped byte", |b, fr| {
+        let (at, size) = fr[500];
+        b[at + size - 20] ^= 0x01;
+    });
+    check_damage("removed record", |b, fr| {
+        let (at, size) = fr[500];
+        b.drain(at..at + size);
+        b.extend(std::iter::repeat_n(0, size));
+    });
+    check_damage("swapped records", |b, fr| {
+        let (a, a_size) = fr[500];
+        let (_, b_size) = fr[501];
+        let first = b[a..a + a_size].to_vec();
+        let second = b[a + a_size..a + a_size + b_size].to_vec();
+        b[a..a + b_size].copy_from_slice(&second);
+        b[a + b_size..a + b_size + a_size].copy_from_slice(&first);
+    });
 }
 
 #[test]
@@ -210,7 +369,10 @@ fn verify_passes_on_a_clean_journal_and_names_damage() {
     fs::write(&seg, &bytes).unwrap();
     let (code, _, err) = run(&["journal", "verify", "--journal", p(&j)]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("segment") && err.contains("offset") && err.contains("lsn"), "{err}");
+    assert!(
+        err.contains("segment") && err.contains("offset") && err.contains("lsn"),
+        "{err}"
+    );
     // Every command that reads the journal refuses it the same way.
     let (code, _, _) = run(&["state", "--journal", p(&j)]);
     assert_eq!(code, 1);

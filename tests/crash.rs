@@ -32,12 +32,23 @@ fn write_large_file(path: &std::path::Path, n: u64) {
                     traceparent: None,
                     body: Body::OrderCreated {
                         customer_id: format!("c{}", shipment % 17),
-                        origin: GeoPoint { lat_ud: 1, lon_ud: 2 },
-                        destination: GeoPoint { lat_ud: 3, lon_ud: 4 },
+                        origin: GeoPoint {
+                            lat_ud: 1,
+                            lon_ud: 2,
+                        },
+                        destination: GeoPoint {
+                            lat_ud: 3,
+                            lon_ud: 4,
+                        },
                         window_start_us: base_us,
                         window_end_us: base_us + 3_600_000_000,
                         weight_kg: 100,
-                        contract: Contract { currency: *b"EUR", base_cents: 1000, detention_free_min: 30, detention_cents_per_hour: 600 },
+                        contract: Contract {
+                            currency: *b"EUR",
+                            base_cents: 1000,
+                            detention_free_min: 30,
+                            detention_cents_per_hour: 600,
+                        },
                     },
                 }
             } else {
@@ -50,7 +61,12 @@ fn write_large_file(path: &std::path::Path, n: u64) {
                     subject: shipment,
                     correlation_id: None,
                     traceparent: None,
-                    body: Body::ChargeAdded { charge_id: format!("ch{i}"), kind: ChargeKind::Fuel, amount_cents: 1 + (i as i64 % 900), currency: *b"EUR" },
+                    body: Body::ChargeAdded {
+                        charge_id: format!("ch{i}"),
+                        kind: ChargeKind::Fuel,
+                        amount_cents: 1 + (i as i64 % 900),
+                        currency: *b"EUR",
+                    },
                 }
             }
         } else {
@@ -64,7 +80,13 @@ fn write_large_file(path: &std::path::Path, n: u64) {
                 subject: v as u64,
                 correlation_id: None,
                 traceparent: None,
-                body: Body::VehiclePosition { position: GeoPoint { lat_ud: (i % 1000) as i32, lon_ud: (i % 777) as i32 }, speed_kph_milli: (i % 100_000) as u32 },
+                body: Body::VehiclePosition {
+                    position: GeoPoint {
+                        lat_ud: (i % 1000) as i32,
+                        lon_ud: (i % 777) as i32,
+                    },
+                    speed_kph_milli: (i % 100_000) as u32,
+                },
             }
         };
         line.clear();
@@ -83,7 +105,16 @@ fn sigkill_mid_ingest_then_rerun_gives_one_clean_ingest() {
     let j = dir.path().join("j");
 
     let mut child = bin()
-        .args(["ingest", p(&file), "--journal", p(&j), "--durability", "none", "--segment-bytes", "8388608"])
+        .args([
+            "ingest",
+            p(&file),
+            "--journal",
+            p(&j),
+            "--durability",
+            "none",
+            "--segment-bytes",
+            "8388608",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -95,7 +126,10 @@ fn sigkill_mid_ingest_then_rerun_gives_one_clean_ingest() {
         if seg.exists() && started.elapsed() > Duration::from_millis(300) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "ingest never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "ingest never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
@@ -103,14 +137,19 @@ fn sigkill_mid_ingest_then_rerun_gives_one_clean_ingest() {
     let killed_mid_way = !status.success();
     let after_kill = summary(&j);
     let lsn_at_kill = after_kill["lsn"].as_u64().unwrap();
-    if killed_mid_way {
-        assert!(lsn_at_kill < n, "killed after {lsn_at_kill} of {n} records");
-    }
+    assert!(
+        killed_mid_way && lsn_at_kill < n,
+        "killed after {lsn_at_kill} of {n} records"
+    );
 
     // Run it again on the same journal: the journal recovers and the rest goes in.
     let again = ingest(&file, &j);
     assert_eq!(again["received"].as_u64().unwrap(), n);
-    assert_eq!(again["duplicates"].as_u64().unwrap(), lsn_at_kill, "everything journaled before the kill is a duplicate now");
+    assert_eq!(
+        again["duplicates"].as_u64().unwrap(),
+        lsn_at_kill,
+        "everything journaled before the kill is a duplicate now"
+    );
     ok(&["journal", "verify", "--journal", p(&j)]);
 
     let clean = dir.path().join("clean");

@@ -31,14 +31,19 @@ pub enum CoreError {
 impl CoreError {
     /// True when the journal is damaged (as opposed to I/O trouble or bad usage).
     pub fn is_corruption(&self) -> bool {
-        matches!(self, CoreError::BadRecord { .. } | CoreError::Journal(JournalError::Corrupt { .. }))
+        matches!(
+            self,
+            CoreError::BadRecord { .. } | CoreError::Journal(JournalError::Corrupt { .. })
+        )
     }
 }
 
 /// Reads a journaled payload as an entry, validating it (never trusts bytes from disk).
 pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreError> {
-    rkyv::access::<ArchivedEntry, rancor::Error>(payload)
-        .map_err(|e| CoreError::BadRecord { lsn, what: e.to_string() })
+    rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| CoreError::BadRecord {
+        lsn,
+        what: e.to_string(),
+    })
 }
 
 /// What one ingested batch did.
@@ -69,7 +74,12 @@ impl Core {
             machine.step(rec.lsn, entry);
         }
         debug_assert_eq!(machine.lsn, journal.last_lsn());
-        Ok(Core { journal, machine, scratch: AlignedVec::new(), recovery })
+        Ok(Core {
+            journal,
+            machine,
+            scratch: AlignedVec::new(),
+            recovery,
+        })
     }
 
     /// What recovery found when the journal was opened.
@@ -115,7 +125,11 @@ impl Core {
     }
 
     /// Decodes, journals and applies a batch of raw events, then commits it.
-    pub fn ingest_raw(&mut self, batch: &RawBatch, ingest_us: i64) -> Result<BatchReport, CoreError> {
+    pub fn ingest_raw(
+        &mut self,
+        batch: &RawBatch,
+        ingest_us: i64,
+    ) -> Result<BatchReport, CoreError> {
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for raw in batch.iter() {
@@ -131,10 +145,19 @@ impl Core {
         counters.applied -= before.applied;
         counters.duplicates -= before.duplicates;
         counters.dead_lettered -= before.dead_lettered;
-        for (c, b) in counters.dead_letter_reasons.iter_mut().zip(before.dead_letter_reasons) {
+        for (c, b) in counters
+            .dead_letter_reasons
+            .iter_mut()
+            .zip(before.dead_letter_reasons)
+        {
             *c -= b;
         }
-        Ok(BatchReport { counters, first_lsn, last_lsn: self.machine.lsn, durable_lsn })
+        Ok(BatchReport {
+            counters,
+            first_lsn,
+            last_lsn: self.machine.lsn,
+            durable_lsn,
+        })
     }
 
     /// Makes everything appended so far durable, whatever the mode; returns the durable LSN.
@@ -208,5 +231,9 @@ pub fn replay_with(
             outcome,
         });
     }
-    Ok(Replayed { machine, last_ingest_us, torn_tail: reader.torn_tail().cloned() })
+    Ok(Replayed {
+        machine,
+        last_ingest_us,
+        torn_tail: reader.torn_tail().cloned(),
+    })
 }

@@ -64,7 +64,11 @@ impl Counters {
         self.applied += other.applied;
         self.duplicates += other.duplicates;
         self.dead_lettered += other.dead_lettered;
-        for (a, b) in self.dead_letter_reasons.iter_mut().zip(other.dead_letter_reasons) {
+        for (a, b) in self
+            .dead_letter_reasons
+            .iter_mut()
+            .zip(other.dead_letter_reasons)
+        {
             *a += b;
         }
     }
@@ -97,7 +101,11 @@ impl Machine {
                 let source = self.sources.intern(ev.source.as_str());
                 let sequence = ev.sequence.to_native();
                 if self.dedupe.mark(source, sequence) {
-                    let key = EventKey { time_us: ev.time_us.to_native(), source, sequence };
+                    let key = EventKey {
+                        time_us: ev.time_us.to_native(),
+                        source,
+                        sequence,
+                    };
                     self.state.apply(ev, key, &self.sources);
                     Outcome::Applied
                 } else {
@@ -123,7 +131,12 @@ impl Machine {
             .map(|g| GapView {
                 source: self.sources.name(g.source).to_string(),
                 missing: g.missing,
-                ranges: g.ranges.iter().take(MAX_GAP_RANGES_SHOWN).map(|&(a, b)| [a, b]).collect(),
+                ranges: g
+                    .ranges
+                    .iter()
+                    .take(MAX_GAP_RANGES_SHOWN)
+                    .map(|&(a, b)| [a, b])
+                    .collect(),
             })
             .collect();
         gaps.sort_by(|a, b| a.source.cmp(&b.source));

@@ -13,7 +13,11 @@ use waybill_core::journal::{Durability, JournalOptions};
 use waybill_core::machine::Machine;
 
 fn opts() -> JournalOptions {
-    JournalOptions { segment_bytes: 64 * 1024, durability: Durability::None, ..Default::default() }
+    JournalOptions {
+        segment_bytes: 64 * 1024,
+        durability: Durability::None,
+        ..Default::default()
+    }
 }
 
 fn dead_letter(i: usize) -> Entry {
@@ -67,8 +71,12 @@ fn with_duplicates(evs: &[Event], mask: &[bool], dead: usize) -> (Vec<Entry>, us
 }
 
 fn arrival_orders() -> impl Strategy<Value = (Vec<Entry>, Vec<Entry>, usize, usize, usize)> {
-    (event_set(), prop::collection::vec(any::<bool>(), 1..8), 0..6usize).prop_flat_map(
-        |(evs, mask, dead)| {
+    (
+        event_set(),
+        prop::collection::vec(any::<bool>(), 1..8),
+        0..6usize,
+    )
+        .prop_flat_map(|(evs, mask, dead)| {
             let (entries, n_dups) = with_duplicates(&evs, &mask, dead);
             let n_events = evs.len();
             (
@@ -78,8 +86,7 @@ fn arrival_orders() -> impl Strategy<Value = (Vec<Entry>, Vec<Entry>, usize, usi
                 Just(n_dups),
                 Just(dead),
             )
-        },
-    )
+        })
 }
 
 proptest! {

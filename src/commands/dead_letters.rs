@@ -16,7 +16,9 @@ const RAW_PREVIEW_CHARS: usize = 240;
 pub fn run(a: DeadLettersArgs) -> Result<ExitCode, CliError> {
     let mut count = 0u64;
     replay_with(&a.journal.journal, Until::End, |v| {
-        let ArchivedEntry::DeadLetter(dl) = v.entry else { return };
+        let ArchivedEntry::DeadLetter(dl) = v.entry else {
+            return;
+        };
         count += 1;
         let raw = dl.raw.as_slice();
         if a.json {

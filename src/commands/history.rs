@@ -12,7 +12,9 @@ use waybill_core::time::format_rfc3339_us;
 pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
     let mut rows = Vec::new();
     replay_with(&a.journal.journal, Until::End, |v| {
-        let ArchivedEntry::Event(ev) = v.entry else { return };
+        let ArchivedEntry::Event(ev) = v.entry else {
+            return;
+        };
         let ty = ev.event_type();
         if ty.subject_kind() != SubjectKind::Shipment || ev.subject.to_native() != a.shipment {
             return;
@@ -29,7 +31,10 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
         }));
     })?;
     if rows.is_empty() {
-        return Err(CliError::Usage(format!("no record touched shipment {}", a.shipment)));
+        return Err(CliError::Usage(format!(
+            "no record touched shipment {}",
+            a.shipment
+        )));
     }
     for r in &rows {
         if a.json {

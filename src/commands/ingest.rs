@@ -28,8 +28,15 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::Usage(format!("cannot open {}: {e}", p.display())))?,
         ),
     };
-    let durability: Durability = a.durability.parse().map_err(CliError::Usage)?;
-    let opts = JournalOptions { durability, segment_bytes: a.segment_bytes, ..Default::default() };
+    let durability: Durability = a
+        .durability
+        .parse()
+        .map_err(|e| CliError::Usage(format!("{e}")))?;
+    let opts = JournalOptions {
+        durability,
+        segment_bytes: a.segment_bytes,
+        ..Default::default()
+    };
     let mut core = Core::open(&a.journal.journal, opts)?;
     if let Some(t) = &core.recovery().torn_tail {
         eprintln!("waybill: recovered: {t}");
@@ -102,7 +109,10 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
             a.journal.journal.display()
         );
         output::print_counters(&total);
-        println!("lsn {} (durable to {}), missing {}", summary.lsn, durable_lsn, summary.missing);
+        println!(
+            "lsn {} (durable to {}), missing {}",
+            summary.lsn, durable_lsn, summary.missing
+        );
         println!("digest {}", summary.digest);
     }
     Ok(ExitCode::SUCCESS)
@@ -110,6 +120,8 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
 
 /// Wall-clock ingest time; the journal keeps ingest times monotonic.
 fn now_us() -> i64 {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     d.as_micros() as i64
 }

@@ -12,9 +12,11 @@ use waybill_core::time::{format_rfc3339_us, parse_rfc3339_us};
 pub fn until(at: &PointInTime) -> Result<Until, CliError> {
     Ok(match (&at.at_lsn, &at.at_time) {
         (Some(n), _) => Until::Lsn(*n),
-        (None, Some(t)) => Until::IngestTime(parse_rfc3339_us(t).ok_or_else(|| {
-            CliError::Usage(format!("--at-time {t:?} is not an RFC 3339 time"))
-        })?),
+        (None, Some(t)) => {
+            Until::IngestTime(parse_rfc3339_us(t).ok_or_else(|| {
+                CliError::Usage(format!("--at-time {t:?} is not an RFC 3339 time"))
+            })?)
+        }
         (None, None) => Until::End,
     })
 }
@@ -25,7 +27,11 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
     let m = &replayed.machine;
     if let Some(id) = a.shipment {
         let view = m.state.shipment_view(id, &m.sources).ok_or_else(|| {
-            CliError::Usage(format!("no shipment {id} in {} at lsn {}", dir.display(), m.lsn))
+            CliError::Usage(format!(
+                "no shipment {id} in {} at lsn {}",
+                dir.display(),
+                m.lsn
+            ))
         })?;
         let v = serde_json::to_value(&view).expect("views serialize");
         if a.json {
@@ -37,7 +43,10 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
         for id in m.state.shipment_ids() {
-            let view = m.state.shipment_view(id, &m.sources).expect("listed ids exist");
+            let view = m
+                .state
+                .shipment_view(id, &m.sources)
+                .expect("listed ids exist");
             serde_json::to_writer(&mut out, &view).expect("views serialize");
             if out.write_all(b"\n").is_err() {
                 break; // closed pipe: the reader has what it wanted
@@ -62,11 +71,25 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
                 let ranges: Vec<String> = g
                     .ranges
                     .iter()
-                    .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                    .map(|[a, b]| {
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}-{b}")
+                        }
+                    })
                     .collect();
-                println!("  {} missing {}: {}", g.source, g.missing, ranges.join(", "));
+                println!(
+                    "  {} missing {}: {}",
+                    g.source,
+                    g.missing,
+                    ranges.join(", ")
+                );
             }
-            println!("shipments  {}, vehicles {}, sources {}", s.shipments, s.vehicles, s.sources);
+            println!(
+                "shipments  {}, vehicles {}, sources {}",
+                s.shipments, s.vehicles, s.sources
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

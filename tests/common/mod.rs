@@ -51,12 +51,32 @@ pub fn all(journal: &Path, extra: &[&str]) -> String {
 }
 
 pub fn ingest(file: &Path, journal: &Path) -> serde_json::Value {
-    json(&["ingest", p(file), "--journal", p(journal), "--json", "--durability", "none"])
+    json(&[
+        "ingest",
+        p(file),
+        "--journal",
+        p(journal),
+        "--json",
+        "--durability",
+        "none",
+    ])
 }
 
 pub fn assert_conserved(s: &serde_json::Value) {
-    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {s}"));
-    assert_eq!(n("received"), n("applied") + n("duplicates") + n("dead_lettered"), "{s}");
-    let reasons: u64 = s["dead_letter_reasons"].as_object().expect("reasons").values().map(|v| v.as_u64().unwrap()).sum();
+    let n = |k: &str| {
+        s[k].as_u64()
+            .unwrap_or_else(|| panic!("{k} missing in {s}"))
+    };
+    assert_eq!(
+        n("received"),
+        n("applied") + n("duplicates") + n("dead_lettered"),
+        "{s}"
+    );
+    let reasons: u64 = s["dead_letter_reasons"]
+        .as_object()
+        .expect("reasons")
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(reasons, n("dead_lettered"), "{s}");
 }

@@ -320,4 +320,3 @@ pub fn events(raws: &[Raw]) -> Vec<Event> {
 pub fn event_set() -> impl Strategy<Value = Vec<Event>> {
     prop::collection::vec(raw(), 1..60).prop_map(|r| events(&r))
 }
-
