@@ -24,6 +24,21 @@ fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
     assert_conserved(&replayed);
     assert_eq!(replayed["digest"], first["digest"]);
     assert_eq!(replayed["lsn"], first["lsn"]);
+    let by_status: u64 = replayed["shipments_by_status"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(by_status, replayed["shipments"].as_u64().unwrap());
+    assert_eq!(
+        replayed["shipments_by_status"]["cancelled"], 3,
+        "the example cancels shipments 13, 26 and 39"
+    );
+    assert!(
+        replayed["leakage_cents"].as_i64().unwrap() > 0,
+        "the example forgets detention charges"
+    );
     let all_before = all(&j, &[]);
 
     // The second time every event is a duplicate (dead letters are dead-lettered again).

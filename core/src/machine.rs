@@ -7,7 +7,7 @@
 use crate::dedupe::Dedupe;
 use crate::event::{ArchivedEntry, DeadLetterReason};
 use crate::source::{EventKey, Sources};
-use crate::state::{Digest, State};
+use crate::state::{Digest, State, Status};
 use serde::Serialize;
 
 /// What became of one received event (SPEC §3).
@@ -140,6 +140,7 @@ impl Machine {
             })
             .collect();
         gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        let totals = self.state.totals();
         Summary {
             lsn: self.lsn,
             digest: self.digest().to_string(),
@@ -155,6 +156,14 @@ impl Machine {
             shipments: self.state.shipment_count() as u64,
             vehicles: self.state.vehicle_count() as u64,
             sources: self.sources.len() as u64,
+            shipments_by_status: Status::ALL
+                .iter()
+                .map(|s| (s.as_str(), totals.by_status[*s as usize]))
+                .collect(),
+            leakage_cents: totals.leakage_cents,
+            leaking_shipments: totals.leaking_shipments,
+            invoice_ready: totals.invoice_ready,
+            with_anomalies: totals.with_anomalies,
             gaps,
         }
     }
@@ -179,11 +188,20 @@ pub struct Summary {
     pub shipments: u64,
     pub vehicles: u64,
     pub sources: u64,
+    /// Status -> shipments, every status in the order of SPEC §4.
+    pub shipments_by_status: ReasonCounts,
+    /// Sum of `leakage_cents` over every shipment.
+    pub leakage_cents: i64,
+    /// Shipments with `leakage_cents > 0`.
+    pub leaking_shipments: u64,
+    pub invoice_ready: u64,
+    /// Shipments with at least one anomaly flag.
+    pub with_anomalies: u64,
     /// Sources with missing sequences, sorted by name.
     pub gaps: Vec<GapView>,
 }
 
-/// Reason -> count, serialized as a JSON object in a fixed order.
+/// Name -> count, serialized as a JSON object in a fixed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonCounts(pub Vec<(&'static str, u64)>);
 

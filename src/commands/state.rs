@@ -65,7 +65,14 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
                 .unwrap_or_default();
             println!("lsn        {}{at}", s.lsn);
             println!("digest     {}", s.digest);
-            output::print_counters(&m.counters);
+            println!(
+                "received   {} = applied {} + duplicates {} + dead-lettered {}",
+                s.received, s.applied, s.duplicates, s.dead_lettered
+            );
+            let reasons = output::reasons_line(&m.counters);
+            if !reasons.is_empty() {
+                println!("dead       {reasons}");
+            }
             println!("missing    {}", s.missing);
             for g in &s.gaps {
                 let ranges: Vec<String> = g
@@ -89,6 +96,20 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
             println!(
                 "shipments  {}, vehicles {}, sources {}",
                 s.shipments, s.vehicles, s.sources
+            );
+            let statuses: Vec<String> = s
+                .shipments_by_status
+                .0
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            if !statuses.is_empty() {
+                println!("status     {}", statuses.join(", "));
+            }
+            println!(
+                "billing    {} invoice-ready, leakage {} cents in {} shipments, {} with anomalies",
+                s.invoice_ready, s.leakage_cents, s.leaking_shipments, s.with_anomalies
             );
         }
     }

@@ -17,6 +17,15 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Orphan,
+        Status::Created,
+        Status::Planned,
+        Status::InTransit,
+        Status::Delivered,
+        Status::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Orphan => "orphan",

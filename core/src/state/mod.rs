@@ -37,6 +37,17 @@ use rustc_hash::FxHashMap;
 use shipment::{Shipment, flag};
 use vehicle::Vehicle;
 
+/// Sums over every shipment, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Shipments per [`Status`], indexed by `Status as usize`.
+    pub by_status: [u64; 6],
+    pub leakage_cents: i64,
+    pub leaking_shipments: u64,
+    pub invoice_ready: u64,
+    pub with_anomalies: u64,
+}
+
 /// All shipments and vehicles. One writer owns it; reads never change it.
 #[derive(Debug, Default, Clone)]
 pub struct State {
@@ -107,6 +118,23 @@ impl State {
     pub fn shipment_view(&self, id: u64, sources: &Sources) -> Option<ShipmentView> {
         let _ = sources; // winning keys are not part of the view; the digest covers them
         self.shipment(id).map(|s| view::shipment_view(self, s))
+    }
+
+    /// Totals over every shipment's derived fields (order-independent sums).
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in &self.shipments {
+            let contract = s
+                .has(flag::HAS_ORDER)
+                .then(|| self.contracts.get(s.contract));
+            let d = derive::derive(s, contract);
+            t.by_status[d.status as usize] += 1;
+            t.leakage_cents += d.leakage_cents;
+            t.leaking_shipments += u64::from(d.leakage_cents > 0);
+            t.invoice_ready += u64::from(d.invoice_ready);
+            t.with_anomalies += u64::from(d.anomalies.0 != 0);
+        }
+        t
     }
 
     /// The derived fields of shipment `id` without building strings (for effects and alerts).
