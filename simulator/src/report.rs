@@ -1,0 +1,158 @@
+//! The run report: what a QA engineer reads. [`Report`] holds every figure; it renders as a
+//! human summary (a checklist like a load-testing tool's), as JSON (`--report`), and as one
+//! self-contained HTML file with charts (`--html`).
+
+use serde::Serialize;
+
+/// Everything a run measured and concluded. Times are simulated unless named `wall`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub scenario: String,
+    pub description: String,
+    pub seed: u64,
+    /// True when every check passed.
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    /// The core's counters at the end (SPEC §7 names).
+    pub counters: Counters,
+    /// What the delivery network and the world injected.
+    pub injected: InjectedReport,
+    pub world: crate::world::Facts,
+    pub throughput: Throughput,
+    /// From submission to applied (paced runs: from the intended submission time, so no
+    /// coordinated omission). None when nothing was measured.
+    pub latency_us: Option<Percentiles>,
+    pub outages: Vec<crate::network::OutageWindow>,
+    pub crashes: Vec<CrashReport>,
+    pub timeline: Timeline,
+    pub leakage: Leakage,
+    pub journal: String,
+    pub lsn: u64,
+    pub digest: String,
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Check {
+    /// Short, stable name (for example `conservation`, `shipments_match_ground_truth`).
+    pub name: String,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+    /// Why it failed (first differences), or empty.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counters {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub dead_lettered: u64,
+    /// Every reason in SPEC order -> count.
+    pub dead_letter_reasons: Vec<(String, u64)>,
+    pub missing: u64,
+    pub shipments: u64,
+    pub vehicles: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct InjectedReport {
+    pub events_generated: u64,
+    pub deliveries: u64,
+    pub duplicates: u64,
+    pub dropped: u64,
+    pub dropped_detectable: u64,
+    pub reordered: u64,
+    pub held_by_outage: u64,
+    /// Reason -> malformed copies injected.
+    pub malformed: Vec<(String, u64)>,
+    /// Deliveries repeated after crashes (not acknowledged before the crash).
+    pub redelivered_after_crash: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Throughput {
+    pub events: u64,
+    /// Wall time spent in the core (ingest), seconds.
+    pub wall_seconds: f64,
+    pub events_per_second: f64,
+    /// Wall time of each phase, seconds.
+    pub generate_seconds: f64,
+    pub check_seconds: f64,
+    /// Simulated span covered by the run, seconds.
+    pub simulated_seconds: f64,
+    /// "max", or simulated seconds per wall second.
+    pub pace: String,
+    pub durability: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CrashReport {
+    /// Simulated time of the crash (RFC 3339).
+    pub at: String,
+    /// LSN the reopened journal held.
+    pub lsn_after_reopen: u64,
+    /// Deliveries sent again because they were not acknowledged.
+    pub redelivered: u64,
+}
+
+/// Per-bucket series over simulated time, for the charts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Timeline {
+    /// Simulated start of bucket 0 (RFC 3339) and the bucket width.
+    pub start: String,
+    pub bucket_seconds: u64,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Bucket {
+    /// Deliveries arriving in the bucket, by system: erp, route, fleet, billing.
+    pub arrivals_by_system: [u64; 4],
+    /// Events emitted by the world but not yet delivered at the end of the bucket
+    /// (held by outages or delays).
+    pub backlog: u64,
+    /// Latency of the batches applied in this bucket (paced runs), microseconds.
+    pub latency_p99_us: Option<u64>,
+    pub dead_lettered: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Leakage {
+    /// What billing forgot (ground truth).
+    pub omitted_detention_charges: u64,
+    pub omitted_detention_cents: i64,
+    /// What the core found (sum of `leakage_cents`, shipments with leakage).
+    pub found_cents: i64,
+    pub leaking_shipments: u64,
+    /// Largest leaks: (shipment id, cents), at most 10.
+    pub top: Vec<(u64, i64)>,
+}
+
+impl Report {
+    /// The human summary (no colours when `color` is false).
+    pub fn human(&self, color: bool) -> String {
+        let _ = color;
+        todo!("human report")
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports serialize")
+    }
+
+    /// One self-contained HTML file (no network): checklist, counters, and charts.
+    pub fn html(&self) -> String {
+        todo!("html report")
+    }
+}
