@@ -23,6 +23,47 @@ pub enum Command {
     Journal(JournalCommand),
     /// Dead-lettered events with their reasons and raw bytes.
     DeadLetters(DeadLettersArgs),
+    /// The scenario simulator: run a scenario through the core, or export its event stream.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Generate the scenario, run it through the core, check it, print the report.
+    Run(SimRunArgs),
+    /// Write the scenario's event stream as delivered to the core (faults included), in arrival order.
+    Export(SimExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimRunArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "SCENARIO.toml")]
+    pub scenario: PathBuf,
+    /// Overrides the scenario's seed.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Journal directory (must not hold a journal yet); a temporary one by default.
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
+    /// Write every figure of the report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Write a self-contained HTML report with charts.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SimExportArgs {
+    #[arg(value_name = "SCENARIO.toml")]
+    pub scenario: PathBuf,
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Output file; standard output without it.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -160,6 +160,12 @@ impl Core {
         })
     }
 
+    /// Ends a batch of [`Core::submit`] calls: flushes as the durability mode says and returns
+    /// the durable LSN (what an acknowledgement may promise).
+    pub fn commit(&mut self) -> Result<u64, CoreError> {
+        Ok(self.journal.commit()?)
+    }
+
     /// Makes everything appended so far durable, whatever the mode; returns the durable LSN.
     pub fn flush(&mut self) -> Result<u64, CoreError> {
         Ok(self.journal.flush()?)

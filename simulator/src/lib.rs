@@ -14,9 +14,11 @@
 //! - [`checks`]: the pass/fail checklist.
 //! - [`report`]: the human summary, JSON and HTML reports.
 
+pub mod checks;
 pub mod network;
 pub mod oracle;
 pub mod report;
 pub mod rng;
+pub mod run;
 pub mod scenario;
 pub mod world;

@@ -4,9 +4,10 @@ mod dead_letters;
 mod history;
 mod ingest;
 mod journal;
+mod sim;
 mod state;
 
-use crate::args::{Cli, Command, JournalCommand};
+use crate::args::{Cli, Command, JournalCommand, SimCommand};
 use crate::error::CliError;
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Journal(JournalCommand::Verify(a)) => journal::verify(a),
         Command::Journal(JournalCommand::Dump(a)) => journal::dump(a),
         Command::DeadLetters(a) => dead_letters::run(a),
+        Command::Sim(SimCommand::Run(a)) => sim::run(a),
+        Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }
 
