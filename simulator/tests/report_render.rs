@@ -234,7 +234,7 @@ fn sample(kind: Kind) -> Report {
             },
             durability: "group".to_string(),
         },
-        latency_us: (kind == Kind::OutagesCrashesLatency).then(|| Percentiles {
+        latency_us: (kind == Kind::OutagesCrashesLatency).then_some(Percentiles {
             count: 1_270_410,
             p50: 96,
             p90: 210,
@@ -380,10 +380,7 @@ fn human_aligns_the_figures() {
         .filter(|l| l.contains(".."))
         .map(|l| {
             let value_end = l.find(|c: char| c.is_ascii_digit()).unwrap();
-            value_end
-                + l[value_end..]
-                    .find(|c: char| c == ' ')
-                    .unwrap_or(l.len() - value_end)
+            value_end + l[value_end..].find(' ').unwrap_or(l.len() - value_end)
         })
         .collect();
     assert!(ends.len() >= 3, "{text}");
@@ -545,8 +542,22 @@ fn write_samples_when_asked() {
     let Ok(dir) = std::env::var("WAYBILL_REPORT_SAMPLES") else {
         return;
     };
-    for (kind, r) in all() {
-        let name = format!("{kind:?}").to_lowercase();
+    let mut one = sample(Kind::OutagesCrashesLatency);
+    one.timeline.buckets.truncate(1);
+    one.scenario = "one-bucket".to_string();
+    let mut huge = sample(Kind::Failing);
+    for (i, b) in huge.timeline.buckets.iter_mut().enumerate() {
+        b.arrivals_by_system[2] = u64::MAX / 1024 / (1 + i as u64 % 5);
+        b.backlog = u64::MAX / 2;
+    }
+    huge.scenario = "huge".to_string();
+    let extra = [("OneBucket", one), ("Huge", huge)];
+    let named = all()
+        .into_iter()
+        .map(|(k, r)| (format!("{k:?}"), r))
+        .chain(extra.into_iter().map(|(k, r)| (k.to_string(), r)));
+    for (kind, r) in named {
+        let name = kind.to_lowercase();
         std::fs::write(format!("{dir}/{name}.html"), r.html()).unwrap();
         std::fs::write(format!("{dir}/{name}.txt"), r.human(true)).unwrap();
         std::fs::write(format!("{dir}/{name}.json"), r.json()).unwrap();

@@ -10,7 +10,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -56,7 +56,14 @@ pub(crate) fn money(cents: i64) -> String {
 /// Short SI form for axis labels and tiles: `1500` -> `1.5k`, `2_000_000` -> `2M`.
 pub(crate) fn si(v: f64) -> String {
     let a = v.abs();
-    let (scaled, suffix) = if a >= 1e12 {
+    if a >= 1e21 {
+        return format!("{v:.1e}");
+    }
+    let (scaled, suffix) = if a >= 1e18 {
+        (v / 1e18, "E")
+    } else if a >= 1e15 {
+        (v / 1e15, "P")
+    } else if a >= 1e12 {
         (v / 1e12, "T")
     } else if a >= 1e9 {
         (v / 1e9, "G")
@@ -67,9 +74,7 @@ pub(crate) fn si(v: f64) -> String {
     } else {
         (v, "")
     };
-    let s = if scaled.fract().abs() < 1e-9 {
-        format!("{scaled:.0}")
-    } else if scaled.abs() >= 100.0 {
+    let s = if scaled.fract().abs() < 1e-9 || scaled.abs() >= 100.0 {
         format!("{scaled:.0}")
     } else if scaled.abs() >= 10.0 {
         format!("{scaled:.1}")
@@ -205,6 +210,8 @@ mod tests {
         assert_eq!(si(2_000_000.0), "2M");
         assert_eq!(si(0.5), "0.5");
         assert_eq!(si(250.0), "250");
+        assert_eq!(si(1e16), "10P");
+        assert_eq!(si(u64::MAX as f64), "18.4E");
     }
 
     #[test]

@@ -21,7 +21,8 @@ const CSS: &str = r#"
 body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:1200px;margin:0 auto;padding:24px 24px 48px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:13px}
-header.top{border-radius:14px;padding:22px 26px;color:#fff;display:flex;gap:24px;align-items:center;justify-content:space-between;flex-wrap:wrap}
+header.top{border-radius:14px;padding:22px 26px;color:#fff;display:flex;gap:24px;align-items:center;justify-content:space-between}
+header.top>div:first-child{flex:1 1 auto;min-width:0}
 header.top.pass{background:linear-gradient(120deg,#0b6e3a,#15925a)}
 header.top.fail{background:linear-gradient(120deg,#9b1c13,#c8412f)}
 header.top h1{margin:0 0 2px;font-size:26px;letter-spacing:.2px;word-break:break-word}
@@ -29,7 +30,7 @@ header.top .kicker{opacity:.8;font-size:12px;text-transform:uppercase;letter-spa
 header.top .desc{margin:4px 0 10px;opacity:.95;max-width:720px}
 .chips{display:flex;flex-wrap:wrap;gap:6px}
 .chip{background:rgba(255,255,255,.16);border:1px solid rgba(255,255,255,.28);border-radius:999px;padding:2px 10px;font-size:12.5px}
-.verdict{text-align:right}
+.verdict{text-align:right;flex:0 1 400px}
 .verdict .big{font-size:34px;font-weight:800;letter-spacing:1px}
 .verdict .line{font-size:13.5px;opacity:.95;max-width:420px}
 .tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin:18px 0}
@@ -63,7 +64,9 @@ pre.detail{margin:0;padding:8px 12px;background:var(--fail-bg);border-left:3px s
 .sw.ref{width:16px;height:0;border-top:2px dashed #5d6b7e;border-radius:0}
 .sw.under{height:5px;background:#8a96a8}
 .empty{color:var(--muted);padding:26px 0;text-align:center;border:1px dashed var(--line);border-radius:8px}
+.kv td{padding:4px 10px}
 .kv td:first-child{color:var(--muted)}
+td.nowrap{white-space:nowrap}
 .kv td.sub1{padding-left:26px}
 .kv td.sub2{padding-left:42px}
 .kv tr.zero td{color:#9aa5b4}
@@ -90,7 +93,7 @@ svg.chart text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-
 .under{fill:#8a96a8}
 .bar-label{fill:#1c2430;font-size:12.5px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .bar-value{fill:#3b4656;font-size:12px;font-variant-numeric:tabular-nums}
-@media (max-width:900px){.tiles{grid-template-columns:repeat(3,1fr)}.grid2{grid-template-columns:1fr}}
+@media (max-width:900px){header.top{flex-wrap:wrap}.tiles{grid-template-columns:repeat(3,1fr)}.grid2{grid-template-columns:1fr}}
 @media print{body{background:#fff}.card,.tile{break-inside:avoid}}
 "#;
 
@@ -167,11 +170,29 @@ fn markers(r: &Report, start: i64) -> Vec<Marker> {
     out
 }
 
+/// The markers that fall inside the drawn timeline (the tables list them all).
+fn visible(markers: Vec<Marker>, bins: &[Bin]) -> Vec<Marker> {
+    if bins.is_empty() {
+        return Vec::new();
+    }
+    let (t0, t1) = plot_span(bins);
+    markers
+        .into_iter()
+        .filter(|m| {
+            if m.crash {
+                (t0..=t1).contains(&m.from_us)
+            } else {
+                m.from_us < t1 && m.to_us > t0
+            }
+        })
+        .collect()
+}
+
 pub(super) fn render(r: &Report) -> String {
     let ok = r.ok();
     let start = start_us(&r.timeline.start);
     let bins = bins(r, start);
-    let markers = markers(r, start);
+    let markers = visible(markers(r, start), &bins);
     let mut o = String::with_capacity(64 * 1024);
 
     let _ = write!(
@@ -419,8 +440,8 @@ fn traffic_chart(r: &Report, bins: &[Bin], markers: &[Marker], start: i64, o: &m
     );
     let mut totals = [0u64; 4];
     for b in bins {
-        for k in 0..4 {
-            totals[k] = totals[k].saturating_add(b.arrivals[k]);
+        for (total, n) in totals.iter_mut().zip(b.arrivals) {
+            *total = total.saturating_add(n);
         }
     }
     o.push_str(r#"<div class="legend">"#);
@@ -446,7 +467,7 @@ fn traffic_chart(r: &Report, bins: &[Bin], markers: &[Marker], start: i64, o: &m
         .map(|b| rate(b, sum(&b.arrivals)))
         .fold(0.0, f64::max);
     let (t0, t1) = plot_span(bins);
-    let mut plot = TimePlot::new(WIDE, 330.0, t0, t1, start, nice_scale(peak, 5));
+    let mut plot = TimePlot::new(WIDE, 330.0, t0, t1, start, nice_scale(peak * 1.04, 5));
     plot.place_markers(markers);
     plot.open(
         o,
@@ -484,7 +505,7 @@ fn backlog_chart(bins: &[Bin], markers: &[Marker], start: i64, o: &mut String) {
     }
     let peak = bins.iter().map(|b| b.backlog).max().unwrap_or(0) as f64;
     let (t0, t1) = plot_span(bins);
-    let mut plot = TimePlot::new(HALF, 280.0, t0, t1, start, nice_scale(peak, 4));
+    let mut plot = TimePlot::new(HALF, 280.0, t0, t1, start, nice_scale(peak * 1.04, 4));
     plot.place_markers(markers);
     plot.open(o, "Backlog of undelivered events over simulated time");
     plot.bands(o, markers);
@@ -525,7 +546,7 @@ fn latency_chart(r: &Report, bins: &[Bin], markers: &[Marker], start: i64, o: &m
         .unwrap_or(0)
         .max(r.latency_us.as_ref().map(|p| p.p99).unwrap_or(0)) as f64;
     let (t0, t1) = plot_span(bins);
-    let mut plot = TimePlot::new(HALF, 280.0, t0, t1, start, nice_scale(peak, 4));
+    let mut plot = TimePlot::new(HALF, 280.0, t0, t1, start, nice_scale(peak * 1.04, 4));
     plot.place_markers(markers);
     plot.open(o, "Latency p99 per bucket over simulated time");
     plot.bands(o, markers);
@@ -788,7 +809,7 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             let (from, to) = (absolute_us(w.from_us, start), absolute_us(w.to_us, start));
             let _ = write!(
                 o,
-                r#"<tr><td>{src} outage</td><td class="mono">{a} → {b} <span style="color:var(--muted)">({len})</span></td><td class="num">{held} held</td></tr>"#,
+                r#"<tr><td class="nowrap">{src} outage</td><td class="mono nowrap">{a} → {b} <span style="color:var(--muted)">({len})</span></td><td class="num">{held} held</td></tr>"#,
                 src = esc(&w.source),
                 a = time_of_day(from),
                 b = time_of_day(to),
@@ -799,7 +820,7 @@ fn tables(r: &Report, start: i64, o: &mut String) {
         for c in &r.crashes {
             let _ = write!(
                 o,
-                r#"<tr><td style="color:{CRASH_COLOR}">crash</td><td class="mono">{at}</td><td class="num">reopened at LSN {lsn} · {re} redelivered</td></tr>"#,
+                r#"<tr><td style="color:{CRASH_COLOR}">crash</td><td class="mono nowrap">{at}</td><td class="num">reopened at LSN {lsn} · {re} redelivered</td></tr>"#,
                 at = esc(&rfc_time_of_day(&c.at)),
                 lsn = thousands(c.lsn_after_reopen),
                 re = thousands(c.redelivered)

@@ -94,6 +94,8 @@ pub(crate) struct TimePlot {
     pub y: Scale,
     /// Lane of each marker (labels placed so they do not overlap).
     lanes: Vec<usize>,
+    /// Labels drawn to the left of their line (they would run off the right edge).
+    flipped: Vec<bool>,
 }
 
 impl TimePlot {
@@ -104,13 +106,14 @@ impl TimePlot {
             h,
             left: 64.0,
             right: 18.0,
-            top: 16.0,
+            top: 24.0,
             bottom: 40.0,
             t0,
             t1,
             origin_us,
             y,
             lanes: Vec::new(),
+            flipped: Vec::new(),
         }
     }
 
@@ -120,10 +123,14 @@ impl TimePlot {
         let mut order: Vec<usize> = (0..markers.len()).collect();
         order.sort_by_key(|&i| markers[i].from_us);
         self.lanes = vec![0; markers.len()];
+        self.flipped = vec![false; markers.len()];
         for i in order {
             let x = self.px(markers[i].from_us.max(self.t0));
-            let end = x + 4.0 + markers[i].label.chars().count() as f64 * CHAR_PX;
-            let lane = match lane_end.iter().position(|e| *e + 6.0 < x) {
+            let len = 4.0 + markers[i].label.chars().count() as f64 * CHAR_PX;
+            let flip = x + len > self.w;
+            let (begin, end) = if flip { (x - len, x) } else { (x, x + len) };
+            self.flipped[i] = flip;
+            let lane = match lane_end.iter().position(|e| *e + 6.0 < begin) {
                 Some(l) => l,
                 None if lane_end.len() < MAX_LANES => {
                     lane_end.push(f64::MIN);
@@ -143,7 +150,7 @@ impl TimePlot {
             lane_end[lane] = end;
             self.lanes[i] = lane;
         }
-        self.top = 16.0 + LANE_PX * lane_end.len() as f64;
+        self.top = 24.0 + LANE_PX * lane_end.len() as f64;
     }
 
     pub fn px(&self, t: i64) -> f64 {
@@ -209,7 +216,7 @@ impl TimePlot {
             out,
             r#"<text class="unit" x="{x:.1}" y="{y:.1}" text-anchor="end">{u}</text>"#,
             x = self.left - 8.0,
-            y = self.h - self.bottom + 30.0,
+            y = self.top - 10.0,
             u = esc(unit)
         );
     }
@@ -270,10 +277,12 @@ impl TimePlot {
             } else {
                 "marker"
             };
+            let flip = self.flipped.get(i).copied().unwrap_or(false);
             let _ = write!(
                 out,
-                r#"<text class="{class}" x="{tx:.1}" y="{ly:.1}">{label}</text>"#,
-                tx = x + 4.0,
+                r#"<text class="{class}" x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}">{label}</text>"#,
+                tx = if flip { x - 4.0 } else { x + 4.0 },
+                anchor = if flip { "end" } else { "start" },
                 label = esc(&m.label)
             );
         }
