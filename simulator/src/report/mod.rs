@@ -4,6 +4,14 @@
 
 use serde::Serialize;
 
+mod format;
+mod html;
+mod human;
+mod progress;
+mod svg;
+
+pub use progress::Progress;
+
 /// Everything a run measured and concluded. Times are simulated unless named `wall`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
@@ -143,8 +151,7 @@ pub struct Leakage {
 impl Report {
     /// The human summary (no colours when `color` is false).
     pub fn human(&self, color: bool) -> String {
-        let _ = color;
-        todo!("human report")
+        human::render(self, color)
     }
 
     pub fn json(&self) -> String {
@@ -153,7 +160,38 @@ impl Report {
 
     /// One self-contained HTML file (no network): checklist, counters, and charts.
     pub fn html(&self) -> String {
-        todo!("html report")
+        html::render(self)
+    }
+
+    /// The names of the failed checks, in checklist order.
+    pub fn failed_checks(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// The final line: `PASSED: 12/12 checks` or `FAILED: 2 of 12 checks failed: a, b`.
+    pub fn verdict(&self) -> String {
+        let failed = self.failed_checks();
+        let n = self.checks.len();
+        if !failed.is_empty() {
+            format!(
+                "FAILED: {} of {n} checks failed: {}",
+                failed.len(),
+                failed.join(", ")
+            )
+        } else if self.passed {
+            format!("PASSED: {n}/{n} checks")
+        } else {
+            format!("FAILED: the run did not pass ({n}/{n} checks passed)")
+        }
+    }
+
+    /// True when the run passed and no check failed.
+    pub fn ok(&self) -> bool {
+        self.passed && self.checks.iter().all(|c| c.passed)
     }
 }
 

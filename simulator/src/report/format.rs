@@ -1,0 +1,235 @@
+//! Number, money and time formatting shared by the human, HTML and progress renderers.
+
+use waybill_core::time::parse_rfc3339_us;
+
+pub(crate) const US_PER_S: i64 = 1_000_000;
+const US_PER_DAY: i64 = 86_400 * US_PER_S;
+
+/// `1234567` -> `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Sum that stops at `u64::MAX` instead of overflowing.
+pub(crate) fn sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
+    values.into_iter().fold(0u64, |a, b| a.saturating_add(*b))
+}
+
+/// A float with thousands separators and `decimals` digits after the point.
+pub(crate) fn thousands_f(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "-".to_string();
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s.as_str(), None),
+    };
+    let int: u64 = int.parse().unwrap_or(u64::MAX);
+    let mut out = String::new();
+    if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.push('-');
+    }
+    out.push_str(&thousands(int));
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// Cents as currency units: `123456` -> `1,234.56`.
+pub(crate) fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+}
+
+/// Short SI form for axis labels and tiles: `1500` -> `1.5k`, `2_000_000` -> `2M`.
+pub(crate) fn si(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e21 {
+        return format!("{v:.1e}");
+    }
+    let (scaled, suffix) = if a >= 1e18 {
+        (v / 1e18, "E")
+    } else if a >= 1e15 {
+        (v / 1e15, "P")
+    } else if a >= 1e12 {
+        (v / 1e12, "T")
+    } else if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = if scaled.fract().abs() < 1e-9 || scaled.abs() >= 100.0 {
+        format!("{scaled:.0}")
+    } else if scaled.abs() >= 10.0 {
+        format!("{scaled:.1}")
+    } else {
+        format!("{scaled:.2}")
+    };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}{suffix}")
+}
+
+/// A span of seconds for people: `7200` -> `2h`, `5400` -> `1h 30m`, `42` -> `42s`.
+pub(crate) fn span(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "0s".to_string();
+    }
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d}d"));
+    }
+    if h > 0 {
+        parts.push(format!("{h}h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m}m"));
+    }
+    if s > 0 {
+        parts.push(format!("{s}s"));
+    }
+    parts.join(" ")
+}
+
+/// Wall seconds for people: `0.0123` -> `12.3 ms`, `3.5` -> `3.50 s`.
+pub(crate) fn wall(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "-".to_string();
+    }
+    if seconds < 1.0 {
+        format!("{:.1} ms", seconds * 1000.0)
+    } else if seconds < 600.0 {
+        format!("{seconds:.2} s")
+    } else {
+        span(seconds.round() as i64)
+    }
+}
+
+/// Microseconds since the epoch -> `HH:MM:SS` (time of day, UTC).
+pub(crate) fn time_of_day(us: i64) -> String {
+    let s = us.rem_euclid(US_PER_DAY) / US_PER_S;
+    format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// Time of day, prefixed with `+Nd` when it falls on a later day than `origin_us`.
+pub(crate) fn clock(us: i64, origin_us: i64, seconds: bool) -> String {
+    let s = us.rem_euclid(US_PER_DAY) / US_PER_S;
+    let hm = if seconds {
+        format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+    };
+    let days = us.div_euclid(US_PER_DAY) - origin_us.div_euclid(US_PER_DAY);
+    if days != 0 {
+        format!("{days:+}d {hm}")
+    } else {
+        hm
+    }
+}
+
+/// The timeline's start in microseconds (0 when absent or unreadable).
+pub(crate) fn start_us(rfc3339: &str) -> i64 {
+    parse_rfc3339_us(rfc3339).unwrap_or(0)
+}
+
+/// Outage windows may carry absolute times or offsets from the start of the world; small
+/// values (under ~3 years) are read as offsets when the start is a real date.
+pub(crate) fn absolute_us(v: i64, start_us: i64) -> i64 {
+    const OFFSET_LIMIT: i64 = 100_000_000_000_000;
+    if start_us.abs() >= OFFSET_LIMIT && v.abs() < OFFSET_LIMIT {
+        start_us + v
+    } else {
+        v
+    }
+}
+
+/// Simulated time (RFC 3339) -> time of day, or the string unchanged when unreadable.
+pub(crate) fn rfc_time_of_day(s: &str) -> String {
+    match parse_rfc3339_us(s) {
+        Some(us) => time_of_day(us),
+        None => s.to_string(),
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands_f(1234567.891, 1), "1,234,567.9");
+        assert_eq!(thousands_f(-0.01, 1), "0.0");
+        assert_eq!(money(123456), "1,234.56");
+        assert_eq!(money(-5), "-0.05");
+        assert_eq!(si(1500.0), "1.5k");
+        assert_eq!(si(2_000_000.0), "2M");
+        assert_eq!(si(0.5), "0.5");
+        assert_eq!(si(250.0), "250");
+        assert_eq!(si(1e16), "10P");
+        assert_eq!(si(u64::MAX as f64), "18.4E");
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(span(7200), "2h");
+        assert_eq!(span(5400), "1h 30m");
+        assert_eq!(
+            time_of_day(36 * 3600 * US_PER_S + 61 * US_PER_S),
+            "12:01:01"
+        );
+        assert_eq!(clock(36 * 3600 * US_PER_S, 0, false), "+1d 12:00");
+        assert_eq!(
+            absolute_us(3600, 1_800_000_000_000_000),
+            1_800_000_000_003_600
+        );
+        assert_eq!(
+            esc("<a href='x'>&</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+}

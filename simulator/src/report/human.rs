@@ -1,0 +1,398 @@
+//! The end-of-run summary for a terminal: header, checklist, figures, verdict.
+
+use super::Report;
+use super::format::{
+    absolute_us, money, rfc_time_of_day, span, start_us, sum, thousands, thousands_f, time_of_day,
+    wall,
+};
+
+const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
+/// Where values start in the figure sections (label, dot leaders, then the value).
+const LABEL_WIDTH: usize = 38;
+
+/// ANSI styling that disappears when colour is off.
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color && !s.is_empty() {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn verdict(&self, ok: bool, s: &str) -> String {
+        self.paint(if ok { "1;32" } else { "1;31" }, s)
+    }
+}
+
+/// One figure: `label ........ value  note`.
+struct Row {
+    depth: usize,
+    label: String,
+    value: String,
+    note: String,
+    /// Secondary (zero counts and the like): drawn dim.
+    quiet: bool,
+    /// Text (a path, a digest): left-aligned, not part of the number column.
+    text: bool,
+}
+
+fn row(depth: usize, label: impl Into<String>, value: impl Into<String>) -> Row {
+    Row {
+        depth,
+        label: label.into(),
+        value: value.into(),
+        note: String::new(),
+        quiet: false,
+        text: false,
+    }
+}
+
+impl Row {
+    fn note(mut self, note: impl Into<String>) -> Row {
+        self.note = note.into();
+        self
+    }
+    fn quiet(mut self, quiet: bool) -> Row {
+        self.quiet = quiet;
+        self
+    }
+    fn text(mut self) -> Row {
+        self.text = true;
+        self
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+fn pad_left(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+fn section(out: &mut String, st: &Style, title: &str, rows: &[Row]) {
+    out.push('\n');
+    out.push_str(&format!("  {}\n", st.bold(title)));
+    let value_width = rows
+        .iter()
+        .filter(|r| !r.text)
+        .map(|r| width(&r.value))
+        .max()
+        .unwrap_or(0);
+    let label_width = rows
+        .iter()
+        .map(|r| 4 + 2 * r.depth + width(&r.label) + 4)
+        .max()
+        .unwrap_or(0)
+        .max(LABEL_WIDTH);
+    for r in rows {
+        let indent = 4 + 2 * r.depth;
+        let label = format!("{} ", r.label);
+        let dots = ".".repeat(label_width - indent - width(&label));
+        let value = if r.text {
+            r.value.clone()
+        } else {
+            pad_left(&r.value, value_width)
+        };
+        let mut line = if r.quiet {
+            st.dim(&format!("{label}{dots} {value}"))
+        } else {
+            format!("{label}{} {value}", st.dim(&dots))
+        };
+        if !r.note.is_empty() {
+            line.push_str("  ");
+            line.push_str(&st.dim(&r.note));
+        }
+        out.push_str(&" ".repeat(indent));
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+fn count_rows(depth: usize, pairs: &[(String, u64)]) -> Vec<Row> {
+    pairs
+        .iter()
+        .map(|(k, v)| row(depth, k.clone(), thousands(*v)).quiet(*v == 0))
+        .collect()
+}
+
+pub(super) fn render(r: &Report, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    let start = start_us(&r.timeline.start);
+
+    // Header.
+    out.push('\n');
+    out.push_str(&format!(
+        "  {}  {}\n",
+        st.dim("waybill sim"),
+        st.bold(&r.scenario)
+    ));
+    for line in r.description.lines().filter(|l| !l.trim().is_empty()) {
+        out.push_str(&format!("  {}\n", st.dim(line.trim())));
+    }
+    let sep = st.dim(" · ");
+    out.push_str(&format!(
+        "  seed {}{sep}pace {}{sep}durability {}{sep}{} shipments{sep}{} vehicles\n",
+        r.seed,
+        r.throughput.pace,
+        r.throughput.durability,
+        thousands(r.world.shipments),
+        thousands(r.world.vehicles),
+    ));
+
+    // Checklist.
+    out.push('\n');
+    out.push_str(&format!("  {}\n", st.bold("checks")));
+    let name_w = r.checks.iter().map(|c| width(&c.name)).max().unwrap_or(0);
+    let exp_w = r
+        .checks
+        .iter()
+        .map(|c| width(&c.expected))
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    if r.checks.is_empty() {
+        out.push_str(&format!("    {}\n", st.dim("no checks ran")));
+    }
+    for c in &r.checks {
+        let mark = if c.passed {
+            st.green("✓")
+        } else {
+            st.red("✗")
+        };
+        let name = pad(&c.name, name_w);
+        let name = if c.passed { name } else { st.red(&name) };
+        let line = format!(
+            "    {mark} {name}  {} {}  {} {}",
+            st.dim("expected"),
+            pad(&c.expected, exp_w),
+            st.dim("actual"),
+            c.actual
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if !c.passed {
+            for d in c.detail.lines().filter(|l| !l.trim().is_empty()) {
+                out.push_str(&format!("        {}\n", d.trim_end()));
+            }
+        }
+    }
+
+    // Counters.
+    let c = &r.counters;
+    let total = sum(&[c.applied, c.duplicates, c.dead_lettered]);
+    let law = if total == c.received {
+        "= applied + duplicates + dead_lettered".to_string()
+    } else {
+        format!(
+            "≠ applied + duplicates + dead_lettered ({})",
+            thousands(total)
+        )
+    };
+    let mut rows = vec![
+        row(0, "received", thousands(c.received)).note(law),
+        row(1, "applied", thousands(c.applied)),
+        row(1, "duplicates", thousands(c.duplicates)).quiet(c.duplicates == 0),
+        row(1, "dead_lettered", thousands(c.dead_lettered)).quiet(c.dead_lettered == 0),
+    ];
+    rows.extend(count_rows(2, &c.dead_letter_reasons));
+    rows.push(row(0, "missing", thousands(c.missing)).note("gaps the core can see"));
+    rows.push(row(0, "shipments", thousands(c.shipments)));
+    rows.push(row(0, "vehicles", thousands(c.vehicles)));
+    section(&mut out, &st, "counters", &rows);
+
+    // Injected faults.
+    let i = &r.injected;
+    let malformed = sum(i.malformed.iter().map(|(_, n)| n));
+    let mut rows = vec![
+        row(0, "events generated", thousands(i.events_generated)),
+        row(0, "deliveries", thousands(i.deliveries)),
+        row(0, "duplicates", thousands(i.duplicates)).quiet(i.duplicates == 0),
+        row(0, "dropped", thousands(i.dropped))
+            .note(format!("{} detectable", thousands(i.dropped_detectable)))
+            .quiet(i.dropped == 0),
+        row(0, "reordered", thousands(i.reordered)).quiet(i.reordered == 0),
+        row(0, "held by outage", thousands(i.held_by_outage)).quiet(i.held_by_outage == 0),
+        row(0, "malformed", thousands(malformed)).quiet(malformed == 0),
+    ];
+    rows.extend(count_rows(1, &i.malformed));
+    rows.push(
+        row(
+            0,
+            "redelivered after crash",
+            thousands(i.redelivered_after_crash),
+        )
+        .quiet(i.redelivered_after_crash == 0),
+    );
+    section(&mut out, &st, "injected faults", &rows);
+
+    // Outages and crashes.
+    out.push('\n');
+    out.push_str(&format!("  {}\n", st.bold("outages and crashes")));
+    if r.outages.is_empty() && r.crashes.is_empty() {
+        out.push_str(&format!("    {}\n", st.dim("none")));
+    }
+    let src_w = r
+        .outages
+        .iter()
+        .map(|o| width(&o.source))
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    for o in &r.outages {
+        let (from, to) = (absolute_us(o.from_us, start), absolute_us(o.to_us, start));
+        out.push_str(&format!(
+            "    outage {}  {} → {}  {}  {}\n",
+            pad(&o.source, src_w),
+            time_of_day(from),
+            time_of_day(to),
+            pad(&span((to - from) / 1_000_000), 8),
+            st.dim(&format!("held {}", thousands(o.held))),
+        ));
+    }
+    for cr in &r.crashes {
+        out.push_str(&format!(
+            "    crash  {}  {}  {}\n",
+            pad("", src_w),
+            rfc_time_of_day(&cr.at),
+            st.dim(&format!(
+                "LSN after reopen {}, redelivered {}",
+                thousands(cr.lsn_after_reopen),
+                thousands(cr.redelivered)
+            )),
+        ));
+    }
+
+    // Throughput.
+    let t = &r.throughput;
+    section(
+        &mut out,
+        &st,
+        "throughput",
+        &[
+            row(0, "events", thousands(t.events)),
+            row(0, "ingest wall time", wall(t.wall_seconds)),
+            row(0, "events/s", thousands_f(t.events_per_second, 0)),
+            row(0, "generate", wall(t.generate_seconds)),
+            row(0, "check", wall(t.check_seconds)),
+            row(
+                0,
+                "simulated span",
+                span(t.simulated_seconds.round() as i64),
+            ),
+        ],
+    );
+
+    // Latency.
+    match &r.latency_us {
+        Some(p) => section(
+            &mut out,
+            &st,
+            "latency (submission → applied)",
+            &[
+                row(0, "p50", format!("{} µs", thousands(p.p50))),
+                row(0, "p90", format!("{} µs", thousands(p.p90))),
+                row(0, "p99", format!("{} µs", thousands(p.p99))),
+                row(0, "p99.9", format!("{} µs", thousands(p.p999))),
+                row(0, "max", format!("{} µs", thousands(p.max))),
+                row(0, "samples", thousands(p.count)).quiet(true),
+            ],
+        ),
+        None => {
+            out.push('\n');
+            out.push_str(&format!("  {}\n", st.bold("latency")));
+            let why = if t.pace == "max" {
+                "not measured (pace = max)".to_string()
+            } else {
+                "not measured".to_string()
+            };
+            out.push_str(&format!("    {}\n", st.dim(&why)));
+        }
+    }
+
+    // Leakage.
+    let l = &r.leakage;
+    let coverage = if l.omitted_detention_cents != 0 {
+        format!(
+            "{:.1}% of omitted",
+            l.found_cents as f64 * 100.0 / l.omitted_detention_cents as f64
+        )
+    } else {
+        String::new()
+    };
+    let mut rows = vec![
+        row(0, "omitted by billing", money(l.omitted_detention_cents)).note(format!(
+            "{} detention charges",
+            thousands(l.omitted_detention_charges)
+        )),
+        row(0, "found by the core", money(l.found_cents)).note(format!(
+            "{} shipments  {coverage}",
+            thousands(l.leaking_shipments)
+        )),
+    ];
+    rows.extend(
+        l.top
+            .iter()
+            .map(|(id, cents)| row(1, format!("shipment {id}"), money(*cents))),
+    );
+    section(&mut out, &st, "leakage", &rows);
+
+    // Journal.
+    section(
+        &mut out,
+        &st,
+        "journal",
+        &[
+            row(0, "path", r.journal.clone()).text(),
+            row(0, "lsn", thousands(r.lsn)).text(),
+            row(0, "digest", r.digest.clone()).text(),
+        ],
+    );
+
+    // Arrival mix, when the timeline has one.
+    let mut by_system = [0u64; 4];
+    for b in &r.timeline.buckets {
+        for (k, v) in b.arrivals_by_system.iter().enumerate() {
+            by_system[k] = by_system[k].saturating_add(*v);
+        }
+    }
+    let total = sum(&by_system);
+    if total > 0 {
+        let rows: Vec<Row> = SYSTEMS
+            .iter()
+            .zip(by_system)
+            .map(|(name, v)| {
+                row(0, *name, thousands(v))
+                    .note(format!("{:>5.1}%", v as f64 * 100.0 / total as f64))
+                    .quiet(v == 0)
+            })
+            .collect();
+        section(&mut out, &st, "arrivals by system", &rows);
+    }
+
+    // Verdict.
+    out.push('\n');
+    out.push_str(&format!("  {}\n", st.verdict(r.ok(), &r.verdict())));
+    out
+}
