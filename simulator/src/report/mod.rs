@@ -194,17 +194,3 @@ impl Report {
         self.passed && self.checks.iter().all(|c| c.passed)
     }
 }
-
-/// Progress on stderr for long runs (placeholder until the terminal bar lands).
-pub struct Progress;
-
-impl Progress {
-    pub fn new(total_events: u64, enabled: bool) -> Progress {
-        let _ = (total_events, enabled);
-        Progress
-    }
-    pub fn update(&mut self, done_events: u64, simulated_us: i64) {
-        let _ = (done_events, simulated_us);
-    }
-    pub fn finish(&mut self) {}
-}
