@@ -263,13 +263,22 @@ pub fn deliver(world: &World, scenario: &Scenario, seed: u64) -> Stream {
         }
     }
 
-    let mut deliveries: Vec<Delivery> = Vec::with_capacity(n - injected.dropped as usize);
+    // Events still at their emit time are already in arrival order (the world is sorted by
+    // emit time); everything else is sorted on its own and merged in.
+    let in_emit_order = events.windows(2).all(|w| w[0].emit_us <= w[1].emit_us);
+    let mut on_time: Vec<Delivery> = Vec::with_capacity(n - injected.dropped as usize);
+    let mut moved: Vec<Delivery> = Vec::new();
     for i in 0..n {
         if !dropped[i] {
-            deliveries.push(Delivery {
+            let d = Delivery {
                 arrival_us: arrival[i],
                 what: Delivered::Event(i as u32),
-            });
+            };
+            if in_emit_order && arrival[i] == events[i].emit_us {
+                on_time.push(d);
+            } else {
+                moved.push(d);
+            }
         }
     }
 
@@ -287,7 +296,7 @@ pub fn deliver(world: &World, scenario: &Scenario, seed: u64) -> Stream {
             if selects(source, systems[i]) && rng.chance(probability) {
                 let delay = rng.range_i64(0, DUPLICATE_DELAY_MAX_US);
                 if !dropped[i] {
-                    deliveries.push(Delivery {
+                    moved.push(Delivery {
                         arrival_us: arrival[i] + delay,
                         what: Delivered::Duplicate(i as u32),
                     });
@@ -312,7 +321,7 @@ pub fn deliver(world: &World, scenario: &Scenario, seed: u64) -> Stream {
                 let reason = *rng.pick(&DeadLetterReason::ALL);
                 let delay = rng.range_i64(0, MALFORMED_DELAY_MAX_US);
                 if !dropped[i] {
-                    deliveries.push(Delivery {
+                    moved.push(Delivery {
                         arrival_us: arrival[i] + delay,
                         what: Delivered::Malformed {
                             of: i as u32,
@@ -325,13 +334,37 @@ pub fn deliver(world: &World, scenario: &Scenario, seed: u64) -> Stream {
         }
     }
 
-    deliveries.sort_unstable_by_key(Delivery::sort_key);
+    moved.sort_unstable_by_key(Delivery::sort_key);
+    let deliveries = merge(on_time, moved);
     Stream {
         deliveries,
         injected,
         outages,
         dropped,
     }
+}
+
+/// Merges two sorted runs into one (by [`Delivery::sort_key`]).
+fn merge(a: Vec<Delivery>, b: Vec<Delivery>) -> Vec<Delivery> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    let mut next_b = b[0].sort_key();
+    while i < a.len() {
+        let ka = a[i].sort_key();
+        // Everything of `b` that comes before a[i].
+        while j < b.len() && next_b < ka {
+            out.push(b[j]);
+            j += 1;
+            next_b = b.get(j).map_or(u128::MAX, Delivery::sort_key);
+        }
+        out.push(a[i]);
+        i += 1;
+    }
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Dropped events below the highest delivered sequence of their source.
