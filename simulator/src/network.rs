@@ -23,7 +23,8 @@
 //! event, so adding or removing a fault never changes what another fault decides.
 //! `crash` faults belong to the run driver and are ignored here.
 //!
-//! Arrival order is (`arrival_us`, world index, delivery kind, reason): one sort at the end.
+//! Arrival order is (`arrival_us`, world index, delivery kind, reason). Events still at their
+//! emit time are already in that order; only the displaced deliveries are sorted, then merged.
 
 mod malformed;
 
