@@ -22,7 +22,11 @@ multiplier = 6.0
 #[test]
 #[ignore = "a measurement, for release builds"]
 fn peak_world_generation_speed() {
-    let s = Scenario::from_toml(PEAK).unwrap();
+    let text = match std::env::var("WORLD_SHIPMENTS") {
+        Ok(n) => PEAK.replace("shipments = 80000", &format!("shipments = {n}")),
+        Err(_) => PEAK.to_string(),
+    };
+    let s = Scenario::from_toml(&text).unwrap();
     let t = Instant::now();
     let w = generate(&s, 7);
     let dt = t.elapsed();

@@ -167,7 +167,7 @@ pub fn orders(
             let origin = depots[depot as usize];
             let destination = cust.address;
             // Delivery window: starting 2-8 h after creation, 2-4 h wide, on the minute.
-            let ws = round_min(created + 2 * HOUR_US + rng.range_i64(0, 6 * HOUR_US));
+            let ws = ceil_min(created + 2 * HOUR_US + rng.range_i64(0, 6 * HOUR_US));
             let we = ws + rng.range_i64(4, 8) * 30 * MIN_US;
             let weight_kg = rng.lognormal(350.0, 1.0).clamp(5.0, 24_000.0).round() as u32;
             let km = road_km(origin, destination);
@@ -220,6 +220,10 @@ pub fn orders(
 
 fn round_min(t_us: i64) -> i64 {
     t_us - t_us.rem_euclid(MIN_US)
+}
+
+fn ceil_min(t_us: i64) -> i64 {
+    round_min(t_us + MIN_US - 1)
 }
 
 /// Version 2, and a quarter of the time version 3, each before the window then known:

@@ -16,6 +16,7 @@ use super::orders::Order;
 use super::telematics::Unit;
 use crate::rng::Rng;
 use crate::scenario::BillingSpec;
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use waybill_core::event::{Body, Pod, Stop};
@@ -27,7 +28,11 @@ const HOUR_US: i64 = 60 * MIN_US;
 /// Bearing sectors per depot (the clusters tours are cut from).
 const SECTORS: usize = 12;
 /// Payload limit of a truck.
-const CAPACITY_KG: u64 = 12_000;
+const CAPACITY_KG: u64 = 20_000;
+/// Most shipments on one tour.
+const MAX_SHIPMENTS: usize = 40;
+/// Orders of the same consignee whose windows start this close go to its dock together.
+const CONSOLIDATE_US: i64 = HOUR_US;
 /// A tour takes orders whose windows start at most this long after the earliest one.
 const WINDOW_SPREAD_US: i64 = 3 * HOUR_US;
 /// The optimizer publishes a revised ETA when it moved at least this much.
@@ -70,6 +75,13 @@ pub struct Vehicle {
     pub moving_us: i64,
 }
 
+/// Where a released order waits: its bearing sector and its window-start key.
+#[derive(Debug, Clone, Copy, Default)]
+struct Placed {
+    sector: u8,
+    ws: i64,
+}
+
 /// Orders waiting at one depot.
 #[derive(Debug, Default)]
 struct DepotQueue {
@@ -77,28 +89,50 @@ struct DepotQueue {
     unreleased: BinaryHeap<Reverse<(i64, u64)>>,
     /// Released orders by bearing sector, as (window start, shipment id).
     sectors: Vec<BTreeSet<(i64, u64)>>,
+    /// The same orders by customer (looked up, never iterated as a whole).
+    by_customer: FxHashMap<u32, BTreeSet<(i64, u64)>>,
 }
 
 impl DepotQueue {
-    fn release(&mut self, t_us: i64, orders: &[Order], depot: Point) {
+    fn release(&mut self, t_us: i64, orders: &[Order], depot: Point, placed: &mut [Placed]) {
         while let Some(&Reverse((r, id))) = self.unreleased.peek() {
             if r > t_us {
                 break;
             }
             self.unreleased.pop();
             let o = &orders[(id - 1) as usize];
-            let s = depot.sector_of(o.destination_at(r), SECTORS);
-            self.sectors[s].insert((o.window_at(r).0, id));
+            let p = Placed {
+                sector: depot.sector_of(o.destination_at(r), SECTORS) as u8,
+                ws: o.window_at(r).0,
+            };
+            placed[(id - 1) as usize] = p;
+            self.sectors[p.sector as usize].insert((p.ws, id));
+            self.by_customer
+                .entry(o.customer)
+                .or_default()
+                .insert((p.ws, id));
         }
     }
 
-    /// Up to `k` orders for a tour leaving at `t_us`, or none.
-    fn pick(&mut self, t_us: i64, k: usize, orders: &[Order]) -> Vec<u64> {
+    fn remove(&mut self, id: u64, orders: &[Order], placed: &[Placed]) {
+        let p = placed[(id - 1) as usize];
+        self.sectors[p.sector as usize].remove(&(p.ws, id));
+        let c = orders[(id - 1) as usize].customer;
+        if let Some(set) = self.by_customer.get_mut(&c) {
+            set.remove(&(p.ws, id));
+        }
+    }
+
+    /// Orders for a tour of up to `k` stops leaving at `t_us`, or none: the earliest window
+    /// of the depot, then more from its sector and the two next to it, each stop with the
+    /// same consignee's other orders whose windows are close (consolidated at one dock).
+    /// Same-consignee orders come out next to each other.
+    fn pick(&mut self, t_us: i64, k: usize, orders: &[Order], placed: &[Placed]) -> Vec<u64> {
         let mut best: Option<(i64, usize)> = None;
-        for (s, set) in self.sectors.iter_mut().enumerate() {
-            while let Some(&(ws, id)) = set.first() {
+        for s in 0..SECTORS {
+            while let Some(&(ws, id)) = self.sectors[s].first() {
                 if orders[(id - 1) as usize].cancelled_by(t_us) {
-                    set.pop_first();
+                    self.remove(id, orders, placed);
                     continue;
                 }
                 if best.is_none_or(|(b, _)| ws < b) {
@@ -110,26 +144,56 @@ impl DepotQueue {
         let Some((ws0, s0)) = best else {
             return Vec::new();
         };
-        let mut picked = Vec::with_capacity(k);
+        let mut picked = Vec::with_capacity(2 * k);
         let mut load = 0u64;
+        let mut stops = 0;
+        let mut mates: Vec<u64> = Vec::new();
         for s in [s0, (s0 + 1) % SECTORS, (s0 + SECTORS - 1) % SECTORS] {
-            let set = &mut self.sectors[s];
-            while picked.len() < k {
-                let Some(&(ws, id)) = set.first() else { break };
+            while stops < k && picked.len() < MAX_SHIPMENTS {
+                let Some(&(ws, id)) = self.sectors[s].first() else {
+                    break;
+                };
                 if ws > ws0 + WINDOW_SPREAD_US {
                     break;
                 }
                 let o = &orders[(id - 1) as usize];
+                self.remove(id, orders, placed);
                 if o.cancelled_by(t_us) {
-                    set.pop_first();
                     continue;
                 }
                 if !picked.is_empty() && load + u64::from(o.weight_kg) > CAPACITY_KG {
+                    // Back in the queue for the next truck.
+                    self.sectors[s].insert((ws, id));
+                    self.by_customer
+                        .entry(o.customer)
+                        .or_default()
+                        .insert((ws, id));
                     break;
                 }
-                set.pop_first();
                 load += u64::from(o.weight_kg);
                 picked.push(id);
+                stops += 1;
+                mates.clear();
+                if let Some(set) = self.by_customer.get(&o.customer) {
+                    mates.extend(
+                        set.range((ws - CONSOLIDATE_US, 0)..(ws + CONSOLIDATE_US, u64::MAX))
+                            .map(|&(_, m)| m),
+                    );
+                }
+                for &m in &mates {
+                    let om = &orders[(m - 1) as usize];
+                    if om.cancelled_by(t_us) {
+                        self.remove(m, orders, placed);
+                        continue;
+                    }
+                    if picked.len() >= MAX_SHIPMENTS || load + u64::from(om.weight_kg) > CAPACITY_KG
+                    {
+                        break;
+                    }
+                    self.remove(m, orders, placed);
+                    load += u64::from(om.weight_kg);
+                    picked.push(m);
+                }
             }
         }
         picked
@@ -157,6 +221,7 @@ pub struct Fleet<'a> {
     orders: &'a [Order],
     depots: &'a [Point],
     queues: Vec<DepotQueue>,
+    placed: Vec<Placed>,
     start_us: i64,
     end_us: i64,
     speed_kph: f64,
@@ -186,6 +251,7 @@ impl<'a> Fleet<'a> {
             .map(|_| DepotQueue {
                 unreleased: BinaryHeap::new(),
                 sectors: vec![BTreeSet::new(); SECTORS],
+                by_customer: FxHashMap::default(),
             })
             .collect();
         for o in p.orders {
@@ -222,6 +288,7 @@ impl<'a> Fleet<'a> {
             orders: p.orders,
             depots: p.depots,
             queues,
+            placed: vec![Placed::default(); p.orders.len()],
             start_us: p.start_us,
             end_us: p.end_us,
             speed_kph: p.speed_kph,
@@ -245,14 +312,12 @@ impl<'a> Fleet<'a> {
             }
             let depot = self.vehicles[vi].depot as usize;
             let q = &mut self.queues[depot];
-            q.release(t, self.orders, self.depots[depot]);
+            q.release(t, self.orders, self.depots[depot], &mut self.placed);
             let k = self.vehicles[vi].rng.range_i64(3, 10) as usize;
-            let picked = q.pick(t, k, self.orders);
+            let picked = q.pick(t, k, self.orders, &self.placed);
             let next = if picked.is_empty() {
-                let idle = q
-                    .next_release()
-                    .map_or(t + 30 * MIN_US, |r| r.clamp(t + MIN_US, t + 30 * MIN_US));
-                idle
+                q.next_release()
+                    .map_or(t + 30 * MIN_US, |r| r.clamp(t + MIN_US, t + 30 * MIN_US))
             } else {
                 self.tour(vi, t, picked, out)
             };
@@ -264,35 +329,45 @@ impl<'a> Fleet<'a> {
         &self.orders[(id - 1) as usize]
     }
 
-    /// Sequences the picked orders: by window start, nearest neighbour among stops whose
-    /// windows start within an hour of each other.
+    /// Sequences the picked orders, keeping each consignee's orders together (one dock):
+    /// by window start, nearest neighbour among stops whose windows start within an hour of
+    /// each other.
     fn sequence(&self, picked: Vec<u64>, t_us: i64, from: Point) -> Vec<u64> {
-        let mut items: Vec<(i64, u64, Point)> = picked
-            .into_iter()
-            .map(|id| {
-                let o = self.order(id);
-                (o.window_at(t_us).0, id, o.destination_at(t_us))
-            })
-            .collect();
-        items.sort_by_key(|&(ws, id, _)| (ws, id));
-        let mut out = Vec::with_capacity(items.len());
+        // Runs of the same customer, as pick hands them out.
+        let mut runs: Vec<(i64, Point, Vec<u64>)> = Vec::new();
+        let mut last_customer = None;
+        for id in picked {
+            let o = self.order(id);
+            if last_customer == Some(o.customer)
+                && let Some(run) = runs.last_mut()
+            {
+                run.0 = run.0.min(o.window_at(t_us).0);
+                run.2.push(id);
+                continue;
+            }
+            last_customer = Some(o.customer);
+            runs.push((o.window_at(t_us).0, o.destination_at(t_us), vec![id]));
+        }
+        runs.sort_by_key(|r| (r.0, r.2[0]));
+        let mut out = Vec::new();
         let mut pos = from;
         let mut i = 0;
-        while i < items.len() {
-            let group_end = items[i..]
+        while i < runs.len() {
+            let group_end = runs[i..]
                 .iter()
-                .position(|x| x.0 >= items[i].0 + HOUR_US)
-                .map_or(items.len(), |p| i + p);
-            let mut group: Vec<(i64, u64, Point)> = items[i..group_end].to_vec();
+                .position(|x| x.0 >= runs[i].0 + HOUR_US)
+                .map_or(runs.len(), |p| i + p);
+            let mut group: Vec<(i64, Point, Vec<u64>)> = runs[i..group_end].to_vec();
             while !group.is_empty() {
                 let (j, _) = group
                     .iter()
                     .enumerate()
-                    .map(|(j, x)| (j, road_km(pos, x.2)))
+                    .map(|(j, x)| (j, road_km(pos, x.1)))
                     .fold((0, f64::INFINITY), |b, c| if c.1 < b.1 { c } else { b });
-                let x = group.remove(j);
-                pos = x.2;
-                out.push(x.1);
+                let (_, p, mut ids) = group.remove(j);
+                pos = p;
+                ids.sort_by_key(|&id| (self.order(id).window_at(t_us).0, id));
+                out.extend(ids);
             }
             i = group_end;
         }
@@ -342,7 +417,7 @@ impl<'a> Fleet<'a> {
         }
         let mut t = t_start + rng.range_i64(MIN_US, 4 * MIN_US);
         for &id in &seq {
-            t += rng.range_i64(2 * MIN_US, 5 * MIN_US);
+            t += rng.range_i64(MIN_US, 3 * MIN_US);
             out.push(src, t, id, Body::ShipmentPickedUp);
         }
         let depart = t + rng.range_i64(MIN_US, 5 * MIN_US);
@@ -357,6 +432,8 @@ impl<'a> Fleet<'a> {
         // (time, stops done): when the optimizer hears the vehicle left a stop.
         let mut departures: Vec<(i64, usize)> = vec![(depart, 0)];
         let mut failed: Vec<u64> = Vec::new();
+        // At a consignee's dock: (arrival, when the dock is free for the next unload).
+        let mut dock: Option<(i64, i64)> = None;
         for &id in &seq {
             let o = self.order(id);
             if t > end || o.cancelled_by(t) {
@@ -372,10 +449,20 @@ impl<'a> Fleet<'a> {
             }
             let dest = o.destination_at(t);
             let (ws, _) = o.window_at(t);
-            let t_arr = self.drive(vi, pos, dest, t, out);
+            let same_dock = dock.is_some() && road_km(pos, dest) < 0.2;
+            let (ta, free_from) = match dock {
+                Some(d) if same_dock => d,
+                _ => {
+                    let t_arr = self.drive(vi, pos, dest, t, out);
+                    let rng = &mut self.vehicles[vi].rng;
+                    // Early: park nearby and show up shortly before the window opens.
+                    let ta = t_arr.max(ws - rng.range_i64(0, 15 * MIN_US));
+                    // Queueing for the dock: log-normal, median 25 min, a tail past 2 h.
+                    let wait = (rng.lognormal(25.0, 0.7) * MIN_US as f64) as i64;
+                    (ta, ta + wait)
+                }
+            };
             let rng = &mut self.vehicles[vi].rng;
-            // Early: park nearby and show up shortly before the window opens.
-            let ta = t_arr.max(ws - rng.range_i64(0, 15 * MIN_US));
             out.push(
                 src,
                 ta,
@@ -387,7 +474,9 @@ impl<'a> Fleet<'a> {
             let truth = &mut self.truth[(id - 1) as usize];
             let td;
             if o.fail_first && truth.attempts == 0 {
-                td = ta + rng.range_i64(5 * MIN_US, 20 * MIN_US);
+                // Turned away: no unloading (at a first dock, without queueing).
+                let from = if same_dock { free_from } else { ta };
+                td = from + rng.range_i64(3 * MIN_US, 15 * MIN_US);
                 let reason = rng.pick(&FAIL_REASONS).to_string();
                 let tf = td - rng.range_i64(10 * S_US, 60 * S_US);
                 out.push(src, tf, id, Body::DeliveryFailed { reason });
@@ -401,12 +490,16 @@ impl<'a> Fleet<'a> {
                 );
                 truth.attempts += 1;
                 failed.push(id);
+                dock = Some((ta, if same_dock { td } else { free_from }));
             } else {
-                // Queueing at the dock: log-normal, median 25 min, a tail past 2 h.
-                let wait = (rng.lognormal(25.0, 0.7) * MIN_US as f64) as i64;
-                let service = rng.range_i64(5 * MIN_US, 15 * MIN_US);
-                td = ta + wait + service;
-                let t_pod = td - rng.range_i64(30 * S_US, 180 * S_US);
+                // Unloading: a first shipment 5-15 min, more pallets for the same dock 3-8.
+                let service = if same_dock {
+                    rng.range_i64(3 * MIN_US, 8 * MIN_US)
+                } else {
+                    rng.range_i64(5 * MIN_US, 15 * MIN_US)
+                };
+                td = free_from + service;
+                let t_pod = td - rng.range_i64(30 * S_US, 150 * S_US);
                 let pod = if rng.chance(0.995) {
                     let initial = INITIALS[rng.below(INITIALS.len() as u64) as usize] as char;
                     let signed_by = format!("{initial}. {}", rng.pick(&SURNAMES));
@@ -436,7 +529,7 @@ impl<'a> Fleet<'a> {
                 );
                 let redelivered = truth.attempts > 0;
                 truth.attempts += 1;
-                truth.dock_wait_us = wait;
+                truth.dock_wait_us = free_from - ta;
                 let mut brng = billing::shipment_rng(self.billing_seed, id);
                 truth.billed = billing::bill(
                     out,
@@ -449,15 +542,16 @@ impl<'a> Fleet<'a> {
                         redelivered,
                     },
                 );
+                dock = Some((ta, td));
             }
-            t = td;
+            t = t.max(td);
             pos = dest;
             stops.push(StopRun {
                 id,
                 arrived_us: Some(ta),
                 eta_truth_us: ta,
             });
-            departures.push((td, stops.len()));
+            departures.push((t, stops.len()));
         }
         // Back to the depot; failed deliveries go out again on a later tour.
         let back = if t > end {
