@@ -128,9 +128,9 @@ fn exactly_the_requested_orders_in_creation_order() {
         } = &we.event.body
         {
             let lead = window_start_us - we.event.time_us;
-            assert!((2 * 3600_000_000..=8 * 3600_000_000 + 60_000_000).contains(&lead));
+            assert!((2 * 3_600_000_000..=8 * 3_600_000_000 + 60_000_000).contains(&lead));
             let width = window_end_us - window_start_us;
-            assert!((2 * 3600_000_000..=4 * 3600_000_000).contains(&width));
+            assert!((2 * 3_600_000_000..=4 * 3_600_000_000).contains(&width));
             assert!(*weight_kg > 0);
             assert!(contract.base_cents > 0);
             assert!((30..=60).contains(&contract.detention_free_min));
