@@ -196,6 +196,11 @@ pub fn orders(
                     reason: CANCEL_REASONS[rng.below(CANCEL_REASONS.len() as u64) as usize],
                 }
             });
+            // Nothing is amended once cancelled.
+            let mut amendments = amendments;
+            if let Some(c) = cancellation {
+                amendments.retain(|a| a.time_us < c.time_us);
+            }
             let fail_first = rng.chance(p.failed_delivery_share);
             // Dispatch looks 100 min ahead of the window (about the drive out plus the first
             // stops); an order needs a few minutes to clear.
