@@ -128,9 +128,9 @@ fn exactly_the_requested_orders_in_creation_order() {
         } = &we.event.body
         {
             let lead = window_start_us - we.event.time_us;
-            assert!((2 * 3600_000_000..=8 * 3600_000_000 + 60_000_000).contains(&lead));
+            assert!((2 * 3_600_000_000..=8 * 3_600_000_000 + 60_000_000).contains(&lead));
             let width = window_end_us - window_start_us;
-            assert!((2 * 3600_000_000..=4 * 3600_000_000).contains(&width));
+            assert!((2 * 3_600_000_000..=4 * 3_600_000_000).contains(&width));
             assert!(*weight_kg > 0);
             assert!(contract.base_cents > 0);
             assert!((30..=60).contains(&contract.detention_free_min));
@@ -344,4 +344,36 @@ fn omitted_detention_is_what_the_spec_computes() {
         })
         .count() as u64;
     assert_eq!(w.facts.detention_due, due);
+}
+
+/// Odd corners of the scenario space still give valid, well-numbered streams.
+#[test]
+fn edge_worlds_stay_valid() {
+    let cases = [
+        // One order, one truck, one hour.
+        "shipments = 1\nvehicles = 1\nhorizon = \"1h\"\n",
+        // More trucks than orders, more depots than trucks.
+        "shipments = 30\nvehicles = 5\ndepots = 9\nhorizon = \"12h\"\n",
+        // Near the pole and the antimeridian, a wide region, slow roads, long pings.
+        "shipments = 60\nvehicles = 3\nhorizon = \"1d\"\nping_interval = \"7m\"\nspeed_kph = 5\n[world.region]\nlat = 80.0\nlon = 179.0\nradius_km = 500.0\n",
+        // Everything amended, cancelled and failing; a short burst.
+        "shipments = 80\nvehicles = 4\nhorizon = \"10h\"\namend_share = 1.0\ncancel_share = 1.0\nfailed_delivery_share = 1.0\n[[world.demand]]\nfrom = \"1h\"\nto = \"1h1m\"\nmultiplier = 500.0\n",
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let text = format!("name = \"edge\"\n[world]\nstart = \"2026-11-27T00:00:00Z\"\n{case}");
+        let s = Scenario::from_toml(&text).unwrap();
+        let w = generate(&s, i as u64);
+        let mut next: BTreeMap<&str, u64> = BTreeMap::new();
+        for we in &w.events {
+            let json = event_to_json(&we.event);
+            assert!(
+                matches!(decode(json.as_bytes()), Entry::Event(ref e) if *e == we.event),
+                "case {i}: {json}"
+            );
+            let n = next.entry(we.event.source.as_str()).or_insert(1);
+            assert_eq!(we.event.sequence, *n, "case {i}");
+            *n += 1;
+        }
+        assert_eq!(w.facts.shipments, s.world.shipments, "case {i}");
+    }
 }

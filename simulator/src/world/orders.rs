@@ -193,12 +193,18 @@ pub fn orders(
                 };
                 Cancellation {
                     time_us,
-                    reason: *rng.pick(&CANCEL_REASONS),
+                    reason: CANCEL_REASONS[rng.below(CANCEL_REASONS.len() as u64) as usize],
                 }
             });
+            // Nothing is amended once cancelled.
+            let mut amendments = amendments;
+            if let Some(c) = cancellation {
+                amendments.retain(|a| a.time_us < c.time_us);
+            }
             let fail_first = rng.chance(p.failed_delivery_share);
-            // Dispatch looks 3 h ahead of the window; an order needs a few minutes to clear.
-            let release_us = (ws - 3 * HOUR_US).max(created + rng.range_i64(5, 20) * MIN_US);
+            // Dispatch looks 100 min ahead of the window (about the drive out plus the first
+            // stops); an order needs a few minutes to clear.
+            let release_us = (ws - 100 * MIN_US).max(created + rng.range_i64(5, 20) * MIN_US);
             Order {
                 id: i as u64 + 1,
                 created_us: created,

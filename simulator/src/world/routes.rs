@@ -31,6 +31,11 @@ const SECTORS: usize = 12;
 const CAPACITY_KG: u64 = 20_000;
 /// Most shipments on one tour.
 const MAX_SHIPMENTS: usize = 40;
+/// Tour clock estimates used when picking: the first stop, each further stop, each further
+/// drop at the same dock.
+const FIRST_STOP_US: i64 = 75 * MIN_US;
+const NEXT_STOP_US: i64 = 50 * MIN_US;
+const EXTRA_DROP_US: i64 = 8 * MIN_US;
 /// Orders of the same consignee whose windows start this close go to its dock together.
 const CONSOLIDATE_US: i64 = HOUR_US;
 /// A tour takes orders whose windows start at most this long after the earliest one.
@@ -148,7 +153,10 @@ impl DepotQueue {
         let mut load = 0u64;
         let mut stops = 0;
         let mut mates: Vec<u64> = Vec::new();
-        for s in [s0, (s0 + 1) % SECTORS, (s0 + SECTORS - 1) % SECTORS] {
+        // A rough clock of the tour: the first stop after loading and the drive out, each
+        // further stop about 50 min later, each extra drop at the same dock a few minutes.
+        let mut eta = t_us + FIRST_STOP_US;
+        'sectors: for s in [s0, (s0 + 1) % SECTORS, (s0 + SECTORS - 1) % SECTORS] {
             while stops < k && picked.len() < MAX_SHIPMENTS {
                 let Some(&(ws, id)) = self.sectors[s].first() else {
                     break;
@@ -157,22 +165,32 @@ impl DepotQueue {
                     break;
                 }
                 let o = &orders[(id - 1) as usize];
-                self.remove(id, orders, placed);
                 if o.cancelled_by(t_us) {
+                    self.remove(id, orders, placed);
                     continue;
                 }
-                if !picked.is_empty() && load + u64::from(o.weight_kg) > CAPACITY_KG {
-                    // Back in the queue for the next truck.
-                    self.sectors[s].insert((ws, id));
-                    self.by_customer
-                        .entry(o.customer)
-                        .or_default()
-                        .insert((ws, id));
-                    break;
+                let eta_here = if picked.is_empty() {
+                    eta
+                } else {
+                    eta + NEXT_STOP_US
+                };
+                if !picked.is_empty() {
+                    if load + u64::from(o.weight_kg) > CAPACITY_KG {
+                        break 'sectors;
+                    }
+                    // Late on this tour but on time as the first stop of the next: leave it.
+                    // (Already late either way: take it now.)
+                    let we = o.window_at(t_us).1;
+                    let fresh_in_time = we >= t_us + FIRST_STOP_US + HOUR_US / 2;
+                    if fresh_in_time && we < eta_here.max(ws) + HOUR_US / 2 {
+                        break;
+                    }
                 }
+                self.remove(id, orders, placed);
                 load += u64::from(o.weight_kg);
                 picked.push(id);
                 stops += 1;
+                eta = eta_here.max(ws);
                 mates.clear();
                 if let Some(set) = self.by_customer.get(&o.customer) {
                     mates.extend(
@@ -193,6 +211,7 @@ impl DepotQueue {
                     self.remove(m, orders, placed);
                     load += u64::from(om.weight_kg);
                     picked.push(m);
+                    eta += EXTRA_DROP_US;
                 }
             }
         }
