@@ -676,6 +676,8 @@ fn check_run(
     let leakage = Leakage {
         omitted_detention_charges: p.world.facts.detention_omitted,
         omitted_detention_cents: p.world.facts.detention_omitted_cents,
+        expected_cents: expected.leakage_cents,
+        expected_leaking_shipments: expected.leaking_shipments,
         found_cents: s.leakage_cents,
         leaking_shipments: s.leaking_shipments,
         top,

@@ -219,6 +219,7 @@ fn sample(kind: Kind) -> Report {
             voided_charges: 800,
             invoices: 94_000,
             disputed_settlements: 120,
+            ..Facts::default()
         },
         throughput: Throughput {
             events: 1_270_410,
@@ -252,6 +253,8 @@ fn sample(kind: Kind) -> Report {
         leakage: Leakage {
             omitted_detention_charges: 360,
             omitted_detention_cents: 4_512_500,
+            expected_cents: 4_512_500,
+            expected_leaking_shipments: 360,
             found_cents: if kind == Kind::Failing {
                 4_500_000
             } else {

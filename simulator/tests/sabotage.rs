@@ -35,10 +35,7 @@ fn an_honest_core_passes() {
 #[test]
 fn each_misbehaviour_fails_the_checks_that_watch_for_it() {
     let cases: &[(Sabotage, &[&str])] = &[
-        (
-            Sabotage::DropEvery(1000),
-            &["every_delivery_received", "shipments_match_ground_truth"],
-        ),
+        (Sabotage::DropEvery(1000), &["every_delivery_received"]),
         (
             Sabotage::DropEvery(50),
             &[
@@ -59,6 +56,10 @@ fn each_misbehaviour_fails_the_checks_that_watch_for_it() {
     ];
     for (sabotage, must_fail) in cases {
         let failed = failed_checks(*sabotage);
+        if let Sabotage::DropEvery(_) = sabotage {
+            // Silent loss also shows as gaps or wrong shipments, whichever events it hit.
+            assert!(failed.len() >= 2, "{sabotage:?}: only {failed:?} failed");
+        }
         for name in *must_fail {
             assert!(
                 failed.iter().any(|f| f == name),

@@ -350,7 +350,7 @@ fn tiles(r: &Report, o: &mut String) {
     let l = &r.leakage;
     tile(
         o,
-        if l.found_cents == l.omitted_detention_cents {
+        if l.found_cents == l.expected_cents {
             "good"
         } else {
             "warn"
@@ -358,8 +358,8 @@ fn tiles(r: &Report, o: &mut String) {
         "leakage found",
         &money(l.found_cents),
         &format!(
-            "of {} omitted · {} shipments",
-            money(l.omitted_detention_cents),
+            "of {} expected · {} shipments",
+            money(l.expected_cents),
             thousands(l.leaking_shipments)
         ),
     );
@@ -620,17 +620,17 @@ fn dead_letter_chart(r: &Report, o: &mut String) {
 
 fn leakage_chart(r: &Report, o: &mut String) {
     let l = &r.leakage;
-    let coverage = if l.omitted_detention_cents != 0 {
+    let coverage = if l.expected_cents != 0 {
         format!(
-            " — the core found {:.1}% of it",
-            l.found_cents as f64 * 100.0 / l.omitted_detention_cents as f64
+            " — the core found {:.1}% of the expected leakage",
+            l.found_cents as f64 * 100.0 / l.expected_cents as f64
         )
     } else {
         String::new()
     };
     let _ = write!(
         o,
-        r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Detention billing forgot (ground truth) against what the core flagged{}.</p>"#,
+        r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Detention billing forgot, the leakage the ground truth expects (forgotten charges plus deliveries not yet billed at the end), and what the core flagged{}.</p>"#,
         esc(&coverage)
     );
     let bars = [
@@ -643,6 +643,17 @@ fn leakage_chart(r: &Report, o: &mut String) {
                 thousands(l.omitted_detention_charges)
             ),
             color: "#8a96a8".to_string(),
+            under: None,
+        },
+        Bar {
+            label: "expected (ground truth)".to_string(),
+            value: l.expected_cents as f64,
+            text: format!(
+                "{} · {} shipments",
+                money(l.expected_cents),
+                thousands(l.expected_leaking_shipments)
+            ),
+            color: "#E69F00".to_string(),
             under: None,
         },
         Bar {

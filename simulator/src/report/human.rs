@@ -333,10 +333,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
 
     // Leakage.
     let l = &r.leakage;
-    let coverage = if l.omitted_detention_cents != 0 {
+    let coverage = if l.expected_cents != 0 {
         format!(
-            "{:.1}% of omitted",
-            l.found_cents as f64 * 100.0 / l.omitted_detention_cents as f64
+            "{:.1}% of expected",
+            l.found_cents as f64 * 100.0 / l.expected_cents as f64
         )
     } else {
         String::new()
@@ -345,6 +345,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         row(0, "omitted by billing", money(l.omitted_detention_cents)).note(format!(
             "{} detention charges",
             thousands(l.omitted_detention_charges)
+        )),
+        row(0, "expected (ground truth)", money(l.expected_cents)).note(format!(
+            "{} shipments, incl. deliveries not yet billed at the end",
+            thousands(l.expected_leaking_shipments)
         )),
         row(0, "found by the core", money(l.found_cents)).note(format!(
             "{} shipments  {coverage}",

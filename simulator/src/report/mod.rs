@@ -141,6 +141,10 @@ pub struct Leakage {
     /// What billing forgot (ground truth).
     pub omitted_detention_charges: u64,
     pub omitted_detention_cents: i64,
+    /// What the ground truth says leaks: forgotten detention plus delivered shipments not yet
+    /// (fully) billed when the run ends, and shipments with leakage.
+    pub expected_cents: i64,
+    pub expected_leaking_shipments: u64,
     /// What the core found (sum of `leakage_cents`, shipments with leakage).
     pub found_cents: i64,
     pub leaking_shipments: u64,
