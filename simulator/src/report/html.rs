@@ -47,7 +47,7 @@ header.top .desc{margin:4px 0 10px;opacity:.95;max-width:720px}
 .grid2 .card{margin-bottom:0}
 .row{margin-bottom:16px}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.6px;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.fail td{background:#fff8f7}
