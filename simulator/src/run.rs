@@ -47,6 +47,8 @@ pub enum Sabotage {
     MiscountDuplicates(u64),
     /// One shipment's `billed_cents` is reported one cent too high.
     CorruptShipment,
+    /// One dead letter is reported under the wrong reason.
+    MislabelDeadLetter,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -446,6 +448,14 @@ fn observe(dir: &Path, opts: &RunOptions) -> Result<(Observed, Machine), SimErro
         Sabotage::CorruptShipment => {
             if let Some(v) = views.first_mut() {
                 v.billed_cents += 1;
+            }
+        }
+        Sabotage::MislabelDeadLetter => {
+            let reasons = &mut summary.dead_letter_reasons.0;
+            if let Some(i) = reasons.iter().position(|(_, n)| *n > 0) {
+                reasons[i].1 -= 1;
+                let j = (i + 1) % reasons.len();
+                reasons[j].1 += 1;
             }
         }
         Sabotage::None | Sabotage::DropEvery(_) => {}

@@ -53,6 +53,10 @@ fn each_misbehaviour_fails_the_checks_that_watch_for_it() {
             &["conservation", "duplicates_match_injected"],
         ),
         (Sabotage::CorruptShipment, &["shipments_match_ground_truth"]),
+        (
+            Sabotage::MislabelDeadLetter,
+            &["dead_letters_match_injected"],
+        ),
     ];
     for (sabotage, must_fail) in cases {
         let failed = failed_checks(*sabotage);
