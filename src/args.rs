@@ -26,6 +26,27 @@ pub enum Command {
     /// The scenario simulator: run a scenario through the core, or export its event stream.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The side-by-side benchmark: every path on the same generated events, in one process.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Events to generate (a realistic mix, mostly telematics).
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub events: u64,
+    /// Shipments in the generated world.
+    #[arg(long, default_value_t = 1_000_000, value_name = "M")]
+    pub shipments: u64,
+    /// Offered rate of the open-loop latency runs, events per second.
+    #[arg(long, default_value_t = 1_000_000, value_name = "EPS")]
+    pub rate: u64,
+    /// Seed of the generated world.
+    #[arg(long, default_value_t = 9, value_name = "N")]
+    pub seed: u64,
+    /// Print every figure as JSON (the names of SPEC §9).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]

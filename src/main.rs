@@ -4,6 +4,7 @@
 //! 2 bad usage or bad input, with a one-line reason on stderr.
 
 mod args;
+mod bench;
 mod commands;
 mod error;
 mod output;

@@ -21,4 +21,5 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod workload;
 pub mod world;

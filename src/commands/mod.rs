@@ -1,5 +1,6 @@
 //! One module per command; each returns the exit code or a [`CliError`].
 
+mod bench;
 mod dead_letters;
 mod history;
 mod ingest;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Journal(JournalCommand::Dump(a)) => journal::dump(a),
         Command::DeadLetters(a) => dead_letters::run(a),
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }

@@ -1,0 +1,101 @@
+//! `waybill bench`: prints the benchmark's figures, as a table against the targets or as JSON.
+
+use crate::args::BenchArgs;
+use crate::bench::{self, BenchOptions};
+use crate::error::CliError;
+use std::process::ExitCode;
+
+pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
+    if a.events == 0 || a.shipments == 0 || a.rate == 0 {
+        return Err(CliError::Usage(
+            "--events, --shipments and --rate must be at least 1".into(),
+        ));
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let opts = BenchOptions {
+        events: a.events,
+        shipments: a.shipments,
+        offered_rate_eps: a.rate,
+        seed: a.seed,
+        dir: std::env::temp_dir().join(format!("waybill-bench-{}-{nanos}", std::process::id())),
+    };
+    let r = bench::run(&opts, |line| eprintln!("bench: {line}"));
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("report serializes")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "waybill bench: {} events over {} shipments ({} touched), {} cores",
+        r.events, r.shipments, r.shipments_touched, r.cores
+    );
+    println!();
+    println!("{:<28} {:>14}  {:>12}", "path", "events/s", "target");
+    let rows = [
+        ("limit", r.limit_eps, ""),
+        ("apply only", r.apply_only_eps, ""),
+        ("pipeline (none)", r.pipeline_eps, ">= 5,000,000"),
+        ("pipeline (group)", r.pipeline_group_eps, ">= 3,000,000"),
+        ("replay", r.replay_eps, ">= 10,000,000"),
+        ("jsonl ingest", r.jsonl_ingest_eps, ">= 1,000,000"),
+        ("sqlite", r.sqlite_eps, ""),
+    ];
+    for (name, v, target) in rows {
+        println!("{name:<28} {:>14}  {target:>12}", thousands(v));
+    }
+    println!();
+    println!(
+        "{:<28} {:>14.2}  {:>12}",
+        "pipeline / limit", r.ratios.pipeline_vs_limit, ">= 0.5"
+    );
+    println!(
+        "{:<28} {:>14.1}  {:>12}",
+        "pipeline / sqlite", r.ratios.pipeline_vs_sqlite, ">= 50"
+    );
+    println!(
+        "{:<28} {:>14}  {:>12}",
+        format!("latency p99 at {} /s", thousands(r.offered_rate_eps as f64)),
+        format!("{} us", r.latency_us.p99),
+        "<= 50 us"
+    );
+    println!(
+        "{:<28} {:>14}  {:>12}",
+        "durable latency p99 (group)",
+        format!("{} us", r.durable_latency_us.p99),
+        "<= 3000 us"
+    );
+    println!(
+        "{:<28} {:>14.0}  {:>12}",
+        "state bytes per shipment", r.state_bytes_per_shipment, "<= 256"
+    );
+    println!();
+    println!(
+        "latency us: p50 {} p99 {} p99.9 {} max {}; durable: p50 {} p99 {} p99.9 {} max {} ({} events offered)",
+        r.latency_us.p50,
+        r.latency_us.p99,
+        r.latency_us.p999,
+        r.latency_us.max,
+        r.durable_latency_us.p50,
+        r.durable_latency_us.p99,
+        r.durable_latency_us.p999,
+        r.durable_latency_us.max,
+        r.latency_events
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn thousands(v: f64) -> String {
+    let s = format!("{:.0}", v);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
