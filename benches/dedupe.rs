@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
                 while v.len() < BATCH {
                     let s = (g.next_u64() % SOURCES as u64) as usize;
                     let q = next[s];
-                    if g.next_u64() % 100 == 0 {
+                    if g.next_u64().is_multiple_of(100) {
                         v.push((s, q + 1));
                         v.push((s, q));
                         next[s] += 2;

@@ -19,8 +19,9 @@ use waybill_core::encode::encode_event;
 use waybill_core::engine::{Core, Until, replay};
 use waybill_core::event::{ArchivedEntry, Entry};
 use waybill_core::input::RawBatch;
-use waybill_core::journal::{Journal, RecordKind};
+use waybill_core::journal::{Journal, JournalReader, RecordKind};
 use waybill_core::machine::Machine;
+use waybill_core::pipeline::{Pipeline, PipelineOptions};
 
 const BATCH: usize = 4096;
 
@@ -78,6 +79,21 @@ fn stage_core_ingest(dir: &Path, entries: &[Entry]) {
 }
 
 #[inline(never)]
+fn stage_pipeline(dir: &Path, entries: &[Entry]) {
+    let core = Core::open(dir, bench_journal_options()).unwrap();
+    let pipeline = Pipeline::start(core, PipelineOptions::default());
+    for chunk in entries.chunks(BATCH) {
+        let mut batch = pipeline.batch();
+        for e in chunk {
+            batch.push(e, T0_US).unwrap();
+        }
+        pipeline.send(batch).unwrap();
+        while pipeline.acks().try_recv().is_ok() {}
+    }
+    pipeline.finish().unwrap().flush().unwrap();
+}
+
+#[inline(never)]
 fn stage_ingest_raw(dir: &Path, batches: &[RawBatch]) {
     let mut core = Core::open(dir, bench_journal_options()).unwrap();
     for b in batches {
@@ -89,6 +105,20 @@ fn stage_ingest_raw(dir: &Path, batches: &[RawBatch]) {
 #[inline(never)]
 fn stage_replay(dir: &Path) -> Machine {
     replay(dir, Until::End).unwrap().machine
+}
+
+/// What replay would cost with `access_unchecked` on CRC-verified records (for comparison).
+#[inline(never)]
+fn stage_replay_unchecked(dir: &Path) -> Machine {
+    let reader = JournalReader::open(dir).unwrap();
+    let mut m = Machine::new();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        // SAFETY: comparison only; the journal was just written by this process.
+        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(rec.payload) };
+        m.step(rec.lsn, a);
+    }
+    m
 }
 
 fn main() {
@@ -142,6 +172,9 @@ fn main() {
     rate("core_ingest", &mut || {
         stage_core_ingest(&tmp.path().join("c"), &entries)
     });
+    rate("pipeline", &mut || {
+        stage_pipeline(&tmp.path().join("p"), &entries)
+    });
     rate("ingest_raw", &mut || {
         stage_ingest_raw(&tmp.path().join("r"), &batches)
     });
@@ -150,5 +183,9 @@ fn main() {
         replayed = stage_replay(&tmp.path().join("c"))
     });
     assert_eq!(replayed.lsn, n as u64);
+    rate("replay_unchecked", &mut || {
+        replayed = stage_replay_unchecked(&tmp.path().join("c"))
+    });
+    assert_eq!(replayed.counters, stepped.counters);
     assert_eq!(replayed.counters, stepped.counters);
 }

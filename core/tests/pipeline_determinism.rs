@@ -174,8 +174,8 @@ fn every_path_writes_the_same_journal_and_state() {
         while i < n {
             let size = sizes[k % sizes.len()].min(n - i);
             let mut batch = EncodedBatch::new();
-            for j in i..i + size {
-                batch.push(&entries[j], ingest_time(j)).unwrap();
+            for (j, e) in entries.iter().enumerate().skip(i).take(size) {
+                batch.push(e, ingest_time(j)).unwrap();
             }
             core.ingest_encoded(&batch).unwrap();
             i += size;
@@ -190,8 +190,8 @@ fn every_path_writes_the_same_journal_and_state() {
         while i < n {
             let size = sizes[k % sizes.len()].min(n - i);
             let mut batch = pipeline.batch();
-            for j in i..i + size {
-                batch.push(&entries[j], ingest_time(j)).unwrap();
+            for (j, e) in entries.iter().enumerate().skip(i).take(size) {
+                batch.push(e, ingest_time(j)).unwrap();
             }
             pipeline.send(batch).unwrap();
             while let Ok(r) = pipeline.acks().try_recv() {
