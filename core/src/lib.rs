@@ -15,6 +15,7 @@ pub mod event;
 pub mod input;
 pub mod journal;
 pub mod machine;
+pub mod pipeline;
 pub mod source;
 pub mod state;
 pub mod time;

@@ -42,9 +42,15 @@
 //!
 //! # Hash chain
 //!
-//! `link(n) = BLAKE3(link(n-1) || lsn || ingest_us || kind || payload_len || payload)[..16]`
-//! with `link(0)` = 16 zero bytes ([`chain::next_link`]). It is computed per record, so it does
-//! not depend on how records were batched, and incrementally (only the previous link is kept).
+//! `link(n) = BLAKE3(link(n-1) || lsn || ingest_us || kind || payload_len || BLAKE3(payload)[..16])[..16]`
+//! with `link(0)` = 16 zero bytes ([`chain::next_link`]); integers little endian, `payload_len`
+//! as u32. It is computed per record, so it does not depend on how records were batched, and
+//! incrementally (only the previous link is kept). The payload digest depends on the payload
+//! alone, so the thread that encodes a payload computes it in parallel
+//! ([`chain::payload_digest`], [`Journal::append_prehashed`]) and the writer's part is one
+//! 53-byte (single block) BLAKE3 step per record, whatever the payload size. An edit of a
+//! payload changes its digest, hence its link and every later one; removal and reordering change
+//! the previous-link and LSN inputs. (Format version 1 hashed the payload inside the link.)
 //!
 //! # Ingest time
 //!

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
 
-use super::chain::{GENESIS_LINK, Link, next_link};
+use super::chain::{GENESIS_LINK, Link, PayloadDigest, next_link_prehashed, payload_digest};
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use super::reader::{Records, Span};
 use super::recovery::{self, SegView};
@@ -233,6 +233,22 @@ impl Journal {
         kind: RecordKind,
         payload: &[u8],
     ) -> Result<Appended<'_>, JournalError> {
+        self.append_prehashed(ingest_us, kind, payload, &payload_digest(payload))
+    }
+
+    /// [`Self::append`] with the payload's [`payload_digest`] already computed (by the thread
+    /// that encoded the payload), so that the writer's part of the hash chain is one cheap
+    /// step. `digest` must be `payload_digest(payload)`: a wrong one breaks the chain, which
+    /// `journal verify` then reports (checked here in debug builds).
+    #[inline]
+    pub fn append_prehashed(
+        &mut self,
+        ingest_us: i64,
+        kind: RecordKind,
+        payload: &[u8],
+        digest: &PayloadDigest,
+    ) -> Result<Appended<'_>, JournalError> {
+        debug_assert_eq!(*digest, payload_digest(payload), "payload digest mismatch");
         let payload_len = payload.len();
         if payload_len == 0 {
             return Err(JournalError::EmptyPayload);
@@ -255,7 +271,14 @@ impl Journal {
             .checked_add(1)
             .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
         let ingest_us = ingest_us.max(self.last_ingest_us);
-        let link = next_link(&self.last_link, lsn, ingest_us, kind, payload);
+        let link = next_link_prehashed(
+            &self.last_link,
+            lsn,
+            ingest_us,
+            kind,
+            payload_len as u32,
+            digest,
+        );
         let at = self.active.end;
         debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
         debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());

@@ -1,0 +1,49 @@
+//! Machine step (dedupe + apply) on a warm state of 1 M vehicles and 1 M shipments, from
+//! archived entries (as they sit in the journal).
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use common::{BATCH, Encoded, Gen, Mix, SHIPMENTS, VEHICLES, warm_machine};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rkyv::rancor;
+use waybill_core::event::ArchivedEntry;
+
+fn bench(c: &mut Criterion) {
+    let mut g = Gen::new(17, VEHICLES, SHIPMENTS);
+    let mut machine = warm_machine(&mut g);
+    let mut group = c.benchmark_group("apply");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(BATCH as u64));
+    for mix in [Mix::Realistic, Mix::VehiclePosition] {
+        group.bench_function(mix.name(), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // Fresh sequences each batch, so that every event is applied.
+                    let enc = Encoded::new(&g.entries(mix, BATCH));
+                    let archived: Vec<&ArchivedEntry> = (0..enc.len())
+                        .map(|i| unsafe { rkyv::access_unchecked::<ArchivedEntry>(enc.payload(i)) })
+                        .collect();
+                    let _ = rkyv::access::<ArchivedEntry, rancor::Error>(enc.payload(0)).unwrap();
+                    let t = Instant::now();
+                    for a in &archived {
+                        let lsn = machine.lsn + 1;
+                        black_box(machine.step(lsn, a));
+                    }
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,255 @@
+//! The pipelined ingest path: encoding (and decoding) on the producer side, journal and apply
+//! on a core thread, batches handed over bounded queues and recycled.
+//!
+//! ```text
+//!  producer thread(s)                     core thread (the single writer)
+//!  decode / take typed entries            journal.append_prehashed (frame, CRC, chain link,
+//!  rkyv-serialize into one aligned  ──►   copy into the pre-faulted mapping), then
+//!  buffer, BLAKE3 each payload            Machine::step on the payload as it sits in the
+//!  (EncodedBatch)          bounded queue  mapping; commit per batch; acks ──► caller
+//!        ▲                                        │
+//!        └──────── recycled batches (bounded) ◄───┘
+//! ```
+//!
+//! The expensive, order-independent work (serializing, hashing each payload for the chain)
+//! runs before the queue, in parallel with the writer; the writer does the order-dependent
+//! part (LSN, ingest-time clamp, one single-block chain step, CRC, copy) and applies. Nothing
+//! about batching reaches the journal or the state: an [`EncodedBatch`] holds exactly the bytes
+//! [`Core::submit`] would write, so the same entries with the same ingest times give
+//! byte-identical journals and the same state whichever path and batch sizes were used.
+//!
+//! Backpressure: [`Pipeline::send`] blocks when [`PipelineOptions::queue_batches`] batches wait
+//! for the core thread. Allocation: batches are recycled, so in steady state the only
+//! allocations are those of decoding itself (owned strings of an [`Entry`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+
+use crate::engine::{BatchReport, Core, CoreError};
+use crate::event::Entry;
+use crate::journal::chain::{PayloadDigest, payload_digest};
+use crate::journal::{Durability, FRAME_ALIGN_BYTES};
+
+/// Entries serialized for the journal, back to back in one reusable 16-byte aligned buffer,
+/// each with its payload digest and ingest time. Only [`EncodedBatch::push`] fills it, so every
+/// payload is the rkyv archive of a valid [`Entry`].
+#[derive(Debug, Default)]
+pub struct EncodedBatch {
+    bytes: AlignedVec<16>,
+    records: Vec<EncodedRecord>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct EncodedRecord {
+    start: u32,
+    len: u32,
+    ingest_us: i64,
+    digest: PayloadDigest,
+}
+
+/// Upper bound on the bytes of one [`EncodedBatch`] (offsets are u32).
+pub const MAX_BATCH_BYTES: usize = 1 << 31;
+
+impl EncodedBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Bytes of payload held (padding included).
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Serializes `entry` (the same bytes [`Core::submit`] journals) and hashes it for the
+    /// chain. `ingest_us` is the ingest time to journal it with.
+    pub fn push(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
+        let aligned = self.bytes.len().next_multiple_of(FRAME_ALIGN_BYTES);
+        self.bytes.resize(aligned, 0);
+        let start = self.bytes.len();
+        // Serialized in place after the previous payloads: rkyv's relative pointers and
+        // padding only depend on positions modulo the alignment (at most 16), so the bytes are
+        // those of a fresh buffer.
+        let bytes = std::mem::take(&mut self.bytes);
+        self.bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(entry, bytes)
+            .map_err(|e| CoreError::Encode(e.to_string()))?;
+        let end = self.bytes.len();
+        if end > MAX_BATCH_BYTES {
+            self.bytes.resize(start, 0);
+            return Err(CoreError::Encode(format!(
+                "encoded batch larger than {MAX_BATCH_BYTES} bytes"
+            )));
+        }
+        let digest = payload_digest(&self.bytes[start..end]);
+        self.records.push(EncodedRecord {
+            start: start as u32,
+            len: (end - start) as u32,
+            ingest_us,
+            digest,
+        });
+        Ok(())
+    }
+
+    /// The `i`-th payload, its ingest time and its digest.
+    pub(crate) fn record(&self, i: usize) -> (&[u8], i64, &PayloadDigest) {
+        let r = &self.records[i];
+        let start = r.start as usize;
+        (
+            &self.bytes[start..start + r.len as usize],
+            r.ingest_us,
+            &r.digest,
+        )
+    }
+}
+
+/// Options of a [`Pipeline`].
+#[derive(Clone, Debug)]
+pub struct PipelineOptions {
+    /// Batches that may wait for the core thread before [`Pipeline::send`] blocks.
+    pub queue_batches: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions { queue_batches: 4 }
+    }
+}
+
+/// Name of the core thread.
+const THREAD_NAME: &str = "waybill-core";
+
+/// A [`Core`] running on its own thread, fed [`EncodedBatch`]es over a bounded queue.
+pub struct Pipeline {
+    tx: Option<Sender<EncodedBatch>>,
+    recycled: Receiver<EncodedBatch>,
+    acks: Receiver<BatchReport>,
+    durable_lsn: Arc<AtomicU64>,
+    handle: Option<JoinHandle<Result<Core, CoreError>>>,
+}
+
+impl Pipeline {
+    /// Moves `core` onto a new thread. Each batch received is journaled, applied and committed
+    /// ([`Core::ingest_encoded`]); one [`BatchReport`] per batch comes back on [`Self::acks`].
+    /// In `group` mode the core thread also commits when idle, so the last batch does not wait
+    /// for the next one; [`Self::durable_lsn`] publishes how far the journal is durable.
+    pub fn start(core: Core, opts: PipelineOptions) -> Pipeline {
+        let depth = opts.queue_batches.max(1);
+        let (tx, rx) = bounded::<EncodedBatch>(depth);
+        let (recycle_tx, recycled) = bounded::<EncodedBatch>(depth + 2);
+        // Acks are never allowed to block the writer: bounded by the batches in flight.
+        let (ack_tx, acks) = bounded::<BatchReport>(2 * depth + 4);
+        let durable_lsn = Arc::new(AtomicU64::new(core.journal().durable_lsn()));
+        let durable = Arc::clone(&durable_lsn);
+        let handle = thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || run(core, rx, recycle_tx, ack_tx, durable))
+            .expect("spawn the core thread");
+        Pipeline {
+            tx: Some(tx),
+            recycled,
+            acks,
+            durable_lsn,
+            handle: Some(handle),
+        }
+    }
+
+    /// An empty batch: a recycled one when available (no allocation in steady state).
+    pub fn batch(&self) -> EncodedBatch {
+        let mut b = self.recycled.try_recv().unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    /// Hands a batch to the core thread; blocks while the queue is full (backpressure).
+    /// `Err` when the core thread stopped (its error is returned by [`Self::finish`]).
+    pub fn send(&self, batch: EncodedBatch) -> Result<(), EncodedBatch> {
+        match &self.tx {
+            Some(tx) => tx.send(batch).map_err(|e| e.into_inner()),
+            None => Err(batch),
+        }
+    }
+
+    /// One report per batch, in order. Drain it (or drop it) to keep the core thread going:
+    /// the core thread drops reports nobody collects rather than block.
+    pub fn acks(&self) -> &Receiver<BatchReport> {
+        &self.acks
+    }
+
+    /// Every record up to this LSN is durable (as published by the core thread).
+    pub fn durable_lsn(&self) -> u64 {
+        self.durable_lsn.load(Ordering::Acquire)
+    }
+
+    /// Stops feeding, waits for every batch sent to be journaled and applied, and returns the
+    /// core (not flushed: call [`Core::flush`] if needed).
+    pub fn finish(mut self) -> Result<Core, CoreError> {
+        self.tx = None;
+        let handle = self.handle.take().expect("finish is called once");
+        match handle.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn run(
+    mut core: Core,
+    rx: Receiver<EncodedBatch>,
+    recycle: Sender<EncodedBatch>,
+    acks: Sender<BatchReport>,
+    durable: Arc<AtomicU64>,
+) -> Result<Core, CoreError> {
+    let opts = core.journal().options().clone();
+    let idle = match opts.durability {
+        Durability::Group => Duration::from_micros(opts.group_commit_interval_us.max(100)),
+        _ => Duration::from_secs(3600),
+    };
+    loop {
+        match rx.recv_timeout(idle) {
+            Ok(batch) => {
+                let report = core.ingest_encoded(&batch)?;
+                durable.store(report.durable_lsn, Ordering::Release);
+                let _ = acks.try_send(report);
+                let _ = recycle.try_send(batch);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // Idle in group mode: make the tail durable without waiting for more input.
+                let lsn = core.commit()?;
+                if lsn < core.journal().last_lsn() {
+                    durable.store(core.flush()?, Ordering::Release);
+                } else {
+                    durable.store(lsn, Ordering::Release);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return Ok(core),
+        }
+    }
+}

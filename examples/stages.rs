@@ -1,0 +1,191 @@
+//! Every stage once over the same generated events, each in its own non-inlined function so
+//! that a profiler shows per-stage totals (callgrind counts instructions, repeatable on a noisy
+//! machine: `valgrind --tool=callgrind target/release/examples/stages 100000`, then
+//! `callgrind_annotate --inclusive=yes` and look for `stages::stage_`).
+//! `cargo run --release --example stages -- [events]` prints wall-clock rates;
+//! `... -- EVENTS FILE` writes that many events of the mix as JSONL.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use common::{Encoded, Gen, Mix, T0_US, bench_journal_options};
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+use waybill_core::encode::encode_event;
+use waybill_core::engine::{Core, Until, replay};
+use waybill_core::event::{ArchivedEntry, Entry};
+use waybill_core::input::RawBatch;
+use waybill_core::journal::{Journal, JournalReader, RecordKind};
+use waybill_core::machine::Machine;
+use waybill_core::pipeline::{Pipeline, PipelineOptions};
+
+const BATCH: usize = 4096;
+
+#[inline(never)]
+fn stage_decode(batches: &[RawBatch]) -> Vec<Entry> {
+    batches
+        .iter()
+        .flat_map(|b| b.iter().map(|r| r.decode()))
+        .collect()
+}
+
+#[inline(never)]
+fn stage_encode(entries: &[Entry]) -> usize {
+    let mut buf = AlignedVec::<16>::new();
+    let mut total = 0;
+    for e in entries {
+        buf.clear();
+        buf =
+            rkyv::api::high::to_bytes_in::<_, rancor::Error>(e, std::mem::take(&mut buf)).unwrap();
+        total += buf.len();
+    }
+    total
+}
+
+#[inline(never)]
+fn stage_append(dir: &Path, enc: &Encoded) {
+    let (mut j, _) = Journal::open(dir, bench_journal_options()).unwrap();
+    for i in 0..enc.len() {
+        black_box(
+            j.append(T0_US, RecordKind::ENTRY, enc.payload(i))
+                .unwrap()
+                .lsn,
+        );
+    }
+}
+
+#[inline(never)]
+fn stage_step(enc: &Encoded) -> Machine {
+    let mut m = Machine::new();
+    for i in 0..enc.len() {
+        // SAFETY: bytes rkyv just wrote for a valid entry.
+        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(enc.payload(i)) };
+        m.step(i as u64 + 1, a);
+    }
+    m
+}
+
+#[inline(never)]
+fn stage_core_ingest(dir: &Path, entries: &[Entry]) {
+    let mut core = Core::open(dir, bench_journal_options()).unwrap();
+    for chunk in entries.chunks(BATCH) {
+        core.ingest(chunk, T0_US).unwrap();
+    }
+    core.flush().unwrap();
+}
+
+#[inline(never)]
+fn stage_pipeline(dir: &Path, entries: &[Entry]) {
+    let core = Core::open(dir, bench_journal_options()).unwrap();
+    let pipeline = Pipeline::start(core, PipelineOptions::default());
+    for chunk in entries.chunks(BATCH) {
+        let mut batch = pipeline.batch();
+        for e in chunk {
+            batch.push(e, T0_US).unwrap();
+        }
+        pipeline.send(batch).unwrap();
+        while pipeline.acks().try_recv().is_ok() {}
+    }
+    pipeline.finish().unwrap().flush().unwrap();
+}
+
+#[inline(never)]
+fn stage_ingest_raw(dir: &Path, batches: &[RawBatch]) {
+    let mut core = Core::open(dir, bench_journal_options()).unwrap();
+    for b in batches {
+        core.ingest_raw(b, T0_US).unwrap();
+    }
+    core.flush().unwrap();
+}
+
+#[inline(never)]
+fn stage_replay(dir: &Path) -> Machine {
+    replay(dir, Until::End).unwrap().machine
+}
+
+/// What replay would cost with `access_unchecked` on CRC-verified records (for comparison).
+#[inline(never)]
+fn stage_replay_unchecked(dir: &Path) -> Machine {
+    let reader = JournalReader::open(dir).unwrap();
+    let mut m = Machine::new();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        // SAFETY: comparison only; the journal was just written by this process.
+        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(rec.payload) };
+        m.step(rec.lsn, a);
+    }
+    m
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(200_000, |s| s.parse().unwrap());
+    if let Some(path) = std::env::args().nth(2) {
+        // `stages N FILE`: write N events of the mix as JSONL (input for `waybill ingest`).
+        let mut g = Gen::new(31, 1_000_000, 1_000_000);
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let e = g.mixed();
+            encode_event(&e, &mut out);
+            out.push(b'\n');
+        }
+        std::fs::write(path, out).unwrap();
+        return;
+    }
+    let mut g = Gen::new(29, 100_000, 100_000);
+    let mut batches = Vec::new();
+    let mut line = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(BATCH);
+        let mut b = RawBatch::new();
+        for e in g.entries(Mix::Realistic, k) {
+            let Entry::Event(e) = e else { unreachable!() };
+            line.clear();
+            encode_event(&e, &mut line);
+            b.push(&line, line.len() as u64);
+        }
+        batches.push(b);
+        left -= k;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rate = |name: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        let s = t.elapsed().as_secs_f64();
+        println!("{name:<12} {:>12.0} events/s", n as f64 / s);
+    };
+    let mut entries = Vec::new();
+    rate("decode", &mut || entries = stage_decode(&batches));
+    rate("encode", &mut || {
+        black_box(stage_encode(&entries));
+    });
+    let enc = Encoded::new(&entries);
+    rate("append", &mut || stage_append(&tmp.path().join("a"), &enc));
+    let mut stepped = Machine::new();
+    rate("step", &mut || stepped = stage_step(&enc));
+    rate("core_ingest", &mut || {
+        stage_core_ingest(&tmp.path().join("c"), &entries)
+    });
+    rate("pipeline", &mut || {
+        stage_pipeline(&tmp.path().join("p"), &entries)
+    });
+    rate("ingest_raw", &mut || {
+        stage_ingest_raw(&tmp.path().join("r"), &batches)
+    });
+    let mut replayed = Machine::new();
+    rate("replay", &mut || {
+        replayed = stage_replay(&tmp.path().join("c"))
+    });
+    assert_eq!(replayed.lsn, n as u64);
+    rate("replay_unchecked", &mut || {
+        replayed = stage_replay_unchecked(&tmp.path().join("c"))
+    });
+    assert_eq!(replayed.counters, stepped.counters);
+    assert_eq!(replayed.counters, stepped.counters);
+}
