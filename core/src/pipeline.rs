@@ -253,3 +253,116 @@ fn run(
         }
     }
 }
+
+/// What [`ingest_reader`] did.
+#[derive(Debug)]
+pub struct StreamReport {
+    /// Counters of the events read (this stream only).
+    pub counters: crate::machine::Counters,
+    /// Durable LSN after the last batch (not flushed at the end: call [`Core::flush`]).
+    pub durable_lsn: u64,
+    /// Reading the input failed after `counters.received` events (which are journaled).
+    pub read_error: Option<std::io::Error>,
+}
+
+/// Ingests a whole JSONL or batch-array stream: a reader thread splits it into raw batches,
+/// `decoders` threads decode and encode them (batch `i` to decoder `i % decoders`), and the
+/// calling thread journals and applies them in input order (taking batch `i` back from
+/// decoder `i % decoders`), so the journal is exactly what [`Core::ingest_raw`] would write
+/// whatever the thread timing. `clock` gives each batch its ingest time. Bounded queues
+/// throughout; batches are recycled.
+pub fn ingest_reader<R: std::io::Read + Send + 'static>(
+    input: R,
+    core: &mut Core,
+    decoders: usize,
+    clock: fn() -> i64,
+) -> Result<StreamReport, CoreError> {
+    use crate::input::{InputReader, RawBatch};
+    const BATCH_EVENTS: usize = 4096;
+    const QUEUE_BATCHES: usize = 4;
+    let decoders = decoders.clamp(1, 16);
+    let mut to_decoders = Vec::with_capacity(decoders);
+    let mut from_decoders = Vec::with_capacity(decoders);
+    let mut recycle_encoded = Vec::with_capacity(decoders);
+    let (recycle_raw_tx, recycle_raw_rx) = bounded::<RawBatch>(decoders * (QUEUE_BATCHES + 1));
+    let mut threads = Vec::with_capacity(decoders);
+    for _ in 0..decoders {
+        let (raw_tx, raw_rx) = bounded::<RawBatch>(QUEUE_BATCHES);
+        let (enc_tx, enc_rx) = bounded::<Result<EncodedBatch, CoreError>>(QUEUE_BATCHES);
+        let (back_tx, back_rx) = bounded::<EncodedBatch>(QUEUE_BATCHES + 2);
+        let recycle_raw = recycle_raw_tx.clone();
+        threads.push(thread::spawn(move || {
+            for raw in raw_rx.iter() {
+                let mut enc = back_rx.try_recv().unwrap_or_default();
+                enc.clear();
+                let ingest_us = clock();
+                let mut result = Ok(());
+                for r in raw.iter() {
+                    result = enc.push(&r.decode(), ingest_us);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                let _ = recycle_raw.try_send(raw);
+                if enc_tx.send(result.map(|()| enc)).is_err() {
+                    break; // the core stopped; its error is reported there
+                }
+            }
+        }));
+        to_decoders.push(raw_tx);
+        from_decoders.push(enc_rx);
+        recycle_encoded.push(back_tx);
+    }
+    drop(recycle_raw_tx);
+    let reader = thread::spawn(move || -> std::io::Result<()> {
+        let mut reader = InputReader::new(input);
+        let mut i = 0;
+        loop {
+            let mut raw = recycle_raw_rx.try_recv().unwrap_or_default();
+            if reader.read_batch(&mut raw, BATCH_EVENTS)? == 0 {
+                break;
+            }
+            if to_decoders[i % decoders].send(raw).is_err() {
+                break; // the core stopped; its error is reported there
+            }
+            i += 1;
+        }
+        Ok(())
+    });
+
+    let mut counters = crate::machine::Counters::default();
+    let mut durable_lsn = core.journal().durable_lsn();
+    let mut core_error = None;
+    let mut i = 0;
+    while let Ok(encoded) = from_decoders[i % decoders].recv() {
+        let result = encoded.and_then(|batch| {
+            let report = core.ingest_encoded(&batch);
+            let _ = recycle_encoded[i % decoders].try_send(batch);
+            report
+        });
+        match result {
+            Ok(report) => {
+                counters.add(&report.counters);
+                durable_lsn = report.durable_lsn;
+            }
+            Err(e) => {
+                core_error = Some(e);
+                break;
+            }
+        }
+        i += 1;
+    }
+    drop(from_decoders);
+    let read_result = reader.join().expect("reader thread panicked");
+    for t in threads {
+        t.join().expect("decoder thread panicked");
+    }
+    if let Some(e) = core_error {
+        return Err(e);
+    }
+    Ok(StreamReport {
+        counters,
+        durable_lsn,
+        read_error: read_result.err(),
+    })
+}
