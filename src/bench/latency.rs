@@ -1,6 +1,7 @@
 //! Open-loop latency (SPEC §9): events are offered at a fixed rate whatever the core does;
 //! each one's latency runs from its intended send time, so a stall shows in every event
-//! behind it (no coordinated omission).
+//! behind it (no coordinated omission). The core runs pipelined on its own thread; this
+//! thread paces, encodes, sends, and reads the acknowledgements.
 
 use super::Latency;
 use hdrhistogram::Histogram;
@@ -10,9 +11,12 @@ use std::time::{Duration, Instant};
 use waybill_core::engine::Core;
 use waybill_core::event::Entry;
 use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::pipeline::{Pipeline, PipelineOptions};
 
-/// Most events handed over at once (the offered stream is sent in small groups).
+/// Most events handed over at once (events already due are sent together).
 const SEND_BATCH_MAX: usize = 256;
+/// Batches that may wait for the core thread (then sending blocks: backpressure).
+const QUEUE_BATCHES: usize = 64;
 const LATENCY_US_MAX: u64 = 60_000_000;
 
 pub struct Measured {
@@ -29,8 +33,57 @@ fn summary(h: &Histogram<u64>) -> Latency {
     }
 }
 
+struct Recorder {
+    start: Instant,
+    interval_ns: f64,
+    applied: Histogram<u64>,
+    durable: Histogram<u64>,
+    /// Sent, not yet acknowledged: event index ranges, in send order.
+    in_flight: VecDeque<(usize, usize)>,
+    /// Applied, not yet durable: (lsn, event index).
+    not_durable: VecDeque<(u64, usize)>,
+    first_lsn: u64,
+}
+
+impl Recorder {
+    fn intended(&self, i: usize) -> Duration {
+        Duration::from_nanos((i as f64 * self.interval_ns) as u64)
+    }
+
+    fn record(h: &mut Histogram<u64>, us: u64) {
+        h.record(us.clamp(1, LATENCY_US_MAX))
+            .expect("clamped into range");
+    }
+
+    /// Reads every acknowledgement and durable LSN available now.
+    fn poll(&mut self, p: &Pipeline) {
+        while let Ok(_ack) = p.acks().try_recv() {
+            let now = self.start.elapsed();
+            let (from, to) = self.in_flight.pop_front().expect("an ack per batch sent");
+            for k in from..to {
+                let us = now.saturating_sub(self.intended(k)).as_micros() as u64;
+                Self::record(&mut self.applied, us);
+                self.not_durable.push_back((self.first_lsn + k as u64, k));
+            }
+        }
+        self.settle(p.durable_lsn());
+    }
+
+    fn settle(&mut self, durable_lsn: u64) {
+        let now = self.start.elapsed();
+        while let Some(&(lsn, k)) = self.not_durable.front() {
+            if lsn > durable_lsn {
+                break;
+            }
+            self.not_durable.pop_front();
+            let us = now.saturating_sub(self.intended(k)).as_micros() as u64;
+            Self::record(&mut self.durable, us);
+        }
+    }
+}
+
 pub fn open_loop(entries: &[Entry], dir: &Path, durability: Durability, rate_eps: u64) -> Measured {
-    let mut core = Core::open(
+    let core = Core::open(
         dir,
         JournalOptions {
             segment_bytes: 256 << 20,
@@ -39,52 +92,55 @@ pub fn open_loop(entries: &[Entry], dir: &Path, durability: Durability, rate_eps
         },
     )
     .expect("open journal");
-    let mut applied = Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("bounds");
-    let mut durable = applied.clone();
-    let interval_ns = 1e9 / rate_eps.max(1) as f64;
-    let intended = |i: usize| Duration::from_nanos((i as f64 * interval_ns) as u64);
-    let start = Instant::now() + Duration::from_millis(5);
-    // (lsn, intended send time) of events applied but not yet durable.
-    let mut waiting: VecDeque<(u64, Duration)> = VecDeque::new();
+    let first_lsn = core.machine().lsn + 1;
+    let p = Pipeline::start(
+        core,
+        PipelineOptions {
+            queue_batches: QUEUE_BATCHES,
+        },
+    );
+    let hist = Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("bounds");
+    let mut r = Recorder {
+        start: Instant::now() + Duration::from_millis(5),
+        interval_ns: 1e9 / rate_eps.max(1) as f64,
+        applied: hist.clone(),
+        durable: hist,
+        in_flight: VecDeque::new(),
+        not_durable: VecDeque::new(),
+        first_lsn,
+    };
     let mut i = 0;
     while i < entries.len() {
-        // Wait for the next event's send time, then take every event due by now.
-        let due = start + intended(i);
+        // Until the next event is due, read acknowledgements.
+        let due = r.start + r.intended(i);
         while Instant::now() < due {
+            r.poll(&p);
             std::hint::spin_loop();
         }
-        let now = start.elapsed();
+        let now = r.start.elapsed();
         let mut end = i + 1;
-        while end < entries.len() && end - i < SEND_BATCH_MAX && intended(end) <= now {
+        while end < entries.len() && end - i < SEND_BATCH_MAX && r.intended(end) <= now {
             end += 1;
         }
+        let mut batch = p.batch();
         for e in &entries[i..end] {
-            core.submit(e, 0).expect("submit");
+            batch.push(e, 0).expect("entries encode");
         }
-        let durable_lsn = core.commit().expect("commit");
-        let done = start.elapsed();
-        for k in i..end {
-            let us = (done.saturating_sub(intended(k)).as_micros() as u64).clamp(1, LATENCY_US_MAX);
-            applied.record(us).expect("in range");
-            waiting.push_back((k as u64 + 1, intended(k)));
-        }
-        while waiting.front().is_some_and(|(lsn, _)| *lsn <= durable_lsn) {
-            let (_, t) = waiting.pop_front().expect("front");
-            durable
-                .record((done.saturating_sub(t).as_micros() as u64).clamp(1, LATENCY_US_MAX))
-                .expect("in range");
-        }
+        r.in_flight.push_back((i, end));
+        p.send(batch).expect("the core thread runs");
+        r.poll(&p);
         i = end;
     }
-    core.flush().expect("flush");
-    let done = start.elapsed();
-    for (_, t) in waiting {
-        durable
-            .record((done.saturating_sub(t).as_micros() as u64).clamp(1, LATENCY_US_MAX))
-            .expect("in range");
+    while !r.in_flight.is_empty() {
+        r.poll(&p);
+        std::hint::spin_loop();
     }
+    let mut core = p.finish().expect("pipeline");
+    let durable_lsn = core.flush().expect("flush");
+    r.settle(durable_lsn);
+    assert!(r.not_durable.is_empty());
     Measured {
-        applied: summary(&applied),
-        durable: summary(&durable),
+        applied: summary(&r.applied),
+        durable: summary(&r.durable),
     }
 }
