@@ -361,7 +361,7 @@ fn ingest(
                 }
                 done += 1;
                 if let Sabotage::DropEvery(n) = opts.sabotage
-                    && (r.index as u64 + 1) % n == 0
+                    && (r.index as u64 + 1).is_multiple_of(n)
                 {
                     continue;
                 }
