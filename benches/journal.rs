@@ -1,7 +1,6 @@
 //! Journal append, durability none, real entry payloads (96-200 bytes) into pre-faulted
-//! segments (the next segment is prepared in the background, as in production); with the
-//! payload digest computed by the writer (`append`) or ahead (`append_prehashed`, as the
-//! pipeline does).
+//! segments (the next segment is prepared in the background, as in production): frame, CRC,
+//! XXH3 chain link and copy, all on the writer.
 
 mod common;
 
@@ -10,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{BATCH, Encoded, Gen, Mix, T0_US, bench_journal_options};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use waybill_core::journal::{Journal, RecordKind, chain};
+use waybill_core::journal::{Journal, RecordKind};
 
 /// Records appended to one journal before it is thrown away (keeps disk use bounded).
 const RECORDS_PER_JOURNAL: u64 = 1_000_000;
@@ -35,42 +34,28 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(BATCH as u64));
-    let digests: Vec<_> = (0..enc.len())
-        .map(|i| chain::payload_digest(enc.payload(i)))
-        .collect();
-    for prehashed in [false, true] {
-        let name = if prehashed {
-            "append_prehashed"
-        } else {
-            "append"
-        };
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    if journal.as_ref().unwrap().last_lsn() >= RECORDS_PER_JOURNAL {
-                        let old = journal.take().unwrap();
-                        let dir = old.dir().to_owned();
-                        drop(old);
-                        std::fs::remove_dir_all(dir).unwrap();
-                        journal = Some(open(&mut round));
-                    }
-                    let j = journal.as_mut().unwrap();
-                    let t = Instant::now();
-                    for (i, digest) in digests.iter().enumerate() {
-                        let a = if prehashed {
-                            j.append_prehashed(T0_US, RecordKind::ENTRY, enc.payload(i), digest)
-                        } else {
-                            j.append(T0_US, RecordKind::ENTRY, enc.payload(i))
-                        };
-                        black_box(a.unwrap().lsn);
-                    }
-                    total += t.elapsed();
+    group.bench_function("append", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                if journal.as_ref().unwrap().last_lsn() >= RECORDS_PER_JOURNAL {
+                    let old = journal.take().unwrap();
+                    let dir = old.dir().to_owned();
+                    drop(old);
+                    std::fs::remove_dir_all(dir).unwrap();
+                    journal = Some(open(&mut round));
                 }
-                total
-            })
-        });
-    }
+                let j = journal.as_mut().unwrap();
+                let t = Instant::now();
+                for i in 0..enc.len() {
+                    let a = j.append(T0_US, RecordKind::ENTRY, enc.payload(i));
+                    black_box(a.unwrap().lsn);
+                }
+                total += t.elapsed();
+            }
+            total
+        })
+    });
     group.finish();
 }
 

@@ -150,7 +150,7 @@ pub struct HistoryArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum JournalCommand {
-    /// Check framing, checksums and the hash chain; exit 1 naming the first bad segment, offset and LSN.
+    /// Check framing, checksums and the hash chain and print the content digest (BLAKE3 anchor); exit 1 naming the first bad segment, offset and LSN.
     Verify(VerifyArgs),
     /// Records as text or JSON.
     Dump(DumpArgs),
@@ -160,6 +160,10 @@ pub enum JournalCommand {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub journal: JournalArg,
+    /// Report the content digest (the anchor) of the first N records instead of all; the
+    /// checks still cover the whole journal. Fails when the journal holds fewer records.
+    #[arg(long, value_name = "N")]
+    pub at_lsn: Option<u64>,
     #[arg(long)]
     pub json: bool,
 }

@@ -42,7 +42,9 @@ impl From<JournalError> for CliError {
 impl CliError {
     fn from_journal(e: &JournalError) -> Self {
         match e {
-            JournalError::Corrupt { .. } => CliError::Check(one_line(e)),
+            JournalError::Corrupt { .. } | JournalError::Short { .. } => {
+                CliError::Check(one_line(e))
+            }
             _ => CliError::Usage(one_line(e)),
         }
     }

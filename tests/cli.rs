@@ -394,6 +394,70 @@ fn verify_passes_on_a_clean_journal_and_names_damage() {
 }
 
 #[test]
+fn verify_reports_the_content_digest_at_the_end_and_at_an_lsn() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let full = json(&["journal", "verify", "--journal", p(&j), "--json"]);
+    let last = full["last_lsn"].as_u64().unwrap();
+    assert!(last > 1000, "{full}");
+    let digest = full["content_digest"].as_str().unwrap();
+    assert_eq!(digest.len(), 64, "{full}");
+    assert!(
+        digest
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    assert_eq!(full["content_lsn"], last);
+
+    let text = ok(&["journal", "verify", "--journal", p(&j)]);
+    assert!(
+        text.contains(&format!("content digest {digest} (lsn 1..{last})")),
+        "{text}"
+    );
+
+    let at_end = json(&[
+        "journal",
+        "verify",
+        "--journal",
+        p(&j),
+        "--json",
+        "--at-lsn",
+        &last.to_string(),
+    ]);
+    assert_eq!(at_end["content_digest"], full["content_digest"]);
+    let at_100 = json(&[
+        "journal",
+        "verify",
+        "--journal",
+        p(&j),
+        "--json",
+        "--at-lsn",
+        "100",
+    ]);
+    assert_eq!(at_100["content_lsn"], 100);
+    assert_eq!(
+        at_100["last_lsn"], last,
+        "the checks still cover the whole journal"
+    );
+    assert_eq!(at_100["head_link"], full["head_link"]);
+    assert_ne!(at_100["content_digest"], full["content_digest"]);
+    assert_eq!(at_100["content_digest"].as_str().unwrap().len(), 64);
+
+    // An anchor past the end means records are missing: a failed check.
+    let (code, _, err) = run(&[
+        "journal",
+        "verify",
+        "--journal",
+        p(&j),
+        "--at-lsn",
+        &(last + 1).to_string(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("anchor lsn"), "{err}");
+}
+
+#[test]
 fn bench_prints_every_field_of_the_contract() {
     let out = ok(&[
         "bench",

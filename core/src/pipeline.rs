@@ -3,17 +3,17 @@
 //!
 //! ```text
 //!  producer thread(s)                     core thread (the single writer)
-//!  decode / take typed entries            journal.append_prehashed (frame, CRC, chain link,
+//!  decode / take typed entries            journal.append (frame, CRC, XXH3 chain link,
 //!  rkyv-serialize into one aligned  ──►   copy into the pre-faulted mapping), then
-//!  buffer, BLAKE3 each payload            Machine::step on the payload as it sits in the
-//!  (EncodedBatch)          bounded queue  mapping; commit per batch; acks ──► caller
+//!  buffer (EncodedBatch)                  Machine::step on the payload as it sits in the
+//!                          bounded queue  mapping; commit per batch; acks ──► caller
 //!        ▲                                        │
 //!        └──────── recycled batches (bounded) ◄───┘
 //! ```
 //!
-//! The expensive, order-independent work (serializing, hashing each payload for the chain)
-//! runs before the queue, in parallel with the writer; the writer does the order-dependent
-//! part (LSN, ingest-time clamp, one single-block chain step, CRC, copy) and applies. Nothing
+//! The expensive, order-independent work (decoding, serializing) runs before the queue, in
+//! parallel with the writer; the writer does the order-dependent part (LSN, ingest-time clamp,
+//! chain link, CRC, copy) and applies. Nothing
 //! about batching reaches the journal or the state: an [`EncodedBatch`] holds exactly the bytes
 //! [`Core::submit`] would write, so the same entries with the same ingest times give
 //! byte-identical journals and the same state whichever path and batch sizes were used.
@@ -33,11 +33,10 @@ use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
 use crate::event::Entry;
-use crate::journal::chain::{PayloadDigest, payload_digest};
 use crate::journal::{Durability, FRAME_ALIGN_BYTES};
 
 /// Entries serialized for the journal, back to back in one reusable 16-byte aligned buffer,
-/// each with its payload digest and ingest time. Only [`EncodedBatch::push`] fills it, so every
+/// each with its ingest time. Only [`EncodedBatch::push`] fills it, so every
 /// payload is the rkyv archive of a valid [`Entry`].
 #[derive(Debug, Default)]
 pub struct EncodedBatch {
@@ -50,7 +49,6 @@ struct EncodedRecord {
     start: u32,
     len: u32,
     ingest_us: i64,
-    digest: PayloadDigest,
 }
 
 /// Upper bound on the bytes of one [`EncodedBatch`] (offsets are u32).
@@ -80,8 +78,8 @@ impl EncodedBatch {
         self.bytes.len()
     }
 
-    /// Serializes `entry` (the same bytes [`Core::submit`] journals) and hashes it for the
-    /// chain. `ingest_us` is the ingest time to journal it with.
+    /// Serializes `entry` (the same bytes [`Core::submit`] journals). `ingest_us` is the
+    /// ingest time to journal it with.
     pub fn push(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
         let aligned = self.bytes.len().next_multiple_of(FRAME_ALIGN_BYTES);
         self.bytes.resize(aligned, 0);
@@ -99,25 +97,20 @@ impl EncodedBatch {
                 "encoded batch larger than {MAX_BATCH_BYTES} bytes"
             )));
         }
-        let digest = payload_digest(&self.bytes[start..end]);
         self.records.push(EncodedRecord {
             start: start as u32,
             len: (end - start) as u32,
             ingest_us,
-            digest,
         });
         Ok(())
     }
 
-    /// The `i`-th payload, its ingest time and its digest.
-    pub(crate) fn record(&self, i: usize) -> (&[u8], i64, &PayloadDigest) {
+    /// The `i`-th payload and its ingest time. (The unit is the place of the payload digest
+    /// of journal format 2, still taken by [`crate::journal::Journal::append_prehashed`].)
+    pub(crate) fn record(&self, i: usize) -> (&[u8], i64, &()) {
         let r = &self.records[i];
         let start = r.start as usize;
-        (
-            &self.bytes[start..start + r.len as usize],
-            r.ingest_us,
-            &r.digest,
-        )
+        (&self.bytes[start..start + r.len as usize], r.ingest_us, &())
     }
 }
 

@@ -19,7 +19,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             .map(|_| ())
             .map_err(|e| format!("payload is not a valid entry: {e}"))
     };
-    let report = match journal::verify(dir, &mut check) {
+    let report = match journal::verify_at(dir, a.at_lsn, &mut check) {
         Ok(r) => r,
         Err(JournalError::NoJournal(p)) => {
             return Err(CliError::Usage(format!("no journal at {}", p.display())));
@@ -27,6 +27,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
         Err(e) => return Err(e.into()),
     };
     let head = hex(&report.head_link);
+    let content = hex(&report.content_digest);
     if a.json {
         let v = json!({
             "ok": true,
@@ -34,6 +35,8 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "segments": report.segments,
             "last_lsn": report.last_lsn,
             "head_link": head,
+            "content_digest": content,
+            "content_lsn": report.content_lsn,
             "torn_tail": report.torn_tail.as_ref().map(|t| t.to_string()),
         });
         println!("{v}");
@@ -42,6 +45,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "ok: {} records in {} segments, lsn 1..{}, chain head {}",
             report.records, report.segments, report.last_lsn, head
         );
+        println!("content digest {content} (lsn 1..{})", report.content_lsn);
         if let Some(t) = &report.torn_tail {
             println!("note: {t} (cut when a writer next opens the journal)");
         }

@@ -40,6 +40,11 @@ pub enum JournalError {
     /// The options cannot be used.
     #[error("invalid journal options: {0}")]
     InvalidOptions(String),
+    /// A content digest was asked for at an LSN past the journal's last valid record.
+    #[error(
+        "journal ends at lsn {last_lsn}, before the anchor lsn {anchor_lsn} (records were removed, or the anchor belongs to another journal)"
+    )]
+    Short { anchor_lsn: u64, last_lsn: u64 },
     /// A limit of the format was reached (segment count, LSN space).
     #[error("journal full: {0}")]
     Full(String),

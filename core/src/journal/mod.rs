@@ -42,15 +42,33 @@
 //!
 //! # Hash chain
 //!
-//! `link(n) = BLAKE3(link(n-1) || lsn || ingest_us || kind || payload_len || BLAKE3(payload)[..16])[..16]`
-//! with `link(0)` = 16 zero bytes ([`chain::next_link`]); integers little endian, `payload_len`
-//! as u32. It is computed per record, so it does not depend on how records were batched, and
-//! incrementally (only the previous link is kept). The payload digest depends on the payload
-//! alone, so the thread that encodes a payload computes it in parallel
-//! ([`chain::payload_digest`], [`Journal::append_prehashed`]) and the writer's part is one
-//! 53-byte (single block) BLAKE3 step per record, whatever the payload size. An edit of a
-//! payload changes its digest, hence its link and every later one; removal and reordering change
-//! the previous-link and LSN inputs. (Format version 1 hashed the payload inside the link.)
+//! `link(n) = XXH3-128(link(n-1) || lsn || ingest_us || kind || payload_len || payload)`,
+//! stored as the little-endian bytes of the u128, with `link(0)` = 16 zero bytes
+//! ([`chain::next_link`]); integers little endian, `payload_len` as u32. The writer computes it
+//! per record over the bytes it writes, so it does not depend on how records were batched, and
+//! incrementally (only the previous link is kept). Each link covers the previous one: an edit
+//! of any record changes its link and every later one, and removal and reordering change the
+//! previous-link and LSN inputs, so `journal verify` detects all three (and the CRC still
+//! guards each record on its own).
+//!
+//! The link is deliberately not cryptographic. A chain without a secret or an anchor kept
+//! elsewhere can be recomputed by whoever edits the files, whatever the hash, so a per-record
+//! cryptographic link buys nothing on its own, and it was the largest single cost of ingest
+//! (small-input BLAKE3 is sequential compressions, about 2,200 instructions per ~175-byte
+//! payload; the XXH3-128 link over the same record costs about 360).
+//!
+//! # Content digest: the anchor for auditors
+//!
+//! [`verify`] also computes `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, where
+//! `frame(i)` is the exact bytes of record `i` as stored: the 48-byte header (CRC and link
+//! included) and the payload, without the padding after it. It depends on the records alone,
+//! not on segment size or batching, and is computed in large slices so BLAKE3 runs at SIMD
+//! speed. An auditor who records the digest (and `last_lsn`) somewhere the writer cannot
+//! reach can later prove the first `n` records unchanged with [`verify_at`] at LSN `n`
+//! (`waybill journal verify --at-lsn N`): a forger who edits a record and recomputes its CRC
+//! and every later link passes the chain check, but not this digest. (Format version 1 hashed
+//! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload; journals of
+//! those versions are refused.)
 //!
 //! # Ingest time
 //!
@@ -105,7 +123,7 @@ pub use segment::{
     FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
     SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segment_file_name,
 };
-pub use verify::{PayloadCheck, verify};
+pub use verify::{PayloadCheck, verify, verify_at};
 pub use writer::Journal;
 
 /// The kind byte of a record. 0 is never a valid kind; [`RecordKind::ENTRY`] (1) is the only
@@ -275,5 +293,10 @@ pub struct VerifyReport {
     pub last_lsn: u64,
     /// The recomputed chain link of the last record (16 zero bytes for an empty journal).
     pub head_link: [u8; 16],
+    /// The anchor: BLAKE3 of the exact frame bytes (header and payload, no padding) of the
+    /// records `1..=content_lsn`, concatenated in LSN order.
+    pub content_digest: [u8; 32],
+    /// The last LSN the content digest covers (`last_lsn` unless an anchor LSN was given).
+    pub content_lsn: u64,
     pub torn_tail: Option<TornTail>,
 }

@@ -1,8 +1,9 @@
-//! The full audit behind `journal verify`.
+//! The full audit behind `journal verify`, and the BLAKE3 content digest (the anchor).
 
 use std::path::Path;
 
 use super::chain::{GENESIS_LINK, next_link};
+use super::frame::FRAME_HEADER_BYTES;
 use super::reader::map_segments;
 use super::recovery::{self, SegView};
 use super::{JournalError, RecordKind, VerifyReport};
@@ -10,12 +11,65 @@ use super::{JournalError, RecordKind, VerifyReport};
 /// The caller's check of one payload (e.g. rkyv validation): `Err` describes what is wrong.
 pub type PayloadCheck<'a> = dyn FnMut(RecordKind, &[u8]) -> Result<(), String> + 'a;
 
+/// Frames are gathered in a buffer of this size and handed to BLAKE3 a buffer at a time: an
+/// `update` with many 1 KiB chunks runs BLAKE3's SIMD over several chunks at once, while one
+/// `update` per small frame would be a sequential compression per 64 bytes.
+const ANCHOR_BUFFER_BYTES: usize = 256 * 1024;
+
+/// `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, each frame its exact bytes (header and
+/// payload, not the padding after it), fed in large slices. The hash does not depend on how
+/// the input is split, so this equals BLAKE3 of the concatenation.
+struct Anchor {
+    hasher: blake3::Hasher,
+    buf: Vec<u8>,
+}
+
+impl Anchor {
+    fn new() -> Anchor {
+        Anchor {
+            hasher: blake3::Hasher::new(),
+            buf: Vec::with_capacity(ANCHOR_BUFFER_BYTES),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, frame: &[u8]) {
+        if self.buf.len() + frame.len() > ANCHOR_BUFFER_BYTES {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
+        if frame.len() >= ANCHOR_BUFFER_BYTES {
+            self.hasher.update(frame);
+        } else {
+            self.buf.extend_from_slice(frame);
+        }
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        self.hasher.update(&self.buf);
+        *self.hasher.finalize().as_bytes()
+    }
+}
+
+/// [`verify_at`] with the content digest taken over every record.
+pub fn verify(
+    dir: &Path,
+    check_payload: &mut PayloadCheck<'_>,
+) -> Result<VerifyReport, JournalError> {
+    verify_at(dir, None, check_payload)
+}
+
 /// Audits the journal in `dir` without modifying it: segment headers, framing, CRCs, LSN
 /// continuity, ingest-time order, the hash chain (every link recomputed from the first record)
 /// and `check_payload` on every payload (e.g. rkyv validation). A torn tail is reported, not an
 /// error; everything else is [`JournalError::Corrupt`] naming segment, offset and LSN.
-pub fn verify(
+///
+/// It also computes the content digest ([`VerifyReport::content_digest`]) over the records
+/// `1..=anchor_lsn` (all of them when `None`), while the checks above still cover the whole
+/// journal. An `anchor_lsn` past the last valid record is [`JournalError::Short`].
+pub fn verify_at(
     dir: &Path,
+    anchor_lsn: Option<u64>,
     check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
     let maps = map_segments(dir)?;
@@ -26,8 +80,10 @@ pub fn verify(
             bytes: &map[..],
         })
         .collect();
+    let upto = anchor_lsn.unwrap_or(u64::MAX);
     let mut link = GENESIS_LINK;
-    let scan = recovery::scan(&views, &mut |_, _, f| {
+    let mut anchor = Anchor::new();
+    let scan = recovery::scan(&views, &mut |index, pos, f| {
         let expected = next_link(&link, f.lsn, f.ingest_us, f.kind, f.payload);
         if expected != f.link {
             return Err(
@@ -36,17 +92,34 @@ pub fn verify(
         }
         check_payload(f.kind, f.payload).map_err(|e| format!("payload check failed: {e}"))?;
         link = expected;
+        if f.lsn <= upto {
+            // The scan checked that segment `index` is `views[index]`.
+            let seg = views[index as usize].bytes;
+            anchor.add(&seg[pos..pos + FRAME_HEADER_BYTES + f.payload.len()]);
+        }
         Ok(())
     });
     if let Some(d) = &scan.damage {
         return Err(d.to_error());
     }
     debug_assert_eq!(scan.last_link, link);
+    let content_lsn = match anchor_lsn {
+        Some(n) if n > scan.last_lsn => {
+            return Err(JournalError::Short {
+                anchor_lsn: n,
+                last_lsn: scan.last_lsn,
+            });
+        }
+        Some(n) => n,
+        None => scan.last_lsn,
+    };
     Ok(VerifyReport {
         records: scan.records,
         segments: (views.len() - scan.dropped) as u32,
         last_lsn: scan.last_lsn,
         head_link: link,
+        content_digest: anchor.finish(),
+        content_lsn,
         torn_tail: scan.torn_tail(&views),
     })
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
 
-use super::chain::{GENESIS_LINK, Link, PayloadDigest, next_link_prehashed, payload_digest};
+use super::chain::{GENESIS_LINK, Link, next_link};
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use super::reader::{Records, Span};
 use super::recovery::{self, SegView};
@@ -224,7 +224,8 @@ impl Journal {
 
     /// Appends one record and returns its LSN, the stored ingest time
     /// (`max(ingest_us, last_ingest_us())`: ingest times never go backwards) and the payload as
-    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The record is not
+    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The chain link is
+    /// computed here over the bytes written (one XXH3-128 per record). The record is not
     /// durable until [`Self::commit`] or [`Self::flush`] says so. No allocation.
     #[inline]
     pub fn append(
@@ -233,22 +234,6 @@ impl Journal {
         kind: RecordKind,
         payload: &[u8],
     ) -> Result<Appended<'_>, JournalError> {
-        self.append_prehashed(ingest_us, kind, payload, &payload_digest(payload))
-    }
-
-    /// [`Self::append`] with the payload's [`payload_digest`] already computed (by the thread
-    /// that encoded the payload), so that the writer's part of the hash chain is one cheap
-    /// step. `digest` must be `payload_digest(payload)`: a wrong one breaks the chain, which
-    /// `journal verify` then reports (checked here in debug builds).
-    #[inline]
-    pub fn append_prehashed(
-        &mut self,
-        ingest_us: i64,
-        kind: RecordKind,
-        payload: &[u8],
-        digest: &PayloadDigest,
-    ) -> Result<Appended<'_>, JournalError> {
-        debug_assert_eq!(*digest, payload_digest(payload), "payload digest mismatch");
         let payload_len = payload.len();
         if payload_len == 0 {
             return Err(JournalError::EmptyPayload);
@@ -271,14 +256,7 @@ impl Journal {
             .checked_add(1)
             .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
         let ingest_us = ingest_us.max(self.last_ingest_us);
-        let link = next_link_prehashed(
-            &self.last_link,
-            lsn,
-            ingest_us,
-            kind,
-            payload_len as u32,
-            digest,
-        );
+        let link = next_link(&self.last_link, lsn, ingest_us, kind, payload);
         let at = self.active.end;
         debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
         debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());
@@ -302,6 +280,21 @@ impl Journal {
             ingest_us,
             payload: stored,
         })
+    }
+
+    /// The call shape of format 2, whose chain used a payload digest computed ahead; format 3
+    /// needs none, so this is [`Self::append`] and the unit argument is ignored. Kept only for
+    /// callers not yet moved to [`Self::append`].
+    #[doc(hidden)]
+    #[inline]
+    pub fn append_prehashed(
+        &mut self,
+        ingest_us: i64,
+        kind: RecordKind,
+        payload: &[u8],
+        _no_digest: &(),
+    ) -> Result<Appended<'_>, JournalError> {
+        self.append(ingest_us, kind, payload)
     }
 
     /// Moves to a new segment (the record did not fit). In group and sync mode the old
