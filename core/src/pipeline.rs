@@ -27,13 +27,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
 use crate::event::Entry;
 use crate::journal::{Durability, FRAME_ALIGN_BYTES};
+use crate::machine::Machine;
 
 /// Entries serialized for the journal, back to back in one reusable 16-byte aligned buffer,
 /// each with its ingest time. Only [`EncodedBatch::push`] fills it, so every
@@ -127,12 +128,19 @@ impl Default for PipelineOptions {
     }
 }
 
+/// Queries waiting for the core thread, at most; [`Pipeline::query`] blocks past that.
+const QUERY_QUEUE: usize = 16;
+
+/// A read of the machine, run on the core thread between two batches.
+type Query = Box<dyn FnOnce(&Machine) + Send>;
+
 /// Name of the core thread.
 const THREAD_NAME: &str = "waybill-core";
 
 /// A [`Core`] running on its own thread, fed [`EncodedBatch`]es over a bounded queue.
 pub struct Pipeline {
     tx: Option<Sender<EncodedBatch>>,
+    queries: Option<Sender<Query>>,
     recycled: Receiver<EncodedBatch>,
     acks: Receiver<BatchReport>,
     durable_lsn: Arc<AtomicU64>,
@@ -150,14 +158,16 @@ impl Pipeline {
         let (recycle_tx, recycled) = bounded::<EncodedBatch>(depth + 2);
         // Acks are never allowed to block the writer: bounded by the batches in flight.
         let (ack_tx, acks) = bounded::<BatchReport>(2 * depth + 4);
+        let (query_tx, query_rx) = bounded::<Query>(QUERY_QUEUE);
         let durable_lsn = Arc::new(AtomicU64::new(core.journal().durable_lsn()));
         let durable = Arc::clone(&durable_lsn);
         let handle = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || run(core, rx, recycle_tx, ack_tx, durable))
+            .spawn(move || run(core, rx, query_rx, recycle_tx, ack_tx, durable))
             .expect("spawn the core thread");
         Pipeline {
             tx: Some(tx),
+            queries: Some(query_tx),
             recycled,
             acks,
             durable_lsn,
@@ -187,6 +197,22 @@ impl Pipeline {
         &self.acks
     }
 
+    /// Runs `read` on the core thread between two batches and returns its result: a view of
+    /// the state exactly at a batch boundary, taken without locks (the writer never waits
+    /// for a reader; a query waits at most for the batch being applied). `None` when the
+    /// core thread has stopped.
+    pub fn query<R: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Machine) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = bounded::<R>(1);
+        let q: Query = Box::new(move |m: &Machine| {
+            let _ = tx.send(read(m));
+        });
+        self.queries.as_ref()?.send(q).ok()?;
+        rx.recv().ok()
+    }
+
     /// Every record up to this LSN is durable (as published by the core thread).
     pub fn durable_lsn(&self) -> u64 {
         self.durable_lsn.load(Ordering::Acquire)
@@ -196,6 +222,7 @@ impl Pipeline {
     /// core (not flushed: call [`Core::flush`] if needed).
     pub fn finish(mut self) -> Result<Core, CoreError> {
         self.tx = None;
+        self.queries = None;
         let handle = self.handle.take().expect("finish is called once");
         match handle.join() {
             Ok(r) => r,
@@ -207,6 +234,7 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         self.tx = None;
+        self.queries = None;
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -216,6 +244,7 @@ impl Drop for Pipeline {
 fn run(
     mut core: Core,
     rx: Receiver<EncodedBatch>,
+    queries: Receiver<Query>,
     recycle: Sender<EncodedBatch>,
     acks: Sender<BatchReport>,
     durable: Arc<AtomicU64>,
@@ -225,15 +254,31 @@ fn run(
         Durability::Group => Duration::from_micros(opts.group_commit_interval_us.max(100)),
         _ => Duration::from_secs(3600),
     };
+    let mut queries = Some(queries);
     loop {
-        match rx.recv_timeout(idle) {
-            Ok(batch) => {
-                let report = core.ingest_encoded(&batch)?;
-                durable.store(report.durable_lsn, Ordering::Release);
-                let _ = acks.try_send(report);
-                let _ = recycle.try_send(batch);
+        // Queries first, between batches; then the next batch (or idle work).
+        if let Some(q) = &queries {
+            while let Ok(read) = q.try_recv() {
+                read(core.machine());
             }
-            Err(RecvTimeoutError::Timeout) => {
+        }
+        let never = crossbeam_channel::never();
+        let query_rx = queries.as_ref().unwrap_or(&never);
+        crossbeam_channel::select! {
+            recv(rx) -> msg => match msg {
+                Ok(batch) => {
+                    let report = core.ingest_encoded(&batch)?;
+                    durable.store(report.durable_lsn, Ordering::Release);
+                    let _ = acks.try_send(report);
+                    let _ = recycle.try_send(batch);
+                }
+                Err(_) => return Ok(core),
+            },
+            recv(query_rx) -> msg => match msg {
+                Ok(read) => read(core.machine()),
+                Err(_) => queries = None,
+            },
+            default(idle) => {
                 // Idle in group mode: make the tail durable without waiting for more input.
                 let lsn = core.commit()?;
                 if lsn < core.journal().last_lsn() {
@@ -242,7 +287,6 @@ fn run(
                     durable.store(lsn, Ordering::Release);
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return Ok(core),
         }
     }
 }

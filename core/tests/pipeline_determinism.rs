@@ -214,3 +214,36 @@ fn every_path_writes_the_same_journal_and_state() {
         }
     }
 }
+
+/// Queries run on the core thread between batches: each sees the state at a batch boundary,
+/// with the counters conserved, while the writer keeps going.
+#[test]
+fn queries_see_batch_boundaries_without_stopping_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries: Vec<Entry> = lines().iter().map(|l| decode(l)).collect();
+    let batch_len = 7;
+    let core = Core::open(dir.path(), opts()).unwrap();
+    let p = Pipeline::start(core, PipelineOptions::default());
+    let mut seen = Vec::new();
+    for (i, chunk) in entries.chunks(batch_len).enumerate() {
+        let mut b = p.batch();
+        for e in chunk {
+            b.push(e, ingest_time(i)).unwrap();
+        }
+        p.send(b).unwrap();
+        let (lsn, conserved) = p
+            .query(|m| (m.lsn, m.counters.conserved()))
+            .expect("core thread runs");
+        assert!(conserved);
+        seen.push(lsn);
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    for lsn in &seen {
+        assert!(
+            *lsn % batch_len as u64 == 0 || *lsn == entries.len() as u64,
+            "{lsn} is not a batch boundary"
+        );
+    }
+    let core = p.finish().unwrap();
+    assert_eq!(core.machine().lsn, entries.len() as u64);
+}
