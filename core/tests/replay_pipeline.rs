@@ -64,7 +64,7 @@ fn write_journal(dir: &Path, records: usize) {
             let entry = match k % 10 {
                 0 | 1 => {
                     erp += 1;
-                    let body = if k % 20 == 0 {
+                    let body = if k.is_multiple_of(20) {
                         created(k as i64, k as i64 + 60)
                     } else {
                         eta(k as i64 + 120)
@@ -85,7 +85,7 @@ fn write_journal(dir: &Path, records: usize) {
                     let v = k % 300;
                     seqs[v] += 1;
                     // Every 7th vehicle skips a sequence now and then: gaps.
-                    if v % 7 == 0 && seqs[v] % 5 == 0 {
+                    if v.is_multiple_of(7) && seqs[v].is_multiple_of(5) {
                         seqs[v] += 1;
                     }
                     let source = format!("fleet/veh-{v:05}");
