@@ -1,4 +1,5 @@
-//! Replay: `JournalReader` scan (CRC) + access + `Machine::step` over a journal of mixed events.
+//! Replay: `JournalReader` scan (CRC) + access + `Machine::step` over a journal of mixed events,
+//! pipelined (`replay`: checking and stepping on two threads) and sequential (one thread).
 
 mod common;
 
@@ -6,7 +7,9 @@ use std::time::Duration;
 
 use common::{Gen, write_journal};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use waybill_core::engine::{Until, replay};
+use waybill_core::engine::{Until, access_entry, replay};
+use waybill_core::journal::JournalReader;
+use waybill_core::machine::Machine;
 
 const RECORDS: usize = 300_000;
 
@@ -24,6 +27,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let r = replay(&dir, Until::End).unwrap();
             assert_eq!(r.machine.lsn, RECORDS as u64);
+        })
+    });
+    // The same work on one thread: checked access then step, record by record.
+    group.bench_function("sequential", |b| {
+        b.iter(|| {
+            let reader = JournalReader::open(&dir).unwrap();
+            let mut m = Machine::new();
+            for rec in reader.records() {
+                let rec = rec.unwrap();
+                m.step(rec.lsn, access_entry(rec.lsn, rec.payload).unwrap());
+            }
+            assert_eq!(m.lsn, RECORDS as u64);
         })
     });
     group.finish();

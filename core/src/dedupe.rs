@@ -16,36 +16,62 @@ use std::collections::BTreeMap;
 /// The most holes tracked per source before the lowest one is abandoned.
 pub const MAX_HOLES_PER_SOURCE: usize = 1 << 16;
 
-#[derive(Debug, Default, Clone)]
-struct SourceSeqs {
+/// The hot part of a source's memory, read on every event: kept apart (16 bytes per source)
+/// so that the common case, the next sequence of a source with no holes, touches one small
+/// entry.
+#[derive(Debug, Default, Clone, Copy)]
+struct Mark {
     /// Every sequence in `1..=hwm` is applied.
     hwm: u64,
+    /// Highest applied sequence (`hwm` exactly when there are no runs above it).
+    max: u64,
+}
+
+/// The rest of a source's memory, touched only when it has holes.
+#[derive(Debug, Default, Clone)]
+struct Runs {
     /// Applied runs above `hwm + 1`: start -> end (inclusive). Disjoint and non-adjacent.
     above: BTreeMap<u64, u64>,
-    /// Highest applied sequence (`hwm` when `above` is empty).
-    max: u64,
     /// Sequences in `above`.
     applied_above: u64,
     /// Sequences given up on by the hole limit (still counted as missing).
     abandoned: u64,
 }
 
-impl SourceSeqs {
+/// One source's memory, borrowed from both halves.
+struct SourceSeqs<'a> {
+    mark: &'a mut Mark,
+    runs: &'a mut Runs,
+}
+
+fn missing(m: &Mark, r: &Runs) -> u64 {
+    m.max - m.hwm - r.applied_above + r.abandoned
+}
+
+impl SourceSeqs<'_> {
     fn missing(&self) -> u64 {
-        self.max - self.hwm - self.applied_above + self.abandoned
+        missing(self.mark, self.runs)
     }
 
     fn check(&self) {
-        debug_assert!(self.max >= self.hwm);
-        debug_assert!(self.above.is_empty() == (self.max == self.hwm));
-        debug_assert!(self.above.keys().next().is_none_or(|&s| s > self.hwm + 1));
+        debug_assert!(self.mark.max >= self.mark.hwm);
+        debug_assert!(self.runs.above.is_empty() == (self.mark.max == self.mark.hwm));
+        debug_assert!(
+            self.runs
+                .above
+                .keys()
+                .next()
+                .is_none_or(|&s| s > self.mark.hwm + 1)
+        );
     }
 }
 
 /// Which (source, sequence) pairs have been applied.
 #[derive(Debug, Default, Clone)]
 pub struct Dedupe {
-    sources: Vec<SourceSeqs>,
+    /// Indexed by `SourceId`, as is `runs`.
+    marks: Vec<Mark>,
+    runs: Vec<Runs>,
     missing_total: u64,
 }
 
@@ -68,66 +94,83 @@ impl Dedupe {
     pub fn mark(&mut self, source: SourceId, sequence: u64) -> bool {
         debug_assert!(sequence >= 1);
         let i = source.0 as usize;
-        if i >= self.sources.len() {
-            self.sources.resize_with(i + 1, SourceSeqs::default);
+        if let Some(m) = self.marks.get_mut(i) {
+            // Hot path: the next sequence of a source with no holes (`max == hwm` exactly when
+            // no runs are tracked above the mark).
+            if sequence == m.hwm + 1 && m.max == m.hwm {
+                m.hwm = sequence;
+                m.max = sequence;
+                return true;
+            }
         }
-        let s = &mut self.sources[i];
-        // Hot path: the next sequence of a source with no holes.
-        if sequence == s.hwm + 1 && s.above.is_empty() {
-            s.hwm = sequence;
-            s.max = sequence;
-            return true;
+        self.mark_cold(i, sequence)
+    }
+
+    #[inline(never)]
+    fn mark_cold(&mut self, i: usize, sequence: u64) -> bool {
+        if i >= self.marks.len() {
+            self.marks.resize_with(i + 1, Mark::default);
+            self.runs.resize_with(i + 1, Runs::default);
         }
+        let mut s = SourceSeqs {
+            mark: &mut self.marks[i],
+            runs: &mut self.runs[i],
+        };
         let before = s.missing();
-        let fresh = Self::mark_slow(s, sequence);
+        let fresh = Self::mark_slow(&mut s, sequence);
         let after = s.missing();
         self.missing_total = self.missing_total + after - before;
         s.check();
         fresh
     }
 
-    fn mark_slow(s: &mut SourceSeqs, seq: u64) -> bool {
-        if seq <= s.hwm {
+    fn mark_slow(s: &mut SourceSeqs<'_>, seq: u64) -> bool {
+        if seq <= s.mark.hwm {
             return false;
         }
         // The run at or below `seq`, if any.
-        let prev = s.above.range(..=seq).next_back().map(|(&a, &b)| (a, b));
+        let prev = s
+            .runs
+            .above
+            .range(..=seq)
+            .next_back()
+            .map(|(&a, &b)| (a, b));
         if let Some((_, end)) = prev
             && seq <= end
         {
             return false;
         }
-        s.applied_above += 1;
-        s.max = s.max.max(seq);
-        let next = s.above.range(seq + 1..).next().map(|(&a, &b)| (a, b));
+        s.runs.applied_above += 1;
+        s.mark.max = s.mark.max.max(seq);
+        let next = s.runs.above.range(seq + 1..).next().map(|(&a, &b)| (a, b));
         let mut start = seq;
         let mut end = seq;
         if let Some((p_start, p_end)) = prev
             && p_end + 1 == seq
         {
-            s.above.remove(&p_start);
+            s.runs.above.remove(&p_start);
             start = p_start;
         }
         if let Some((n_start, n_end)) = next
             && n_start == seq + 1
         {
-            s.above.remove(&n_start);
+            s.runs.above.remove(&n_start);
             end = n_end;
         }
-        if start == s.hwm + 1 {
+        if start == s.mark.hwm + 1 {
             // The run now touches the high-water mark: fold it in.
-            s.applied_above -= end - start + 1;
-            s.hwm = end;
+            s.runs.applied_above -= end - start + 1;
+            s.mark.hwm = end;
         } else {
-            s.above.insert(start, end);
+            s.runs.above.insert(start, end);
         }
-        if s.above.len() > MAX_HOLES_PER_SOURCE {
+        if s.runs.above.len() > MAX_HOLES_PER_SOURCE {
             // Abandon the lowest hole: move the mark over it and the run after it.
-            let (&r_start, &r_end) = s.above.iter().next().expect("non-empty");
-            s.above.remove(&r_start);
-            s.abandoned += r_start - s.hwm - 1;
-            s.applied_above -= r_end - r_start + 1;
-            s.hwm = r_end;
+            let (&r_start, &r_end) = s.runs.above.iter().next().expect("non-empty");
+            s.runs.above.remove(&r_start);
+            s.runs.abandoned += r_start - s.mark.hwm - 1;
+            s.runs.applied_above -= r_end - r_start + 1;
+            s.mark.hwm = r_end;
         }
         true
     }
@@ -139,25 +182,26 @@ impl Dedupe {
 
     /// Highest applied sequence of a source (0 when none).
     pub fn max_sequence(&self, source: SourceId) -> u64 {
-        self.sources.get(source.0 as usize).map_or(0, |s| s.max)
+        self.marks.get(source.0 as usize).map_or(0, |m| m.max)
     }
 
     /// Sources with at least one missing sequence, in SourceId order (the caller sorts by name).
     pub fn gaps(&self) -> Vec<SourceGaps> {
         let mut out = Vec::new();
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.missing() == 0 {
+        for (i, (m, r)) in self.marks.iter().zip(&self.runs).enumerate() {
+            let missing = missing(m, r);
+            if missing == 0 {
                 continue;
             }
-            let mut ranges = Vec::with_capacity(s.above.len());
-            let mut lo = s.hwm + 1;
-            for (&a, &b) in &s.above {
+            let mut ranges = Vec::with_capacity(r.above.len());
+            let mut lo = m.hwm + 1;
+            for (&a, &b) in &r.above {
                 ranges.push((lo, a - 1));
                 lo = b + 1;
             }
             out.push(SourceGaps {
                 source: SourceId(i as u32),
-                missing: s.missing(),
+                missing,
                 ranges,
             });
         }
@@ -166,7 +210,7 @@ impl Dedupe {
 
     /// Runs tracked over every source (a measure of dedupe memory).
     pub fn runs_tracked(&self) -> usize {
-        self.sources.iter().map(|s| s.above.len()).sum()
+        self.runs.iter().map(|r| r.above.len()).sum()
     }
 }
 

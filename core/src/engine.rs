@@ -3,11 +3,17 @@
 //!
 //! [`Core`] is the single writer (it owns the journal and the state). [`replay`] rebuilds a
 //! machine read-only, up to an LSN or an ingest time, for queries and audits.
+//!
+//! Replay (and the replay inside [`Core::open`]) is pipelined over two threads: a verifying
+//! thread walks the records (frames and CRCs were checked by the journal's scan) and checks
+//! each payload as an entry (`rkyv::access`), then hands batches of verified references to
+//! the applying thread over a bounded queue. The applying thread steps the machine in LSN
+//! order, exactly as a sequential loop would: only the checking moves, never the order.
 
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
 use crate::journal::{
-    Journal, JournalError, JournalOptions, JournalReader, RecordKind, Recovery, TornTail,
+    Journal, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef, Recovery, TornTail,
 };
 use crate::machine::{Counters, Machine, Outcome};
 use crate::pipeline::EncodedBatch;
@@ -70,10 +76,13 @@ impl Core {
     pub fn open(dir: &Path, opts: JournalOptions) -> Result<Core, CoreError> {
         let (journal, recovery) = Journal::open(dir, opts)?;
         let mut machine = Machine::new();
-        for rec in journal.records() {
-            let entry = access_entry(rec.lsn, rec.payload)?;
-            machine.step(rec.lsn, entry);
-        }
+        replay_records(
+            journal.records().map(Ok),
+            journal.last_lsn(),
+            Until::End,
+            &mut machine,
+            |_| {},
+        )?;
         debug_assert_eq!(machine.lsn, journal.last_lsn());
         Ok(Core {
             journal,
@@ -146,10 +155,8 @@ impl Core {
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
-            let (payload, ingest_us, digest) = batch.record(i);
-            let appended = self
-                .journal
-                .append_prehashed(ingest_us, ENTRY_KIND, payload, digest)?;
+            let (payload, ingest_us) = batch.record(i);
+            let appended = self.journal.append(ingest_us, ENTRY_KIND, payload)?;
             // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push`,
             // which serializes a valid `Entry` with rkyv; they were copied verbatim into the
             // mapping at a 16-byte aligned offset, and nothing else writes there.
@@ -228,16 +235,53 @@ pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
     replay_with(dir, until, |_| {})
 }
 
-/// Like [`replay`], calling `visit` for every record after it is applied.
+/// Like [`replay`], calling `visit` for every record after it is applied, in LSN order.
 pub fn replay_with(
     dir: &Path,
     until: Until,
-    mut visit: impl FnMut(&Visit<'_>),
+    visit: impl FnMut(&Visit<'_>),
 ) -> Result<Replayed, CoreError> {
     let reader = JournalReader::open(dir)?;
     let mut machine = Machine::new();
-    let mut last_ingest_us = None;
-    for rec in reader.records() {
+    let last_ingest_us = replay_records(
+        reader.records(),
+        reader.record_count(),
+        until,
+        &mut machine,
+        visit,
+    )?;
+    Ok(Replayed {
+        machine,
+        last_ingest_us,
+        torn_tail: reader.torn_tail().cloned(),
+    })
+}
+
+/// Records handed from the verifying thread to the applying thread at a time.
+const REPLAY_BATCH_RECORDS: usize = 1024;
+/// Batches in flight between the two threads (the bound of the queue).
+const REPLAY_QUEUE_BATCHES: usize = 4;
+/// Below this many records replay stays on the calling thread (a thread costs more).
+const REPLAY_PIPELINE_MIN_RECORDS: u64 = 4096;
+
+/// A record whose payload was checked as an entry.
+struct Verified<'a> {
+    lsn: u64,
+    ingest_us: i64,
+    segment: u32,
+    offset: u64,
+    entry: &'a ArchivedEntry,
+}
+
+/// Walks `records` up to `until`, checking each payload as an entry, and passes every
+/// verified record to `emit` in order. Stops at the first record past `until`; a damaged
+/// journal or an invalid payload ends it with the error, after every record before it.
+fn verify_records<'a>(
+    records: impl Iterator<Item = Result<RecordRef<'a>, JournalError>>,
+    until: Until,
+    mut emit: impl FnMut(Verified<'a>),
+) -> Result<(), CoreError> {
+    for rec in records {
         let rec = rec?;
         let stop = match until {
             Until::End => false,
@@ -248,20 +292,89 @@ pub fn replay_with(
             break;
         }
         let entry = access_entry(rec.lsn, rec.payload)?;
-        let outcome = machine.step(rec.lsn, entry);
-        last_ingest_us = Some(rec.ingest_us);
-        visit(&Visit {
+        emit(Verified {
             lsn: rec.lsn,
             ingest_us: rec.ingest_us,
             segment: rec.segment,
             offset: rec.offset,
             entry,
-            outcome,
         });
     }
-    Ok(Replayed {
-        machine,
-        last_ingest_us,
-        torn_tail: reader.torn_tail().cloned(),
-    })
+    Ok(())
+}
+
+/// Steps `machine` through `records` up to `until`, calling `visit` after each record, and
+/// returns the ingest time of the last record stepped. `expected` (the number of records, or
+/// an estimate) decides whether a verifying thread pays for itself. Machine, visits and result
+/// are those of a sequential loop of check-then-step over the same records.
+fn replay_records<'a, I>(
+    records: I,
+    expected: u64,
+    until: Until,
+    machine: &mut Machine,
+    mut visit: impl FnMut(&Visit<'_>),
+) -> Result<Option<i64>, CoreError>
+where
+    I: Iterator<Item = Result<RecordRef<'a>, JournalError>> + Send,
+{
+    let mut last_ingest_us = None;
+    let mut apply = |v: &Verified<'_>| {
+        let outcome = machine.step(v.lsn, v.entry);
+        last_ingest_us = Some(v.ingest_us);
+        visit(&Visit {
+            lsn: v.lsn,
+            ingest_us: v.ingest_us,
+            segment: v.segment,
+            offset: v.offset,
+            entry: v.entry,
+            outcome,
+        });
+    };
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+    if !parallel || expected < REPLAY_PIPELINE_MIN_RECORDS {
+        verify_records(records, until, |v| apply(&v))?;
+        return Ok(last_ingest_us);
+    }
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<Vec<Verified<'a>>>(REPLAY_QUEUE_BATCHES);
+    let (empty_tx, empty_rx) =
+        crossbeam_channel::bounded::<Vec<Verified<'a>>>(REPLAY_QUEUE_BATCHES + 2);
+    let verified = std::thread::scope(|scope| {
+        let verifier = std::thread::Builder::new()
+            .name("waybill-replay-verify".into())
+            .spawn_scoped(scope, move || {
+                let fresh = || Vec::with_capacity(REPLAY_BATCH_RECORDS);
+                let mut batch = fresh();
+                let mut applier_gone = false;
+                let result = verify_records(records, until, |v| {
+                    if applier_gone {
+                        return;
+                    }
+                    batch.push(v);
+                    if batch.len() == REPLAY_BATCH_RECORDS {
+                        let next = empty_rx.try_recv().unwrap_or_else(|_| fresh());
+                        applier_gone = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
+                    }
+                });
+                if !batch.is_empty() && !applier_gone {
+                    // The applier only leaves early by panicking, which the scope re-raises.
+                    let _ = full_tx.send(batch);
+                }
+                result
+            })
+            .expect("spawn the replay verifier thread");
+        // `full_rx` is moved in here so that a panic in `visit` drops it while unwinding, which
+        // ends a verifier blocked on a full queue instead of leaving the scope waiting on it.
+        for mut batch in full_rx {
+            for v in batch.drain(..) {
+                apply(&v);
+            }
+            // Recycled when the verifier still wants batches; dropped otherwise.
+            let _ = empty_tx.try_send(batch);
+        }
+        verifier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    verified?;
+    Ok(last_ingest_us)
 }

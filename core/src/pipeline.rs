@@ -106,12 +106,11 @@ impl EncodedBatch {
         Ok(())
     }
 
-    /// The `i`-th payload and its ingest time. (The unit is the place of the payload digest
-    /// of journal format 2, still taken by [`crate::journal::Journal::append_prehashed`].)
-    pub(crate) fn record(&self, i: usize) -> (&[u8], i64, &()) {
+    /// The `i`-th payload and its ingest time.
+    pub(crate) fn record(&self, i: usize) -> (&[u8], i64) {
         let r = &self.records[i];
         let start = r.start as usize;
-        (&self.bytes[start..start + r.len as usize], r.ingest_us, &())
+        (&self.bytes[start..start + r.len as usize], r.ingest_us)
     }
 }
 

@@ -2,8 +2,15 @@
 //!
 //! Interned ids depend on arrival order, so they never reach output, a digest or an ordering
 //! decision by themselves: [`EventKey::cmp`] compares sources by their bytes.
+//!
+//! The interner is on the hot path (once per event), so its index is a small open-addressing
+//! table (at most half full) of 32-byte slots: a 64-bit hash of the name, two words that
+//! hold a name of up to 16 bytes whole, the id and the length. A lookup loads those two words
+//! from the name, hashes them (one multiply; a loop only past 16 bytes), probes linearly and
+//! compares within the slot, so a hit on a typical source (`fleet/veh-12345`) touches one
+//! cache line of the table and never the name's heap copy. Hash values only place ids in the table: they never reach an id, an ordering or
+//! output, and the table is never iterated.
 
-use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
 /// Upper bound on distinct sources one core tracks (one per vehicle, ERP instance, ...).
@@ -13,11 +20,117 @@ pub const MAX_SOURCES: usize = 1 << 24;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
 
+/// One slot of the index. `len == u32::MAX` marks an empty slot.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Slot {
+    hash: u64,
+    /// The name's [`words`].
+    words: [u64; 2],
+    id: u32,
+    len: u32,
+}
+
+const EMPTY: Slot = Slot {
+    hash: 0,
+    words: [0; 2],
+    id: 0,
+    len: u32::MAX,
+};
+
+/// Names up to this long are held whole by their [`words`]; longer ones compare the rest
+/// against their copy in `names`.
+const WORDS_BYTES: usize = 16;
+
+#[inline]
+fn first8(b: &[u8]) -> u64 {
+    u64::from_le_bytes(*b.first_chunk::<8>().expect("8 bytes"))
+}
+
+#[inline]
+fn last8(b: &[u8]) -> u64 {
+    u64::from_le_bytes(*b.last_chunk::<8>().expect("8 bytes"))
+}
+
+#[inline]
+fn first4(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes(*b.first_chunk::<4>().expect("4 bytes")))
+}
+
+#[inline]
+fn last4(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes(*b.last_chunk::<4>().expect("4 bytes")))
+}
+
+/// Two words that, together with the length, determine a name of up to [`WORDS_BYTES`]
+/// bytes exactly (overlapping loads), and the first 16 bytes of a longer one.
+#[inline]
+fn words(b: &[u8]) -> [u64; 2] {
+    let n = b.len();
+    if n > WORDS_BYTES {
+        [first8(b), first8(&b[8..])]
+    } else if n >= 8 {
+        [first8(b), last8(b)]
+    } else if n >= 4 {
+        [first4(b), last4(b)]
+    } else if n > 0 {
+        [
+            u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16),
+            0,
+        ]
+    } else {
+        [0, 0]
+    }
+}
+
+#[inline]
+fn mix(a: u64, b: u64) -> u64 {
+    let p = u128::from(a).wrapping_mul(u128::from(b));
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// A fast, fixed (unseeded) 64-bit hash of a name from its words (wyhash-style folded
+/// multiplies). Fixed so that runs are reproducible; it only places ids in the table.
+#[inline]
+fn hash_name(b: &[u8], w: [u64; 2]) -> u64 {
+    const K0: u64 = 0xa076_1d64_78bd_642f;
+    const K1: u64 = 0xe703_7ed1_a0b4_28db;
+    let n = b.len() as u64;
+    let mut h = mix(w[0] ^ K0, w[1] ^ K1 ^ n.rotate_left(32));
+    if b.len() > WORDS_BYTES {
+        h = hash_tail(&b[WORDS_BYTES..], h);
+    }
+    h
+}
+
+#[cold]
+fn hash_tail(mut b: &[u8], mut h: u64) -> u64 {
+    const K2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    while let Some((chunk, rest)) = b.split_first_chunk::<8>() {
+        h = mix(u64::from_le_bytes(*chunk) ^ K2, h ^ K2.rotate_left(17));
+        b = rest;
+    }
+    for &byte in b {
+        h = mix(u64::from(byte) ^ K2, h);
+    }
+    h
+}
+
 /// The interner: source name <-> [`SourceId`].
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Sources {
     names: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, SourceId>,
+    /// Open addressing with linear probing; a power of two long, at most 7/8 full.
+    slots: Vec<Slot>,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources {
+            names: Vec::new(),
+            slots: vec![EMPTY; 16],
+        }
+    }
 }
 
 impl Sources {
@@ -25,26 +138,85 @@ impl Sources {
         Self::default()
     }
 
+    /// The table position of `name` (its slot, or the empty slot where it would go).
+    #[inline]
+    fn find(&self, name: &[u8], hash: u64, w: [u64; 2]) -> (usize, bool) {
+        let mask = self.slots.len() - 1;
+        let mut i = (hash as usize) & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.len == u32::MAX {
+                return (i, false);
+            }
+            if s.hash == hash
+                && s.words == w
+                && s.len as usize == name.len()
+                && (name.len() <= WORDS_BYTES
+                    || self.names[s.id as usize].as_bytes()[WORDS_BYTES..] == name[WORDS_BYTES..])
+            {
+                return (i, true);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The id of `name`, adding it on first sight.
     ///
     /// # Panics
     /// When more than [`MAX_SOURCES`] distinct sources are seen (a limit, not a state to recover).
+    #[inline]
     pub fn intern(&mut self, name: &str) -> SourceId {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        let bytes = name.as_bytes();
+        let w = words(bytes);
+        let hash = hash_name(bytes, w);
+        let (i, found) = self.find(bytes, hash, w);
+        if found {
+            return SourceId(self.slots[i].id);
         }
+        self.insert_new(name, hash, w, i)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert_new(&mut self, name: &str, hash: u64, w: [u64; 2], mut i: usize) -> SourceId {
         assert!(
             self.names.len() < MAX_SOURCES,
             "more than {MAX_SOURCES} sources"
         );
+        // At most half full: short probe sequences on hits and misses.
+        if (self.names.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+            i = self.find(name.as_bytes(), hash, w).0;
+        }
         let id = SourceId(self.names.len() as u32);
         self.names.push(name.into());
-        self.index.insert(name.into(), id);
+        self.slots[i] = Slot {
+            hash,
+            words: w,
+            id: id.0,
+            len: name.len() as u32,
+        };
         id
     }
 
+    fn grow(&mut self) {
+        let len = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; len]);
+        let mask = len - 1;
+        for s in old.into_iter().filter(|s| s.len != u32::MAX) {
+            let mut i = (s.hash as usize) & mask;
+            while self.slots[i].len != u32::MAX {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<SourceId> {
-        self.index.get(name).copied()
+        let bytes = name.as_bytes();
+        let w = words(bytes);
+        let (i, found) = self.find(bytes, hash_name(bytes, w), w);
+        found.then(|| SourceId(self.slots[i].id))
     }
 
     pub fn name(&self, id: SourceId) -> &str {
@@ -113,5 +285,41 @@ mod tests {
         assert!(!k(1, a, 9).beats(&k(1, a, 9), &s));
         assert_eq!(s.intern("fleet/b"), b);
         assert_eq!(s.name(a), "fleet/a");
+    }
+
+    #[test]
+    fn interns_names_of_every_length() {
+        let mut s = Sources::new();
+        let names: Vec<String> = (0..5_000)
+            .map(|i| {
+                let len = i % 41;
+                let mut n = format!("{i}/");
+                while n.len() < len {
+                    n.push(char::from(b'a' + (i % 26) as u8));
+                }
+                n
+            })
+            .collect();
+        // Names that differ only past the inline head, and the empty name.
+        let long_a = "fleet/telematics-unit-0000000000-a".to_string();
+        let long_b = "fleet/telematics-unit-0000000000-b".to_string();
+        let all: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .chain([long_a.as_str(), long_b.as_str(), ""])
+            .collect();
+        let mut ids = Vec::new();
+        for n in &all {
+            let id = s.intern(n);
+            ids.push(id);
+        }
+        for (n, &id) in all.iter().zip(&ids) {
+            assert_eq!(s.intern(n), id, "{n}");
+            assert_eq!(s.get(n), Some(id));
+            assert_eq!(s.name(id), *n);
+        }
+        assert_eq!(s.len(), all.len());
+        assert_ne!(s.get(&long_a), s.get(&long_b));
+        assert_eq!(s.get("not/there"), None);
     }
 }

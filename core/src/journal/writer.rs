@@ -282,21 +282,6 @@ impl Journal {
         })
     }
 
-    /// The call shape of format 2, whose chain used a payload digest computed ahead; format 3
-    /// needs none, so this is [`Self::append`] and the unit argument is ignored. Kept only for
-    /// callers not yet moved to [`Self::append`].
-    #[doc(hidden)]
-    #[inline]
-    pub fn append_prehashed(
-        &mut self,
-        ingest_us: i64,
-        kind: RecordKind,
-        payload: &[u8],
-        _no_digest: &(),
-    ) -> Result<Appended<'_>, JournalError> {
-        self.append(ingest_us, kind, payload)
-    }
-
     /// Moves to a new segment (the record did not fit). In group and sync mode the old
     /// segment is flushed first, so a later segment never holds records while an earlier one
     /// has unflushed ones.
