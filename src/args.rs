@@ -47,6 +47,9 @@ pub struct BenchArgs {
     /// Print every figure as JSON (the names of SPEC §9).
     #[arg(long)]
     pub json: bool,
+    /// Run one path only (to profile it); the others report 0.
+    #[arg(long, value_name = "PATH", value_parser = ["limit", "apply", "pipeline", "replay", "group", "jsonl", "sqlite", "latency"])]
+    pub only: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,6 +32,8 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Where the journals and the SQLite file go (removed after).
     pub dir: std::path::PathBuf,
+    /// Run only this path (for profiling one path); every path when None.
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -204,61 +206,76 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
     let entries: Vec<Entry> = workload.events.into_iter().map(Entry::Event).collect();
     let archived = Archived::of(&entries);
 
-    let limit_eps = limit::run(&archived, opts.shipments);
-    progress(&format!("limit           {limit_eps:>12.0} events/s"));
-    let apply_only_eps = apply_only(&archived);
-    progress(&format!("apply only      {apply_only_eps:>12.0} events/s"));
+    let want = |path: &str| opts.only.as_deref().is_none_or(|o| o == path);
+    let mut run_path = |path: &str, f: &mut dyn FnMut() -> f64| -> f64 {
+        if !want(path) {
+            return 0.0;
+        }
+        let v = f();
+        progress(&format!("{path:<10} {v:>12.0} events/s"));
+        v
+    };
+    let limit_eps = run_path("limit", &mut || limit::run(&archived, opts.shipments));
+    let apply_only_eps = run_path("apply", &mut || apply_only(&archived));
     drop(archived);
     let none_dir = opts.dir.join("pipeline");
-    let (pipeline_eps, core) = pipeline(&entries, &none_dir, Durability::None);
-    let m = core.machine();
-    let state_bytes_per_shipment =
-        m.state.heap_bytes() as f64 / (m.state.shipment_count().max(1)) as f64;
-    drop(core);
-    progress(&format!("pipeline        {pipeline_eps:>12.0} events/s"));
-    let replay_eps = replay(&none_dir, n);
-    progress(&format!("replay          {replay_eps:>12.0} events/s"));
+    let mut state_bytes_per_shipment = 0.0;
+    // Replay reads the journal the pipeline path writes.
+    let pipeline_eps = run_path(
+        if want("replay") && !want("pipeline") {
+            "replay"
+        } else {
+            "pipeline"
+        },
+        &mut || {
+            let (eps, core) = pipeline(&entries, &none_dir, Durability::None);
+            let m = core.machine();
+            state_bytes_per_shipment =
+                m.state.heap_bytes() as f64 / (m.state.shipment_count().max(1)) as f64;
+            eps
+        },
+    );
+    let pipeline_eps = if want("pipeline") { pipeline_eps } else { 0.0 };
+    let replay_eps = run_path("replay", &mut || replay(&none_dir, n));
     let _ = std::fs::remove_dir_all(&none_dir);
     let group_dir = opts.dir.join("group");
-    let (pipeline_group_eps, core) = pipeline(&entries, &group_dir, Durability::Group);
-    drop(core);
+    let pipeline_group_eps = run_path("group", &mut || {
+        pipeline(&entries, &group_dir, Durability::Group).0
+    });
     let _ = std::fs::remove_dir_all(&group_dir);
-    progress(&format!(
-        "pipeline group  {pipeline_group_eps:>12.0} events/s"
-    ));
     let jsonl_dir = opts.dir.join("jsonl");
-    let jsonl_ingest_eps = jsonl(jsonl_bytes, n, &jsonl_dir);
+    let mut jsonl_bytes = Some(jsonl_bytes);
+    let jsonl_ingest_eps = run_path("jsonl", &mut || {
+        jsonl(jsonl_bytes.take().expect("run once"), n, &jsonl_dir)
+    });
     let _ = std::fs::remove_dir_all(&jsonl_dir);
-    progress(&format!(
-        "jsonl ingest    {jsonl_ingest_eps:>12.0} events/s"
-    ));
-    let sqlite_eps = sqlite_path(&sqlite_events, &opts.dir);
-    progress(&format!(
-        "sqlite          {sqlite_eps:>12.0} events/s ({sqlite_n} events)"
-    ));
+    let sqlite_eps = run_path("sqlite", &mut || sqlite_path(&sqlite_events, &opts.dir));
 
     let lat_n = n.min(LATENCY_EVENTS_MAX);
     let lat_dir = opts.dir.join("latency");
-    let latency_us = latency::open_loop(
-        &entries[..lat_n],
-        &lat_dir,
-        Durability::None,
-        opts.offered_rate_eps,
-    )
-    .applied;
-    let _ = std::fs::remove_dir_all(&lat_dir);
-    let durable_latency_us = latency::open_loop(
-        &entries[..lat_n],
-        &lat_dir,
-        Durability::Group,
-        opts.offered_rate_eps,
-    )
-    .durable;
-    let _ = std::fs::remove_dir_all(&lat_dir);
-    progress(&format!(
-        "latency p99     {:>12} us (durable p99 {} us)",
-        latency_us.p99, durable_latency_us.p99
-    ));
+    let (mut latency_us, mut durable_latency_us) = (Latency::default(), Latency::default());
+    if want("latency") {
+        latency_us = latency::open_loop(
+            &entries[..lat_n],
+            &lat_dir,
+            Durability::None,
+            opts.offered_rate_eps,
+        )
+        .applied;
+        let _ = std::fs::remove_dir_all(&lat_dir);
+        durable_latency_us = latency::open_loop(
+            &entries[..lat_n],
+            &lat_dir,
+            Durability::Group,
+            opts.offered_rate_eps,
+        )
+        .durable;
+        let _ = std::fs::remove_dir_all(&lat_dir);
+        progress(&format!(
+            "latency p99 {} us, durable p99 {} us",
+            latency_us.p99, durable_latency_us.p99
+        ));
+    }
     let _ = std::fs::remove_dir_all(&opts.dir);
 
     BenchReport {

@@ -19,6 +19,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         shipments: a.shipments,
         offered_rate_eps: a.rate,
         seed: a.seed,
+        only: a.only.clone(),
         dir: std::env::temp_dir().join(format!("waybill-bench-{}-{nanos}", std::process::id())),
     };
     let r = bench::run(&opts, |line| eprintln!("bench: {line}"));
