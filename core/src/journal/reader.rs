@@ -8,7 +8,7 @@ use memmap2::Mmap;
 
 use super::error::Damage;
 use super::frame;
-use super::recovery::{self, SegView};
+use super::recovery;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use super::{JournalError, RecordRef, TornTail};
 
@@ -104,13 +104,7 @@ impl JournalReader {
     /// then the error.
     pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
         let maps = map_segments(dir)?;
-        let views: Vec<SegView<'_>> = maps
-            .iter()
-            .map(|(index, map)| SegView {
-                index: *index,
-                bytes: &map[..],
-            })
-            .collect();
+        let views = recovery::views(&maps);
         let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
         let torn_tail = scan.torn_tail(&views);
         let ends = scan.segments.iter().map(|s| s.end).collect();

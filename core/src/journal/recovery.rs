@@ -13,6 +13,16 @@ pub(crate) struct SegView<'a> {
     pub bytes: &'a [u8],
 }
 
+/// Views of mapped segments (`(index, mapping)` pairs), for [`scan`].
+pub(crate) fn views<M: std::ops::Deref<Target = [u8]>>(maps: &[(u64, M)]) -> Vec<SegView<'_>> {
+    maps.iter()
+        .map(|(index, map)| SegView {
+            index: *index,
+            bytes: &map[..],
+        })
+        .collect()
+}
+
 /// The valid part of one scanned segment.
 #[derive(Clone, Debug)]
 pub(crate) struct SegScan {

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::chain::{GENESIS_LINK, next_link};
 use super::frame::FRAME_HEADER_BYTES;
 use super::reader::map_segments;
-use super::recovery::{self, SegView};
+use super::recovery;
 use super::{JournalError, RecordKind, VerifyReport};
 
 /// The caller's check of one payload (e.g. rkyv validation): `Err` describes what is wrong.
@@ -73,13 +73,7 @@ pub fn verify_at(
     check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
     let maps = map_segments(dir)?;
-    let views: Vec<SegView<'_>> = maps
-        .iter()
-        .map(|(index, map)| SegView {
-            index: *index,
-            bytes: &map[..],
-        })
-        .collect();
+    let views = recovery::views(&maps);
     let upto = anchor_lsn.unwrap_or(u64::MAX);
     let mut link = GENESIS_LINK;
     let mut anchor = Anchor::new();

@@ -10,7 +10,7 @@ use memmap2::MmapMut;
 use super::chain::{GENESIS_LINK, Link, next_link};
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use super::reader::{Records, Span};
-use super::recovery::{self, SegView};
+use super::recovery;
 use super::segment::{
     self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader, segment_file_name,
 };
@@ -142,13 +142,7 @@ impl Journal {
             maps.push((*index, map));
         }
 
-        let views: Vec<SegView<'_>> = maps
-            .iter()
-            .map(|(index, map)| SegView {
-                index: *index,
-                bytes: &map[..],
-            })
-            .collect();
+        let views = recovery::views(&maps);
         let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
         if let Some(d) = &scan.damage {
             return Err(d.to_error());
