@@ -298,6 +298,7 @@ fn ingest(
         };
         let mut pending: VecDeque<Ready> = VecDeque::new();
         let mut done = 0u64;
+        let mut last_arrival_us = first_arrival_us;
         loop {
             if pending.is_empty() {
                 match rx.recv() {
@@ -367,6 +368,7 @@ fn ingest(
                 }
                 let (lsn, _) = core.submit(&r.entry, r.arrival_us)?;
                 out.submitted += 1;
+                last_arrival_us = r.arrival_us;
                 if speedup.is_some() {
                     submitted_in_batch.push((r.arrival_us, intended(r.arrival_us)));
                 } else {
@@ -399,7 +401,7 @@ fn ingest(
                     .record(us)
                     .expect("clamped into range");
             }
-            progress.update(done, pending.front().map_or(0, |r| r.arrival_us));
+            progress.update(done, last_arrival_us);
         }
         core.flush()?;
         out.wall_seconds = started.elapsed().as_secs_f64();
