@@ -499,3 +499,31 @@ fn bench_prints_every_field_of_the_contract() {
     }
     assert_eq!(v["events"], 20000);
 }
+
+/// Output piped into a reader that stops early (`| head`) ends quietly, never with a panic.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    for args in [
+        vec!["journal", "dump", "--journal", p(&j)],
+        vec!["dead-letters", "--journal", p(&j)],
+        vec!["state", "--journal", p(&j), "--all"],
+        vec!["history", "--journal", p(&j), "--shipment", "3"],
+    ] {
+        let mut child = common::bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe closes
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
