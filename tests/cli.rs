@@ -508,9 +508,15 @@ fn a_closed_pipe_ends_output_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let j = dir.path().join("j");
     ingest(&example_day(), &j);
+    // Far more dead letters than a pipe buffers, so the writer outlives its reader.
+    let bad = dir.path().join("bad.jsonl");
+    fs::write(&bad, "not json at all, line after line\n".repeat(20_000)).unwrap();
+    let jb = dir.path().join("jb");
+    ingest(&bad, &jb);
     for args in [
         vec!["journal", "dump", "--journal", p(&j)],
-        vec!["dead-letters", "--journal", p(&j)],
+        vec!["dead-letters", "--journal", p(&jb)],
+        vec!["dead-letters", "--journal", p(&jb), "--json"],
         vec!["state", "--journal", p(&j), "--all"],
         vec!["history", "--journal", p(&j), "--shipment", "3"],
     ] {
