@@ -533,3 +533,28 @@ fn a_closed_pipe_ends_output_quietly() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// Every durability mode journals the same records and acknowledges only what is durable:
+/// after `ingest` returns, the durable LSN is the last LSN.
+#[test]
+fn every_durability_mode_gives_the_same_state_and_acknowledges_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut digests = Vec::new();
+    for mode in ["none", "group", "sync"] {
+        let j = dir.path().join(mode);
+        let v = json(&[
+            "ingest",
+            p(&example_day()),
+            "--journal",
+            p(&j),
+            "--json",
+            "--durability",
+            mode,
+        ]);
+        assert_eq!(v["durable_lsn"], v["lsn"], "{mode}: {v}");
+        assert_conserved(&v);
+        ok(&["journal", "verify", "--journal", p(&j)]);
+        digests.push(v["digest"].clone());
+    }
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+}
