@@ -45,6 +45,7 @@ impl CliError {
             JournalError::Corrupt { .. } | JournalError::Short { .. } => {
                 CliError::Check(one_line(e))
             }
+            JournalError::NoJournal(p) => CliError::Usage(format!("no journal at {}", p.display())),
             _ => CliError::Usage(one_line(e)),
         }
     }

@@ -169,18 +169,7 @@ impl Core {
 
     fn finish_batch(&mut self, before: Counters, first_lsn: u64) -> Result<BatchReport, CoreError> {
         let durable_lsn = self.journal.commit()?;
-        let mut counters = self.machine.counters;
-        counters.received -= before.received;
-        counters.applied -= before.applied;
-        counters.duplicates -= before.duplicates;
-        counters.dead_lettered -= before.dead_lettered;
-        for (c, b) in counters
-            .dead_letter_reasons
-            .iter_mut()
-            .zip(before.dead_letter_reasons)
-        {
-            *c -= b;
-        }
+        let counters = self.machine.counters.since(&before);
         Ok(BatchReport {
             counters,
             first_lsn,

@@ -59,6 +59,23 @@ impl Counters {
             && self.dead_lettered == self.dead_letter_reasons.iter().sum::<u64>()
     }
 
+    /// What was counted after `before` (a snapshot of these counters taken earlier).
+    pub fn since(&self, before: &Counters) -> Counters {
+        let mut c = *self;
+        c.received -= before.received;
+        c.applied -= before.applied;
+        c.duplicates -= before.duplicates;
+        c.dead_lettered -= before.dead_lettered;
+        for (n, b) in c
+            .dead_letter_reasons
+            .iter_mut()
+            .zip(before.dead_letter_reasons)
+        {
+            *n -= b;
+        }
+        c
+    }
+
     pub fn add(&mut self, other: &Counters) {
         self.received += other.received;
         self.applied += other.applied;

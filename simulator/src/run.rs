@@ -139,11 +139,10 @@ impl Buckets {
     }
 }
 
-fn buckets_for(world: &World, stream: &Stream, scenario: &Scenario) -> Buckets {
+fn buckets_for(stream: &Stream, scenario: &Scenario) -> Buckets {
     let start_us = scenario.world.start_us;
     let last = stream.deliveries.last().map_or(start_us, |d| d.arrival_us);
     let span_us = (last - start_us).max(scenario.world.horizon_us).max(1);
-    let _ = world;
     let widths_s = [
         60i64, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800,
     ];
@@ -188,7 +187,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, SimError> {
         )));
     }
     let prepared = prepare(scenario, seed);
-    let buckets = buckets_for(&prepared.world, &prepared.stream, scenario);
+    let buckets = buckets_for(&prepared.stream, scenario);
     let ingested = ingest(scenario, &prepared, &journal_dir, &buckets, opts)?;
 
     let t_check = Instant::now();

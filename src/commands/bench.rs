@@ -4,6 +4,7 @@ use crate::args::BenchArgs;
 use crate::bench::{self, BenchOptions};
 use crate::error::CliError;
 use std::process::ExitCode;
+use waybill_sim::report::thousands_f;
 
 pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
     if a.events == 0 || a.shipments == 0 || a.rate == 0 {
@@ -46,7 +47,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         ("sqlite", r.sqlite_eps, ""),
     ];
     for (name, v, target) in rows {
-        println!("{name:<28} {:>14}  {target:>12}", thousands(v));
+        println!("{name:<28} {:>14}  {target:>12}", thousands_f(v, 0));
     }
     println!();
     println!(
@@ -59,7 +60,10 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
     );
     println!(
         "{:<28} {:>14}  {:>12}",
-        format!("latency p99 at {} /s", thousands(r.offered_rate_eps as f64)),
+        format!(
+            "latency p99 at {} /s",
+            thousands_f(r.offered_rate_eps as f64, 0)
+        ),
         format!("{} us", r.latency_us.p99),
         "<= 50 us"
     );
@@ -87,16 +91,4 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         r.latency_events
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn thousands(v: f64) -> String {
-    let s = format!("{:.0}", v);
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::Until;
 use waybill_core::event::{ArchivedEntry, ArchivedEvent, Event};
-use waybill_core::journal::{self, JournalError};
+use waybill_core::journal;
 use waybill_core::time::format_rfc3339_us;
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
@@ -19,13 +19,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             .map(|_| ())
             .map_err(|e| format!("payload is not a valid entry: {e}"))
     };
-    let report = match journal::verify_at(dir, a.at_lsn, &mut check) {
-        Ok(r) => r,
-        Err(JournalError::NoJournal(p)) => {
-            return Err(CliError::Usage(format!("no journal at {}", p.display())));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let report = journal::verify_at(dir, a.at_lsn, &mut check)?;
     let head = hex(&report.head_link);
     let content = hex(&report.content_digest);
     if a.json {

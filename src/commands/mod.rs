@@ -13,7 +13,6 @@ use crate::error::CliError;
 use std::path::Path;
 use std::process::ExitCode;
 use waybill_core::engine::{self, Replayed, Until};
-use waybill_core::journal::JournalError;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
@@ -41,9 +40,6 @@ pub fn replay_with(
                 eprintln!("waybill: note: {t} (cut when a writer next opens the journal)");
             }
             Ok(r)
-        }
-        Err(engine::CoreError::Journal(JournalError::NoJournal(p))) => {
-            Err(CliError::Usage(format!("no journal at {}", p.display())))
         }
         Err(e) => Err(e.into()),
     }

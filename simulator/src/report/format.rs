@@ -24,7 +24,7 @@ pub(crate) fn sum<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
 }
 
 /// A float with thousands separators and `decimals` digits after the point.
-pub(crate) fn thousands_f(v: f64, decimals: usize) -> String {
+pub fn thousands_f(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
         return "-".to_string();
     }

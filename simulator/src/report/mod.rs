@@ -5,6 +5,8 @@
 use serde::Serialize;
 
 mod format;
+
+pub use format::thousands_f;
 mod html;
 mod human;
 mod progress;
