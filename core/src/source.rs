@@ -4,12 +4,13 @@
 //! decision by themselves: [`EventKey::cmp`] compares sources by their bytes.
 //!
 //! The interner is on the hot path (once per event), so its index is a small open-addressing
-//! table (at most half full) of 32-byte slots: a 64-bit hash of the name, two words that
-//! hold a name of up to 16 bytes whole, the id and the length. A lookup loads those two words
-//! from the name, hashes them (one multiply; a loop only past 16 bytes), probes linearly and
-//! compares within the slot, so a hit on a typical source (`fleet/veh-12345`) touches one
-//! cache line of the table and never the name's heap copy. Hash values only place ids in the table: they never reach an id, an ordering or
-//! output, and the table is never iterated.
+//! table (at most half full) of 32-byte slots: three words that hold a name of up to 24 bytes
+//! whole, the id and the length. A lookup loads those words from the name, hashes them (two
+//! multiplies; a loop only past 24 bytes), probes linearly and compares within the slot, so a
+//! hit on a typical source (`fleet/truck-12345`) touches one cache line of the table and never
+//! the name's heap copy. Hash values only place ids in the table: they never reach an id, an
+//! ordering or output, and the table is never iterated in an order that matters (growth
+//! re-places every slot).
 
 use std::cmp::Ordering;
 
@@ -24,23 +25,23 @@ pub struct SourceId(pub u32);
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
 struct Slot {
-    hash: u64,
     /// The name's [`words`].
-    words: [u64; 2],
+    words: [u64; 3],
     id: u32,
     len: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
 const EMPTY: Slot = Slot {
-    hash: 0,
-    words: [0; 2],
+    words: [0; 3],
     id: 0,
     len: u32::MAX,
 };
 
 /// Names up to this long are held whole by their [`words`]; longer ones compare the rest
 /// against their copy in `names`.
-const WORDS_BYTES: usize = 16;
+const WORDS_BYTES: usize = 24;
 
 #[inline]
 fn first8(b: &[u8]) -> u64 {
@@ -62,24 +63,27 @@ fn last4(b: &[u8]) -> u64 {
     u64::from(u32::from_le_bytes(*b.last_chunk::<4>().expect("4 bytes")))
 }
 
-/// Two words that, together with the length, determine a name of up to [`WORDS_BYTES`]
-/// bytes exactly (overlapping loads), and the first 16 bytes of a longer one.
+/// Three words that, together with the length, determine a name of up to [`WORDS_BYTES`]
+/// bytes exactly (overlapping loads), and the first 24 bytes of a longer one.
 #[inline]
-fn words(b: &[u8]) -> [u64; 2] {
+fn words(b: &[u8]) -> [u64; 3] {
     let n = b.len();
     if n > WORDS_BYTES {
-        [first8(b), first8(&b[8..])]
+        [first8(b), first8(&b[8..]), first8(&b[16..])]
+    } else if n > 16 {
+        [first8(b), first8(&b[8..]), last8(b)]
     } else if n >= 8 {
-        [first8(b), last8(b)]
+        [first8(b), last8(b), 0]
     } else if n >= 4 {
-        [first4(b), last4(b)]
+        [first4(b), last4(b), 0]
     } else if n > 0 {
         [
             u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16),
             0,
+            0,
         ]
     } else {
-        [0, 0]
+        [0, 0, 0]
     }
 }
 
@@ -92,11 +96,13 @@ fn mix(a: u64, b: u64) -> u64 {
 /// A fast, fixed (unseeded) 64-bit hash of a name from its words (wyhash-style folded
 /// multiplies). Fixed so that runs are reproducible; it only places ids in the table.
 #[inline]
-fn hash_name(b: &[u8], w: [u64; 2]) -> u64 {
+fn hash_name(b: &[u8], w: [u64; 3]) -> u64 {
     const K0: u64 = 0xa076_1d64_78bd_642f;
     const K1: u64 = 0xe703_7ed1_a0b4_28db;
+    const K3: u64 = 0x5899_65cc_7537_4cc3;
     let n = b.len() as u64;
     let mut h = mix(w[0] ^ K0, w[1] ^ K1 ^ n.rotate_left(32));
+    h = mix(h ^ K3, w[2] ^ K0);
     if b.len() > WORDS_BYTES {
         h = hash_tail(&b[WORDS_BYTES..], h);
     }
@@ -140,7 +146,7 @@ impl Sources {
 
     /// The table position of `name` (its slot, or the empty slot where it would go).
     #[inline]
-    fn find(&self, name: &[u8], hash: u64, w: [u64; 2]) -> (usize, bool) {
+    fn find(&self, name: &[u8], hash: u64, w: [u64; 3]) -> (usize, bool) {
         let mask = self.slots.len() - 1;
         let mut i = (hash as usize) & mask;
         loop {
@@ -148,8 +154,7 @@ impl Sources {
             if s.len == u32::MAX {
                 return (i, false);
             }
-            if s.hash == hash
-                && s.words == w
+            if s.words == w
                 && s.len as usize == name.len()
                 && (name.len() <= WORDS_BYTES
                     || self.names[s.id as usize].as_bytes()[WORDS_BYTES..] == name[WORDS_BYTES..])
@@ -178,7 +183,7 @@ impl Sources {
 
     #[cold]
     #[inline(never)]
-    fn insert_new(&mut self, name: &str, hash: u64, w: [u64; 2], mut i: usize) -> SourceId {
+    fn insert_new(&mut self, name: &str, hash: u64, w: [u64; 3], mut i: usize) -> SourceId {
         assert!(
             self.names.len() < MAX_SOURCES,
             "more than {MAX_SOURCES} sources"
@@ -191,7 +196,6 @@ impl Sources {
         let id = SourceId(self.names.len() as u32);
         self.names.push(name.into());
         self.slots[i] = Slot {
-            hash,
             words: w,
             id: id.0,
             len: name.len() as u32,
@@ -204,7 +208,8 @@ impl Sources {
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; len]);
         let mask = len - 1;
         for s in old.into_iter().filter(|s| s.len != u32::MAX) {
-            let mut i = (s.hash as usize) & mask;
+            let name = self.names[s.id as usize].as_bytes();
+            let mut i = (hash_name(name, s.words) as usize) & mask;
             while self.slots[i].len != u32::MAX {
                 i = (i + 1) & mask;
             }
