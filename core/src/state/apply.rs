@@ -4,16 +4,18 @@
 //! (event key, or order version then key), and every other change is a commutative count or a
 //! tombstone, so any permutation of the same set of events gives the same stored state.
 
-use super::State;
 use super::register::{Key, version_beats};
-use super::shipment::{Amended, ChargeAdd, Issued, Milestone, PodValue, Settled, Shipment, flag};
+use super::shipment::{
+    Amended, ChargeAdd, Extra, InvoiceRecord, Milestone, PodValue, Progress, Shipment, flag,
+};
+use super::store::Chunked;
 use super::vehicle::Vehicle;
+use super::{MAX_SHIPMENTS, State};
 use crate::event::{
     ArchivedBody, ArchivedChargeKind, ArchivedContract, ArchivedEvent, ArchivedGeoPoint,
     ArchivedStop, ChargeKind, Contract, GeoPoint,
 };
 use crate::source::{EventKey, Sources};
-use std::collections::hash_map::Entry;
 
 #[inline]
 fn geo(p: &ArchivedGeoPoint) -> GeoPoint {
@@ -99,12 +101,14 @@ impl State {
         let slot = self.shipment_slot(subject);
         let State {
             shipments,
+            progress,
+            extras,
+            text,
             customers,
             routes,
-            contracts,
             ..
         } = self;
-        let s: &mut Shipment = &mut shipments[slot];
+        let s: &mut Shipment = shipments.get_mut(slot);
         debug_assert_eq!(s.id, subject);
 
         match &event.body {
@@ -121,7 +125,7 @@ impl State {
                 if !s.has(flag::HAS_ORDER) || k.beats(s.created_key, sources) {
                     s.created_key = k;
                     s.customer = customers.intern_str(customer_id.as_str());
-                    s.contract = contracts.intern(contract(terms));
+                    s.set_contract(contract(terms));
                     s.origin = geo(origin);
                     s.destination = geo(destination);
                     s.window_start_us = window_start_us.to_native();
@@ -142,7 +146,9 @@ impl State {
                 let any =
                     window_start_us.is_some() || window_end_us.is_some() || destination.is_some();
                 if any {
-                    let a = s.amend.get_or_insert_with(Default::default);
+                    let a = extra_of(s, extras)
+                        .amend
+                        .get_or_insert_with(Default::default);
                     if let Some(v) = window_start_us.as_ref() {
                         amend_field(&mut a.window_start, version, k, v.to_native(), sources);
                     }
@@ -159,12 +165,9 @@ impl State {
                 invoice_id,
                 amount_cents,
             } => {
-                let inv = s.extra_mut().invoice_mut(invoice_id.as_str());
-                if inv.settled.is_none_or(|cur| k.beats(cur.key, sources)) {
-                    inv.settled = Some(Settled {
-                        key: k,
-                        amount_cents: amount_cents.to_native(),
-                    });
+                let inv = extra_of(s, extras).invoice_mut(invoice_id.as_str(), text);
+                if !inv.has(InvoiceRecord::SETTLED) || k.beats(inv.settled_key, sources) {
+                    inv.set_settled(k, amount_cents.to_native());
                 }
             }
             ArchivedBody::RoutePlanned {
@@ -173,52 +176,60 @@ impl State {
                 stop_index,
                 eta_us,
             } => {
-                if !s.has(flag::ROUTED) || k.beats(s.route_key, sources) {
-                    s.route_key = k;
-                    s.route = routes.intern_str(route_id.as_str());
-                    s.vehicle_id = vehicle_id.to_native();
-                    s.stop_index = stop_index.to_native();
+                let p = progress_of(s, progress);
+                if !s.has(flag::ROUTED) || k.beats(p.route_key, sources) {
+                    p.route_key = k;
+                    p.route = routes.intern_str(route_id.as_str());
+                    p.vehicle_id = vehicle_id.to_native();
+                    p.stop_index = stop_index.to_native();
                     s.flags |= flag::ROUTED;
                 }
-                set_eta(s, k, eta_us.to_native(), sources);
+                set_eta(s, p, k, eta_us.to_native(), sources);
             }
-            ArchivedBody::EtaRevised { eta_us } => set_eta(s, k, eta_us.to_native(), sources),
+            ArchivedBody::EtaRevised { eta_us } => {
+                let p = progress_of(s, progress);
+                set_eta(s, p, k, eta_us.to_native(), sources);
+            }
             ArchivedBody::StopArrived { stop } => {
                 let m = match stop {
                     ArchivedStop::Pickup => Milestone::PickupArrived,
                     ArchivedStop::Delivery => Milestone::DeliveryArrived,
                 };
-                set_milestone(s, m, k);
+                set_milestone(progress_of(s, progress), m, k);
             }
             ArchivedBody::StopDeparted { stop } => {
                 let m = match stop {
                     ArchivedStop::Pickup => Milestone::PickupDeparted,
                     ArchivedStop::Delivery => Milestone::DeliveryDeparted,
                 };
-                set_milestone(s, m, k);
+                set_milestone(progress_of(s, progress), m, k);
             }
-            ArchivedBody::ShipmentPickedUp => set_milestone(s, Milestone::PickedUp, k),
+            ArchivedBody::ShipmentPickedUp => {
+                set_milestone(progress_of(s, progress), Milestone::PickedUp, k);
+            }
             ArchivedBody::ShipmentDelivered { pod } => {
-                if !s.has(flag::DELIVERED) || k.beats(s.delivered_key, sources) {
-                    s.delivered_key = k;
+                let p = progress_of(s, progress);
+                if !s.has(flag::DELIVERED) || k.beats(p.delivered_key, sources) {
+                    p.delivered_key = k;
                     s.flags |= flag::DELIVERED;
                     match pod.as_ref() {
-                        Some(p) => {
-                            s.extra_mut().pod = Some(PodValue {
-                                signed_by: p.signed_by.as_str().into(),
-                                photo_ref: p.photo_ref.as_ref().map(|r| r.as_str().into()),
-                            });
+                        Some(pod) => {
+                            extra_of(s, extras).pod = Some(PodValue::new(
+                                pod.signed_by.as_str(),
+                                pod.photo_ref.as_ref().map(|r| r.as_str()),
+                            ));
                         }
                         None => {
-                            if let Some(e) = s.extra.as_mut() {
-                                e.pod = None;
+                            if s.extra != 0 {
+                                extras.get_mut(s.extra - 1).pod = None;
                             }
                         }
                     }
                 }
             }
             ArchivedBody::DeliveryFailed { .. } => {
-                s.failed_attempts = s.failed_attempts.saturating_add(1);
+                let p = progress_of(s, progress);
+                p.failed_attempts = p.failed_attempts.saturating_add(1);
             }
             ArchivedBody::ChargeAdded {
                 charge_id,
@@ -226,11 +237,11 @@ impl State {
                 amount_cents,
                 currency,
             } => {
-                let e = s.extra_mut();
-                let i = e.charge_index(charge_id.as_str());
+                let e = extra_of(s, extras);
+                let i = e.charge_index(charge_id.as_str(), text);
                 let rec = &mut e.charges[i as usize];
-                if rec.added.is_none_or(|cur| k.beats(cur.key, sources)) {
-                    rec.added = Some(ChargeAdd {
+                if rec.added().is_none_or(|cur| k.beats(cur.key, sources)) {
+                    rec.set_added(ChargeAdd {
                         key: k,
                         amount_cents: amount_cents.to_native(),
                         currency: *currency,
@@ -239,37 +250,36 @@ impl State {
                 }
             }
             ArchivedBody::ChargeVoided { charge_id } => {
-                let e = s.extra_mut();
-                let i = e.charge_index(charge_id.as_str());
-                e.charges[i as usize].voided = true;
+                let e = extra_of(s, extras);
+                let i = e.charge_index(charge_id.as_str(), text);
+                e.charges[i as usize].void();
             }
             ArchivedBody::InvoiceIssued {
                 invoice_id,
                 total_cents,
                 charge_ids,
             } => {
-                let e = s.extra_mut();
+                let e = extra_of(s, extras);
                 let wins = e
-                    .invoices
-                    .iter()
-                    .find(|r| &*r.id == invoice_id.as_str())
-                    .and_then(|r| r.issued.as_ref())
-                    .is_none_or(|cur| k.beats(cur.key, sources));
+                    .find_invoice(invoice_id.as_str(), text)
+                    .map(|i| &e.invoices[i])
+                    .filter(|r| r.has(InvoiceRecord::ISSUED))
+                    .is_none_or(|r| k.beats(r.issued_key, sources));
                 if wins {
-                    let charges: Box<[u32]> = charge_ids
+                    let listed: Box<[u32]> = charge_ids
                         .iter()
-                        .map(|c| e.charge_index(c.as_str()))
+                        .map(|c| e.charge_index(c.as_str(), text))
                         .collect();
-                    e.invoice_mut(invoice_id.as_str()).issued = Some(Issued {
-                        key: k,
-                        total_cents: total_cents.to_native(),
-                        charges,
-                    });
+                    e.invoice_mut(invoice_id.as_str(), text).set_issued(
+                        k,
+                        total_cents.to_native(),
+                        listed,
+                    );
                 }
             }
         }
         if cfg!(debug_assertions) {
-            s.debug_check();
+            self.parts(self.shipments.get(slot)).debug_check();
         }
     }
 
@@ -281,60 +291,82 @@ impl State {
         speed_kph_milli: u32,
         sources: &Sources,
     ) {
-        match self.vehicle_slots.entry(id) {
-            Entry::Occupied(o) => {
-                let v = &mut self.vehicles[*o.get() as usize];
-                debug_assert_eq!(v.id, id);
+        let vehicles = &mut self.vehicles;
+        match self.vehicle_index.find(id, |i| vehicles.get(i).id) {
+            Some(slot) => {
+                let v = vehicles.get_mut(slot);
                 if k.beats(v.key, sources) {
                     v.key = k;
                     v.position = position;
                     v.speed_kph_milli = speed_kph_milli;
                 }
             }
-            Entry::Vacant(slot) => {
-                assert!(self.vehicles.len() < u32::MAX as usize, "too many vehicles");
-                slot.insert(self.vehicles.len() as u32);
-                self.vehicles.push(Vehicle {
+            None => {
+                assert!(
+                    vehicles.len() < MAX_SHIPMENTS,
+                    "too many vehicles: at most {MAX_SHIPMENTS}"
+                );
+                let slot = vehicles.push(Vehicle {
                     id,
                     key: k,
                     position,
                     speed_kph_milli,
                 });
+                let vehicles = &self.vehicles;
+                self.vehicle_index.insert(id, slot, |i| vehicles.get(i).id);
             }
         }
     }
 
     /// The slot of shipment `id`, creating the shipment on its first event.
     #[inline]
-    fn shipment_slot(&mut self, id: u64) -> usize {
-        match self.shipment_slots.entry(id) {
-            Entry::Occupied(o) => *o.get() as usize,
-            Entry::Vacant(slot) => {
-                assert!(
-                    self.shipments.len() < u32::MAX as usize,
-                    "too many shipments"
-                );
-                let i = self.shipments.len();
-                slot.insert(i as u32);
-                self.shipments.push(Shipment::new(id));
-                i
-            }
+    fn shipment_slot(&mut self, id: u64) -> u32 {
+        if let Some(slot) = self.shipment_slot_of(id) {
+            return slot;
         }
+        assert!(
+            self.shipments.len() < MAX_SHIPMENTS,
+            "too many shipments: at most {MAX_SHIPMENTS}"
+        );
+        let slot = self.shipments.push(Shipment::new(id));
+        let shipments = &self.shipments;
+        self.shipment_index
+            .insert(id, slot, |i| shipments.get(i).id);
+        debug_assert_eq!(self.shipment_index.len(), self.shipments.len());
+        slot
     }
 }
 
+/// The progress part of `s`, allocated on first need.
 #[inline]
-fn set_eta(s: &mut Shipment, k: Key, eta_us: i64, sources: &Sources) {
-    if !s.has(flag::HAS_ETA) || k.beats(s.eta_key, sources) {
-        s.eta_key = k;
-        s.eta_us = eta_us;
+fn progress_of<'a>(s: &mut Shipment, store: &'a mut Chunked<Progress>) -> &'a mut Progress {
+    if s.progress == 0 {
+        s.progress = store.push(Progress::EMPTY) + 1;
+    }
+    store.get_mut(s.progress - 1)
+}
+
+/// The extra part of `s`, allocated on first need.
+#[inline]
+fn extra_of<'a>(s: &mut Shipment, store: &'a mut Chunked<Extra>) -> &'a mut Extra {
+    if s.extra == 0 {
+        s.extra = store.push(Extra::default()) + 1;
+    }
+    store.get_mut(s.extra - 1)
+}
+
+#[inline]
+fn set_eta(s: &mut Shipment, p: &mut Progress, k: Key, eta_us: i64, sources: &Sources) {
+    if !s.has(flag::HAS_ETA) || k.beats(p.eta_key, sources) {
+        p.eta_key = k;
+        p.eta_us = eta_us;
         s.flags |= flag::HAS_ETA;
     }
 }
 
 /// A time-only milestone keeps the greatest event time: the greatest key has it.
 #[inline]
-fn set_milestone(s: &mut Shipment, m: Milestone, k: Key) {
-    let slot = &mut s.milestones_us[m as usize];
+fn set_milestone(p: &mut Progress, m: Milestone, k: Key) {
+    let slot = &mut p.milestones_us[m as usize];
     *slot = (*slot).max(k.time_us());
 }

@@ -1,7 +1,7 @@
 //! The derived fields of SPEC §4, computed from a shipment on demand (integer arithmetic, floor
 //! division, saturating at the i64 range).
 
-use super::shipment::{Extra, Milestone, Shipment, flag};
+use super::shipment::{Extra, InvoiceRecord, Milestone, ShipmentRef, flag};
 use crate::event::{ChargeKind, Contract};
 use crate::time::US_PER_MIN;
 
@@ -124,9 +124,8 @@ fn clamp_i64(v: i128) -> i64 {
 }
 
 /// Contract figures as they count: the order's, or all 0 while orphan.
-fn terms(s: &Shipment, contract: Option<&Contract>) -> Contract {
-    debug_assert_eq!(contract.is_some(), s.has(flag::HAS_ORDER));
-    contract.copied().unwrap_or_default()
+fn terms(s: &ShipmentRef<'_>) -> Contract {
+    s.contract().unwrap_or_default()
 }
 
 /// Indexes of charges that count (added, not voided), in record order.
@@ -136,15 +135,12 @@ pub(crate) fn live_charges(e: &Extra) -> impl Iterator<Item = u32> + '_ {
 
 /// True when some issued invoice lists charge `i`.
 pub(crate) fn is_invoiced(e: &Extra, i: u32) -> bool {
-    e.invoices
-        .iter()
-        .filter_map(|r| r.issued.as_ref())
-        .any(|inv| inv.charges.contains(&i))
+    e.invoices.iter().any(|inv| inv.listed.contains(&i))
 }
 
-/// Computes the derived fields. `contract` is the shipment's contract when it has an order.
-pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
-    let c = terms(s, contract);
+/// Computes the derived fields.
+pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
+    let c = terms(s);
     let has_order = s.has(flag::HAS_ORDER);
     let delivered = s.delivered_us();
     let cancelled = s.has(flag::CANCELLED);
@@ -187,7 +183,7 @@ pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
     let mut invoices = 0usize;
     let mut all_settled = true;
     let mut disputed = false;
-    if let Some(e) = s.extra.as_deref() {
+    if let Some(e) = s.extra {
         for i in live_charges(e) {
             let ch = e.live_charge(i).expect("live");
             billed += i128::from(ch.amount_cents);
@@ -201,20 +197,20 @@ pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
                 unbilled_charges += 1;
             }
         }
-        for rec in &e.invoices {
-            let Some(inv) = rec.issued.as_ref() else {
+        for inv in e.invoices.iter() {
+            if !inv.has(InvoiceRecord::ISSUED) {
                 continue; // a settlement naming no invoice of the shipment is ignored
-            };
+            }
             invoices += 1;
             let listed: i128 = inv
-                .charges
+                .listed
                 .iter()
                 .filter_map(|&i| e.live_charge(i))
                 .map(|ch| i128::from(ch.amount_cents))
                 .sum();
             invoice_total_mismatch |= listed != i128::from(inv.total_cents);
-            match rec.settled {
-                Some(st) if st.amount_cents == inv.total_cents => {}
+            match inv.settled() {
+                Some(amount) if amount == inv.total_cents => {}
                 Some(_) => {
                     disputed = true;
                     all_settled = false;
@@ -251,7 +247,7 @@ pub(crate) fn derive(s: &Shipment, contract: Option<&Contract>) -> Derived {
         InvoiceStatus::Issued
     };
 
-    let has_pod = s.extra.as_ref().is_some_and(|e| e.pod.is_some());
+    let has_pod = s.extra.is_some_and(|e| e.pod.is_some());
     let invoice_ready = delivered.is_some() && has_pod && invoices > 0 && unbilled_charges == 0;
 
     let mut anomalies = Anomalies::default();

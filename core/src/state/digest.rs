@@ -10,7 +10,7 @@
 
 use super::State;
 use super::register::Key;
-use super::shipment::{Amended, Shipment, flag};
+use super::shipment::{Amended, InvoiceRecord, ShipmentRef, flag};
 use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::source::Sources;
@@ -108,8 +108,12 @@ impl<'a> Enc<'a> {
         self.u64(n as u64);
     }
     fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.h.update(s.as_bytes());
+        self.bytes(s.as_bytes());
+    }
+    /// Length-prefixed bytes (a string's encoding).
+    fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.h.update(b);
     }
     fn key(&mut self, k: Key) {
         self.i64(k.time_us());
@@ -136,14 +140,15 @@ impl<'a> Enc<'a> {
     }
 }
 
-pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) -> Digest {
+pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sources) -> Digest {
+    let (s, p) = (sr.rec, sr.progress);
     let mut e = Enc::new(SHIPMENT_CONTEXT, sources);
     e.u64(s.id);
     e.u8(s.flags);
     if s.has(flag::HAS_ORDER) {
         e.key(s.created_key);
         e.str(state.customers.get(s.customer));
-        let c = state.contracts.get(s.contract);
+        let c = s.contract();
         e.h.update(&c.currency);
         e.i64(c.base_cents);
         e.u32(c.detention_free_min);
@@ -155,7 +160,7 @@ pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) ->
         e.u32(s.weight_kg);
     }
     e.u32(s.amend_version);
-    match s.amend.as_deref() {
+    match sr.extra.and_then(|x| x.amend.as_deref()) {
         None => {
             for _ in 0..3 {
                 e.u8(0);
@@ -168,31 +173,31 @@ pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) ->
         }
     }
     if s.has(flag::ROUTED) {
-        e.key(s.route_key);
-        e.str(state.routes.get(s.route));
-        e.u64(s.vehicle_id);
-        e.u16(s.stop_index);
+        e.key(p.route_key);
+        e.str(state.routes.get(p.route));
+        e.u64(p.vehicle_id);
+        e.u16(p.stop_index);
     }
     if s.has(flag::HAS_ETA) {
-        e.key(s.eta_key);
-        e.i64(s.eta_us);
+        e.key(p.eta_key);
+        e.i64(p.eta_us);
     }
-    for t in s.milestones_us {
+    for t in p.milestones_us {
         e.i64(t);
     }
     if s.has(flag::DELIVERED) {
-        e.key(s.delivered_key);
+        e.key(p.delivered_key);
     }
-    e.u32(s.failed_attempts);
+    e.u32(p.failed_attempts);
 
     // An absent side structure encodes like an empty one.
-    let extra = s.extra.as_deref();
+    let extra = sr.extra;
     match extra.and_then(|x| x.pod.as_ref()) {
         None => e.u8(0),
-        Some(p) => {
+        Some(pod) => {
             e.u8(1);
-            e.str(&p.signed_by);
-            match &p.photo_ref {
+            e.str(pod.signed_by());
+            match pod.photo_ref() {
                 None => e.u8(0),
                 Some(r) => {
                     e.u8(1);
@@ -206,19 +211,21 @@ pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) ->
         e.len(0);
         return e.finish();
     };
+    let text = &state.text;
     // Charges: records that carry something (an add or a tombstone); ids only listed in an
     // invoice are encoded with the invoice.
     let mut charges: Vec<_> = x
         .charges
         .iter()
-        .filter(|c| c.added.is_some() || c.voided)
+        .filter(|c| c.added().is_some() || c.voided())
+        .map(|c| (text.bytes(c.id), c))
         .collect();
-    charges.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    charges.sort_unstable_by(|a, b| a.0.cmp(b.0));
     e.len(charges.len());
-    for c in charges {
-        e.str(&c.id);
-        e.bool(c.voided);
-        match c.added {
+    for (id, c) in charges {
+        e.bytes(id);
+        e.bool(c.voided());
+        match c.added() {
             None => e.u8(0),
             Some(a) => {
                 e.u8(1);
@@ -229,30 +236,28 @@ pub(crate) fn shipment_digest(state: &State, s: &Shipment, sources: &Sources) ->
             }
         }
     }
-    let mut invoices: Vec<_> = x.invoices.iter().collect();
-    invoices.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    let mut invoices: Vec<_> = x.invoices.iter().map(|r| (text.bytes(r.id), r)).collect();
+    invoices.sort_unstable_by(|a, b| a.0.cmp(b.0));
     e.len(invoices.len());
-    for r in invoices {
-        e.str(&r.id);
-        match &r.issued {
-            None => e.u8(0),
-            Some(inv) => {
-                e.u8(1);
-                e.key(inv.key);
-                e.i64(inv.total_cents);
-                e.len(inv.charges.len());
-                for &i in inv.charges.iter() {
-                    e.str(&x.charges[i as usize].id);
-                }
+    for (id, r) in invoices {
+        e.bytes(id);
+        if r.has(InvoiceRecord::ISSUED) {
+            e.u8(1);
+            e.key(r.issued_key);
+            e.i64(r.total_cents);
+            e.len(r.listed.len());
+            for &i in r.listed.iter() {
+                e.bytes(text.bytes(x.charges[i as usize].id));
             }
+        } else {
+            e.u8(0);
         }
-        match r.settled {
-            None => e.u8(0),
-            Some(st) => {
-                e.u8(1);
-                e.key(st.key);
-                e.i64(st.amount_cents);
-            }
+        if r.has(InvoiceRecord::SETTLED) {
+            e.u8(1);
+            e.key(r.settled_key);
+            e.i64(r.settled_cents);
+        } else {
+            e.u8(0);
         }
     }
     e.finish()

@@ -1,10 +1,9 @@
-//! Interners for values that repeat across shipments (customer ids, route ids, contracts), so a
-//! shipment holds a 4-byte symbol instead of its own copy.
+//! Interners for strings that repeat across shipments (customer ids, route ids), so a shipment
+//! holds a 4-byte symbol instead of its own copy.
 //!
 //! Symbols depend on arrival order: they never reach a view, a digest or an ordering decision;
 //! those always resolve the symbol back to its value first.
 
-use crate::event::Contract;
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
 
@@ -50,19 +49,6 @@ impl Interner<Box<str>> {
     pub(crate) fn heap_bytes(&self) -> usize {
         // Each string is held twice: once in `values`, once as the map key.
         self.table_bytes() + 2 * self.values.iter().map(|s| s.len()).sum::<usize>()
-    }
-}
-
-impl Interner<Contract> {
-    pub(crate) fn intern(&mut self, c: Contract) -> u32 {
-        match self.index.get(&c) {
-            Some(&sym) => sym,
-            None => self.insert(c),
-        }
-    }
-
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.table_bytes()
     }
 }
 

@@ -2,9 +2,14 @@
 //!
 //! Codemap:
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
-//! - `shipment` / `vehicle`: the stored shapes (compact structs in dense vectors, indexed by id
-//!   through a hash map to a slot; rare collections boxed on first need).
-//! - `intern`: customer ids, route ids and contracts shared across shipments.
+//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 104-byte record (id, flags,
+//!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
+//!   first progress event, plus a rare extra part (amendments, pod, charges, invoices).
+//! - `store`: append-only chunked record stores (no doubling slack, no copies on growth) and the
+//!   text store of charge and invoice ids.
+//! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
+//!   record's id), with the prefetch hints the core thread issues a few events ahead.
+//! - `intern`: customer ids and route ids shared across shipments.
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
 //! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
@@ -12,14 +17,18 @@
 //! - [`digest`]: the composable state digest.
 //!
 //! Invariant (convergence): applying the same set of events in any order gives stored state
-//! that is equal field for field once symbols are resolved, hence equal views and digests.
+//! that is equal field for field once symbols are resolved and parts are read through their
+//! references, hence equal views and digests. Slots, symbols and text references depend on
+//! arrival order; none reaches a view, a digest or an ordering decision.
 
 mod apply;
 pub mod derive;
 pub mod digest;
+mod index;
 mod intern;
 pub(crate) mod register;
 mod shipment;
+mod store;
 mod vehicle;
 pub mod view;
 
@@ -30,12 +39,17 @@ pub use view::{
     VehicleView,
 };
 
-use crate::event::{ArchivedEvent, Contract};
+use crate::event::{ArchivedEvent, SubjectKind};
 use crate::source::{EventKey, Sources};
-use intern::{Interner, map_bytes};
-use rustc_hash::FxHashMap;
-use shipment::{Shipment, flag};
+use index::Index;
+use intern::Interner;
+use shipment::{Extra, NO_PROGRESS, Progress, Shipment, ShipmentRef};
+use store::{Chunked, Text};
 use vehicle::Vehicle;
+
+/// Most shipments one state holds (and likewise vehicles): slots are `u32`. Going past it is a
+/// limit, not a state to recover from: apply panics naming it.
+pub const MAX_SHIPMENTS: usize = index::MAX_LEN;
 
 /// Sums over every shipment, for summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,13 +65,30 @@ pub struct Totals {
 /// All shipments and vehicles. One writer owns it; reads never change it.
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    shipments: Vec<Shipment>,
-    shipment_slots: FxHashMap<u64, u32>,
-    vehicles: Vec<Vehicle>,
-    vehicle_slots: FxHashMap<u64, u32>,
+    shipments: Chunked<Shipment>,
+    shipment_index: Index,
+    progress: Chunked<Progress>,
+    extras: Chunked<Extra>,
+    /// Charge and invoice ids.
+    text: Text,
+    vehicles: Chunked<Vehicle>,
+    vehicle_index: Index,
     customers: Interner<Box<str>>,
     routes: Interner<Box<str>>,
-    contracts: Interner<Contract>,
+}
+
+/// Hints the processor to load the cache line at `p` (no effect on any value).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults and dereferences nothing, whatever the
+    // address. Every caller passes an address inside a live allocation anyway.
+    unsafe {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 impl State {
@@ -71,6 +102,55 @@ impl State {
     #[inline]
     pub fn apply(&mut self, event: &ArchivedEvent, key: EventKey, sources: &Sources) {
         self.apply_event(event, key, sources);
+    }
+
+    /// Hint only: prefetches the index line where `id` of this kind would sit (reads no memory).
+    #[inline]
+    pub fn prefetch_index(&self, kind: SubjectKind, id: u64) {
+        let p = match kind {
+            SubjectKind::Shipment => self.shipment_index.home(id),
+            SubjectKind::Vehicle => self.vehicle_index.home(id),
+        };
+        if !p.is_null() {
+            prefetch(p);
+        }
+    }
+
+    /// Hint only: looks `id` up (its index line should be in cache by now) and, when found,
+    /// prefetches the cache lines of its record that an apply touches. Never changes state.
+    ///
+    /// The lookup trusts the index's tag without reading the record (a tag match on another id
+    /// only prefetches the wrong record). For a shipment these are the record's first and last
+    /// lines (its part references, and the order an `order.created` writes); the progress part
+    /// it refers to is only known once the record is in cache.
+    #[inline]
+    pub fn prefetch_record(&self, kind: SubjectKind, id: u64) {
+        match kind {
+            SubjectKind::Shipment => {
+                if let Some(s) = self
+                    .shipment_index
+                    .guess(id)
+                    .and_then(|i| self.shipments.try_get(i))
+                {
+                    let p = (s as *const Shipment).cast::<u8>();
+                    prefetch(p);
+                    // The record's last byte (104 bytes span at most three lines; the middle
+                    // one holds only order fields).
+                    prefetch(p.wrapping_add(std::mem::size_of::<Shipment>() - 1));
+                }
+            }
+            SubjectKind::Vehicle => {
+                if let Some(v) = self
+                    .vehicle_index
+                    .guess(id)
+                    .and_then(|i| self.vehicles.try_get(i))
+                {
+                    let p = (v as *const Vehicle).cast::<u8>();
+                    prefetch(p);
+                    prefetch(p.wrapping_add(std::mem::size_of::<Vehicle>() - 1));
+                }
+            }
+        }
     }
 
     pub fn shipment_count(&self) -> usize {
@@ -96,38 +176,54 @@ impl State {
     }
 
     pub fn contains_shipment(&self, id: u64) -> bool {
-        self.shipment_slots.contains_key(&id)
+        self.shipment_slot_of(id).is_some()
     }
 
-    fn shipment(&self, id: u64) -> Option<&Shipment> {
-        let slot = *self.shipment_slots.get(&id)?;
-        let s = &self.shipments[slot as usize];
-        debug_assert_eq!(s.id, id);
-        Some(s)
+    #[inline]
+    fn shipment_slot_of(&self, id: u64) -> Option<u32> {
+        let shipments = &self.shipments;
+        self.shipment_index.find(id, |i| shipments.get(i).id)
+    }
+
+    /// The parts of shipment record `s`.
+    fn parts<'a>(&'a self, s: &'a Shipment) -> ShipmentRef<'a> {
+        ShipmentRef {
+            rec: s,
+            progress: match s.progress {
+                0 => &NO_PROGRESS,
+                p => self.progress.get(p - 1),
+            },
+            extra: match s.extra {
+                0 => None,
+                e => Some(self.extras.get(e - 1)),
+            },
+            text: &self.text,
+        }
+    }
+
+    fn shipment(&self, id: u64) -> Option<ShipmentRef<'_>> {
+        let slot = self.shipment_slot_of(id)?;
+        Some(self.parts(self.shipments.get(slot)))
     }
 
     fn vehicle(&self, id: u64) -> Option<&Vehicle> {
-        let slot = *self.vehicle_slots.get(&id)?;
-        let v = &self.vehicles[slot as usize];
-        debug_assert_eq!(v.id, id);
-        Some(v)
+        let vehicles = &self.vehicles;
+        let slot = self.vehicle_index.find(id, |i| vehicles.get(i).id)?;
+        Some(vehicles.get(slot))
     }
 
     /// The view of shipment `id` (SPEC §7 field names), or `None` when no event named it.
     /// `sources` is the interner the state was built with.
     pub fn shipment_view(&self, id: u64, sources: &Sources) -> Option<ShipmentView> {
         let _ = sources; // winning keys are not part of the view; the digest covers them
-        self.shipment(id).map(|s| view::shipment_view(self, s))
+        self.shipment(id).map(|s| view::shipment_view(self, &s))
     }
 
     /// Totals over every shipment's derived fields (order-independent sums).
     pub fn totals(&self) -> Totals {
         let mut t = Totals::default();
-        for s in &self.shipments {
-            let contract = s
-                .has(flag::HAS_ORDER)
-                .then(|| self.contracts.get(s.contract));
-            let d = derive::derive(s, contract);
+        for s in self.shipments.iter() {
+            let d = derive::derive(&self.parts(s));
             t.by_status[d.status as usize] += 1;
             t.leakage_cents += d.leakage_cents;
             t.leaking_shipments += u64::from(d.leakage_cents > 0);
@@ -139,11 +235,7 @@ impl State {
 
     /// The derived fields of shipment `id` without building strings (for effects and alerts).
     pub fn shipment_derived(&self, id: u64) -> Option<Derived> {
-        let s = self.shipment(id)?;
-        let contract = s
-            .has(flag::HAS_ORDER)
-            .then(|| self.contracts.get(s.contract));
-        Some(derive::derive(s, contract))
+        self.shipment(id).map(|s| derive::derive(&s))
     }
 
     pub fn vehicle_view(&self, id: u64) -> Option<VehicleView> {
@@ -153,7 +245,7 @@ impl State {
     /// The digest of one shipment (its share of [`State::digest`]).
     pub fn shipment_digest(&self, id: u64, sources: &Sources) -> Option<Digest> {
         self.shipment(id)
-            .map(|s| digest::shipment_digest(self, s, sources))
+            .map(|s| digest::shipment_digest(self, &s, sources))
     }
 
     /// The digest of one vehicle (its share of [`State::digest`]).
@@ -167,7 +259,7 @@ impl State {
         let shipments: Digest = self
             .shipments
             .iter()
-            .map(|s| digest::shipment_digest(self, s, sources))
+            .map(|s| digest::shipment_digest(self, &self.parts(s), sources))
             .sum();
         let vehicles: Digest = self
             .vehicles
@@ -177,53 +269,52 @@ impl State {
         Digest::combine(shipments, vehicles)
     }
 
-    /// Best estimate of the memory this state holds: inline structs (by capacity), index maps,
-    /// side structures and interned values.
+    /// The bytes this state holds on the heap, by capacity: every record store (whole chunks,
+    /// used or not, and chunk tables), both index tables, the text store, every extra part's
+    /// boxes (pod, charge and invoice records, listed charges, amendments) and the interners
+    /// (their tables by capacity and their strings). Allocator bookkeeping is not included.
     pub fn heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        size_of::<State>()
-            + self.shipments.capacity() * size_of::<Shipment>()
-            + self
-                .shipments
-                .iter()
-                .map(Shipment::heap_bytes)
-                .sum::<usize>()
-            + map_bytes(&self.shipment_slots)
-            + self.vehicles.capacity() * size_of::<Vehicle>()
-            + map_bytes(&self.vehicle_slots)
+        std::mem::size_of::<State>()
+            + self.shipments.heap_bytes()
+            + self.shipment_index.heap_bytes()
+            + self.progress.heap_bytes()
+            + self.extras.heap_bytes()
+            + self.extras.iter().map(Extra::heap_bytes).sum::<usize>()
+            + self.text.heap_bytes()
+            + self.vehicles.heap_bytes()
+            + self.vehicle_index.heap_bytes()
             + self.customers.heap_bytes()
             + self.routes.heap_bytes()
-            + self.contracts.heap_bytes()
     }
 
     /// Reserves room for `shipments` more shipments and `vehicles` more vehicles, so that a
-    /// known load grows no table during apply.
+    /// known load grows no record store or index during apply.
     pub fn reserve(&mut self, shipments: usize, vehicles: usize) {
-        self.shipments.reserve(shipments);
-        self.shipment_slots.reserve(shipments);
-        self.vehicles.reserve(vehicles);
-        self.vehicle_slots.reserve(vehicles);
+        let State {
+            shipments: ss,
+            shipment_index,
+            vehicles: vs,
+            vehicle_index,
+            ..
+        } = self;
+        ss.reserve(shipments);
+        shipment_index.reserve(shipments, |i| ss.get(i).id);
+        vs.reserve(vehicles);
+        vehicle_index.reserve(vehicles, |i| vs.get(i).id);
     }
 
-    /// Distinct customer ids, route ids and contracts interned (for memory reporting).
-    pub fn interned_counts(&self) -> (usize, usize, usize) {
-        (
-            self.customers.len(),
-            self.routes.len(),
-            self.contracts.len(),
-        )
+    /// Distinct customer ids and route ids interned (for memory reporting).
+    pub fn interned_counts(&self) -> (usize, usize) {
+        (self.customers.len(), self.routes.len())
     }
 }
 
-/// Size in bytes of the inline per-shipment struct (for memory reporting).
+/// Size in bytes of the per-shipment record (for memory reporting).
 pub const SHIPMENT_INLINE_BYTES: usize = std::mem::size_of::<Shipment>();
-/// Size in bytes of the inline per-vehicle struct.
+/// Size in bytes of the per-vehicle record.
 pub const VEHICLE_INLINE_BYTES: usize = std::mem::size_of::<Vehicle>();
-
-// The memory budget is <= 256 bytes per shipment including its index entry: keep the inline
-// struct within 224 (on 64-bit targets).
-#[cfg(target_pointer_width = "64")]
-const _: () = assert!(SHIPMENT_INLINE_BYTES <= 224 && VEHICLE_INLINE_BYTES <= 40);
+/// Size in bytes of a shipment's progress part (route, eta, milestones, delivery).
+pub const SHIPMENT_PROGRESS_BYTES: usize = std::mem::size_of::<Progress>();
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,13 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// The all-zero key (what an unset register holds).
+    pub(crate) const ZERO: Key = Key {
+        time_us: 0,
+        sequence: 0,
+        source: 0,
+    };
+
     #[inline]
     pub(crate) fn new(key: EventKey) -> Key {
         Key {

@@ -3,7 +3,7 @@
 
 use super::State;
 use super::derive::{derive, is_invoiced, live_charges};
-use super::shipment::{Milestone, Shipment, flag};
+use super::shipment::{InvoiceRecord, Milestone, ShipmentRef, flag};
 use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::time::format_rfc3339_us;
@@ -167,30 +167,31 @@ fn currency(c: [u8; 3]) -> String {
     String::from_utf8_lossy(&c).into_owned()
 }
 
-pub(crate) fn shipment_view(state: &State, s: &Shipment) -> ShipmentView {
+pub(crate) fn shipment_view(state: &State, s: &ShipmentRef<'_>) -> ShipmentView {
     let has_order = s.has(flag::HAS_ORDER);
-    let contract = has_order.then(|| state.contracts.get(s.contract));
-    let d = derive(s, contract);
+    let contract = s.contract();
+    let d = derive(s);
+    let (rec, p) = (s.rec, s.progress);
 
     let mut unbilled_charge_ids = Vec::new();
     let mut charges = Vec::new();
     let mut invoices = Vec::new();
-    if let Some(e) = s.extra.as_deref() {
+    if let Some(e) = s.extra {
         unbilled_charge_ids = live_charges(e)
             .filter(|&i| !is_invoiced(e, i))
-            .map(|i| e.charges[i as usize].id.to_string())
+            .map(|i| s.charge_id(i).to_string())
             .collect();
         unbilled_charge_ids.sort_unstable();
         charges = e
             .charges
             .iter()
             .filter_map(|c| {
-                c.added.map(|a| ChargeView {
-                    id: c.id.to_string(),
+                c.added().map(|a| ChargeView {
+                    id: state.text.get(c.id).to_string(),
                     kind: a.kind.as_str(),
                     amount_cents: a.amount_cents,
                     currency: currency(a.currency),
-                    voided: c.voided,
+                    voided: c.voided(),
                 })
             })
             .collect();
@@ -198,17 +199,16 @@ pub(crate) fn shipment_view(state: &State, s: &Shipment) -> ShipmentView {
         invoices = e
             .invoices
             .iter()
-            .filter_map(|r| {
-                r.issued.as_ref().map(|inv| InvoiceView {
-                    id: r.id.to_string(),
-                    total_cents: inv.total_cents,
-                    charge_ids: inv
-                        .charges
-                        .iter()
-                        .map(|&i| e.charges[i as usize].id.to_string())
-                        .collect(),
-                    settled_cents: r.settled.map(|st| st.amount_cents),
-                })
+            .filter(|r| r.has(InvoiceRecord::ISSUED))
+            .map(|r| InvoiceView {
+                id: state.text.get(r.id).to_string(),
+                total_cents: r.total_cents,
+                charge_ids: r
+                    .listed
+                    .iter()
+                    .map(|&i| s.charge_id(i).to_string())
+                    .collect(),
+                settled_cents: r.settled(),
             })
             .collect();
         invoices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -216,7 +216,7 @@ pub(crate) fn shipment_view(state: &State, s: &Shipment) -> ShipmentView {
     debug_assert_eq!(unbilled_charge_ids.len(), d.unbilled_charges);
 
     ShipmentView {
-        id: s.id,
+        id: rec.id,
         status: d.status.as_str(),
         order_version: s.order_version(),
         cancelled: s.has(flag::CANCELLED),
@@ -231,12 +231,12 @@ pub(crate) fn shipment_view(state: &State, s: &Shipment) -> ShipmentView {
         unbilled_charge_ids,
         invoice_status: d.invoice_status.as_str(),
         invoice_ready: d.invoice_ready,
-        failed_attempts: s.failed_attempts,
+        failed_attempts: p.failed_attempts,
         anomalies: d.anomalies.names(),
-        customer_id: has_order.then(|| state.customers.get(s.customer).to_string()),
-        origin: has_order.then(|| PointView::new(s.origin)),
+        customer_id: has_order.then(|| state.customers.get(rec.customer).to_string()),
+        origin: has_order.then(|| PointView::new(rec.origin)),
         destination: s.destination().map(PointView::new),
-        weight_kg: has_order.then_some(s.weight_kg),
+        weight_kg: has_order.then_some(rec.weight_kg),
         contract: contract.map(|c| ContractView {
             currency: currency(c.currency),
             base_cents: c.base_cents,
@@ -244,24 +244,20 @@ pub(crate) fn shipment_view(state: &State, s: &Shipment) -> ShipmentView {
             detention_cents_per_hour: c.detention_cents_per_hour,
         }),
         route: s.has(flag::ROUTED).then(|| RouteView {
-            route_id: state.routes.get(s.route).to_string(),
-            vehicle_id: s.vehicle_id,
-            stop_index: s.stop_index,
+            route_id: state.routes.get(p.route).to_string(),
+            vehicle_id: p.vehicle_id,
+            stop_index: p.stop_index,
         }),
-        eta: time(s.has(flag::HAS_ETA).then_some(s.eta_us)),
+        eta: time(s.has(flag::HAS_ETA).then_some(p.eta_us)),
         pickup_arrived: time(s.milestone(Milestone::PickupArrived)),
         pickup_departed: time(s.milestone(Milestone::PickupDeparted)),
         picked_up: time(s.milestone(Milestone::PickedUp)),
         delivery_arrived: time(s.milestone(Milestone::DeliveryArrived)),
         delivery_departed: time(s.milestone(Milestone::DeliveryDeparted)),
-        pod: s
-            .extra
-            .as_ref()
-            .and_then(|e| e.pod.as_ref())
-            .map(|p| PodView {
-                signed_by: p.signed_by.to_string(),
-                photo_ref: p.photo_ref.as_ref().map(|r| r.to_string()),
-            }),
+        pod: s.extra.and_then(|e| e.pod.as_ref()).map(|p| PodView {
+            signed_by: p.signed_by().to_string(),
+            photo_ref: p.photo_ref().map(str::to_string),
+        }),
         charges,
         invoices,
     }

@@ -1,0 +1,285 @@
+//! Append-only record stores addressed by a `u32` slot.
+//!
+//! [`Chunked`] keeps records in fixed-size chunks of [`CHUNK`] records, allocated as needed, so
+//! growing never copies the records already stored and the capacity overhead is at most one
+//! chunk (a small first chunk grows by doubling up to [`CHUNK`], so small states stay small).
+//! Records never move once pushed.
+
+/// Records per chunk (a power of two).
+pub(crate) const CHUNK: usize = 1 << CHUNK_SHIFT;
+const CHUNK_SHIFT: u32 = 12;
+/// The first chunk starts this small and doubles up to [`CHUNK`].
+const FIRST_CAPACITY: usize = 8;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Chunked<T> {
+    /// Every chunk but the last is full; every chunk but the first has capacity [`CHUNK`].
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, slot: u32) -> &T {
+        let i = slot as usize;
+        &self.chunks[i >> CHUNK_SHIFT][i & (CHUNK - 1)]
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, slot: u32) -> &mut T {
+        let i = slot as usize;
+        &mut self.chunks[i >> CHUNK_SHIFT][i & (CHUNK - 1)]
+    }
+
+    /// The record at `slot` when it exists.
+    #[inline]
+    pub(crate) fn try_get(&self, slot: u32) -> Option<&T> {
+        let i = slot as usize;
+        self.chunks.get(i >> CHUNK_SHIFT)?.get(i & (CHUNK - 1))
+    }
+
+    /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
+    pub(crate) fn push(&mut self, value: T) -> u32 {
+        assert!(self.len < u32::MAX as usize, "record store full");
+        let c = self.len >> CHUNK_SHIFT;
+        if c == self.chunks.len() {
+            let cap = if c == 0 { FIRST_CAPACITY } else { CHUNK };
+            self.chunks.push(Vec::with_capacity(cap));
+        }
+        let chunk = &mut self.chunks[c];
+        if chunk.len() == chunk.capacity() {
+            // Only the first chunk is ever short of CHUNK capacity.
+            let cap = (chunk.capacity() * 2).clamp(FIRST_CAPACITY, CHUNK);
+            chunk.reserve_exact(cap - chunk.len());
+        }
+        chunk.push(value);
+        self.len += 1;
+        (self.len - 1) as u32
+    }
+
+    /// Allocates room for `additional` more records now (whole chunks past the first).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let want = self.len.saturating_add(additional).min(u32::MAX as usize);
+        if want == 0 {
+            return;
+        }
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::new());
+        }
+        let first = &mut self.chunks[0];
+        let first_want = want.min(CHUNK);
+        if first.capacity() < first_want {
+            first.reserve_exact(first_want - first.len());
+        }
+        let chunks = want.div_ceil(CHUNK);
+        self.chunks
+            .reserve_exact(chunks.saturating_sub(self.chunks.len()));
+        while self.chunks.len() < chunks {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    /// Bytes held by the store itself: every chunk by capacity, and the chunk table.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.chunks.capacity() * size_of::<Vec<T>>()
+            + self
+                .chunks
+                .iter()
+                .map(|c| c.capacity() * size_of::<T>())
+                .sum::<usize>()
+    }
+}
+
+/// Bytes per chunk of a [`Text`] store (a power of two).
+const TEXT_CHUNK_SHIFT: u32 = 17;
+const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
+/// Longest string a [`Text`] store holds (an event is at most 64 KiB, so no payload string is
+/// longer).
+pub(crate) const MAX_TEXT: usize = u16::MAX as usize;
+
+/// Append-only strings addressed by a `u32` reference: each stored as a 2-byte length and its
+/// bytes, never across a chunk boundary. Strings are never removed, so only strings that live
+/// as long as the state (charge and invoice ids) go here. At most 2^15 chunks of 128 KiB.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Text {
+    chunks: Vec<Vec<u8>>,
+}
+
+impl Text {
+    /// Stores `s` and returns its reference.
+    pub(crate) fn push(&mut self, s: &str) -> u32 {
+        assert!(
+            s.len() <= MAX_TEXT,
+            "string of {} bytes: at most {MAX_TEXT}",
+            s.len()
+        );
+        let need = 2 + s.len();
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| TEXT_CHUNK - c.len() >= need);
+        if !fits {
+            assert!(
+                self.chunks.len() < (1 << (32 - TEXT_CHUNK_SHIFT)),
+                "text store full"
+            );
+            // The first chunk starts small and doubles; later chunks are allocated whole.
+            let cap = if self.chunks.is_empty() {
+                256
+            } else {
+                TEXT_CHUNK
+            };
+            self.chunks.push(Vec::with_capacity(cap));
+        }
+        let c = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[c];
+        if chunk.capacity() - chunk.len() < need {
+            let cap = (chunk.capacity() * 2)
+                .max(chunk.len() + need)
+                .min(TEXT_CHUNK);
+            chunk.reserve_exact(cap - chunk.len());
+        }
+        let at = chunk.len();
+        chunk.extend_from_slice(&(s.len() as u16).to_le_bytes());
+        chunk.extend_from_slice(s.as_bytes());
+        ((c as u32) << TEXT_CHUNK_SHIFT) | at as u32
+    }
+
+    /// The bytes of the string behind `r`.
+    #[inline]
+    pub(crate) fn bytes(&self, r: u32) -> &[u8] {
+        let chunk = &self.chunks[(r >> TEXT_CHUNK_SHIFT) as usize];
+        let at = (r as usize) & (TEXT_CHUNK - 1);
+        let len = u16::from_le_bytes([chunk[at], chunk[at + 1]]) as usize;
+        &chunk[at + 2..at + 2 + len]
+    }
+
+    /// The string behind `r`.
+    pub(crate) fn get(&self, r: u32) -> &str {
+        std::str::from_utf8(self.bytes(r)).expect("stored from a str")
+    }
+
+    /// Bytes held: every chunk by capacity, and the chunk table.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.chunks.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_and_capacity_overhead() {
+        for n in [
+            0usize,
+            1,
+            7,
+            8,
+            9,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            3 * CHUNK + 5,
+        ] {
+            let mut s = Chunked::<u64>::default();
+            for i in 0..n {
+                assert_eq!(s.push(i as u64 * 3), i as u32);
+            }
+            assert_eq!(s.len(), n);
+            for i in 0..n {
+                assert_eq!(*s.get(i as u32), i as u64 * 3, "n {n} slot {i}");
+            }
+            assert_eq!(s.try_get(n as u32), None);
+            assert!(s.iter().copied().eq((0..n as u64).map(|i| i * 3)), "n {n}");
+            let held: usize = s.chunks.iter().map(|c| c.capacity()).sum();
+            assert!(held >= n && held - n <= CHUNK, "n {n}: {held} held");
+            // Capacity overhead: at most one chunk, plus the chunk table.
+            assert!(s.heap_bytes() <= (n + CHUNK) * 8 + s.chunks.capacity() * 24);
+            if n > 0 {
+                *s.get_mut(0) = 99;
+                assert_eq!(*s.get(0), 99);
+            }
+        }
+    }
+
+    #[test]
+    fn records_never_move() {
+        let mut s = Chunked::<[u8; 40]>::default();
+        s.push([1; 40]);
+        let first = s.get(0) as *const _;
+        for _ in 0..2 * CHUNK {
+            s.push([2; 40]);
+        }
+        let second_chunk = s.get(CHUNK as u32) as *const _;
+        for _ in 0..CHUNK {
+            s.push([3; 40]);
+        }
+        assert_eq!(s.get(CHUNK as u32) as *const _, second_chunk);
+        // The first chunk grew by doubling (it may move while it is the only one).
+        let _ = first;
+    }
+
+    #[test]
+    fn reserve_allocates_ahead_and_pushes_do_not_reallocate() {
+        for (have, more) in [
+            (0usize, 5usize),
+            (0, CHUNK + 3),
+            (3, 2 * CHUNK),
+            (CHUNK + 1, 10),
+        ] {
+            let mut s = Chunked::<u32>::default();
+            for i in 0..have {
+                s.push(i as u32);
+            }
+            s.reserve(more);
+            let bytes = s.heap_bytes();
+            for i in 0..more {
+                s.push(i as u32);
+            }
+            assert_eq!(s.heap_bytes(), bytes, "have {have} more {more}");
+            assert_eq!(s.len(), have + more);
+        }
+    }
+
+    #[test]
+    fn text_round_trips_across_chunks() {
+        let long = "x".repeat(MAX_TEXT);
+        let strings: Vec<String> = ["", "a", "CH-1-1", "ü€", long.as_str(), "INV-7"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain((0..40_000).map(|i| format!("CH-{i}-{}", i % 7)))
+            .chain(std::iter::once(long.clone()))
+            .collect();
+        let mut t = Text::default();
+        let refs: Vec<u32> = strings.iter().map(|s| t.push(s)).collect();
+        for (s, &r) in strings.iter().zip(&refs) {
+            assert_eq!(t.get(r), s);
+            assert_eq!(t.bytes(r), s.as_bytes());
+        }
+        let stored: usize = strings.iter().map(|s| s.len() + 2).sum();
+        assert!(t.heap_bytes() >= stored);
+        // Slack: the unused tail of each chunk is smaller than one string, plus the last chunk.
+        assert!(t.heap_bytes() <= stored + TEXT_CHUNK * 2 + t.chunks.len() * (MAX_TEXT + 2));
+    }
+}
