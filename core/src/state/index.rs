@@ -11,6 +11,8 @@
 //! Being unseeded, ids crafted to collide could lengthen probes (a cost, never a wrong answer).
 
 /// Most entries one index holds (slots are `u32`, and `slot + 1` must fit in one).
+use super::fixed::FixedVec;
+
 pub(crate) const MAX_LEN: usize = u32::MAX as usize - 1;
 
 /// The load at which the table doubles: `len * LOAD_DEN > capacity * LOAD_NUM`.
@@ -49,7 +51,8 @@ fn slot1(e: u64) -> u32 {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Index {
     /// Power-of-two length (or empty); see the module docs for the entry layout.
-    entries: Box<[u64]>,
+    /// Huge-page backed once large (see `fixed`): lookups land anywhere in it.
+    entries: FixedVec<u64>,
     len: usize,
 }
 
@@ -60,20 +63,20 @@ impl Index {
 
     #[inline]
     fn mask(&self) -> usize {
-        self.entries.len().wrapping_sub(1)
+        self.entries.capacity().wrapping_sub(1)
     }
 
     /// The slot of `id`, confirming a tag match with `id_of(slot) == id`.
     #[inline]
     pub(crate) fn find(&self, id: u64, id_of: impl Fn(u32) -> u64) -> Option<u32> {
-        if self.entries.is_empty() {
+        if self.entries.capacity() == 0 {
             return None;
         }
         let h = hash(id);
         let (tag, mask) = (tag_of(h), self.mask());
         let mut i = h as usize & mask;
         loop {
-            let e = self.entries[i];
+            let e = self.entries.as_slice()[i];
             let s1 = slot1(e);
             if s1 == 0 {
                 return None;
@@ -85,44 +88,9 @@ impl Index {
         }
     }
 
-    /// The slot of the first entry whose tag matches `id`'s, without confirming the id (a hint
-    /// for prefetching: almost always `id`'s slot when `id` is present).
-    #[inline]
-    pub(crate) fn guess(&self, id: u64) -> Option<u32> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        let h = hash(id);
-        let (tag, mask) = (tag_of(h), self.mask());
-        let mut i = h as usize & mask;
-        loop {
-            let e = self.entries[i];
-            let s1 = slot1(e);
-            if s1 == 0 {
-                return None;
-            }
-            if e as u32 == tag {
-                return Some(s1 - 1);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// The address of the entry where a lookup of `id` starts (null when the table is empty).
-    #[inline]
-    pub(crate) fn home(&self, id: u64) -> *const u64 {
-        if self.entries.is_empty() {
-            return std::ptr::null();
-        }
-        let i = hash(id) as usize & self.mask();
-        &self.entries[i]
-    }
-
-    /// Adds `id` at `slot`. `id` must be absent, `slot` below [`MAX_LEN`]; `id_of` gives the
-    /// id of every slot already indexed (for rehashing when the table grows).
     pub(crate) fn insert(&mut self, id: u64, slot: u32, id_of: impl Fn(u32) -> u64) {
         assert!(self.len < MAX_LEN, "index full: at most {MAX_LEN} entries");
-        if (self.len + 1) * LOAD_DEN > self.entries.len() * LOAD_NUM {
+        if (self.len + 1) * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
             self.rebuild(self.len + 1, &id_of);
         }
         debug_assert!(self.find(id, &id_of).is_none(), "id {id} already indexed");
@@ -133,14 +101,14 @@ impl Index {
     /// Makes room for `additional` more entries without growing during inserts.
     pub(crate) fn reserve(&mut self, additional: usize, id_of: impl Fn(u32) -> u64) {
         let want = self.len.saturating_add(additional).min(MAX_LEN);
-        if want * LOAD_DEN > self.entries.len() * LOAD_NUM {
+        if want * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
             self.rebuild(want, &id_of);
         }
     }
 
     /// Bytes held: the table, by capacity.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.entries.len() * std::mem::size_of::<u64>()
+        self.entries.capacity() * std::mem::size_of::<u64>()
     }
 
     #[inline]
@@ -148,10 +116,10 @@ impl Index {
         let h = hash(id);
         let mask = self.mask();
         let mut i = h as usize & mask;
-        while slot1(self.entries[i]) != 0 {
+        while slot1(self.entries.as_slice()[i]) != 0 {
             i = (i + 1) & mask;
         }
-        self.entries[i] = entry(tag_of(h), slot);
+        self.entries.as_mut_slice()[i] = entry(tag_of(h), slot);
     }
 
     /// A table sized for `n` entries, refilled from the ids of slots `0..self.len` (the slots of
@@ -162,11 +130,20 @@ impl Index {
         while n * LOAD_DEN > cap * LOAD_NUM {
             cap *= 2;
         }
-        self.entries = vec![0u64; cap].into_boxed_slice();
+        self.entries = zeroed(cap);
         for slot in 0..self.len as u32 {
             self.place(id_of(slot), slot);
         }
     }
+}
+
+/// A table of `cap` empty entries.
+fn zeroed(cap: usize) -> FixedVec<u64> {
+    let mut t = FixedVec::with_capacity(cap);
+    for _ in 0..cap {
+        t.push(0);
+    }
+    t
 }
 
 #[cfg(test)]
@@ -209,7 +186,6 @@ mod tests {
             for (slot, &id) in ids.iter().enumerate() {
                 let got = index.find(id, |s| ids[s as usize]);
                 assert_eq!(got, Some(slot as u32), "{name}: id {id}");
-                assert_eq!(index.guess(id), Some(slot as u32), "{name}: guess {id}");
             }
             for &id in absent {
                 assert_eq!(
@@ -220,10 +196,10 @@ mod tests {
             }
             // The load bound holds after every growth.
             assert!(
-                index.len() * LOAD_DEN <= index.entries.len() * LOAD_NUM,
+                index.len() * LOAD_DEN <= index.entries.capacity() * LOAD_NUM,
                 "{name}"
             );
-            assert!(index.entries.is_empty() || index.entries.len().is_power_of_two());
+            assert!(index.entries.capacity() == 0 || index.entries.capacity().is_power_of_two());
         }
     }
 
@@ -233,13 +209,13 @@ mod tests {
         // hand, then lookups that must walk past equal tags and confirm ids.
         let ids = [7u64, 8, 9, 10];
         let mut index = Index {
-            entries: vec![0; 16].into_boxed_slice(),
+            entries: zeroed(16),
             len: ids.len(),
         };
         let tag = tag_of(hash(9));
         let home = hash(9) as usize & 15;
         for (slot, _) in ids.iter().enumerate() {
-            index.entries[(home + slot) & 15] = entry(tag, slot as u32);
+            index.entries.as_mut_slice()[(home + slot) & 15] = entry(tag, slot as u32);
         }
         assert_eq!(index.find(9, |s| ids[s as usize]), Some(2));
         // Absent ids whose tag differs stop at the first empty entry.
@@ -251,24 +227,15 @@ mod tests {
         let ids: Vec<u64> = (0..1_000).map(|i| i * 7919).collect();
         let mut index = build(&ids[..10]);
         index.reserve(990, |s| ids[s as usize]);
-        let cap = index.entries.len();
+        let cap = index.entries.capacity();
         assert!(990_usize.saturating_add(10) * LOAD_DEN <= cap * LOAD_NUM);
         for (slot, &id) in ids.iter().enumerate().skip(10) {
             index.insert(id, slot as u32, |s| ids[s as usize]);
         }
-        assert_eq!(index.entries.len(), cap, "no growth after reserve");
+        assert_eq!(index.entries.capacity(), cap, "no growth after reserve");
         for (slot, &id) in ids.iter().enumerate() {
             assert_eq!(index.find(id, |s| ids[s as usize]), Some(slot as u32));
         }
         assert_eq!(index.heap_bytes(), cap * 8);
-    }
-
-    #[test]
-    fn home_points_into_the_table() {
-        assert!(Index::default().home(5).is_null());
-        let index = build(&[1, 2, 3]);
-        let p = index.home(2);
-        let range = index.entries.as_ptr_range();
-        assert!(range.contains(&p));
     }
 }

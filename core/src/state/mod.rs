@@ -7,8 +7,10 @@
 //!   first progress event, plus a rare extra part (amendments, pod, charges, invoices).
 //! - `store`: append-only chunked record stores (no doubling slack, no copies on growth) and the
 //!   text store of charge and invoice ids.
+//! - `fixed`: fixed-capacity buffers, large ones on transparent huge pages (a large state is
+//!   read at random; 4 KiB pages would make nearly every access a TLB miss).
 //! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
-//!   record's id), with the prefetch hints the core thread issues a few events ahead.
+//!   record's id).
 //! - `intern`: customer ids and route ids shared across shipments.
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
@@ -24,6 +26,7 @@
 mod apply;
 pub mod derive;
 pub mod digest;
+mod fixed;
 mod index;
 mod intern;
 pub(crate) mod register;
@@ -39,7 +42,7 @@ pub use view::{
     VehicleView,
 };
 
-use crate::event::{ArchivedEvent, SubjectKind};
+use crate::event::ArchivedEvent;
 use crate::source::{EventKey, Sources};
 use index::Index;
 use intern::Interner;
@@ -77,20 +80,6 @@ pub struct State {
     routes: Interner<Box<str>>,
 }
 
-/// Hints the processor to load the cache line at `p` (no effect on any value).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults and dereferences nothing, whatever the
-    // address. Every caller passes an address inside a live allocation anyway.
-    unsafe {
-        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 impl State {
     pub fn new() -> State {
         State::default()
@@ -102,55 +91,6 @@ impl State {
     #[inline]
     pub fn apply(&mut self, event: &ArchivedEvent, key: EventKey, sources: &Sources) {
         self.apply_event(event, key, sources);
-    }
-
-    /// Hint only: prefetches the index line where `id` of this kind would sit (reads no memory).
-    #[inline]
-    pub fn prefetch_index(&self, kind: SubjectKind, id: u64) {
-        let p = match kind {
-            SubjectKind::Shipment => self.shipment_index.home(id),
-            SubjectKind::Vehicle => self.vehicle_index.home(id),
-        };
-        if !p.is_null() {
-            prefetch(p);
-        }
-    }
-
-    /// Hint only: looks `id` up (its index line should be in cache by now) and, when found,
-    /// prefetches the cache lines of its record that an apply touches. Never changes state.
-    ///
-    /// The lookup trusts the index's tag without reading the record (a tag match on another id
-    /// only prefetches the wrong record). For a shipment these are the record's first and last
-    /// lines (its part references, and the order an `order.created` writes); the progress part
-    /// it refers to is only known once the record is in cache.
-    #[inline]
-    pub fn prefetch_record(&self, kind: SubjectKind, id: u64) {
-        match kind {
-            SubjectKind::Shipment => {
-                if let Some(s) = self
-                    .shipment_index
-                    .guess(id)
-                    .and_then(|i| self.shipments.try_get(i))
-                {
-                    let p = (s as *const Shipment).cast::<u8>();
-                    prefetch(p);
-                    // The record's last byte (104 bytes span at most three lines; the middle
-                    // one holds only order fields).
-                    prefetch(p.wrapping_add(std::mem::size_of::<Shipment>() - 1));
-                }
-            }
-            SubjectKind::Vehicle => {
-                if let Some(v) = self
-                    .vehicle_index
-                    .guess(id)
-                    .and_then(|i| self.vehicles.try_get(i))
-                {
-                    let p = (v as *const Vehicle).cast::<u8>();
-                    prefetch(p);
-                    prefetch(p.wrapping_add(std::mem::size_of::<Vehicle>() - 1));
-                }
-            }
-        }
     }
 
     pub fn shipment_count(&self) -> usize {

@@ -1,20 +1,21 @@
 //! Append-only record stores addressed by a `u32` slot.
 //!
-//! [`Chunked`] keeps records in fixed-size chunks of [`CHUNK`] records, allocated as needed, so
-//! growing never copies the records already stored and the capacity overhead is at most one
-//! chunk (a small first chunk grows by doubling up to [`CHUNK`], so small states stay small).
-//! Records never move once pushed.
+//! [`Chunked`] keeps records in chunks of [`Chunked::PER_CHUNK`] records (as many as fit in one
+//! 2 MiB huge page), allocated as needed, so growing never copies the records of full chunks
+//! and the capacity overhead is at most one chunk. The first chunk starts small and doubles
+//! (moving its records while it is the only one) so small states stay small; every later
+//! chunk is a [`FixedVec`] on its own huge-page-advised mapping (see `fixed`), which keeps
+//! random access to a large state from missing the TLB.
 
-/// Records per chunk (a power of two).
-pub(crate) const CHUNK: usize = 1 << CHUNK_SHIFT;
-const CHUNK_SHIFT: u32 = 12;
-/// The first chunk starts this small and doubles up to [`CHUNK`].
+use super::fixed::{FixedVec, HUGE_PAGE_BYTES};
+
+/// The first chunk starts this small and doubles up to [`Chunked::PER_CHUNK`].
 const FIRST_CAPACITY: usize = 8;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Chunked<T> {
-    /// Every chunk but the last is full; every chunk but the first has capacity [`CHUNK`].
-    chunks: Vec<Vec<T>>,
+    /// Every chunk but the last is full; every chunk but the first has capacity `PER_CHUNK`.
+    chunks: Vec<FixedVec<T>>,
     len: usize,
 }
 
@@ -28,6 +29,20 @@ impl<T> Default for Chunked<T> {
 }
 
 impl<T> Chunked<T> {
+    /// Records per chunk: as many as fit in a huge page (at least one).
+    pub(crate) const PER_CHUNK: usize = {
+        match HUGE_PAGE_BYTES.checked_div(std::mem::size_of::<T>()) {
+            Some(0) | None => 1,
+            Some(n) => n,
+        }
+    };
+
+    #[inline]
+    fn place(slot: u32) -> (usize, usize) {
+        let i = slot as usize;
+        (i / Self::PER_CHUNK, i % Self::PER_CHUNK)
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -35,40 +50,55 @@ impl<T> Chunked<T> {
 
     #[inline]
     pub(crate) fn get(&self, slot: u32) -> &T {
-        let i = slot as usize;
-        &self.chunks[i >> CHUNK_SHIFT][i & (CHUNK - 1)]
+        let (c, o) = Self::place(slot);
+        &self.chunks[c].as_slice()[o]
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32) -> &mut T {
-        let i = slot as usize;
-        &mut self.chunks[i >> CHUNK_SHIFT][i & (CHUNK - 1)]
+        let (c, o) = Self::place(slot);
+        &mut self.chunks[c].as_mut_slice()[o]
     }
 
     /// The record at `slot` when it exists.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn try_get(&self, slot: u32) -> Option<&T> {
-        let i = slot as usize;
-        self.chunks.get(i >> CHUNK_SHIFT)?.get(i & (CHUNK - 1))
+        let (c, o) = Self::place(slot);
+        self.chunks.get(c)?.as_slice().get(o)
     }
 
     /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
     pub(crate) fn push(&mut self, value: T) -> u32 {
         assert!(self.len < u32::MAX as usize, "record store full");
-        let c = self.len >> CHUNK_SHIFT;
+        let (c, _) = Self::place(self.len as u32);
         if c == self.chunks.len() {
-            let cap = if c == 0 { FIRST_CAPACITY } else { CHUNK };
-            self.chunks.push(Vec::with_capacity(cap));
+            let cap = if c == 0 {
+                FIRST_CAPACITY.min(Self::PER_CHUNK)
+            } else {
+                Self::PER_CHUNK
+            };
+            self.chunks.push(FixedVec::with_capacity(cap));
         }
         let chunk = &mut self.chunks[c];
         if chunk.len() == chunk.capacity() {
-            // Only the first chunk is ever short of CHUNK capacity.
-            let cap = (chunk.capacity() * 2).clamp(FIRST_CAPACITY, CHUNK);
-            chunk.reserve_exact(cap - chunk.len());
+            // Only the first chunk is ever short of PER_CHUNK capacity.
+            debug_assert_eq!(c, 0);
+            let cap = (chunk.capacity() * 2).clamp(FIRST_CAPACITY, Self::PER_CHUNK);
+            Self::regrow(chunk, cap);
         }
         chunk.push(value);
         self.len += 1;
         (self.len - 1) as u32
+    }
+
+    /// Moves the first chunk's records into a chunk of capacity `cap`.
+    #[cold]
+    fn regrow(chunk: &mut FixedVec<T>, cap: usize) {
+        debug_assert!(cap >= chunk.len());
+        let old = std::mem::replace(chunk, FixedVec::with_capacity(cap));
+        for v in old.into_vec() {
+            chunk.push(v);
+        }
     }
 
     /// Allocates room for `additional` more records now (whole chunks past the first).
@@ -78,29 +108,28 @@ impl<T> Chunked<T> {
             return;
         }
         if self.chunks.is_empty() {
-            self.chunks.push(Vec::new());
+            self.chunks.push(FixedVec::with_capacity(0));
         }
-        let first = &mut self.chunks[0];
-        let first_want = want.min(CHUNK);
-        if first.capacity() < first_want {
-            first.reserve_exact(first_want - first.len());
+        let first_want = want.min(Self::PER_CHUNK);
+        if self.chunks[0].capacity() < first_want {
+            Self::regrow(&mut self.chunks[0], first_want);
         }
-        let chunks = want.div_ceil(CHUNK);
+        let chunks = want.div_ceil(Self::PER_CHUNK);
         self.chunks
             .reserve_exact(chunks.saturating_sub(self.chunks.len()));
         while self.chunks.len() < chunks {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            self.chunks.push(FixedVec::with_capacity(Self::PER_CHUNK));
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.chunks.iter().flatten()
+        self.chunks.iter().flat_map(FixedVec::as_slice)
     }
 
     /// Bytes held by the store itself: every chunk by capacity, and the chunk table.
     pub(crate) fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.chunks.capacity() * size_of::<Vec<T>>()
+        self.chunks.capacity() * size_of::<FixedVec<T>>()
             + self
                 .chunks
                 .iter()
@@ -189,19 +218,11 @@ impl Text {
 mod tests {
     use super::*;
 
+    const PER: usize = Chunked::<u64>::PER_CHUNK;
+
     #[test]
     fn push_get_and_capacity_overhead() {
-        for n in [
-            0usize,
-            1,
-            7,
-            8,
-            9,
-            CHUNK - 1,
-            CHUNK,
-            CHUNK + 1,
-            3 * CHUNK + 5,
-        ] {
+        for n in [0usize, 1, 7, 8, 9, PER - 1, PER, PER + 1, 3 * PER + 5] {
             let mut s = Chunked::<u64>::default();
             for i in 0..n {
                 assert_eq!(s.push(i as u64 * 3), i as u32);
@@ -212,10 +233,13 @@ mod tests {
             }
             assert_eq!(s.try_get(n as u32), None);
             assert!(s.iter().copied().eq((0..n as u64).map(|i| i * 3)), "n {n}");
-            let held: usize = s.chunks.iter().map(|c| c.capacity()).sum();
-            assert!(held >= n && held - n <= CHUNK, "n {n}: {held} held");
+            let held: usize = s.chunks.iter().map(FixedVec::capacity).sum();
+            assert!(held >= n && held - n <= PER, "n {n}: {held} held");
             // Capacity overhead: at most one chunk, plus the chunk table.
-            assert!(s.heap_bytes() <= (n + CHUNK) * 8 + s.chunks.capacity() * 24);
+            assert!(
+                s.heap_bytes()
+                    <= (n + PER) * 8 + s.chunks.capacity() * std::mem::size_of::<FixedVec<u64>>()
+            );
             if n > 0 {
                 *s.get_mut(0) = 99;
                 assert_eq!(*s.get(0), 99);
@@ -225,6 +249,7 @@ mod tests {
 
     #[test]
     fn records_never_move() {
+        const CHUNK: usize = Chunked::<[u8; 40]>::PER_CHUNK;
         let mut s = Chunked::<[u8; 40]>::default();
         s.push([1; 40]);
         let first = s.get(0) as *const _;
@@ -236,18 +261,15 @@ mod tests {
             s.push([3; 40]);
         }
         assert_eq!(s.get(CHUNK as u32) as *const _, second_chunk);
-        // The first chunk grew by doubling (it may move while it is the only one).
+        // The first chunk grew by doubling (it may move while it is the only one); later
+        // chunks sit on huge-page mappings.
         let _ = first;
+        assert!(s.chunks[1..].iter().all(FixedVec::is_mapped));
     }
 
     #[test]
     fn reserve_allocates_ahead_and_pushes_do_not_reallocate() {
-        for (have, more) in [
-            (0usize, 5usize),
-            (0, CHUNK + 3),
-            (3, 2 * CHUNK),
-            (CHUNK + 1, 10),
-        ] {
+        for (have, more) in [(0usize, 5usize), (0, PER + 3), (3, 2 * PER), (PER + 1, 10)] {
             let mut s = Chunked::<u32>::default();
             for i in 0..have {
                 s.push(i as u32);
