@@ -4,7 +4,7 @@
 //! An entry packs a 32-bit tag (the high half of the id's hash) and `slot + 1` (0 marks an empty
 //! entry), so a lookup usually reads one cache line of the table and then the record itself,
 //! where the full id is confirmed. The table keeps no ids: it grows (doubling, at a load of
-//! 4/5) by rehashing the ids read back from the records.
+//! 7/8, as hashbrown does) by rehashing the ids read back from the records.
 //!
 //! The hash is a fixed, unseeded mix of the u64 id. It only places entries: the table is never
 //! iterated, so it cannot influence iteration order, views, digests or any ordering decision.
@@ -16,8 +16,8 @@ use super::fixed::FixedVec;
 pub(crate) const MAX_LEN: usize = u32::MAX as usize - 1;
 
 /// The load at which the table doubles: `len * LOAD_DEN > capacity * LOAD_NUM`.
-const LOAD_NUM: usize = 4;
-const LOAD_DEN: usize = 5;
+const LOAD_NUM: usize = 7;
+const LOAD_DEN: usize = 8;
 /// Smallest non-empty table.
 const MIN_CAPACITY: usize = 16;
 
