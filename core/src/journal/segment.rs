@@ -13,9 +13,10 @@ use super::chain::{LINK_BYTES, Link};
 
 /// Magic bytes at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
-/// Version of the segment and frame format (3: the chain link is XXH3-128 over the previous
-/// link and the record, see the module docs of `journal`).
-pub const FORMAT_VERSION: u32 = 3;
+/// Version of the segment and frame format (4: the frame header stores the payload's CRC32C
+/// under a CRC of its own, and the XXH3-128 chain link covers the payload through its XXH3-128
+/// digest; see the module docs of `journal`).
+pub const FORMAT_VERSION: u32 = 4;
 /// Bytes of the segment header; the first frame starts here.
 pub const SEGMENT_HEADER_BYTES: usize = 64;
 /// Page size assumed for pre-faulting and segment sizes.
