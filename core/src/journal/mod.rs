@@ -106,7 +106,8 @@
 //! # Writing
 //!
 //! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
-//! mapped and pre-faulted before any record goes in; the next segment is prepared on a
+//! mapped and pre-faulted (`madvise(MADV_POPULATE_WRITE)` over large ranges, or one write per
+//! page on kernels without it) before any record goes in; the next segment is prepared on a
 //! background thread while the current one fills, so a rollover costs a header write, a rename
 //! and a directory fsync. An append checks limits, computes the link from the payload sums
 //! (given by the caller, [`PayloadSums`], or computed by [`Journal::append`]), writes the frame
