@@ -98,10 +98,36 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 /// The header CRC: CRC32C of header bytes `0..44` (the length, the payload CRC and every
-/// field after it).
+/// field after it). It runs for every record on the writer and on every scan, and a general
+/// CRC32C call costs about 150 instructions of setup for 44 bytes, so on x86-64 with SSE4.2
+/// (detected at run time, cached by std) it is six `crc32` instructions inline.
 #[inline]
 fn header_crc(header: &[u8]) -> u32 {
-    crc32c::crc32c(&header[..OFF_HEADER_CRC])
+    let h: &[u8; OFF_HEADER_CRC] = header[..OFF_HEADER_CRC]
+        .try_into()
+        .expect("44 header bytes");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.2") {
+        // SAFETY: SSE4.2 is available, checked just above.
+        return unsafe { header_crc_sse42(h) };
+    }
+    crc32c::crc32c(h)
+}
+
+/// CRC32C (Castagnoli, reflected, initial value and final xor all ones) of the 44 header bytes
+/// with the SSE4.2 `crc32` instruction: five 8-byte words and one 4-byte word.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+#[inline]
+fn header_crc_sse42(h: &[u8; OFF_HEADER_CRC]) -> u32 {
+    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64};
+    let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
+    let mut crc = u64::from(u32::MAX);
+    for at in (0..40).step_by(8) {
+        crc = _mm_crc32_u64(crc, word(at));
+    }
+    let last = u32::from_le_bytes(h[40..44].try_into().expect("4 bytes"));
+    !_mm_crc32_u32(crc as u32, last)
 }
 
 /// Writes one frame into `dst`, which is exactly `frame_bytes(payload.len())` long and zero
@@ -344,5 +370,24 @@ mod tests {
             parse(&bad, 0, MAX_PAYLOAD_BYTES).unwrap_err(),
             Bad::HeaderCrc
         );
+    }
+
+    /// The inline header CRC is CRC32C of bytes 0..44, whichever way it is computed.
+    #[test]
+    fn header_crc_is_crc32c_of_the_first_44_bytes() {
+        let mut h = [0u8; FRAME_HEADER_BYTES];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..2000 {
+            for b in h.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            if round == 0 {
+                h = [0; FRAME_HEADER_BYTES];
+            }
+            assert_eq!(header_crc(&h), crc32c::crc32c(&h[..OFF_HEADER_CRC]));
+        }
     }
 }
