@@ -156,7 +156,9 @@ impl Core {
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
             let (payload, ingest_us) = batch.record(i);
-            let appended = self.journal.append(ingest_us, ENTRY_KIND, payload)?;
+            let appended =
+                self.journal
+                    .append_summed(ingest_us, ENTRY_KIND, payload, batch.sums(i))?;
             // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push`,
             // which serializes a valid `Entry` with rkyv; they were copied verbatim into the
             // mapping at a 16-byte aligned offset, and nothing else writes there.

@@ -3,17 +3,18 @@
 //!
 //! ```text
 //!  producer thread(s)                     core thread (the single writer)
-//!  decode / take typed entries            journal.append (frame, CRC, XXH3 chain link,
-//!  rkyv-serialize into one aligned  ──►   copy into the pre-faulted mapping), then
-//!  buffer (EncodedBatch)                  Machine::step on the payload as it sits in the
-//!                          bounded queue  mapping; commit per batch; acks ──► caller
+//!  decode / take typed entries            journal append (frame, header CRC, XXH3 chain
+//!  rkyv-serialize into one aligned  ──►   link over a fixed-size input, copy into the
+//!  buffer (EncodedBatch); payload         pre-faulted mapping), then Machine::step on the
+//!  CRC32C + XXH3-128 (PayloadSums)        payload as it sits in the mapping; commit per
+//!                          bounded queue  batch; acks ──► caller
 //!        ▲                                        │
 //!        └──────── recycled batches (bounded) ◄───┘
 //! ```
 //!
-//! The expensive, order-independent work (decoding, serializing) runs before the queue, in
-//! parallel with the writer; the writer does the order-dependent part (LSN, ingest-time clamp,
-//! chain link, CRC, copy) and applies. Nothing
+//! The expensive, order-independent work (decoding, serializing, hashing each payload) runs
+//! before the queue, in parallel with the writer; the writer does the order-dependent part
+//! (LSN, ingest-time clamp, chain link, header CRC, copy) and applies. Nothing
 //! about batching reaches the journal or the state: an [`EncodedBatch`] holds exactly the bytes
 //! [`Core::submit`] would write, so the same entries with the same ingest times give
 //! byte-identical journals and the same state whichever path and batch sizes were used.
@@ -33,12 +34,13 @@ use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
 use crate::event::Entry;
-use crate::journal::{Durability, FRAME_ALIGN_BYTES};
+use crate::journal::{Durability, FRAME_ALIGN_BYTES, PayloadSums};
 use crate::machine::Machine;
 
 /// Entries serialized for the journal, back to back in one reusable 16-byte aligned buffer,
-/// each with its ingest time. Only [`EncodedBatch::push`] fills it, so every
-/// payload is the rkyv archive of a valid [`Entry`].
+/// each with its ingest time and its [`PayloadSums`] (CRC32C and XXH3-128, computed here so
+/// the core thread does not hash payloads). Only [`EncodedBatch::push`] fills it, so every
+/// payload is the rkyv archive of a valid [`Entry`] and its sums are its own.
 #[derive(Debug, Default)]
 pub struct EncodedBatch {
     bytes: AlignedVec<16>,
@@ -50,6 +52,7 @@ struct EncodedRecord {
     start: u32,
     len: u32,
     ingest_us: i64,
+    sums: PayloadSums,
 }
 
 /// Upper bound on the bytes of one [`EncodedBatch`] (offsets are u32).
@@ -79,8 +82,8 @@ impl EncodedBatch {
         self.bytes.len()
     }
 
-    /// Serializes `entry` (the same bytes [`Core::submit`] journals). `ingest_us` is the
-    /// ingest time to journal it with.
+    /// Serializes `entry` (the same bytes [`Core::submit`] journals) and computes the payload's
+    /// sums. `ingest_us` is the ingest time to journal it with.
     pub fn push(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
         let aligned = self.bytes.len().next_multiple_of(FRAME_ALIGN_BYTES);
         self.bytes.resize(aligned, 0);
@@ -98,10 +101,12 @@ impl EncodedBatch {
                 "encoded batch larger than {MAX_BATCH_BYTES} bytes"
             )));
         }
+        let sums = PayloadSums::of(&self.bytes[start..end]);
         self.records.push(EncodedRecord {
             start: start as u32,
             len: (end - start) as u32,
             ingest_us,
+            sums,
         });
         Ok(())
     }
@@ -111,6 +116,11 @@ impl EncodedBatch {
         let r = &self.records[i];
         let start = r.start as usize;
         (&self.bytes[start..start + r.len as usize], r.ingest_us)
+    }
+
+    /// The sums of the `i`-th payload.
+    pub(crate) fn sums(&self, i: usize) -> PayloadSums {
+        self.records[i].sums
     }
 }
 

@@ -39,6 +39,8 @@ struct Case {
     at: fn(&[Loc], usize) -> (u32, usize, u64),
     /// Whether open (which does not recompute the hash chain) must catch it too.
     open_catches: Open,
+    /// What verify's message must contain ("" for anything).
+    says: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -70,30 +72,88 @@ const CASES: &[Case] = &[
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 48 + l[k].payload_len / 2),
         at: at_record,
         open_catches: Open::Catches,
+        says: "payload crc mismatch",
+    },
+    Case {
+        name: "flipped payload crc byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 5),
+        at: at_record,
+        open_catches: Open::Catches,
+        says: "header crc mismatch",
+    },
+    Case {
+        name: "flipped header crc byte",
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 46),
+        at: at_record,
+        open_catches: Open::Catches,
+        says: "header crc mismatch",
+    },
+    Case {
+        name: "flipped payload byte, header crc still matching",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                b[l[k].offset + 48 + l[k].payload_len - 1] ^= 0x04;
+                // Even recomputed, the header CRC does not cover the payload.
+                rewrite_header_crc(b, l[k].offset);
+            })
+        },
+        at: at_record,
+        open_catches: Open::Catches,
+        says: "payload crc mismatch",
+    },
+    Case {
+        name: "payload edited with its crc, header crc left alone",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                let p = l[k].offset + 48;
+                b[p] ^= 0x04;
+                let crc = crc32c::crc32c(&b[p..p + l[k].payload_len]);
+                b[l[k].offset + 4..l[k].offset + 8].copy_from_slice(&crc.to_le_bytes());
+            })
+        },
+        at: at_record,
+        open_catches: Open::Catches,
+        says: "header crc mismatch",
+    },
+    Case {
+        name: "payload edited with both crcs recomputed",
+        fault: |d, l, k| {
+            edit_segment(d, l[k].segment, |b| {
+                b[l[k].offset + 48 + 3] ^= 0x04;
+                rewrite_frame(b, l[k].offset, l[k].lsn, None);
+            })
+        },
+        at: at_record,
+        open_catches: Open::Accepts,
+        says: "hash chain mismatch",
     },
     Case {
         name: "flipped ingest time byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 17),
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "flipped lsn byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 8),
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "flipped length byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 1),
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "flipped kind byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 40),
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "flipped padding byte",
@@ -104,6 +164,7 @@ const CASES: &[Case] = &[
         },
         at: |l, k| at_record(l, (k..).find(|&i| l[i].payload_len % 16 != 0).unwrap()),
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "record removed from the middle",
@@ -116,6 +177,7 @@ const CASES: &[Case] = &[
         },
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "two records swapped",
@@ -131,6 +193,7 @@ const CASES: &[Case] = &[
         },
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "two records swapped, lsns edited and crcs recomputed",
@@ -148,6 +211,7 @@ const CASES: &[Case] = &[
         },
         at: at_record,
         open_catches: Open::Maybe,
+        says: "",
     },
     Case {
         name: "two records swapped, lsns and ingest times edited and crcs recomputed",
@@ -170,6 +234,7 @@ const CASES: &[Case] = &[
         },
         at: at_record,
         open_catches: Open::Accepts,
+        says: "",
     },
     Case {
         name: "record zeroed in the middle",
@@ -180,6 +245,7 @@ const CASES: &[Case] = &[
         },
         at: at_record,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "last record of a segment zeroed",
@@ -194,36 +260,42 @@ const CASES: &[Case] = &[
         // the LSN expected there is the one that vanished.
         at: |l, _| (1, 0, l.iter().rfind(|x| x.segment == 0).unwrap().lsn),
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "middle segment removed",
         fault: |d, _, _| fs::remove_file(seg_path(d, 1)).unwrap(),
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "middle segment replaced by the next one",
         fault: |d, _, _| fs::rename(seg_path(d, 2), seg_path(d, 1)).unwrap(),
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "segment header first lsn byte flipped",
         fault: |d, _, _| flip(d, 1, 24),
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "segment header magic damaged",
         fault: |d, _, _| flip(d, 1, 0),
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "segment header link byte flipped",
         fault: |d, _, _| flip(d, 1, 45),
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
     Case {
         name: "segment file truncated",
@@ -236,6 +308,7 @@ const CASES: &[Case] = &[
         },
         at: at_segment_1,
         open_catches: Open::Catches,
+        says: "",
     },
 ];
 
@@ -254,6 +327,7 @@ fn every_fault_is_reported_where_it_is() {
 
         let what = assert_corrupt(verify_plain(dir), seg, offset, lsn);
         eprintln!("{}: verify says {what}", case.name);
+        assert!(what.contains(case.says), "{}: {what}", case.name);
 
         match (
             Journal::open(dir, opts(Durability::None)),
@@ -496,4 +570,39 @@ fn damaged_header_of_the_only_segment_is_an_error() {
     assert_eq!(got.len(), 1);
     assert!(matches!(got[0], Err(JournalError::Corrupt { .. })));
     let _ = SEGMENT_HEADER_BYTES;
+}
+
+#[test]
+fn a_journal_of_another_format_version_is_refused() {
+    for version in [3u32, 5] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+        append_sizes(&mut j, &[100, 200]);
+        drop(j);
+        // A well-formed header of that version (its CRC recomputed).
+        edit_segment(dir, 0, |b| {
+            b[8..12].copy_from_slice(&version.to_le_bytes());
+            let crc = crc32c::crc32c(&b[..60]);
+            b[60..64].copy_from_slice(&crc.to_le_bytes());
+        });
+        let before = snapshot(dir);
+        let what = assert_corrupt(verify_plain(dir), 0, 0, 1);
+        assert!(
+            what.contains(&format!("unsupported format version {version}")),
+            "{what}"
+        );
+        assert_corrupt(
+            Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
+            0,
+            0,
+            1,
+        );
+        let reader = JournalReader::open(dir).unwrap();
+        assert!(matches!(
+            reader.records().next(),
+            Some(Err(JournalError::Corrupt { .. }))
+        ));
+        assert_eq!(snapshot(dir), before);
+    }
 }

@@ -6,10 +6,15 @@
 //! against a forger (nor would a cryptographic link be, without a secret or an anchor kept
 //! elsewhere: anyone can recompute a keyless chain); that is the job of the BLAKE3 content
 //! digest that [`super::verify`] computes (see the `journal` module docs).
+//!
+//! The payload enters the link through its XXH3-128 digest ([`super::PayloadSums`]), so the
+//! link itself is a hash of a fixed 53-byte input, and the payload's digest can be computed
+//! ahead, on another thread, once per payload.
 
-use xxhash_rust::xxh3::{Xxh3Default, xxh3_128};
+use xxhash_rust::xxh3::xxh3_128;
 
 use super::RecordKind;
+use super::sums::payload_digest;
 
 /// Bytes of a chain link (an XXH3-128 hash, little endian).
 pub const LINK_BYTES: usize = 16;
@@ -20,39 +25,44 @@ pub type Link = [u8; LINK_BYTES];
 /// The link "before" LSN 1.
 pub const GENESIS_LINK: Link = [0; LINK_BYTES];
 
-/// Bytes hashed before the payload: previous link, lsn, ingest_us, kind, payload_len.
-const PREFIX_BYTES: usize = LINK_BYTES + 8 + 8 + 1 + 4;
+/// Bytes hashed for one link: previous link, lsn, ingest_us, kind, payload_len, payload digest.
+pub const LINK_INPUT_BYTES: usize = LINK_BYTES + 8 + 8 + 1 + 4 + 16;
 
-/// Inputs up to this size are hashed in one shot from a stack copy (XXH3's short-input paths
-/// end at 240 bytes); longer ones go through the streaming hasher. Both give the same hash.
-const ONE_SHOT_MAX_BYTES: usize = 240;
+/// `link(n) = XXH3-128(link(n-1) || lsn || ingest_us || kind || payload_len || payload_xxh3)`
+/// where `payload_xxh3` is the XXH3-128 of the payload; integers little endian, `payload_len`
+/// as u32, both hashes as the little-endian bytes of their u128. No allocation.
+#[inline]
+pub fn next_link_summed(
+    prev: &Link,
+    lsn: u64,
+    ingest_us: i64,
+    kind: RecordKind,
+    payload_len: usize,
+    payload_xxh3: &[u8; 16],
+) -> Link {
+    let payload_len =
+        u32::try_from(payload_len).expect("payload length is bounded by MAX_PAYLOAD_BYTES");
+    let mut input = [0u8; LINK_INPUT_BYTES];
+    input[..16].copy_from_slice(prev);
+    input[16..24].copy_from_slice(&lsn.to_le_bytes());
+    input[24..32].copy_from_slice(&ingest_us.to_le_bytes());
+    input[32] = kind.0;
+    input[33..37].copy_from_slice(&payload_len.to_le_bytes());
+    input[37..53].copy_from_slice(payload_xxh3);
+    xxh3_128(&input).to_le_bytes()
+}
 
-/// `link(n) = XXH3-128(link(n-1) || lsn || ingest_us || kind || payload_len || payload)`,
-/// integers little endian, `payload_len` as u32, the hash stored as the little-endian bytes
-/// of the u128. No allocation.
+/// [`next_link_summed`] with the payload's digest computed here.
 #[inline]
 pub fn next_link(prev: &Link, lsn: u64, ingest_us: i64, kind: RecordKind, payload: &[u8]) -> Link {
-    let payload_len =
-        u32::try_from(payload.len()).expect("payload length is bounded by MAX_PAYLOAD_BYTES");
-    let mut prefix = [0u8; PREFIX_BYTES];
-    prefix[..16].copy_from_slice(prev);
-    prefix[16..24].copy_from_slice(&lsn.to_le_bytes());
-    prefix[24..32].copy_from_slice(&ingest_us.to_le_bytes());
-    prefix[32] = kind.0;
-    prefix[33..37].copy_from_slice(&payload_len.to_le_bytes());
-    let total = PREFIX_BYTES + payload.len();
-    let hash = if total <= ONE_SHOT_MAX_BYTES {
-        let mut input = [0u8; ONE_SHOT_MAX_BYTES];
-        input[..PREFIX_BYTES].copy_from_slice(&prefix);
-        input[PREFIX_BYTES..total].copy_from_slice(payload);
-        xxh3_128(&input[..total])
-    } else {
-        let mut h = Xxh3Default::new();
-        h.update(&prefix);
-        h.update(payload);
-        h.digest128()
-    };
-    hash.to_le_bytes()
+    next_link_summed(
+        prev,
+        lsn,
+        ingest_us,
+        kind,
+        payload.len(),
+        &payload_digest(payload),
+    )
 }
 
 #[cfg(test)]
@@ -84,13 +94,18 @@ mod tests {
             base,
             next_link(&GENESIS_LINK, 1, 10, RecordKind::ENTRY, b"abc\0")
         );
+        // The length is an input of its own, next to the digest.
+        let digest = payload_digest(b"abc");
+        assert_ne!(
+            base,
+            next_link_summed(&GENESIS_LINK, 1, 10, RecordKind::ENTRY, 4, &digest)
+        );
     }
 
-    /// The definition, spelled out with the one-shot hash over the concatenated input, on
-    /// both sides of the one-shot/streaming boundary.
+    /// The definition, spelled out with the one-shot hash over the concatenated input.
     #[test]
     fn link_is_xxh3_128_of_the_documented_input() {
-        for len in [1usize, 100, 202, 203, 204, 240, 1000, 70_000] {
+        for len in [1usize, 100, 202, 203, 240, 1000, 70_000] {
             let payload: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
             let prev = [0xA5u8; 16];
             let mut input = Vec::new();
@@ -99,11 +114,24 @@ mod tests {
             input.extend_from_slice(&(-5i64).to_le_bytes());
             input.push(1);
             input.extend_from_slice(&(len as u32).to_le_bytes());
-            input.extend_from_slice(&payload);
+            input.extend_from_slice(&xxh3_128(&payload).to_le_bytes());
+            assert_eq!(input.len(), LINK_INPUT_BYTES);
+            let expected = xxh3_128(&input).to_le_bytes();
             assert_eq!(
                 next_link(&prev, 42, -5, RecordKind::ENTRY, &payload),
-                xxh3_128(&input).to_le_bytes(),
+                expected,
                 "payload of {len} bytes"
+            );
+            assert_eq!(
+                next_link_summed(
+                    &prev,
+                    42,
+                    -5,
+                    RecordKind::ENTRY,
+                    len,
+                    &xxh3_128(&payload).to_le_bytes()
+                ),
+                expected
             );
         }
     }

@@ -28,28 +28,36 @@
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | 4 | payload_len (u32), never 0: a zero length means "no record here" |
-//! | 4 | 4 | CRC32C of bytes 8..48+payload_len |
+//! | 4 | 4 | CRC32C of the payload (bytes 48..48+payload_len) |
 //! | 8 | 8 | LSN (u64) |
 //! | 16 | 8 | ingest time, microseconds (i64) |
 //! | 24 | 16 | chain link of this record |
 //! | 40 | 1 | kind ([`RecordKind`], never 0) |
-//! | 41 | 7 | reserved, zero |
+//! | 41 | 3 | reserved, zero |
+//! | 44 | 4 | header CRC: CRC32C of bytes 0..44 (the payload CRC included) |
 //! | 48 | payload_len | payload (16-byte aligned) |
 //! | .. | 0..15 | zero padding to the next 16-byte boundary |
 //!
-//! A record never spans segments; the space a record did not fit into stays zero. LSNs are
-//! contiguous from 1 across segments.
+//! A frame is valid when both CRCs match: the header CRC guards every header field (the
+//! length and the payload CRC among them), the payload CRC guards the payload, so every byte
+//! of the frame is covered. The payload CRC is a [`PayloadSums`] field, computed once per
+//! payload, by the pipeline's producer threads when the payload was encoded ahead; the writer
+//! only computes the header CRC over 44 bytes. A record never spans segments; the space a
+//! record did not fit into stays zero. LSNs are contiguous from 1 across segments.
 //!
 //! # Hash chain
 //!
-//! `link(n) = XXH3-128(link(n-1) || lsn || ingest_us || kind || payload_len || payload)`,
-//! stored as the little-endian bytes of the u128, with `link(0)` = 16 zero bytes
-//! ([`chain::next_link`]); integers little endian, `payload_len` as u32. The writer computes it
-//! per record over the bytes it writes, so it does not depend on how records were batched, and
-//! incrementally (only the previous link is kept). Each link covers the previous one: an edit
-//! of any record changes its link and every later one, and removal and reordering change the
-//! previous-link and LSN inputs, so `journal verify` detects all three (and the CRC still
-//! guards each record on its own).
+//! `link(n) = XXH3-128(link(n-1) || lsn || ingest_us || kind || payload_len || payload_xxh3)`,
+//! where `payload_xxh3` is the XXH3-128 of the payload (the other half of [`PayloadSums`]);
+//! both hashes are stored as the little-endian bytes of their u128, integers little endian,
+//! `payload_len` as u32, and `link(0)` = 16 zero bytes ([`chain::next_link`]). The input is 53
+//! bytes whatever the payload size, so the writer's share of the chain is one short hash per
+//! record; the payload's digest is computed where the payload is produced. The link does not
+//! depend on how records were batched and is computed incrementally (only the previous link is
+//! kept). Each link covers the previous one: an edit of any record changes its payload digest
+//! and so its link and every later one, and removal and reordering change the previous-link and
+//! LSN inputs, so `journal verify` detects all three (and the CRCs still guard each record on
+//! its own).
 //!
 //! The link is deliberately not cryptographic. A chain without a secret or an anchor kept
 //! elsewhere can be recomputed by whoever edits the files, whatever the hash, so a per-record
@@ -60,15 +68,16 @@
 //! # Content digest: the anchor for auditors
 //!
 //! [`verify`] also computes `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, where
-//! `frame(i)` is the exact bytes of record `i` as stored: the 48-byte header (CRC and link
-//! included) and the payload, without the padding after it. It depends on the records alone,
-//! not on segment size or batching, and is computed in large slices so BLAKE3 runs at SIMD
-//! speed. An auditor who records the digest (and `last_lsn`) somewhere the writer cannot
+//! `frame(i)` is the exact bytes of record `i` as stored: the 48-byte header (both CRCs and
+//! the link included) and the payload, without the padding after it. It depends on the records
+//! alone, not on segment size or batching, and is computed in large slices so BLAKE3 runs at
+//! SIMD speed. An auditor who records the digest (and `last_lsn`) somewhere the writer cannot
 //! reach can later prove the first `n` records unchanged with [`verify_at`] at LSN `n`
-//! (`waybill journal verify --at-lsn N`): a forger who edits a record and recomputes its CRC
+//! (`waybill journal verify --at-lsn N`): a forger who edits a record and recomputes its CRCs
 //! and every later link passes the chain check, but not this digest. (Format version 1 hashed
-//! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload; journals of
-//! those versions are refused.)
+//! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload, version 3 had
+//! one CRC over header and payload and an XXH3 link over the whole payload; journals of any
+//! other version are refused with "unsupported format version".)
 //!
 //! # Ingest time
 //!
@@ -80,13 +89,14 @@
 //! # Recovery: torn tail versus damage
 //!
 //! Scanning stops at the first position that does not hold the valid next record. If no
-//! CRC-valid frame exists at any 16-byte aligned position from there to the end of that segment
-//! and no later segment holds records, the rest is a torn tail (the writer died mid-append, or
-//! unflushed pages were lost): [`Journal::open`] zeroes it and reports it in [`Recovery`],
-//! readers stop there. Anything else is damage, reported as [`JournalError::Corrupt`] with the
-//! segment, offset and expected LSN; nothing is dropped. A non-last segment may end early with
-//! zeros (the writer rolled over); the next segment's header must then continue the LSNs and
-//! the chain. Empty segments after a torn tail are removed by [`Journal::open`].
+//! CRC-valid frame (header and payload CRC both matching) exists at any 16-byte aligned
+//! position from there to the end of that segment and no later segment holds records, the rest
+//! is a torn tail (the writer died mid-append, or unflushed pages were lost): [`Journal::open`]
+//! zeroes it and reports it in [`Recovery`], readers stop there. Anything else is damage,
+//! reported as [`JournalError::Corrupt`] with the segment, offset and expected LSN; nothing is
+//! dropped. A non-last segment may end early with zeros (the writer rolled over); the next
+//! segment's header must then continue the LSNs and the chain. Empty segments after a torn
+//! tail are removed by [`Journal::open`].
 //!
 //! Known limit: the kernel may write back unflushed pages in any order, so after a power loss
 //! a page beyond the durable LSN may survive while an earlier unflushed page is lost. Such a
@@ -96,9 +106,11 @@
 //! # Writing
 //!
 //! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
-//! mapped and pre-faulted before any record goes in; the next segment is prepared on a
+//! mapped and pre-faulted (`madvise(MADV_POPULATE_WRITE)` over large ranges, or one write per
+//! page on kernels without it) before any record goes in; the next segment is prepared on a
 //! background thread while the current one fills, so a rollover costs a header write, a rename
-//! and a directory fsync. An append checks limits, computes the link, writes the frame
+//! and a directory fsync. An append checks limits, computes the link from the payload sums
+//! (given by the caller, [`PayloadSums`], or computed by [`Journal::append`]), writes the frame
 //! straight into the mapping and returns the payload's place in it: no allocation, no system
 //! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
 //! When rolling over in `group` or `sync` mode, the old segment is flushed first.
@@ -110,6 +122,7 @@ mod reader;
 mod recovery;
 pub mod segment;
 mod spare;
+mod sums;
 mod verify;
 mod writer;
 
@@ -123,6 +136,7 @@ pub use segment::{
     FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
     SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segment_file_name,
 };
+pub use sums::PayloadSums;
 pub use verify::{PayloadCheck, verify, verify_at};
 pub use writer::Journal;
 

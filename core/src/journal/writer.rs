@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
 
-use super::chain::{GENESIS_LINK, Link, next_link};
+use super::chain::{GENESIS_LINK, Link, next_link_summed};
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use super::reader::{Records, Span};
 use super::recovery;
@@ -16,8 +16,8 @@ use super::segment::{
 };
 use super::spare::Spare;
 use super::{
-    Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, RecordKind,
-    Recovery,
+    Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, PayloadSums,
+    RecordKind, Recovery,
 };
 
 /// Name of the lock file the writer holds exclusively.
@@ -218,9 +218,10 @@ impl Journal {
 
     /// Appends one record and returns its LSN, the stored ingest time
     /// (`max(ingest_us, last_ingest_us())`: ingest times never go backwards) and the payload as
-    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The chain link is
-    /// computed here over the bytes written (one XXH3-128 per record). The record is not
-    /// durable until [`Self::commit`] or [`Self::flush`] says so. No allocation.
+    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The payload's sums
+    /// (CRC32C and XXH3-128, see [`PayloadSums`]) are computed here; the chain link then hashes
+    /// a fixed-size input. The record is not durable until [`Self::commit`] or [`Self::flush`]
+    /// says so. No allocation.
     #[inline]
     pub fn append(
         &mut self,
@@ -228,6 +229,25 @@ impl Journal {
         kind: RecordKind,
         payload: &[u8],
     ) -> Result<Appended<'_>, JournalError> {
+        self.append_summed(ingest_us, kind, payload, PayloadSums::of(payload))
+    }
+
+    /// [`Self::append`] with the payload's sums computed ahead by the caller (on a producer
+    /// thread, see `EncodedBatch`). `sums` must be `PayloadSums::of(payload)` (asserted in
+    /// debug builds): wrong sums would journal a record that every reader refuses.
+    #[inline]
+    pub(crate) fn append_summed(
+        &mut self,
+        ingest_us: i64,
+        kind: RecordKind,
+        payload: &[u8],
+        sums: PayloadSums,
+    ) -> Result<Appended<'_>, JournalError> {
+        debug_assert_eq!(
+            sums,
+            PayloadSums::of(payload),
+            "payload sums do not match the payload"
+        );
         let payload_len = payload.len();
         if payload_len == 0 {
             return Err(JournalError::EmptyPayload);
@@ -250,7 +270,14 @@ impl Journal {
             .checked_add(1)
             .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
         let ingest_us = ingest_us.max(self.last_ingest_us);
-        let link = next_link(&self.last_link, lsn, ingest_us, kind, payload);
+        let link = next_link_summed(
+            &self.last_link,
+            lsn,
+            ingest_us,
+            kind,
+            payload_len,
+            &sums.xxh3_128,
+        );
         let at = self.active.end;
         debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
         debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());
@@ -261,6 +288,7 @@ impl Journal {
             &link,
             kind,
             payload,
+            sums.crc32c,
         );
         self.active.end = at + frame_len;
         self.last_lsn = lsn;
@@ -407,5 +435,57 @@ impl Drop for Journal {
         }
         // Wait for and remove the unused spare while the lock is still held.
         drop(self.spare.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::reader::map_segments;
+
+    fn opts() -> JournalOptions {
+        JournalOptions {
+            segment_bytes: 64 * 1024,
+            durability: Durability::None,
+            ..JournalOptions::default()
+        }
+    }
+
+    /// Sums given ahead give exactly the bytes of a plain append.
+    #[test]
+    fn append_summed_writes_what_append_writes() {
+        let payloads: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| (0..(i % 97 + 1)).map(|b| (b * 13 + i) as u8).collect())
+            .collect();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        {
+            let (mut ja, _) = Journal::open(a.path(), opts()).unwrap();
+            let (mut jb, _) = Journal::open(b.path(), opts()).unwrap();
+            for (i, p) in payloads.iter().enumerate() {
+                ja.append(i as i64, RecordKind::ENTRY, p).unwrap();
+                jb.append_summed(i as i64, RecordKind::ENTRY, p, PayloadSums::of(p))
+                    .unwrap();
+            }
+            assert_eq!(ja.head_link(), jb.head_link());
+            ja.flush().unwrap();
+            jb.flush().unwrap();
+        }
+        let (ma, mb) = (
+            map_segments(a.path()).unwrap(),
+            map_segments(b.path()).unwrap(),
+        );
+        assert_eq!(ma.len(), mb.len());
+        for ((_, x), (_, y)) in ma.iter().zip(&mb) {
+            assert!(x[..] == y[..], "segments differ");
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "payload sums do not match the payload")]
+    fn wrong_sums_are_caught_in_debug_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), opts()).unwrap();
+        let _ = j.append_summed(0, RecordKind::ENTRY, b"abc", PayloadSums::of(b"abd"));
     }
 }

@@ -177,14 +177,22 @@ pub fn assert_corrupt<T: std::fmt::Debug>(
     }
 }
 
-/// Rewrites the frame at `offset` in `bytes` with a new LSN (and ingest time) and a
-/// recomputed CRC, as a forger would.
+/// Rewrites the frame at `offset` in `bytes` with a new LSN (and ingest time) and recomputed
+/// CRCs (payload and header), as a forger would.
 pub fn rewrite_frame(bytes: &mut [u8], offset: usize, lsn: u64, ingest_us: Option<i64>) {
     bytes[offset + 8..offset + 16].copy_from_slice(&lsn.to_le_bytes());
     if let Some(t) = ingest_us {
         bytes[offset + 16..offset + 24].copy_from_slice(&t.to_le_bytes());
     }
     let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap()) as usize;
-    let crc = crc32c::crc32c(&bytes[offset + 8..offset + FRAME_HEADER_BYTES + len]);
-    bytes[offset + 4..offset + 8].copy_from_slice(&crc.to_le_bytes());
+    let payload_crc =
+        crc32c::crc32c(&bytes[offset + FRAME_HEADER_BYTES..offset + FRAME_HEADER_BYTES + len]);
+    bytes[offset + 4..offset + 8].copy_from_slice(&payload_crc.to_le_bytes());
+    rewrite_header_crc(bytes, offset);
+}
+
+/// Recomputes only the header CRC of the frame at `offset` (bytes 44..48, over bytes 0..44).
+pub fn rewrite_header_crc(bytes: &mut [u8], offset: usize) {
+    let crc = crc32c::crc32c(&bytes[offset..offset + 44]);
+    bytes[offset + 44..offset + 48].copy_from_slice(&crc.to_le_bytes());
 }
