@@ -139,24 +139,28 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
     // The digits d_0 d_1 ... (integer then fraction digits) with the decimal point after
     // `point` of them once scaled.
     let point = int_digits.len() as i64 + exp + scale;
-    let mut trunc: Option<u64> = Some(0);
-    let mut round_up = false;
-    let mut inexact = false;
-    for (idx, &c) in int_digits.iter().chain(frac_digits).enumerate() {
-        let d = c - b'0';
-        let idx = idx as i64;
-        if idx < point {
-            trunc = trunc
-                .and_then(|t| t.checked_mul(10))
-                .and_then(|t| t.checked_add(u64::from(d)));
-        } else {
-            if idx == point {
-                round_up = d >= 5;
-            }
-            inexact |= d != 0;
-        }
-    }
     let n = (int_digits.len() + frac_digits.len()) as i64;
+    // Digits `..kept` make the integer part, the first dropped one rounds, any dropped one
+    // that is not zero makes the value inexact.
+    let kept = point.clamp(0, n) as usize;
+    let digit = |idx: usize| match idx.checked_sub(int_digits.len()) {
+        None => int_digits[idx] - b'0',
+        Some(f) => frac_digits[f] - b'0',
+    };
+    let mut trunc = if kept <= 19 {
+        // At most 19 digits: below 10^19, no overflow.
+        let mut t: u64 = 0;
+        for idx in 0..kept {
+            t = t * 10 + u64::from(digit(idx));
+        }
+        Some(t)
+    } else {
+        (0..kept).try_fold(0u64, |t, idx| {
+            t.checked_mul(10)?.checked_add(u64::from(digit(idx)))
+        })
+    };
+    let round_up = point >= 0 && point < n && digit(point as usize) >= 5;
+    let inexact = (kept..n as usize).any(|idx| digit(idx) != 0);
     let mut zeros = point - n;
     while zeros > 0 {
         match trunc {
