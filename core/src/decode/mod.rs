@@ -139,10 +139,12 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
             format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let (values, payload) = match fast_collect_event(text) {
-        Some(found) => found,
-        None => (envelope_fields(text)?, None),
-    };
+    let mut values = [None; ATTRIBUTES.len()];
+    let mut payload = None;
+    if fast_collect_event(text, &mut values, &mut payload).is_none() {
+        values = envelope_fields(text)?;
+        payload = None;
+    }
 
     let [
         specversion,
@@ -335,12 +337,11 @@ fn fast_collect<'a, const N: usize>(
 /// [`scan::collect_event`] over the envelope: the fast path for the whole event, `None` when
 /// it declines.
 #[inline]
-fn fast_collect_event(
-    text: &str,
-) -> Option<(
-    [Option<Json<'_>>; ATTRIBUTES.len()],
-    Option<data::Payload<'_>>,
-)> {
+fn fast_collect_event<'a>(
+    text: &'a str,
+    values: &mut [Option<Json<'a>>; ATTRIBUTES.len()],
+    payload: &mut Option<data::Payload<'a>>,
+) -> Option<()> {
     #[cfg(test)]
     if tests::GENERAL_ONLY.with(std::cell::Cell::get) {
         return None;
@@ -351,7 +352,7 @@ fn fast_collect_event(
     };
     const { assert!(matches!(ATTRIBUTES[4].as_bytes(), b"type")) };
     const { assert!(matches!(ATTRIBUTES[7].as_bytes(), b"data")) };
-    scan::collect_event(text, &ATTRIBUTES, &KEYS)
+    scan::collect_event(text, &ATTRIBUTES, &KEYS, values, payload)
 }
 
 /// The envelope attributes by the general parser: serde_json's messages for malformed JSON,

@@ -81,6 +81,9 @@ const EXP_CLAMP: i64 = 1_000_000_000;
 /// Scales the exact decimal value of a JSON number's text by `10^scale` (full JSON number
 /// grammar: sign, fraction, exponent). Returns `None` when the text is not a JSON number.
 pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
+    if let Some(plain) = scale_plain(text, scale) {
+        return Some(plain);
+    }
     let mut i = 0;
     let neg = text.first() == Some(&b'-');
     if neg {
@@ -177,6 +180,43 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
     })
 }
 
+/// [`scale_decimal`] for the common shape `-?[0-9]+(\.[0-9]+)?` (no exponent) whose kept
+/// digits fit a `u64` without checks; `None` for anything else (then the general code runs).
+#[inline]
+fn scale_plain(text: &[u8], scale: i64) -> Option<Scaled> {
+    let neg = text.first() == Some(&b'-');
+    let digits = &text[usize::from(neg)..];
+    let int_len = digits.iter().position(|c| !c.is_ascii_digit());
+    let (int_digits, frac_digits) = match int_len {
+        None => (digits, &[][..]),
+        Some(k) if digits[k] == b'.' => (&digits[..k], &digits[k + 1..]),
+        Some(_) => return None,
+    };
+    let scale = usize::try_from(scale).ok()?;
+    if int_digits.is_empty()
+        || frac_digits.is_empty() && int_len.is_some()
+        || int_digits.len() + scale > 19
+        || !frac_digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let kept_frac = frac_digits.len().min(scale);
+    let mut trunc: u64 = 0;
+    for &c in int_digits.iter().chain(&frac_digits[..kept_frac]) {
+        trunc = trunc * 10 + u64::from(c - b'0');
+    }
+    for _ in kept_frac..scale {
+        trunc *= 10;
+    }
+    let dropped = &frac_digits[kept_frac..];
+    Some(Scaled {
+        neg,
+        trunc: Some(trunc),
+        round_up: dropped.first().is_some_and(|&d| d >= b'5'),
+        inexact: dropped.iter().any(|&d| d != b'0'),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +270,47 @@ mod tests {
                 .unwrap()
                 .mag_at_most(90_000_000)
         );
+    }
+
+    /// The general code alone (what `scale_decimal` did before its fast path).
+    fn general(text: &[u8], scale: i64) -> Option<Scaled> {
+        let mut padded = text.to_vec();
+        // An exponent of zero keeps the value and sends it down the general path.
+        padded.extend_from_slice(b"e0");
+        if scale_plain(&padded, scale).is_some() {
+            return None;
+        }
+        scale_decimal(&padded, scale)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_shape_agrees_with_the_general_code(
+            text in "-?[0-9]{1,22}(\\.[0-9]{1,22})?",
+            scale in 0i64..8,
+        ) {
+            let plain = scale_plain(text.as_bytes(), scale);
+            if let Some(p) = plain {
+                proptest::prop_assert_eq!(Some(p), general(text.as_bytes(), scale));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_shape_is_taken() {
+        assert!(scale_plain(b"-12.3456785", 6).is_some());
+        assert!(scale_plain(b"90", 6).is_some());
+        for declined in [
+            &b"1e5"[..],
+            b"1.",
+            b".5",
+            b"-",
+            b"",
+            b"1x",
+            b"12345678901234",
+        ] {
+            assert_eq!(scale_plain(declined, 6), None, "{declined:?}");
+        }
     }
 
     #[test]

@@ -57,28 +57,35 @@ pub(crate) struct EventKeys {
 /// them) and names a known type whose `data` is an object, that object's fields for the type
 /// are collected in the same pass, as [`collect`] on the `data` value would
 /// give them.
+///
+/// The values go into `values` and `payload` (all `None` on entry); they mean something only
+/// when the result is `Some`.
 pub(crate) fn collect_event<'a, const N: usize>(
     text: &'a str,
     names: &[&'static str; N],
     keys: &EventKeys,
-) -> Option<([Option<Json<'a>>; N], Option<Payload<'a>>)> {
+    values: &mut [Option<Json<'a>>; N],
+    payload: &mut Option<Payload<'a>>,
+) -> Option<()> {
     const { assert!(N <= 64, "the seen-set is a u64") };
-    let mut values = [None; N];
-    let mut payload = Nested { keys, found: None };
+    let mut nested = Nested {
+        keys,
+        found: payload,
+    };
     let mut s = Scanner {
         text,
         bytes: text.as_bytes(),
         pos: 0,
     };
     s.whitespace();
-    s.object(names, &mut values, Some(&mut payload))?;
+    s.object(names, values, Some(&mut nested))?;
     s.whitespace();
-    (s.pos == s.bytes.len()).then_some((values, payload.found))
+    (s.pos == s.bytes.len()).then_some(())
 }
 
-struct Nested<'a, 'k> {
-    keys: &'k EventKeys,
-    found: Option<Payload<'a>>,
+struct Nested<'a, 'o> {
+    keys: &'o EventKeys,
+    found: &'o mut Option<Payload<'a>>,
 }
 
 /// The event type named by a plain JSON string.
@@ -107,6 +114,28 @@ fn special_bytes(x: u64) -> u64 {
         | (backslash.wrapping_sub(LO) & !backslash)
         | (x.wrapping_sub(LO * 0x20) & !x))
         & HI
+}
+
+/// `a == b` for the short keys of events, without a call to `memcmp`: overlapping loads of
+/// the first and last bytes.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn word<const W: usize>(s: &[u8], at: usize) -> [u8; W] {
+        let mut w = [0; W];
+        w.copy_from_slice(&s[at..at + W]);
+        w
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
 }
 
 impl<'a> Scanner<'a> {
@@ -153,15 +182,25 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         loop {
-            let (key_start, key_end) = self.string()?;
+            // The expected key, spelled out and closed, is that key (names hold no escapes and
+            // no control characters); anything else is read as a string and looked up.
+            let (index, key_start, key_end) = match names.get(hint) {
+                Some(n) if self.at_key(n.as_bytes()) => {
+                    let start = self.pos + 1;
+                    self.pos = start + n.len() + 1;
+                    (Some(hint), start, start + n.len())
+                }
+                _ => {
+                    let (start, end) = self.string()?;
+                    let key = &self.bytes[start..end];
+                    let index = names.iter().position(|n| same(n.as_bytes(), key));
+                    (index, start, end)
+                }
+            };
             let key = &self.bytes[key_start..key_end];
             self.whitespace();
             self.eat(b':')?;
             self.whitespace();
-            let index = match names.get(hint) {
-                Some(n) if n.as_bytes() == key => Some(hint),
-                _ => names.iter().position(|n| n.as_bytes() == key),
-            };
             let value_start = self.pos;
             match nested.as_deref_mut() {
                 Some(n)
@@ -171,10 +210,8 @@ impl<'a> Scanner<'a> {
                 {
                     match values[n.keys.type_index].and_then(event_type) {
                         Some(ty) => {
-                            let mut payload = Payload::new(ty);
-                            let (names, values) = payload.slots();
+                            let (names, values) = n.found.insert(Payload::new(ty)).slots();
                             self.object(names, values, None)?;
-                            n.found = Some(payload);
                         }
                         None => self.value(1)?,
                     }
@@ -196,7 +233,7 @@ impl<'a> Scanner<'a> {
                 None => {
                     let known = &unknown[..unknown_len];
                     if unknown_len == MAX_UNKNOWN
-                        || known.iter().any(|&(s, e)| &self.bytes[s..e] == key)
+                        || known.iter().any(|&(s, e)| same(&self.bytes[s..e], key))
                     {
                         return None;
                     }
@@ -217,6 +254,16 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// Whether the string at `pos` is exactly `"name"`.
+    #[inline]
+    fn at_key(&self, name: &[u8]) -> bool {
+        let start = self.pos + 1;
+        let end = start + name.len();
+        self.peek() == Some(b'"')
+            && self.bytes.get(end) == Some(&b'"')
+            && same(&self.bytes[start..end], name)
     }
 
     /// Skips one value at `pos`, checking it.
@@ -395,6 +442,27 @@ mod tests {
         names: &[&'static str; N],
     ) -> Option<[Option<&'a str>; N]> {
         collect(text, names).map(|v| v.map(|o| o.map(Json::get)))
+    }
+
+    #[test]
+    fn same_is_equality() {
+        let words: Vec<Vec<u8>> = (0..20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + i as u8).collect();
+                let mut out = vec![base.clone()];
+                for i in 0..n {
+                    let mut v = base.clone();
+                    v[i] = b'_';
+                    out.push(v);
+                }
+                out
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

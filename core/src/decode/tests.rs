@@ -252,3 +252,13 @@ proptest! {
         same_both_ways(wrapped.as_bytes());
     }
 }
+
+/// The fast path matches expected keys byte for byte: they must need no escaping.
+#[test]
+fn names_are_plain() {
+    let plain = |n: &str| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let payloads = crate::event::EventType::ALL.map(super::data::names);
+    for name in ATTRIBUTES.iter().chain(payloads.iter().copied().flatten()) {
+        assert!(plain(name), "{name}");
+    }
+}
