@@ -184,36 +184,56 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
 /// digits fit a `u64` without checks; `None` for anything else (then the general code runs).
 #[inline]
 fn scale_plain(text: &[u8], scale: i64) -> Option<Scaled> {
-    let neg = text.first() == Some(&b'-');
-    let digits = &text[usize::from(neg)..];
-    let int_len = digits.iter().position(|c| !c.is_ascii_digit());
-    let (int_digits, frac_digits) = match int_len {
-        None => (digits, &[][..]),
-        Some(k) if digits[k] == b'.' => (&digits[..k], &digits[k + 1..]),
-        Some(_) => return None,
-    };
     let scale = usize::try_from(scale).ok()?;
-    if int_digits.is_empty()
-        || frac_digits.is_empty() && int_len.is_some()
-        || int_digits.len() + scale > 19
-        || !frac_digits.iter().all(u8::is_ascii_digit)
+    let neg = text.first() == Some(&b'-');
+    let mut i = usize::from(neg);
+    let mut trunc: u64 = 0;
+    while let Some(&c) = text.get(i)
+        && c.is_ascii_digit()
     {
+        // Wraps only past 19 digits, which are declined just below.
+        trunc = trunc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+        i += 1;
+    }
+    let int_len = i - usize::from(neg);
+    if int_len == 0 || int_len + scale > 19 {
         return None;
     }
-    let kept_frac = frac_digits.len().min(scale);
-    let mut trunc: u64 = 0;
-    for &c in int_digits.iter().chain(&frac_digits[..kept_frac]) {
-        trunc = trunc * 10 + u64::from(c - b'0');
+    // Fraction digits: the first `scale` are kept, the next one rounds, any dropped one that
+    // is not zero makes the value inexact.
+    let mut kept = 0;
+    let (mut round_up, mut inexact) = (false, false);
+    if i < text.len() {
+        if text[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        let frac_start = i;
+        while let Some(&c) = text.get(i)
+            && c.is_ascii_digit()
+        {
+            let d = c - b'0';
+            if kept < scale {
+                trunc = trunc * 10 + u64::from(d);
+                kept += 1;
+            } else {
+                round_up |= i - frac_start == scale && d >= 5;
+                inexact |= d != 0;
+            }
+            i += 1;
+        }
+        if i == frac_start || i != text.len() {
+            return None;
+        }
     }
-    for _ in kept_frac..scale {
+    for _ in kept..scale {
         trunc *= 10;
     }
-    let dropped = &frac_digits[kept_frac..];
     Some(Scaled {
         neg,
         trunc: Some(trunc),
-        round_up: dropped.first().is_some_and(|&d| d >= b'5'),
-        inexact: dropped.iter().any(|&d| d != b'0'),
+        round_up,
+        inexact,
     })
 }
 

@@ -216,7 +216,7 @@ impl<'a> Scanner<'a> {
                         None => self.value(1)?,
                     }
                 }
-                _ => self.value(1)?,
+                _ => self.member_value()?,
             }
             let value = self.text.get(value_start..self.pos)?;
             match index {
@@ -264,6 +264,17 @@ impl<'a> Scanner<'a> {
         self.peek() == Some(b'"')
             && self.bytes.get(end) == Some(&b'"')
             && same(&self.bytes[start..end], name)
+    }
+
+    /// [`Self::value`] for a member of the object being collected, with the common kinds
+    /// (strings and numbers) read in place.
+    #[inline(always)]
+    fn member_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => self.value(1),
+        }
     }
 
     /// Skips one value at `pos`, checking it.
@@ -346,6 +357,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    #[inline]
     fn number(&mut self) -> Option<()> {
         let b = self.bytes;
         let digit = |i: usize| matches!(b.get(i), Some(b'0'..=b'9'));
