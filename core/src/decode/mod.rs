@@ -5,11 +5,15 @@
 //! `too_large`, `malformed_json`, `invalid_envelope`, `unknown_type`,
 //! `unsupported_schema_version`, `ownership_violation`, `subject_mismatch`, `invalid_data`.
 //!
-//! One pass of serde_json over the event collects every attribute as a borrowed `&RawValue`;
-//! the attributes are then interpreted from their text (strings without escapes are borrowed,
-//! numbers are read digit by digit, never through floats). The payload is parsed the same way
-//! once its type is known. The only allocations on the accepted path are the owned strings the
-//! [`Event`] keeps.
+//! One pass over the event collects every attribute as its raw JSON text (`Json`); the
+//! attributes are then interpreted from their text (strings without escapes are borrowed,
+//! numbers are read digit by digit, never through floats). The payload's fields are collected
+//! in that same pass when `type` comes before `data`, or by a pass over `data` otherwise. The
+//! pass is `scan`, a hand-written scanner that accepts only plain objects (no escapes, no
+//! duplicate keys, bounded nesting) and declines everything else to the general parser
+//! (`object`, serde_json), which yields the same values or the dead letter with serde_json's
+//! message; the checks after it are shared, so either way the entry is the same. The only
+//! allocations on the accepted path are the owned strings the [`Event`] keeps.
 
 mod data;
 mod number;
