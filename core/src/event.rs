@@ -38,8 +38,15 @@ impl System {
         }
     }
 
+    /// The inverse of [`Self::as_str`] (a `match`: decoding calls it for every event).
     pub fn parse(s: &str) -> Option<System> {
-        System::ALL.into_iter().find(|sys| sys.as_str() == s)
+        Some(match s {
+            "erp" => System::Erp,
+            "route" => System::Route,
+            "fleet" => System::Fleet,
+            "billing" => System::Billing,
+            _ => return None,
+        })
     }
 }
 
@@ -119,8 +126,26 @@ impl EventType {
         }
     }
 
+    /// The inverse of [`Self::as_str`] (a `match`: decoding calls it for every event).
     pub fn parse(s: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+        Some(match s {
+            "order.created" => EventType::OrderCreated,
+            "order.amended" => EventType::OrderAmended,
+            "order.cancelled" => EventType::OrderCancelled,
+            "invoice.settled" => EventType::InvoiceSettled,
+            "route.planned" => EventType::RoutePlanned,
+            "eta.revised" => EventType::EtaRevised,
+            "vehicle.position" => EventType::VehiclePosition,
+            "stop.arrived" => EventType::StopArrived,
+            "stop.departed" => EventType::StopDeparted,
+            "shipment.picked_up" => EventType::ShipmentPickedUp,
+            "shipment.delivered" => EventType::ShipmentDelivered,
+            "delivery.failed" => EventType::DeliveryFailed,
+            "charge.added" => EventType::ChargeAdded,
+            "charge.voided" => EventType::ChargeVoided,
+            "invoice.issued" => EventType::InvoiceIssued,
+            _ => return None,
+        })
     }
 
     /// The only system allowed to emit this type (system-of-record governance).
@@ -212,8 +237,17 @@ impl ChargeKind {
             ChargeKind::Other => "other",
         }
     }
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<ChargeKind> {
-        ChargeKind::ALL.into_iter().find(|k| k.as_str() == s)
+        Some(match s {
+            "base" => ChargeKind::Base,
+            "fuel" => ChargeKind::Fuel,
+            "detention" => ChargeKind::Detention,
+            "waiting" => ChargeKind::Waiting,
+            "redelivery" => ChargeKind::Redelivery,
+            "other" => ChargeKind::Other,
+            _ => return None,
+        })
     }
 }
 
@@ -476,4 +510,27 @@ pub struct DeadLetter {
 pub enum Entry {
     Event(Event),
     DeadLetter(DeadLetter),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back() {
+        for sys in System::ALL {
+            assert_eq!(System::parse(sys.as_str()), Some(sys));
+        }
+        for ty in EventType::ALL {
+            assert_eq!(EventType::parse(ty.as_str()), Some(ty));
+        }
+        for kind in ChargeKind::ALL {
+            assert_eq!(ChargeKind::parse(kind.as_str()), Some(kind));
+        }
+        for bad in ["", "ERP", "erp ", "order", "order.created.", "Base"] {
+            assert_eq!(System::parse(bad), None);
+            assert_eq!(EventType::parse(bad), None);
+            assert_eq!(ChargeKind::parse(bad), None);
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! (`data.origin.lat`) and the rule it broke.
 
 use super::number::{self, IntError};
-use super::{Fail, as_string, json_kind, object, show, show_raw};
+use super::{Fail, Json, as_string, fast_collect, json_kind, object, show, show_raw};
 use crate::event::{Body, ChargeKind, Contract, EventType, GeoPoint, MAX_ID_BYTES, Pod, Stop};
 use crate::time::parse_rfc3339_us;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-type Opt<'a> = Option<&'a RawValue>;
+type Opt<'a> = Option<Json<'a>>;
 
 /// A field's place, for messages: `data.contract.currency`.
 #[derive(Clone, Copy)]
@@ -31,23 +31,100 @@ const fn at(path: &'static str, name: &'static str) -> At {
     At { path, name }
 }
 
-pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> {
+/// The top-level fields of each payload, in the order [`decode_body`] reads them.
+const ORDER_CREATED: [&str; 7] = [
+    "customer_id",
+    "origin",
+    "destination",
+    "window_start",
+    "window_end",
+    "weight_kg",
+    "contract",
+];
+const ORDER_AMENDED: [&str; 4] = ["order_version", "window_start", "window_end", "destination"];
+const REASON: [&str; 1] = ["reason"];
+const INVOICE_SETTLED: [&str; 2] = ["invoice_id", "amount_cents"];
+const ROUTE_PLANNED: [&str; 4] = ["route_id", "vehicle_id", "stop_index", "eta"];
+const ETA_REVISED: [&str; 1] = ["eta"];
+const VEHICLE_POSITION: [&str; 3] = ["lat", "lon", "speed_kph"];
+const STOP: [&str; 1] = ["stop"];
+const SHIPMENT_PICKED_UP: [&str; 0] = [];
+const SHIPMENT_DELIVERED: [&str; 1] = ["pod"];
+const CHARGE_ADDED: [&str; 4] = ["charge_id", "kind", "amount_cents", "currency"];
+const CHARGE_VOIDED: [&str; 1] = ["charge_id"];
+const INVOICE_ISSUED: [&str; 3] = ["invoice_id", "total_cents", "charge_ids"];
+
+/// The most top-level fields a payload has.
+const MAX_FIELDS: usize = 7;
+
+/// The top-level fields of the payload of type `ty`.
+pub(super) fn names(ty: EventType) -> &'static [&'static str] {
+    match ty {
+        EventType::OrderCreated => &ORDER_CREATED,
+        EventType::OrderAmended => &ORDER_AMENDED,
+        EventType::OrderCancelled | EventType::DeliveryFailed => &REASON,
+        EventType::InvoiceSettled => &INVOICE_SETTLED,
+        EventType::RoutePlanned => &ROUTE_PLANNED,
+        EventType::EtaRevised => &ETA_REVISED,
+        EventType::VehiclePosition => &VEHICLE_POSITION,
+        EventType::StopArrived | EventType::StopDeparted => &STOP,
+        EventType::ShipmentPickedUp => &SHIPMENT_PICKED_UP,
+        EventType::ShipmentDelivered => &SHIPMENT_DELIVERED,
+        EventType::ChargeAdded => &CHARGE_ADDED,
+        EventType::ChargeVoided => &CHARGE_VOIDED,
+        EventType::InvoiceIssued => &INVOICE_ISSUED,
+    }
+}
+
+/// The top-level fields of a `data` object for one event type, collected ahead of
+/// [`decode_body`] (by the pass over the event, see [`super::scan::collect_event`]) exactly as
+/// [`fields`] would collect them.
+#[derive(Debug)]
+pub(crate) struct Payload<'a> {
+    ty: EventType,
+    values: [Opt<'a>; MAX_FIELDS],
+}
+
+impl<'a> Payload<'a> {
+    pub(super) fn new(ty: EventType) -> Self {
+        Payload {
+            ty,
+            values: [None; MAX_FIELDS],
+        }
+    }
+
+    /// The names to collect and where their values go.
+    pub(super) fn slots(&mut self) -> (&'static [&'static str], &mut [Opt<'a>]) {
+        let names = names(self.ty);
+        (names, &mut self.values[..names.len()])
+    }
+}
+
+/// The top-level fields of `data`: collected ahead when `pre` has them, else by [`fields`].
+fn top<'a, const N: usize>(
+    data: Json<'a>,
+    pre: Option<&[Opt<'a>; MAX_FIELDS]>,
+    names: &[&'static str; N],
+) -> Result<[Opt<'a>; N], Fail> {
+    match pre {
+        Some(values) => Ok(std::array::from_fn(|i| values[i])),
+        None => fields("data", data, names),
+    }
+}
+
+/// The payload of an event of type `ty`. `pre` is `data`'s fields when they were collected
+/// ahead for that type.
+pub(super) fn decode_body<'a>(
+    ty: EventType,
+    data: Json<'a>,
+    pre: Option<&Payload<'a>>,
+) -> Result<Body, Fail> {
     const D: &str = "data";
+    let pre = pre.filter(|p| p.ty == ty).map(|p| &p.values);
     Ok(match ty {
         EventType::OrderCreated => {
-            let [customer_id, origin, destination, ws, we, weight, contract] = fields(
-                D,
-                data,
-                &[
-                    "customer_id",
-                    "origin",
-                    "destination",
-                    "window_start",
-                    "window_end",
-                    "weight_kg",
-                    "contract",
-                ],
-            )?;
+            let [customer_id, origin, destination, ws, we, weight, contract] =
+                top(data, pre, &ORDER_CREATED)?;
             let customer_id = id(at(D, "customer_id"), customer_id)?;
             let origin = geo("data.origin", required(at(D, "origin"), origin)?)?;
             let destination = geo(
@@ -70,11 +147,7 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             }
         }
         EventType::OrderAmended => {
-            let [version, ws, we, destination] = fields(
-                D,
-                data,
-                &["order_version", "window_start", "window_end", "destination"],
-            )?;
+            let [version, ws, we, destination] = top(data, pre, &ORDER_AMENDED)?;
             let order_version = int_in(
                 at(D, "order_version"),
                 version,
@@ -100,21 +173,20 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             }
         }
         EventType::OrderCancelled => {
-            let [reason] = fields(D, data, &["reason"])?;
+            let [reason] = top(data, pre, &REASON)?;
             Body::OrderCancelled {
                 reason: text(at(D, "reason"), reason)?,
             }
         }
         EventType::InvoiceSettled => {
-            let [invoice_id, amount] = fields(D, data, &["invoice_id", "amount_cents"])?;
+            let [invoice_id, amount] = top(data, pre, &INVOICE_SETTLED)?;
             Body::InvoiceSettled {
                 invoice_id: id(at(D, "invoice_id"), invoice_id)?,
                 amount_cents: positive_cents(at(D, "amount_cents"), amount)?,
             }
         }
         EventType::RoutePlanned => {
-            let [route_id, vehicle_id, stop_index, eta] =
-                fields(D, data, &["route_id", "vehicle_id", "stop_index", "eta"])?;
+            let [route_id, vehicle_id, stop_index, eta] = top(data, pre, &ROUTE_PLANNED)?;
             Body::RoutePlanned {
                 route_id: id(at(D, "route_id"), route_id)?,
                 vehicle_id: int_in(at(D, "vehicle_id"), vehicle_id, 0, u64::MAX.into(), "a u64")?
@@ -125,13 +197,13 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             }
         }
         EventType::EtaRevised => {
-            let [eta] = fields(D, data, &["eta"])?;
+            let [eta] = top(data, pre, &ETA_REVISED)?;
             Body::EtaRevised {
                 eta_us: time(at(D, "eta"), eta)?,
             }
         }
         EventType::VehiclePosition => {
-            let [lat, lon, speed] = fields(D, data, &["lat", "lon", "speed_kph"])?;
+            let [lat, lon, speed] = top(data, pre, &VEHICLE_POSITION)?;
             Body::VehiclePosition {
                 position: GeoPoint {
                     lat_ud: coordinate(at(D, "lat"), lat, 90)?,
@@ -141,23 +213,23 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             }
         }
         EventType::StopArrived => {
-            let [stop] = fields(D, data, &["stop"])?;
+            let [stop] = top(data, pre, &STOP)?;
             Body::StopArrived {
                 stop: stop_of(at(D, "stop"), stop)?,
             }
         }
         EventType::StopDeparted => {
-            let [stop] = fields(D, data, &["stop"])?;
+            let [stop] = top(data, pre, &STOP)?;
             Body::StopDeparted {
                 stop: stop_of(at(D, "stop"), stop)?,
             }
         }
         EventType::ShipmentPickedUp => {
-            let [] = fields(D, data, &[])?;
+            let [] = top(data, pre, &SHIPMENT_PICKED_UP)?;
             Body::ShipmentPickedUp
         }
         EventType::ShipmentDelivered => {
-            let [pod] = fields(D, data, &["pod"])?;
+            let [pod] = top(data, pre, &SHIPMENT_DELIVERED)?;
             let pod = match pod {
                 None => None,
                 Some(v) => {
@@ -174,14 +246,13 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             Body::ShipmentDelivered { pod }
         }
         EventType::DeliveryFailed => {
-            let [reason] = fields(D, data, &["reason"])?;
+            let [reason] = top(data, pre, &REASON)?;
             Body::DeliveryFailed {
                 reason: text(at(D, "reason"), reason)?,
             }
         }
         EventType::ChargeAdded => {
-            let [charge_id, kind, amount, currency] =
-                fields(D, data, &["charge_id", "kind", "amount_cents", "currency"])?;
+            let [charge_id, kind, amount, currency] = top(data, pre, &CHARGE_ADDED)?;
             Body::ChargeAdded {
                 charge_id: id(at(D, "charge_id"), charge_id)?,
                 kind: charge_kind(at(D, "kind"), kind)?,
@@ -190,14 +261,13 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
             }
         }
         EventType::ChargeVoided => {
-            let [charge_id] = fields(D, data, &["charge_id"])?;
+            let [charge_id] = top(data, pre, &CHARGE_VOIDED)?;
             Body::ChargeVoided {
                 charge_id: id(at(D, "charge_id"), charge_id)?,
             }
         }
         EventType::InvoiceIssued => {
-            let [invoice_id, total, charge_ids] =
-                fields(D, data, &["invoice_id", "total_cents", "charge_ids"])?;
+            let [invoice_id, total, charge_ids] = top(data, pre, &INVOICE_ISSUED)?;
             Body::InvoiceIssued {
                 invoice_id: id(at(D, "invoice_id"), invoice_id)?,
                 total_cents: positive_cents(at(D, "total_cents"), total)?,
@@ -210,7 +280,7 @@ pub(super) fn decode_body(ty: EventType, data: &RawValue) -> Result<Body, Fail> 
 /// The known fields of the object `v` at `path` (absent and `null` both give `None`).
 fn fields<'a, const N: usize>(
     path: &'static str,
-    v: &'a RawValue,
+    v: Json<'a>,
     names: &[&'static str; N],
 ) -> Result<[Opt<'a>; N], Fail> {
     if !v.get().starts_with('{') {
@@ -218,6 +288,9 @@ fn fields<'a, const N: usize>(
             "{path} must be an object, got {}",
             json_kind(v)
         )));
+    }
+    if let Some(values) = fast_collect(v.get(), names) {
+        return Ok(values);
     }
     let fields = object::collect_raw(v, names)
         .ok_or_else(|| Fail::data(format!("{path} is not a valid JSON object")))?;
@@ -230,7 +303,7 @@ fn fields<'a, const N: usize>(
     Ok(fields.values)
 }
 
-fn required(at: At, v: Opt<'_>) -> Result<&RawValue, Fail> {
+fn required(at: At, v: Opt<'_>) -> Result<Json<'_>, Fail> {
     v.ok_or_else(|| Fail::data(format!("{at} is missing or null")))
 }
 
@@ -331,7 +404,7 @@ fn nonneg_cents(at: At, v: Opt<'_>) -> Result<i64, Fail> {
     )? as i64)
 }
 
-fn number_text<'a>(at: At, v: Opt<'a>) -> Result<&'a RawValue, Fail> {
+fn number_text<'a>(at: At, v: Opt<'a>) -> Result<Json<'a>, Fail> {
     let v = required(at, v)?;
     if !matches!(v.get().as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
         return Err(Fail::data(format!(
@@ -381,7 +454,7 @@ fn speed_milli(at: At, v: Opt<'_>) -> Result<u32, Fail> {
         .ok_or_else(bad)
 }
 
-fn geo(path: &'static str, v: &RawValue) -> Result<GeoPoint, Fail> {
+fn geo(path: &'static str, v: Json<'_>) -> Result<GeoPoint, Fail> {
     let [lat, lon] = fields(path, v, &["lat", "lon"])?;
     Ok(GeoPoint {
         lat_ud: coordinate(at(path, "lat"), lat, 90)?,
@@ -389,7 +462,7 @@ fn geo(path: &'static str, v: &RawValue) -> Result<GeoPoint, Fail> {
     })
 }
 
-fn contract_of(v: &RawValue) -> Result<Contract, Fail> {
+fn contract_of(v: Json<'_>) -> Result<Contract, Fail> {
     const C: &str = "data.contract";
     let [currency, base, free_min, per_hour] = fields(
         C,
@@ -477,6 +550,7 @@ impl<'de> Visitor<'de> for IdList {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         let mut index = 0usize;
         while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            let item = Json::general(item.get());
             let checked = match as_string(item) {
                 Some(s) if !s.is_empty() && s.len() <= MAX_ID_BYTES => Ok(s.into_owned()),
                 Some(s) => Err(Fail::data(format!(

@@ -5,23 +5,55 @@
 //! `too_large`, `malformed_json`, `invalid_envelope`, `unknown_type`,
 //! `unsupported_schema_version`, `ownership_violation`, `subject_mismatch`, `invalid_data`.
 //!
-//! One pass of serde_json over the event collects every attribute as a borrowed `&RawValue`;
-//! the attributes are then interpreted from their text (strings without escapes are borrowed,
-//! numbers are read digit by digit, never through floats). The payload is parsed the same way
-//! once its type is known. The only allocations on the accepted path are the owned strings the
-//! [`Event`] keeps.
+//! One pass over the event collects every attribute as its raw JSON text (`Json`); the
+//! attributes are then interpreted from their text (strings without escapes are borrowed,
+//! numbers are read digit by digit, never through floats). The payload's fields are collected
+//! in that same pass when `type` comes before `data`, or by a pass over `data` otherwise. The
+//! pass is `scan`, a hand-written scanner that accepts only plain objects (no escapes, no
+//! duplicate keys, bounded nesting) and declines everything else to the general parser
+//! (`object`, serde_json), which yields the same values or the dead letter with serde_json's
+//! message; the checks after it are shared, so either way the entry is the same. The only
+//! allocations on the accepted path are the owned strings the [`Event`] keeps.
 
 mod data;
 mod number;
 mod object;
+mod scan;
+#[cfg(test)]
+mod tests;
 
 use crate::event::{
     DeadLetter, DeadLetterReason, Entry, Event, EventType, MAX_EVENT_BYTES, MAX_ID_BYTES,
     MAX_SOURCE_NAME_BYTES, SubjectKind, System,
 };
 use crate::time::parse_rfc3339_us;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
+
+/// The text of one JSON value as it appears in the event (no surrounding whitespace), already
+/// checked to be valid JSON by the pass that found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Json<'a> {
+    text: &'a str,
+    /// Known to hold no backslash (the fast path declines escapes anywhere), so a string's
+    /// contents are the text between its quotes.
+    plain: bool,
+}
+
+impl<'a> Json<'a> {
+    /// A value found by the general parser.
+    pub(crate) fn general(text: &'a str) -> Self {
+        Json { text, plain: false }
+    }
+
+    /// A value found by [`scan`], which declines escapes.
+    fn plain(text: &'a str) -> Self {
+        Json { text, plain: true }
+    }
+
+    pub(crate) fn get(self) -> &'a str {
+        self.text
+    }
+}
 
 /// Decodes one raw event (a JSONL line without its newline, or one element of a batch array).
 ///
@@ -111,27 +143,13 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
             format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let fields = object::collect(&mut de, &ATTRIBUTES)
-        .and_then(|f| de.end().map(|()| f))
-        .map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Data => "not a JSON object",
-                _ => "not valid JSON",
-            };
-            Fail::new(
-                DeadLetterReason::MalformedJson,
-                clip(format!("{what}: {e}")),
-            )
-        })?;
-
-    // 3. invalid_envelope
-    if let Some(key) = fields.duplicate {
-        return Err(Fail::envelope(format!(
-            "duplicate key {} in the event object",
-            show(&key)
-        )));
+    let mut values = [None; ATTRIBUTES.len()];
+    let mut payload = None;
+    if fast_collect_event(text, &mut values, &mut payload).is_none() {
+        values = envelope_fields(text)?;
+        payload = None;
     }
+
     let [
         specversion,
         id,
@@ -144,7 +162,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
         schemaversion,
         correlationid,
         traceparent,
-    ] = fields.values;
+    ] = values;
 
     let specversion = required_string("specversion", specversion)?;
     if specversion != "1.0" {
@@ -293,7 +311,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     }
 
     // 8. invalid_data
-    let body = data::decode_body(event_type, data)?;
+    let body = data::decode_body(event_type, data, payload.as_ref())?;
 
     Ok(Event {
         id: id.into_owned(),
@@ -307,16 +325,77 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     })
 }
 
-fn required<'a>(name: &str, v: Option<&'a RawValue>) -> Result<&'a RawValue, Fail> {
+/// [`scan::collect`]: the fast path for the fields of an object, `None` when it declines.
+#[inline]
+fn fast_collect<'a, const N: usize>(
+    text: &'a str,
+    names: &[&'static str; N],
+) -> Option<[Option<Json<'a>>; N]> {
+    #[cfg(test)]
+    if tests::GENERAL_ONLY.with(std::cell::Cell::get) {
+        return None;
+    }
+    scan::collect(text, names)
+}
+
+/// [`scan::collect_event`] over the envelope: the fast path for the whole event, `None` when
+/// it declines.
+#[inline]
+fn fast_collect_event<'a>(
+    text: &'a str,
+    values: &mut [Option<Json<'a>>; ATTRIBUTES.len()],
+    payload: &mut Option<data::Payload<'a>>,
+) -> Option<()> {
+    #[cfg(test)]
+    if tests::GENERAL_ONLY.with(std::cell::Cell::get) {
+        return None;
+    }
+    const KEYS: scan::EventKeys = scan::EventKeys {
+        type_index: 4,
+        data_index: 7,
+    };
+    const { assert!(matches!(ATTRIBUTES[4].as_bytes(), b"type")) };
+    const { assert!(matches!(ATTRIBUTES[7].as_bytes(), b"data")) };
+    scan::collect_event(text, &ATTRIBUTES, &KEYS, values, payload)
+}
+
+/// The envelope attributes by the general parser: serde_json's messages for malformed JSON,
+/// escapes, duplicate keys. Used when [`scan::collect`] declines the event.
+fn envelope_fields(text: &str) -> Result<[Option<Json<'_>>; ATTRIBUTES.len()], Fail> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = object::collect(&mut de, &ATTRIBUTES)
+        .and_then(|f| de.end().map(|()| f))
+        .map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "not a JSON object",
+                _ => "not valid JSON",
+            };
+            Fail::new(
+                DeadLetterReason::MalformedJson,
+                clip(format!("{what}: {e}")),
+            )
+        })?;
+
+    // 3. invalid_envelope
+    if let Some(key) = fields.duplicate {
+        return Err(Fail::envelope(format!(
+            "duplicate key {} in the event object",
+            show(&key)
+        )));
+    }
+    Ok(fields.values)
+}
+
+fn required<'a>(name: &str, v: Option<Json<'a>>) -> Result<Json<'a>, Fail> {
     v.ok_or_else(|| Fail::envelope(format!("required attribute `{name}` is missing or null")))
 }
 
-fn required_string<'a>(name: &str, v: Option<&'a RawValue>) -> Result<Cow<'a, str>, Fail> {
+fn required_string<'a>(name: &str, v: Option<Json<'a>>) -> Result<Cow<'a, str>, Fail> {
     let v = required(name, v)?;
     as_string(v).ok_or_else(|| wrong_type(name, "a string", v))
 }
 
-fn wrong_type(name: &str, want: &str, got: &RawValue) -> Fail {
+fn wrong_type(name: &str, want: &str, got: Json<'_>) -> Fail {
     Fail::envelope(format!(
         "attribute `{name}` must be {want}, got {}",
         json_kind(got)
@@ -406,12 +485,12 @@ fn is_traceparent(s: &str) -> bool {
 
 /// The text of a JSON string value: borrowed when it has no escapes. `None` when `v` is not a
 /// string.
-pub(crate) fn as_string(v: &RawValue) -> Option<Cow<'_, str>> {
+pub(crate) fn as_string(v: Json<'_>) -> Option<Cow<'_, str>> {
     let text = v.get();
     if !text.starts_with('"') {
         return None;
     }
-    if !text.as_bytes().contains(&b'\\') && text.len() >= 2 {
+    if (v.plain || !text.as_bytes().contains(&b'\\')) && text.len() >= 2 {
         // The parser has already checked the string (quotes, UTF-8, no control characters).
         return Some(Cow::Borrowed(&text[1..text.len() - 1]));
     }
@@ -419,7 +498,7 @@ pub(crate) fn as_string(v: &RawValue) -> Option<Cow<'_, str>> {
 }
 
 /// What kind of JSON value `v` is, for messages.
-pub(crate) fn json_kind(v: &RawValue) -> &'static str {
+pub(crate) fn json_kind(v: Json<'_>) -> &'static str {
     match v.get().as_bytes().first() {
         Some(b'"') => "a string",
         Some(b'{') => "an object",
@@ -455,7 +534,7 @@ fn clip(mut message: String) -> String {
 }
 
 /// A raw JSON value for a one-line message.
-pub(crate) fn show_raw(v: &RawValue) -> String {
+pub(crate) fn show_raw(v: Json<'_>) -> String {
     let text = v.get();
     if text.len() <= 80 && !text.contains('\n') {
         text.to_owned()

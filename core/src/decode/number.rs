@@ -81,6 +81,9 @@ const EXP_CLAMP: i64 = 1_000_000_000;
 /// Scales the exact decimal value of a JSON number's text by `10^scale` (full JSON number
 /// grammar: sign, fraction, exponent). Returns `None` when the text is not a JSON number.
 pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
+    if let Some(plain) = scale_plain(text, scale) {
+        return Some(plain);
+    }
     let mut i = 0;
     let neg = text.first() == Some(&b'-');
     if neg {
@@ -139,24 +142,28 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
     // The digits d_0 d_1 ... (integer then fraction digits) with the decimal point after
     // `point` of them once scaled.
     let point = int_digits.len() as i64 + exp + scale;
-    let mut trunc: Option<u64> = Some(0);
-    let mut round_up = false;
-    let mut inexact = false;
-    for (idx, &c) in int_digits.iter().chain(frac_digits).enumerate() {
-        let d = c - b'0';
-        let idx = idx as i64;
-        if idx < point {
-            trunc = trunc
-                .and_then(|t| t.checked_mul(10))
-                .and_then(|t| t.checked_add(u64::from(d)));
-        } else {
-            if idx == point {
-                round_up = d >= 5;
-            }
-            inexact |= d != 0;
-        }
-    }
     let n = (int_digits.len() + frac_digits.len()) as i64;
+    // Digits `..kept` make the integer part, the first dropped one rounds, any dropped one
+    // that is not zero makes the value inexact.
+    let kept = point.clamp(0, n) as usize;
+    let digit = |idx: usize| match idx.checked_sub(int_digits.len()) {
+        None => int_digits[idx] - b'0',
+        Some(f) => frac_digits[f] - b'0',
+    };
+    let mut trunc = if kept <= 19 {
+        // At most 19 digits: below 10^19, no overflow.
+        let mut t: u64 = 0;
+        for idx in 0..kept {
+            t = t * 10 + u64::from(digit(idx));
+        }
+        Some(t)
+    } else {
+        (0..kept).try_fold(0u64, |t, idx| {
+            t.checked_mul(10)?.checked_add(u64::from(digit(idx)))
+        })
+    };
+    let round_up = point >= 0 && point < n && digit(point as usize) >= 5;
+    let inexact = (kept..n as usize).any(|idx| digit(idx) != 0);
     let mut zeros = point - n;
     while zeros > 0 {
         match trunc {
@@ -168,6 +175,63 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
     Some(Scaled {
         neg,
         trunc,
+        round_up,
+        inexact,
+    })
+}
+
+/// [`scale_decimal`] for the common shape `-?[0-9]+(\.[0-9]+)?` (no exponent) whose kept
+/// digits fit a `u64` without checks; `None` for anything else (then the general code runs).
+#[inline]
+fn scale_plain(text: &[u8], scale: i64) -> Option<Scaled> {
+    let scale = usize::try_from(scale).ok()?;
+    let neg = text.first() == Some(&b'-');
+    let mut i = usize::from(neg);
+    let mut trunc: u64 = 0;
+    while let Some(&c) = text.get(i)
+        && c.is_ascii_digit()
+    {
+        // Wraps only past 19 digits, which are declined just below.
+        trunc = trunc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+        i += 1;
+    }
+    let int_len = i - usize::from(neg);
+    if int_len == 0 || int_len + scale > 19 {
+        return None;
+    }
+    // Fraction digits: the first `scale` are kept, the next one rounds, any dropped one that
+    // is not zero makes the value inexact.
+    let mut kept = 0;
+    let (mut round_up, mut inexact) = (false, false);
+    if i < text.len() {
+        if text[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        let frac_start = i;
+        while let Some(&c) = text.get(i)
+            && c.is_ascii_digit()
+        {
+            let d = c - b'0';
+            if kept < scale {
+                trunc = trunc * 10 + u64::from(d);
+                kept += 1;
+            } else {
+                round_up |= i - frac_start == scale && d >= 5;
+                inexact |= d != 0;
+            }
+            i += 1;
+        }
+        if i == frac_start || i != text.len() {
+            return None;
+        }
+    }
+    for _ in kept..scale {
+        trunc *= 10;
+    }
+    Some(Scaled {
+        neg,
+        trunc: Some(trunc),
         round_up,
         inexact,
     })
@@ -226,6 +290,47 @@ mod tests {
                 .unwrap()
                 .mag_at_most(90_000_000)
         );
+    }
+
+    /// The general code alone (what `scale_decimal` did before its fast path).
+    fn general(text: &[u8], scale: i64) -> Option<Scaled> {
+        let mut padded = text.to_vec();
+        // An exponent of zero keeps the value and sends it down the general path.
+        padded.extend_from_slice(b"e0");
+        if scale_plain(&padded, scale).is_some() {
+            return None;
+        }
+        scale_decimal(&padded, scale)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_shape_agrees_with_the_general_code(
+            text in "-?[0-9]{1,22}(\\.[0-9]{1,22})?",
+            scale in 0i64..8,
+        ) {
+            let plain = scale_plain(text.as_bytes(), scale);
+            if let Some(p) = plain {
+                proptest::prop_assert_eq!(Some(p), general(text.as_bytes(), scale));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_shape_is_taken() {
+        assert!(scale_plain(b"-12.3456785", 6).is_some());
+        assert!(scale_plain(b"90", 6).is_some());
+        for declined in [
+            &b"1e5"[..],
+            b"1.",
+            b".5",
+            b"-",
+            b"",
+            b"1x",
+            b"12345678901234",
+        ] {
+            assert_eq!(scale_plain(declined, 6), None, "{declined:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! can tell "missing" from "of the wrong type" from "malformed". Unknown keys are skipped (but
 //! still validated as JSON). A key that occurs twice is reported, not silently overwritten.
 
+use super::Json;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -13,7 +14,7 @@ use std::fmt;
 /// The known keys of one object, in the caller's order.
 pub(crate) struct Fields<'a, const N: usize> {
     /// The value of each known key; `None` when the key is absent or its value is `null`.
-    pub values: [Option<&'a RawValue>; N],
+    pub values: [Option<Json<'a>>; N],
     /// The first key that occurred more than once, if any.
     pub duplicate: Option<Cow<'a, str>>,
 }
@@ -31,7 +32,7 @@ pub(crate) fn collect<'de, const N: usize, D: Deserializer<'de>>(
 /// `{`). `None` when it is not (cannot happen for text that came out of the parser as a
 /// `RawValue` starting with `{`).
 pub(crate) fn collect_raw<'a, const N: usize>(
-    raw: &'a RawValue,
+    raw: Json<'a>,
     names: &[&'static str; N],
 ) -> Option<Fields<'a, N>> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -116,7 +117,7 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values: [Option<&'de RawValue>; N] = [None; N];
+        let mut values: [Option<Json<'de>>; N] = [None; N];
         let mut seen = [false; N];
         let mut duplicate: Option<Cow<'de, str>> = None;
         let mut unknown = Unknown::new();
@@ -141,7 +142,7 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
                     } else {
                         seen[i] = true;
                         if value.get() != "null" {
-                            values[i] = Some(value);
+                            values[i] = Some(Json::general(value.get()));
                         }
                     }
                 }
