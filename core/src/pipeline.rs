@@ -168,11 +168,12 @@ impl Pipeline {
         // Acks are never allowed to block the writer: bounded by the batches in flight.
         let (ack_tx, acks) = bounded::<BatchReport>(2 * depth + 4);
         let (query_tx, query_rx) = bounded::<Query>(QUERY_QUEUE);
-        let durable_lsn = Arc::new(AtomicU64::new(core.journal().durable_lsn()));
-        let durable = Arc::clone(&durable_lsn);
+        // The journal's own durable LSN: it rises as soon as a flush completes, whichever
+        // thread flushed (the group-commit flusher, or the core thread).
+        let durable_lsn = core.journal().durable_handle();
         let handle = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || run(core, rx, query_rx, recycle_tx, ack_tx, durable))
+            .spawn(move || run(core, rx, query_rx, recycle_tx, ack_tx))
             .expect("spawn the core thread");
         Pipeline {
             tx: Some(tx),
@@ -222,7 +223,8 @@ impl Pipeline {
         rx.recv().ok()
     }
 
-    /// Every record up to this LSN is durable (as published by the core thread).
+    /// Every record up to this LSN is durable (the journal's durable LSN, raised by whichever
+    /// thread flushed).
     pub fn durable_lsn(&self) -> u64 {
         self.durable_lsn.load(Ordering::Acquire)
     }
@@ -256,7 +258,6 @@ fn run(
     queries: Receiver<Query>,
     recycle: Sender<EncodedBatch>,
     acks: Sender<BatchReport>,
-    durable: Arc<AtomicU64>,
 ) -> Result<Core, CoreError> {
     let opts = core.journal().options().clone();
     let idle = match opts.durability {
@@ -277,7 +278,6 @@ fn run(
             recv(rx) -> msg => match msg {
                 Ok(batch) => {
                     let report = core.ingest_encoded(&batch)?;
-                    durable.store(report.durable_lsn, Ordering::Release);
                     let _ = acks.try_send(report);
                     let _ = recycle.try_send(batch);
                 }
@@ -288,12 +288,11 @@ fn run(
                 Err(_) => queries = None,
             },
             default(idle) => {
-                // Idle in group mode: make the tail durable without waiting for more input.
+                // Idle in group mode: make the tail durable without waiting for more input
+                // (the flusher does it on its schedule once the tail is published).
                 let lsn = core.commit()?;
-                if lsn < core.journal().last_lsn() {
-                    durable.store(core.flush()?, Ordering::Release);
-                } else {
-                    durable.store(lsn, Ordering::Release);
+                if lsn < core.journal().last_lsn() && !core.journal().flushes_in_background() {
+                    core.flush()?;
                 }
             }
         }

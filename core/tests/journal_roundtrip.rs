@@ -314,6 +314,14 @@ fn commit_reports_only_flushed_records_as_durable() {
     };
     let (mut j, _) = Journal::open(&tmp.path().join("group0"), o).unwrap();
     append_sizes(&mut j, &[10]);
+    // The flusher thread makes it durable by itself once published, without another call.
+    assert!(j.commit().unwrap() <= 1);
+    let durable = j.durable_handle();
+    let t0 = std::time::Instant::now();
+    while durable.load(std::sync::atomic::Ordering::Acquire) < 1 {
+        assert!(t0.elapsed().as_secs() < 10, "the flusher never flushed");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     assert_eq!(j.commit().unwrap(), 1);
     // Reopening counts recovered records as durable (open flushes the tail segment).
     drop(j);
@@ -409,8 +417,17 @@ fn stray_temporary_segment_is_removed() {
         JournalReader::open(tmp.path()).unwrap().records().count(),
         1
     );
-    let (_j, rec) = Journal::open(tmp.path(), opts(Durability::None)).unwrap();
+    let (j, rec) = Journal::open(tmp.path(), opts(Durability::None)).unwrap();
     assert_eq!((rec.records, rec.segments), (1, 1));
+    // The writer prepares its next segment under the same temporary name right away, so the
+    // file may exist again: but never with the stray's bytes.
+    assert_ne!(
+        fs::read(&stray).ok().as_deref(),
+        Some(&b"half-created"[..]),
+        "the stray was kept"
+    );
+    // The writer removes its own unused spare when it closes.
+    drop(j);
     assert!(!stray.exists());
 }
 
@@ -426,4 +443,45 @@ fn corrupt_error_reads_well() {
         e.to_string(),
         "journal corrupt: segment 00000000000000000000.seg offset 4096 lsn 17: crc mismatch"
     );
+}
+
+#[test]
+fn group_flusher_durable_lsn_rises_across_rollover_and_never_passes_the_written() {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let o = JournalOptions {
+        group_commit_interval_us: 200,
+        ..opts(Durability::Group)
+    };
+    let (mut j, _) = Journal::open(tmp.path(), o.clone()).unwrap();
+    assert!(j.flushes_in_background());
+    let durable = j.durable_handle();
+    let mut seen = 0;
+    // About 30 records per 64 KiB segment: a few dozen rollovers.
+    for _ in 0..100 {
+        append_sizes(&mut j, &[2000; 20]);
+        let committed = j.commit().unwrap();
+        let now = durable.load(Ordering::Acquire);
+        assert!(committed <= j.last_lsn() && now <= j.last_lsn());
+        assert!(now >= seen, "durable LSN went back: {now} < {seen}");
+        seen = now;
+        if seen > 0 && seen < 400 {
+            std::thread::sleep(Duration::from_micros(300));
+        }
+    }
+    assert!(seen > 0, "the flusher made nothing durable");
+    let t0 = Instant::now();
+    while durable.load(Ordering::Acquire) < j.last_lsn() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the tail never became durable"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let last = j.last_lsn();
+    drop(j);
+    let (j, rec) = Journal::open(tmp.path(), o).unwrap();
+    assert_eq!((rec.records, j.durable_lsn()), (last, last));
+    assert!(rec.segments > 30);
 }

@@ -117,6 +117,7 @@
 
 pub mod chain;
 mod error;
+mod flusher;
 pub mod frame;
 mod reader;
 mod recovery;

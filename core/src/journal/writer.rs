@@ -3,11 +3,14 @@
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
 
 use super::chain::{GENESIS_LINK, Link, next_link_summed};
+use super::flusher::Flusher;
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use super::reader::{Records, Span};
 use super::recovery;
@@ -72,8 +75,14 @@ pub struct Journal {
     last_lsn: u64,
     last_link: Link,
     last_ingest_us: i64,
-    durable_lsn: u64,
+    /// Every record up to this LSN is durable: raised by [`Self::flush`] and by the flusher.
+    durable_lsn: Arc<AtomicU64>,
     last_flush: Instant,
+    /// Group mode: flushes the active segment on its own thread (`None` in the other modes,
+    /// or when no thread could be started: group commits then run inline).
+    flusher: Option<Flusher>,
+    /// The last LSN handed to the flusher.
+    published_lsn: u64,
     /// Held for the writer's whole life; declared last so that it is released last.
     _lock: File,
 }
@@ -197,10 +206,16 @@ impl Journal {
         };
         let sealed_count = segs.len();
         let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
+        let durable_lsn = Arc::new(AtomicU64::new(scan.last_lsn));
+        let group_interval = Duration::from_micros(opts.group_commit_interval_us);
+        let flusher = match opts.durability {
+            Durability::Group => Flusher::start(dir, group_interval, Arc::clone(&durable_lsn)),
+            Durability::None | Durability::Sync => None,
+        };
         let journal = Journal {
             dir: dir.to_owned(),
             _lock: lock_file,
-            group_interval: Duration::from_micros(opts.group_commit_interval_us),
+            group_interval,
             opts,
             max_payload,
             sealed: segs,
@@ -210,8 +225,10 @@ impl Journal {
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
             last_ingest_us: scan.last_ingest_us,
-            durable_lsn: scan.last_lsn,
+            durable_lsn,
             last_flush: Instant::now(),
+            flusher,
+            published_lsn: scan.last_lsn,
         };
         Ok((journal, recovery))
     }
@@ -350,33 +367,55 @@ impl Journal {
     /// last batch does not wait for the next one.
     pub fn commit(&mut self) -> Result<u64, JournalError> {
         match self.opts.durability {
-            Durability::None => Ok(self.durable_lsn),
+            Durability::None => Ok(self.durable_lsn()),
             Durability::Sync => self.flush(),
             Durability::Group => {
-                if self.durable_lsn < self.last_lsn
+                if let Some(f) = &self.flusher {
+                    if let Some((path, e)) = f.take_error() {
+                        return Err(JournalError::io(&path, e));
+                    }
+                    if self.published_lsn < self.last_lsn {
+                        // The active segment stays mapped (sealed segments too) until
+                        // the flusher is joined in `drop`.
+                        f.publish(
+                            self.active.index,
+                            self.active.map.as_ptr(),
+                            self.active.end,
+                            self.last_lsn,
+                        );
+                        self.published_lsn = self.last_lsn;
+                    }
+                    Ok(self.durable_lsn())
+                } else if self.durable_lsn() < self.last_lsn
                     && self.last_flush.elapsed() >= self.group_interval
                 {
                     self.flush()
                 } else {
-                    Ok(self.durable_lsn)
+                    Ok(self.durable_lsn())
                 }
             }
         }
     }
 
+    /// True when group commits run on the flusher thread: [`Self::commit`] then never waits
+    /// for the disk, and the durable LSN rises by itself (see [`Self::durable_handle`]).
+    pub fn flushes_in_background(&self) -> bool {
+        self.flusher.is_some()
+    }
+
     /// Flushes (msync) everything appended so far, whatever the mode; returns the durable LSN.
     pub fn flush(&mut self) -> Result<u64, JournalError> {
-        if self.durable_lsn == self.last_lsn {
-            return Ok(self.durable_lsn);
+        if self.durable_lsn() == self.last_lsn {
+            return Ok(self.last_lsn);
         }
         for seg in &mut self.sealed[self.sealed_unflushed_from..] {
             seg.flush(&self.dir)?;
         }
         self.sealed_unflushed_from = self.sealed.len();
         self.active.flush(&self.dir)?;
-        self.durable_lsn = self.last_lsn;
+        self.durable_lsn.fetch_max(self.last_lsn, Ordering::AcqRel);
         self.last_flush = Instant::now();
-        Ok(self.durable_lsn)
+        Ok(self.last_lsn)
     }
 
     /// LSN of the last record (0 when the journal is empty).
@@ -388,7 +427,14 @@ impl Journal {
     /// flushes the tail segment, and earlier segments were flushed before the previous writer
     /// rolled past them (in `group` and `sync` mode; `none` promises nothing).
     pub fn durable_lsn(&self) -> u64 {
-        self.durable_lsn
+        self.durable_lsn.load(Ordering::Acquire)
+    }
+
+    /// The durable LSN as a shared counter, for readers on other threads: it rises as the
+    /// flusher (group mode) or [`Self::flush`] makes records durable, never past one that is
+    /// not.
+    pub fn durable_handle(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.durable_lsn)
     }
 
     /// Ingest time of the last record (`i64::MIN` when the journal is empty).
@@ -429,6 +475,8 @@ impl Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
+        // The flusher stops first (after a flush in progress), then the tail is flushed here.
+        drop(self.flusher.take());
         if self.opts.durability != Durability::None {
             // Best effort: errors cannot be reported from drop; call flush() to see them.
             let _ = self.flush();
