@@ -153,6 +153,9 @@ fn run(dir: &Path, interval: Duration, shared: &Shared) {
             0
         };
         let from = from - from % page_bytes();
+        // The schedule counts from the start of a flush: one flush per interval, not per
+        // interval plus the time the flush took.
+        let started = Instant::now();
         debug_assert!(from <= target.end);
         // SAFETY: `base..base + end` lies in a live shared mapping of the segment (the writer
         // keeps it mapped until this thread has been joined, see `Flusher::publish`); msync
@@ -171,7 +174,7 @@ fn run(dir: &Path, interval: Duration, shared: &Shared) {
         }
         shared.durable_lsn.fetch_max(target.lsn, Ordering::AcqRel);
         flushed = (target.segment, target.end);
-        last_flush = Instant::now();
+        last_flush = started;
     }
 }
 
