@@ -69,10 +69,17 @@ impl Index {
     /// The slot of `id`, confirming a tag match with `id_of(slot) == id`.
     #[inline]
     pub(crate) fn find(&self, id: u64, id_of: impl Fn(u32) -> u64) -> Option<u32> {
+        self.find_by(id, |slot| id_of(slot) == id)
+    }
+
+    /// The slot whose key is `key` and for which `is(slot)` holds (for keys that are hashes
+    /// of longer values: `is` compares the values themselves).
+    #[inline]
+    pub(crate) fn find_by(&self, key: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
         if self.entries.capacity() == 0 {
             return None;
         }
-        let h = hash(id);
+        let h = hash(key);
         let (tag, mask) = (tag_of(h), self.mask());
         let mut i = h as usize & mask;
         loop {
@@ -81,19 +88,20 @@ impl Index {
             if s1 == 0 {
                 return None;
             }
-            if e as u32 == tag && id_of(s1 - 1) == id {
+            if e as u32 == tag && is(s1 - 1) {
                 return Some(s1 - 1);
             }
             i = (i + 1) & mask;
         }
     }
 
+    /// Indexes `slot` under `key` (the caller has checked that it is not indexed yet);
+    /// `key_of(slot)` gives back the key of any indexed slot, for growth.
     pub(crate) fn insert(&mut self, id: u64, slot: u32, id_of: impl Fn(u32) -> u64) {
         assert!(self.len < MAX_LEN, "index full: at most {MAX_LEN} entries");
         if (self.len + 1) * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
             self.rebuild(self.len + 1, &id_of);
         }
-        debug_assert!(self.find(id, &id_of).is_none(), "id {id} already indexed");
         self.place(id, slot);
         self.len += 1;
     }

@@ -1,64 +1,79 @@
 //! Interners for strings that repeat across shipments (customer ids, route ids), so a shipment
 //! holds a 4-byte symbol instead of its own copy.
 //!
+//! Each string is held once, in a [`Text`] store; the index maps a fixed (unseeded) XXH3-64
+//! hash of the string to its symbol and confirms a match against the stored bytes, so equal
+//! hashes of different strings never merge them.
+//!
 //! Symbols depend on arrival order: they never reach a view, a digest or an ordering decision;
-//! those always resolve the symbol back to its value first.
+//! those always resolve the symbol back to its value first. The index is never iterated.
 
-use rustc_hash::FxHashMap;
-use std::hash::Hash;
+use super::index::Index;
+use super::store::Text;
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Upper bound on distinct values in one interner (symbols are `u32`).
-pub(crate) const MAX_SYMBOLS: usize = u32::MAX as usize;
+pub(crate) const MAX_SYMBOLS: usize = super::index::MAX_LEN;
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Interner<T: Eq + Hash + Clone> {
-    values: Vec<T>,
-    index: FxHashMap<T, u32>,
+pub(crate) struct Interner {
+    /// Symbol -> reference into `text`.
+    refs: Vec<u32>,
+    text: Text,
+    index: Index,
 }
 
-impl<T: Eq + Hash + Clone> Interner<T> {
-    pub(crate) fn get(&self, sym: u32) -> &T {
-        &self.values[sym as usize]
+impl Interner {
+    pub(crate) fn get(&self, sym: u32) -> &str {
+        self.text.get(self.refs[sym as usize])
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.values.len()
+        self.refs.len()
     }
 
-    fn insert(&mut self, value: T) -> u32 {
-        assert!(self.values.len() < MAX_SYMBOLS, "interner full");
-        let sym = self.values.len() as u32;
-        self.values.push(value.clone());
-        self.index.insert(value, sym);
+    /// The symbol of `s`, adding it on first sight.
+    pub(crate) fn intern_str(&mut self, s: &str) -> u32 {
+        let key = xxh3_64(s.as_bytes());
+        let Interner { refs, text, index } = self;
+        if let Some(sym) = index.find_by(key, |sym| text.bytes(refs[sym as usize]) == s.as_bytes())
+        {
+            return sym;
+        }
+        assert!(refs.len() < MAX_SYMBOLS, "interner full");
+        let sym = refs.len() as u32;
+        refs.push(text.push(s));
+        index.insert(key, sym, |sym| xxh3_64(text.bytes(refs[sym as usize])));
         sym
     }
 
-    fn table_bytes(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<T>() + map_bytes(&self.index)
-    }
-}
-
-impl Interner<Box<str>> {
-    pub(crate) fn intern_str(&mut self, s: &str) -> u32 {
-        match self.index.get(s) {
-            Some(&sym) => sym,
-            None => self.insert(s.into()),
-        }
-    }
-
+    /// Bytes held: the symbol table and the index by capacity, the text store's chunks.
     pub(crate) fn heap_bytes(&self) -> usize {
-        // Each string is held twice: once in `values`, once as the map key.
-        self.table_bytes() + 2 * self.values.iter().map(|s| s.len()).sum::<usize>()
+        self.refs.capacity() * std::mem::size_of::<u32>()
+            + self.text.heap_bytes()
+            + self.index.heap_bytes()
     }
 }
 
-/// Estimated heap held by a hash map: its buckets (7/8 load, power of two) with one control
-/// byte each.
-pub(crate) fn map_bytes<K, V>(map: &FxHashMap<K, V>) -> usize {
-    let cap = map.capacity();
-    if cap == 0 {
-        return 0;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_each_string_once_and_resolves_it() {
+        let mut i = Interner::default();
+        let names: Vec<String> = (0..20_000)
+            .map(|n| format!("CUST-{:05}", n % 7_000))
+            .chain(["".to_string(), "ü".to_string(), "x".repeat(300)])
+            .collect();
+        let syms: Vec<u32> = names.iter().map(|n| i.intern_str(n)).collect();
+        assert_eq!(i.len(), 7_003);
+        for (n, &s) in names.iter().zip(&syms) {
+            assert_eq!(i.get(s), n);
+            assert_eq!(i.intern_str(n), s, "{n}");
+        }
+        // First sight order gives the symbols.
+        assert_eq!(syms[..3], [0, 1, 2]);
+        assert_eq!(syms[7_000], 0);
     }
-    let buckets = (cap * 8 / 7).next_power_of_two();
-    buckets * (std::mem::size_of::<(K, V)>() + 1)
 }

@@ -76,8 +76,8 @@ pub struct State {
     text: Text,
     vehicles: Chunked<Vehicle>,
     vehicle_index: Index,
-    customers: Interner<Box<str>>,
-    routes: Interner<Box<str>>,
+    customers: Interner,
+    routes: Interner,
 }
 
 impl State {
