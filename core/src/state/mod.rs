@@ -11,7 +11,8 @@
 //!   read at random; 4 KiB pages would make nearly every access a TLB miss).
 //! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
 //!   record's id).
-//! - `intern`: customer ids and route ids shared across shipments.
+//! - `intern`: customer ids and route ids shared across shipments, each string held once (a
+//!   text store, and the index keyed by its hash, confirmed against the bytes).
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
 //! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
