@@ -128,25 +128,17 @@ impl<T> FixedVec<T> {
 }
 
 impl<T> FixedVec<T> {
-    /// The elements, moved into a `Vec` (the buffer is released).
+    /// The elements, moved into a `Vec` (the buffer is released by `Drop`).
     pub(crate) fn into_vec(mut self) -> Vec<T> {
+        // From here `Drop` drops no element (at worst, on a panic, they leak).
         let len = std::mem::take(&mut self.len);
-        match std::mem::replace(&mut self.buf, Buf::Heap(Vec::new())) {
-            Buf::Heap(v) => {
-                debug_assert_eq!(v.len(), len);
-                v
-            }
-            Buf::Mapped { ptr, map_bytes, .. } => {
-                let mut out = Vec::with_capacity(len);
-                for i in 0..len {
-                    // SAFETY: elements `0..len` are initialized; each is read out exactly once
-                    // and `self.len` is already 0, so `Drop` will not drop them again.
-                    out.push(unsafe { ptr.as_ptr().add(i).read() });
-                }
-                // SAFETY: the mapping made by `map_huge`; nothing refers to it any more.
-                unsafe { libc::munmap(ptr.as_ptr().cast(), map_bytes) };
-                out
-            }
+        match &mut self.buf {
+            Buf::Heap(v) => std::mem::take(v),
+            // SAFETY: elements `0..len` are initialized and each is read out exactly once;
+            // `Drop` then only unmaps the buffer.
+            Buf::Mapped { ptr, .. } => (0..len)
+                .map(|i| unsafe { ptr.as_ptr().add(i).read() })
+                .collect(),
         }
     }
 }
