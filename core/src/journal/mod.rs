@@ -38,6 +38,11 @@
 //! | 48 | payload_len | payload (16-byte aligned) |
 //! | .. | 0..15 | zero padding to the next 16-byte boundary |
 //!
+//! The payload of a [`RecordKind::ENTRY`] record is an rkyv-archived `event::Entry` (its root,
+//! 88 bytes, at the end, the strings and out-of-line fields before it). The journal reads it as
+//! opaque bytes, but its layout is part of the format: version 5 has the frames of version 4
+//! and changed only this layout (the archived entry was 160 bytes).
+//!
 //! A frame is valid when both CRCs match: the header CRC guards every header field (the
 //! length and the payload CRC among them), the payload CRC guards the payload, so every byte
 //! of the frame is covered. The payload CRC is a [`PayloadSums`] field, computed once per
@@ -76,8 +81,9 @@
 //! (`waybill journal verify --at-lsn N`): a forger who edits a record and recomputes its CRCs
 //! and every later link passes the chain check, but not this digest. (Format version 1 hashed
 //! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload, version 3 had
-//! one CRC over header and payload and an XXH3 link over the whole payload; journals of any
-//! other version are refused with "unsupported format version".)
+//! one CRC over header and payload and an XXH3 link over the whole payload, version 4 had
+//! today's frames around the larger entry layout; journals of any other version are refused
+//! with "unsupported format version".)
 //!
 //! # Ingest time
 //!
