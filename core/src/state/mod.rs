@@ -4,9 +4,12 @@
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
 //! - `shipment` / `vehicle`: the stored shapes. A shipment is a 104-byte record (id, flags,
 //!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
-//!   first progress event, plus a rare extra part (amendments, pod, charges, invoices).
+//!   first progress event, plus a rare 16-byte extra part.
+//! - `extra`: the extra part's references and the shared stores behind them: charge and
+//!   invoice records chained per shipment, runs of listed charges, amendments, pods in the
+//!   text store.
 //! - `store`: append-only chunked record stores (no doubling slack, no copies on growth) and the
-//!   text store of charge and invoice ids.
+//!   text store of charge and invoice ids and pods.
 //! - `fixed`: fixed-capacity buffers, large ones on transparent huge pages (a large state is
 //!   read at random; 4 KiB pages would make nearly every access a TLB miss).
 //! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
@@ -27,6 +30,7 @@
 mod apply;
 pub mod derive;
 pub mod digest;
+mod extra;
 mod fixed;
 mod index;
 mod intern;
@@ -45,10 +49,11 @@ pub use view::{
 
 use crate::event::ArchivedEvent;
 use crate::source::{EventKey, Sources};
+use extra::ExtraStores;
 use index::Index;
 use intern::Interner;
-use shipment::{Extra, NO_PROGRESS, Progress, Shipment, ShipmentRef};
-use store::{Chunked, Text};
+use shipment::{NO_PROGRESS, Progress, Shipment, ShipmentRef};
+use store::Chunked;
 use vehicle::Vehicle;
 
 /// Most shipments one state holds (and likewise vehicles): slots are `u32`. Going past it is a
@@ -72,9 +77,8 @@ pub struct State {
     shipments: Chunked<Shipment>,
     shipment_index: Index,
     progress: Chunked<Progress>,
-    extras: Chunked<Extra>,
-    /// Charge and invoice ids.
-    text: Text,
+    /// Extra parts and the records they refer to.
+    extras: ExtraStores,
     vehicles: Chunked<Vehicle>,
     vehicle_index: Index,
     customers: Interner,
@@ -134,11 +138,7 @@ impl State {
                 0 => &NO_PROGRESS,
                 p => self.progress.get(p - 1),
             },
-            extra: match s.extra {
-                0 => None,
-                e => Some(self.extras.get(e - 1)),
-            },
-            text: &self.text,
+            extra: self.extras.part(s.extra),
         }
     }
 
@@ -211,17 +211,16 @@ impl State {
     }
 
     /// The bytes this state holds on the heap, by capacity: every record store (whole chunks,
-    /// used or not, and chunk tables), both index tables, the text store, every extra part's
-    /// boxes (pod, charge and invoice records, listed charges, amendments) and the interners
-    /// (their tables by capacity and their strings). Allocator bookkeeping is not included.
+    /// used or not, and chunk tables: shipments, progress, extra parts, charges, invoices,
+    /// listed charges, amendments, vehicles), both index tables, the text store (ids, pods,
+    /// replaced ones included) and the interners (their tables by capacity and their
+    /// strings). Allocator bookkeeping is not included.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<State>()
             + self.shipments.heap_bytes()
             + self.shipment_index.heap_bytes()
             + self.progress.heap_bytes()
             + self.extras.heap_bytes()
-            + self.extras.iter().map(Extra::heap_bytes).sum::<usize>()
-            + self.text.heap_bytes()
             + self.vehicles.heap_bytes()
             + self.vehicle_index.heap_bytes()
             + self.customers.heap_bytes()
