@@ -108,7 +108,7 @@ impl State {
             ..
         } = self;
         let s: &mut Shipment = shipments.get_mut(slot);
-        debug_assert_eq!(s.id, subject);
+        debug_assert_eq!({ s.id }, subject);
 
         match &event.body {
             ArchivedBody::VehiclePosition { .. } => unreachable!("handled above"),
@@ -141,22 +141,18 @@ impl State {
             } => {
                 let version = order_version.to_native();
                 debug_assert!(version >= 2, "validated: order_version >= 2");
-                s.amend_version = s.amend_version.max(version);
-                let any =
-                    window_start_us.is_some() || window_end_us.is_some() || destination.is_some();
-                if any {
-                    let version = NonZeroU32::new(version).expect("validated: >= 2");
-                    let e = extras.slot_of(&mut s.extra);
-                    let a = extras.amendments_mut(e);
-                    if let Some(v) = window_start_us.as_ref() {
-                        amend_field(&mut a.window_start, version, k, v.to_native(), sources);
-                    }
-                    if let Some(v) = window_end_us.as_ref() {
-                        amend_field(&mut a.window_end, version, k, v.to_native(), sources);
-                    }
-                    if let Some(p) = destination.as_ref() {
-                        amend_field(&mut a.destination, version, k, geo(p), sources);
-                    }
+                let e = extras.slot_of(&mut s.extra);
+                let a = extras.amendments_mut(e);
+                a.version = a.version.max(version);
+                let version = NonZeroU32::new(version).expect("validated: >= 2");
+                if let Some(v) = window_start_us.as_ref() {
+                    amend_field(&mut a.window_start, version, k, v.to_native(), sources);
+                }
+                if let Some(v) = window_end_us.as_ref() {
+                    amend_field(&mut a.window_end, version, k, v.to_native(), sources);
+                }
+                if let Some(p) = destination.as_ref() {
+                    amend_field(&mut a.destination, version, k, geo(p), sources);
                 }
             }
             ArchivedBody::OrderCancelled { .. } => s.flags |= flag::CANCELLED,

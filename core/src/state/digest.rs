@@ -160,7 +160,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
         e.i64(s.window_end_us);
         e.u32(s.weight_kg);
     }
-    e.u32(s.amend_version);
+    e.u32(sr.amend_version());
     match sr.amend() {
         None => {
             for _ in 0..3 {

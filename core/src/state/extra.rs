@@ -36,7 +36,7 @@ pub(crate) struct Extra {
     /// Slot + 1 of the first invoice record: one per invoice id mentioned (issued or
     /// settled), chained in first-mention order.
     pub invoices: u32,
-    /// Slot + 1 of the winning amendments, allocated on the first amendment that sets a field.
+    /// Slot + 1 of the amendments, allocated on the first `order.amended`.
     pub amend: u32,
 }
 
@@ -107,9 +107,12 @@ pub(crate) struct Amended<T> {
     pub value: T,
 }
 
-/// The winning amendment per order field.
+/// The `order.amended` events applied: the greatest version and the winning amendment per
+/// order field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Amendments {
+    /// Greatest `order.amended` version applied (at least 2), counted even while orphan.
+    pub version: u32,
     pub window_start: Option<Amended<i64>>,
     pub window_end: Option<Amended<i64>>,
     pub destination: Option<Amended<GeoPoint>>,
@@ -360,9 +363,7 @@ impl<'a> ExtraRef<'a> {
             }
         }
         if let Some(a) = self.amend() {
-            debug_assert!(
-                a.window_start.is_some() || a.window_end.is_some() || a.destination.is_some()
-            );
+            debug_assert!(a.version >= 2);
         }
     }
 }
@@ -529,7 +530,7 @@ const _: () = assert!(
     std::mem::size_of::<Extra>() == 16
         && std::mem::size_of::<ChargeRecord>() == 40
         && std::mem::size_of::<InvoiceRecord>() == 72
-        && std::mem::size_of::<Amendments>() == 96
+        && std::mem::size_of::<Amendments>() == 104
 );
 
 #[cfg(test)]

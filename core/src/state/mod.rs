@@ -2,7 +2,7 @@
 //!
 //! Codemap:
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
-//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 104-byte record (id, flags,
+//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 100-byte record (id, flags,
 //!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
 //!   first progress event, plus a rare 16-byte extra part.
 //! - `extra`: the extra part's references and the shared stores behind them: charge and

@@ -1,8 +1,8 @@
 //! The stored shape of one shipment, in three parts so that memory follows what a shipment
 //! has reached:
 //!
-//! - [`Shipment`], the record every shipment has (104 bytes): id, flags, the order (contract
-//!   terms inline) and the references to the other two parts.
+//! - [`Shipment`], the record every shipment has (100 bytes, packed to 4-byte alignment): id,
+//!   flags, the order (contract terms inline) and the references to the other two parts.
 //! - [`Progress`], allocated on the first route, eta, milestone, delivery or failed-attempt
 //!   event (128 bytes, two cache lines): everything after the order.
 //! - [`Extra`](super::extra::Extra), allocated on first need (16 bytes): references to the
@@ -48,17 +48,16 @@ pub(crate) const MILESTONES: usize = 5;
 /// One shipment's record. The order fields are valid only with [`flag::HAS_ORDER`]; otherwise
 /// they hold their defaults so that equal histories give equal bytes. Fields every apply reads
 /// (id, the part references, flags) come first, in one cache line whenever the record starts
-/// in the first 40 bytes of a line.
+/// in the first 44 bytes of a line. Packed to 4-byte alignment (the 8-byte fields are read
+/// unaligned), so records take 100 bytes instead of 104.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[repr(C)]
+#[repr(C, packed(4))]
 pub(crate) struct Shipment {
     pub id: u64,
     /// Slot + 1 of this shipment's [`Progress`], 0 when none.
     pub progress: u32,
-    /// Slot + 1 of this shipment's [`Extra`], 0 when none.
+    /// Slot + 1 of this shipment's [`Extra`](super::extra::Extra), 0 when none.
     pub extra: u32,
-    /// Greatest `order.amended` version applied (0 when none), counted even while orphan.
-    pub amend_version: u32,
     pub flags: u8,
     // --- order.created group (HAS_ORDER): the greatest-key order.created
     /// Contract currency (the other contract terms follow).
@@ -82,7 +81,6 @@ impl Shipment {
             id,
             progress: 0,
             extra: 0,
-            amend_version: 0,
             flags: 0,
             currency: [0; 3],
             created_key: Key::ZERO,
@@ -192,11 +190,17 @@ impl<'a> ShipmentRef<'a> {
     /// The order version: 1 for `order.created`, or the greatest amendment (0 when none).
     pub(crate) fn order_version(&self) -> u32 {
         let created = u32::from(self.has(flag::HAS_ORDER));
-        created.max(self.rec.amend_version)
+        created.max(self.amend_version())
     }
 
+    /// The amendments applied, when any.
     pub(crate) fn amend(&self) -> Option<&'a Amendments> {
         self.extra.and_then(|e| e.amend())
+    }
+
+    /// Greatest `order.amended` version applied (0 when none), counted even while orphan.
+    pub(crate) fn amend_version(&self) -> u32 {
+        self.amend().map_or(0, |a| a.version)
     }
 
     /// Window start as the order says it now (amendments beat `order.created`, version >= 2);
@@ -235,8 +239,8 @@ impl<'a> ShipmentRef<'a> {
         let s = self.rec;
         debug_assert_eq!(s.flags & !flag::ALL, 0);
         debug_assert!(!s.has(flag::ROUTED) || s.has(flag::HAS_ETA));
-        debug_assert!(s.amend_version == 0 || s.amend_version >= 2);
         if let Some(a) = self.amend() {
+            debug_assert!(a.version >= 2);
             for v in [
                 a.window_start.as_ref().map(|s| s.version),
                 a.window_end.as_ref().map(|s| s.version),
@@ -245,7 +249,7 @@ impl<'a> ShipmentRef<'a> {
             .into_iter()
             .flatten()
             {
-                debug_assert!(v.get() >= 2 && v.get() <= s.amend_version);
+                debug_assert!(v.get() >= 2 && v.get() <= a.version);
             }
         }
         if let Some(e) = self.extra {
@@ -257,4 +261,4 @@ impl<'a> ShipmentRef<'a> {
 // Sizes the memory budget relies on (64-bit targets).
 #[cfg(target_pointer_width = "64")]
 const _: () =
-    assert!(std::mem::size_of::<Shipment>() == 104 && std::mem::size_of::<Progress>() == 128);
+    assert!(std::mem::size_of::<Shipment>() == 100 && std::mem::size_of::<Progress>() == 128);
