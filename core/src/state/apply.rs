@@ -104,6 +104,7 @@ impl State {
             progress,
             extras,
             customers,
+            detention_terms,
             routes,
             ..
         } = self;
@@ -124,7 +125,7 @@ impl State {
                 if !s.has(flag::HAS_ORDER) || k.beats(s.created_key, sources) {
                     s.created_key = k;
                     s.customer = customers.intern_str(customer_id.as_str());
-                    s.set_contract(contract(terms));
+                    s.set_contract(contract(terms), detention_terms);
                     s.origin = geo(origin);
                     s.destination = geo(destination);
                     s.window_start_us = window_start_us.to_native();

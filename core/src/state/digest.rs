@@ -149,7 +149,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
     if s.has(flag::HAS_ORDER) {
         e.key(s.created_key);
         e.str(state.customers.get(s.customer));
-        let c = s.contract();
+        let c = sr.contract().expect("an order has a contract");
         e.h.update(&c.currency);
         e.i64(c.base_cents);
         e.u32(c.detention_free_min);

@@ -2,7 +2,7 @@
 //!
 //! Codemap:
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
-//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 100-byte record (id, flags,
+//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 92-byte record (id, flags,
 //!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
 //!   first progress event, plus a rare 16-byte extra part.
 //! - `extra`: the extra part's references and the shared stores behind them: charge and
@@ -14,8 +14,9 @@
 //!   read at random; 4 KiB pages would make nearly every access a TLB miss).
 //! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
 //!   record's id).
-//! - `intern`: customer ids and route ids shared across shipments, each string held once (a
-//!   text store, and the index keyed by its hash, confirmed against the bytes).
+//! - `intern`: customer ids, route ids and contract detention terms shared across shipments,
+//!   each value held once (strings in a text store) and found through an index keyed by its
+//!   hash, confirmed against the value.
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
 //! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
@@ -51,7 +52,7 @@ use crate::event::ArchivedEvent;
 use crate::source::{EventKey, Sources};
 use extra::ExtraStores;
 use index::Index;
-use intern::Interner;
+use intern::{Interner, TermsInterner};
 use shipment::{NO_PROGRESS, Progress, Shipment, ShipmentRef};
 use store::Chunked;
 use vehicle::Vehicle;
@@ -82,6 +83,8 @@ pub struct State {
     vehicles: Chunked<Vehicle>,
     vehicle_index: Index,
     customers: Interner,
+    /// Detention terms of the orders' contracts.
+    detention_terms: TermsInterner,
     routes: Interner,
 }
 
@@ -139,6 +142,7 @@ impl State {
                 p => self.progress.get(p - 1),
             },
             extra: self.extras.part(s.extra),
+            terms: &self.detention_terms,
         }
     }
 
@@ -224,6 +228,7 @@ impl State {
             + self.vehicles.heap_bytes()
             + self.vehicle_index.heap_bytes()
             + self.customers.heap_bytes()
+            + self.detention_terms.heap_bytes()
             + self.routes.heap_bytes()
     }
 

@@ -1,8 +1,9 @@
 //! The stored shape of one shipment, in three parts so that memory follows what a shipment
 //! has reached:
 //!
-//! - [`Shipment`], the record every shipment has (100 bytes, packed to 4-byte alignment): id,
-//!   flags, the order (contract terms inline) and the references to the other two parts.
+//! - [`Shipment`], the record every shipment has (92 bytes, packed to 4-byte alignment): id,
+//!   flags, the order (contract terms inline but for the detention terms, which a customer's
+//!   orders share and which are interned) and the references to the other two parts.
 //! - [`Progress`], allocated on the first route, eta, milestone, delivery or failed-attempt
 //!   event (128 bytes, two cache lines): everything after the order.
 //! - [`Extra`](super::extra::Extra), allocated on first need (16 bytes): references to the
@@ -13,6 +14,7 @@
 //! none). [`ShipmentRef`] puts the parts of one shipment back together for reading.
 
 use super::extra::{Amendments, ExtraRef};
+use super::intern::{DetentionTerms, TermsInterner};
 use super::register::{Key, NO_TIME};
 use crate::event::{Contract, GeoPoint};
 
@@ -49,7 +51,7 @@ pub(crate) const MILESTONES: usize = 5;
 /// they hold their defaults so that equal histories give equal bytes. Fields every apply reads
 /// (id, the part references, flags) come first, in one cache line whenever the record starts
 /// in the first 44 bytes of a line. Packed to 4-byte alignment (the 8-byte fields are read
-/// unaligned), so records take 100 bytes instead of 104.
+/// unaligned), so records take 92 bytes instead of 96.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[repr(C, packed(4))]
 pub(crate) struct Shipment {
@@ -60,19 +62,19 @@ pub(crate) struct Shipment {
     pub extra: u32,
     pub flags: u8,
     // --- order.created group (HAS_ORDER): the greatest-key order.created
-    /// Contract currency (the other contract terms follow).
+    /// Contract currency (with `base_cents` and `detention`, the contract terms).
     pub currency: [u8; 3],
     pub created_key: Key,
     /// Symbol in `State::customers`.
     pub customer: u32,
+    /// Symbol of the contract's detention terms in `State::detention_terms`.
+    pub detention: u32,
     pub window_start_us: i64,
     pub window_end_us: i64,
     pub base_cents: i64,
-    pub detention_cents_per_hour: i64,
     pub origin: GeoPoint,
     pub destination: GeoPoint,
     pub weight_kg: u32,
-    pub detention_free_min: u32,
 }
 
 impl Shipment {
@@ -85,14 +87,13 @@ impl Shipment {
             currency: [0; 3],
             created_key: Key::ZERO,
             customer: 0,
+            detention: 0,
             window_start_us: 0,
             window_end_us: 0,
             base_cents: 0,
-            detention_cents_per_hour: 0,
             origin: GeoPoint::default(),
             destination: GeoPoint::default(),
             weight_kg: 0,
-            detention_free_min: 0,
         }
     }
 
@@ -101,23 +102,15 @@ impl Shipment {
         self.flags & bit != 0
     }
 
-    /// The contract terms of the order (defaults while orphan).
+    /// Sets the contract terms of the order, interning the detention terms in `terms`.
     #[inline]
-    pub(crate) fn contract(&self) -> Contract {
-        Contract {
-            currency: self.currency,
-            base_cents: self.base_cents,
-            detention_free_min: self.detention_free_min,
-            detention_cents_per_hour: self.detention_cents_per_hour,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn set_contract(&mut self, c: Contract) {
+    pub(crate) fn set_contract(&mut self, c: Contract, terms: &mut TermsInterner) {
         self.currency = c.currency;
         self.base_cents = c.base_cents;
-        self.detention_free_min = c.detention_free_min;
-        self.detention_cents_per_hour = c.detention_cents_per_hour;
+        self.detention = terms.intern(DetentionTerms {
+            free_min: c.detention_free_min,
+            cents_per_hour: c.detention_cents_per_hour,
+        });
     }
 }
 
@@ -169,6 +162,8 @@ pub(crate) struct ShipmentRef<'a> {
     pub progress: &'a Progress,
     /// The extra part, when the shipment has one.
     pub extra: Option<ExtraRef<'a>>,
+    /// Where the detention terms of the record's contract are interned.
+    pub terms: &'a TermsInterner,
 }
 
 impl<'a> ShipmentRef<'a> {
@@ -231,7 +226,16 @@ impl<'a> ShipmentRef<'a> {
 
     /// The contract when the shipment has an order.
     pub(crate) fn contract(&self) -> Option<Contract> {
-        self.has(flag::HAS_ORDER).then(|| self.rec.contract())
+        if !self.has(flag::HAS_ORDER) {
+            return None;
+        }
+        let d = self.terms.get(self.rec.detention);
+        Some(Contract {
+            currency: self.rec.currency,
+            base_cents: self.rec.base_cents,
+            detention_free_min: d.free_min,
+            detention_cents_per_hour: d.cents_per_hour,
+        })
     }
 
     /// Checks the invariants that hold after every apply.
@@ -239,6 +243,7 @@ impl<'a> ShipmentRef<'a> {
         let s = self.rec;
         debug_assert_eq!(s.flags & !flag::ALL, 0);
         debug_assert!(!s.has(flag::ROUTED) || s.has(flag::HAS_ETA));
+        debug_assert!(!s.has(flag::HAS_ORDER) || (s.detention as usize) < self.terms.len());
         if let Some(a) = self.amend() {
             debug_assert!(a.version >= 2);
             for v in [
@@ -261,4 +266,4 @@ impl<'a> ShipmentRef<'a> {
 // Sizes the memory budget relies on (64-bit targets).
 #[cfg(target_pointer_width = "64")]
 const _: () =
-    assert!(std::mem::size_of::<Shipment>() == 100 && std::mem::size_of::<Progress>() == 128);
+    assert!(std::mem::size_of::<Shipment>() == 92 && std::mem::size_of::<Progress>() == 128);
