@@ -8,8 +8,8 @@
 //!   first-mention order (`next`, slot + 1), headed by [`Extra::charges`];
 //! - invoices: [`InvoiceRecord`]s, chained the same way; the charges an invoice lists are a
 //!   run of charge slots in the `listed` store;
-//! - proof of delivery: one string in the text store (signed_by and photo_ref, encoded by
-//!   [`pod_parts`]);
+//! - proof of delivery: one string in the text store (a short header, signed_by,
+//!   photo_ref; see `pod_head`);
 //! - amendments: one [`Amendments`] record in its own chunked store.
 //!
 //! Nothing is allocated per shipment and nothing is ever removed: every store only appends and
