@@ -4,10 +4,9 @@
 //! (event key, or order version then key), and every other change is a commutative count or a
 //! tombstone, so any permutation of the same set of events gives the same stored state.
 
+use super::extra::{Amended, ChargeAdd, InvoiceRecord, Pod};
 use super::register::{Key, version_beats};
-use super::shipment::{
-    Amended, ChargeAdd, Extra, InvoiceRecord, Milestone, PodValue, Progress, Shipment, flag,
-};
+use super::shipment::{Milestone, Progress, Shipment, flag};
 use super::store::Chunked;
 use super::vehicle::Vehicle;
 use super::{MAX_SHIPMENTS, State};
@@ -16,6 +15,7 @@ use crate::event::{
     ArchivedStop, ChargeKind, Contract, GeoPoint,
 };
 use crate::source::{EventKey, Sources};
+use std::num::NonZeroU32;
 
 #[inline]
 fn geo(p: &ArchivedGeoPoint) -> GeoPoint {
@@ -49,14 +49,14 @@ fn charge_kind(k: &ArchivedChargeKind) -> ChargeKind {
 #[inline]
 fn amend_field<T>(
     slot: &mut Option<Amended<T>>,
-    version: u32,
+    version: NonZeroU32,
     key: Key,
     value: T,
     sources: &Sources,
 ) {
     let wins = match slot {
         None => true,
-        Some(cur) => version_beats(version, key, cur.version, cur.key, sources),
+        Some(cur) => version_beats(version.get(), key, cur.version.get(), cur.key, sources),
     };
     if wins {
         *slot = Some(Amended {
@@ -103,13 +103,13 @@ impl State {
             shipments,
             progress,
             extras,
-            text,
             customers,
+            detention_terms,
             routes,
             ..
         } = self;
         let s: &mut Shipment = shipments.get_mut(slot);
-        debug_assert_eq!(s.id, subject);
+        debug_assert_eq!({ s.id }, subject);
 
         match &event.body {
             ArchivedBody::VehiclePosition { .. } => unreachable!("handled above"),
@@ -125,7 +125,7 @@ impl State {
                 if !s.has(flag::HAS_ORDER) || k.beats(s.created_key, sources) {
                     s.created_key = k;
                     s.customer = customers.intern_str(customer_id.as_str());
-                    s.set_contract(contract(terms));
+                    s.set_contract(contract(terms), detention_terms);
                     s.origin = geo(origin);
                     s.destination = geo(destination);
                     s.window_start_us = window_start_us.to_native();
@@ -142,22 +142,18 @@ impl State {
             } => {
                 let version = order_version.to_native();
                 debug_assert!(version >= 2, "validated: order_version >= 2");
-                s.amend_version = s.amend_version.max(version);
-                let any =
-                    window_start_us.is_some() || window_end_us.is_some() || destination.is_some();
-                if any {
-                    let a = extra_of(s, extras)
-                        .amend
-                        .get_or_insert_with(Default::default);
-                    if let Some(v) = window_start_us.as_ref() {
-                        amend_field(&mut a.window_start, version, k, v.to_native(), sources);
-                    }
-                    if let Some(v) = window_end_us.as_ref() {
-                        amend_field(&mut a.window_end, version, k, v.to_native(), sources);
-                    }
-                    if let Some(p) = destination.as_ref() {
-                        amend_field(&mut a.destination, version, k, geo(p), sources);
-                    }
+                let e = extras.slot_of(&mut s.extra);
+                let a = extras.amendments_mut(e);
+                a.version = a.version.max(version);
+                let version = NonZeroU32::new(version).expect("validated: >= 2");
+                if let Some(v) = window_start_us.as_ref() {
+                    amend_field(&mut a.window_start, version, k, v.to_native(), sources);
+                }
+                if let Some(v) = window_end_us.as_ref() {
+                    amend_field(&mut a.window_end, version, k, v.to_native(), sources);
+                }
+                if let Some(p) = destination.as_ref() {
+                    amend_field(&mut a.destination, version, k, geo(p), sources);
                 }
             }
             ArchivedBody::OrderCancelled { .. } => s.flags |= flag::CANCELLED,
@@ -165,7 +161,8 @@ impl State {
                 invoice_id,
                 amount_cents,
             } => {
-                let inv = extra_of(s, extras).invoice_mut(invoice_id.as_str(), text);
+                let e = extras.slot_of(&mut s.extra);
+                let inv = extras.invoice_mut(e, invoice_id.as_str());
                 if !inv.has(InvoiceRecord::SETTLED) || k.beats(inv.settled_key, sources) {
                     inv.set_settled(k, amount_cents.to_native());
                 }
@@ -214,14 +211,16 @@ impl State {
                     s.flags |= flag::DELIVERED;
                     match pod.as_ref() {
                         Some(pod) => {
-                            extra_of(s, extras).pod = Some(PodValue::new(
-                                pod.signed_by.as_str(),
-                                pod.photo_ref.as_ref().map(|r| r.as_str()),
-                            ));
+                            let e = extras.slot_of(&mut s.extra);
+                            let pod = Pod {
+                                signed_by: pod.signed_by.as_str(),
+                                photo_ref: pod.photo_ref.as_ref().map(|r| r.as_str()),
+                            };
+                            extras.set_pod(e, Some(pod));
                         }
                         None => {
                             if s.extra != 0 {
-                                extras.get_mut(s.extra - 1).pod = None;
+                                extras.set_pod(s.extra - 1, None);
                             }
                         }
                     }
@@ -237,9 +236,9 @@ impl State {
                 amount_cents,
                 currency,
             } => {
-                let e = extra_of(s, extras);
-                let i = e.charge_index(charge_id.as_str(), text);
-                let rec = &mut e.charges[i as usize];
+                let e = extras.slot_of(&mut s.extra);
+                let slot = extras.charge_slot(e, charge_id.as_str());
+                let rec = extras.charge_mut(slot);
                 if rec.added().is_none_or(|cur| k.beats(cur.key, sources)) {
                     rec.set_added(ChargeAdd {
                         key: k,
@@ -250,30 +249,28 @@ impl State {
                 }
             }
             ArchivedBody::ChargeVoided { charge_id } => {
-                let e = extra_of(s, extras);
-                let i = e.charge_index(charge_id.as_str(), text);
-                e.charges[i as usize].void();
+                let e = extras.slot_of(&mut s.extra);
+                let slot = extras.charge_slot(e, charge_id.as_str());
+                extras.charge_mut(slot).void();
             }
             ArchivedBody::InvoiceIssued {
                 invoice_id,
                 total_cents,
                 charge_ids,
             } => {
-                let e = extra_of(s, extras);
-                let wins = e
-                    .find_invoice(invoice_id.as_str(), text)
-                    .map(|i| &e.invoices[i])
+                let e = extras.slot_of(&mut s.extra);
+                let wins = extras
+                    .find_invoice(e, invoice_id.as_str())
+                    .map(|slot| extras.invoice(slot))
                     .filter(|r| r.has(InvoiceRecord::ISSUED))
                     .is_none_or(|r| k.beats(r.issued_key, sources));
                 if wins {
-                    let listed: Box<[u32]> = charge_ids
-                        .iter()
-                        .map(|c| e.charge_index(c.as_str(), text))
-                        .collect();
-                    e.invoice_mut(invoice_id.as_str(), text).set_issued(
+                    extras.issue_invoice(
+                        e,
+                        invoice_id.as_str(),
                         k,
                         total_cents.to_native(),
-                        listed,
+                        charge_ids.iter().map(|c| c.as_str()),
                     );
                 }
             }
@@ -344,15 +341,6 @@ fn progress_of<'a>(s: &mut Shipment, store: &'a mut Chunked<Progress>) -> &'a mu
         s.progress = store.push(Progress::EMPTY) + 1;
     }
     store.get_mut(s.progress - 1)
-}
-
-/// The extra part of `s`, allocated on first need.
-#[inline]
-fn extra_of<'a>(s: &mut Shipment, store: &'a mut Chunked<Extra>) -> &'a mut Extra {
-    if s.extra == 0 {
-        s.extra = store.push(Extra::default()) + 1;
-    }
-    store.get_mut(s.extra - 1)
 }
 
 #[inline]

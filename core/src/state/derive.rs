@@ -1,7 +1,8 @@
 //! The derived fields of SPEC §4, computed from a shipment on demand (integer arithmetic, floor
 //! division, saturating at the i64 range).
 
-use super::shipment::{Extra, InvoiceRecord, Milestone, ShipmentRef, flag};
+use super::extra::{ExtraRef, InvoiceRecord};
+use super::shipment::{Milestone, ShipmentRef, flag};
 use crate::event::{ChargeKind, Contract};
 use crate::time::US_PER_MIN;
 
@@ -128,14 +129,16 @@ fn terms(s: &ShipmentRef<'_>) -> Contract {
     s.contract().unwrap_or_default()
 }
 
-/// Indexes of charges that count (added, not voided), in record order.
-pub(crate) fn live_charges(e: &Extra) -> impl Iterator<Item = u32> + '_ {
-    (0..e.charges.len() as u32).filter(|&i| e.live_charge(i).is_some())
+/// Slots of the charges that count (added, not voided), in record order.
+pub(crate) fn live_charges<'a>(e: &ExtraRef<'a>) -> impl Iterator<Item = u32> + 'a {
+    e.charges()
+        .filter(|(_, c)| c.live().is_some())
+        .map(|(slot, _)| slot)
 }
 
-/// True when some issued invoice lists charge `i`.
-pub(crate) fn is_invoiced(e: &Extra, i: u32) -> bool {
-    e.invoices.iter().any(|inv| inv.listed.contains(&i))
+/// True when some issued invoice lists the charge at `slot`.
+pub(crate) fn is_invoiced(e: &ExtraRef<'_>, slot: u32) -> bool {
+    e.invoices().any(|inv| e.listed(inv).any(|l| l == slot))
 }
 
 /// Computes the derived fields.
@@ -184,8 +187,8 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
     let mut all_settled = true;
     let mut disputed = false;
     if let Some(e) = s.extra {
-        for i in live_charges(e) {
-            let ch = e.live_charge(i).expect("live");
+        for (slot, rec) in e.charges() {
+            let Some(ch) = rec.live() else { continue };
             billed += i128::from(ch.amount_cents);
             match ch.kind {
                 ChargeKind::Detention => detention_billed += i128::from(ch.amount_cents),
@@ -193,19 +196,18 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
                 _ => {}
             }
             currency_mismatch |= has_order && ch.currency != c.currency;
-            if !is_invoiced(e, i) {
+            if !is_invoiced(&e, slot) {
                 unbilled_charges += 1;
             }
         }
-        for inv in e.invoices.iter() {
+        for inv in e.invoices() {
             if !inv.has(InvoiceRecord::ISSUED) {
                 continue; // a settlement naming no invoice of the shipment is ignored
             }
             invoices += 1;
-            let listed: i128 = inv
-                .listed
-                .iter()
-                .filter_map(|&i| e.live_charge(i))
+            let listed: i128 = e
+                .listed(inv)
+                .filter_map(|slot| e.charge(slot).live())
                 .map(|ch| i128::from(ch.amount_cents))
                 .sum();
             invoice_total_mismatch |= listed != i128::from(inv.total_cents);
@@ -247,7 +249,7 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
         InvoiceStatus::Issued
     };
 
-    let has_pod = s.extra.is_some_and(|e| e.pod.is_some());
+    let has_pod = s.extra.is_some_and(|e| e.rec.pod != 0);
     let invoice_ready = delivered.is_some() && has_pod && invoices > 0 && unbilled_charges == 0;
 
     let mut anomalies = Anomalies::default();

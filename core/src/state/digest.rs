@@ -9,8 +9,9 @@
 //! derive-key contexts.
 
 use super::State;
+use super::extra::{Amended, InvoiceRecord};
 use super::register::Key;
-use super::shipment::{Amended, InvoiceRecord, ShipmentRef, flag};
+use super::shipment::{ShipmentRef, flag};
 use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::source::Sources;
@@ -129,7 +130,7 @@ impl<'a> Enc<'a> {
             None => self.u8(0),
             Some(a) => {
                 self.u8(1);
-                self.u32(a.version);
+                self.u32(a.version.get());
                 self.key(a.key);
                 value(self, &a.value);
             }
@@ -148,7 +149,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
     if s.has(flag::HAS_ORDER) {
         e.key(s.created_key);
         e.str(state.customers.get(s.customer));
-        let c = s.contract();
+        let c = sr.contract().expect("an order has a contract");
         e.h.update(&c.currency);
         e.i64(c.base_cents);
         e.u32(c.detention_free_min);
@@ -159,8 +160,8 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
         e.i64(s.window_end_us);
         e.u32(s.weight_kg);
     }
-    e.u32(s.amend_version);
-    match sr.extra.and_then(|x| x.amend.as_deref()) {
+    e.u32(sr.amend_version());
+    match sr.amend() {
         None => {
             for _ in 0..3 {
                 e.u8(0);
@@ -192,12 +193,12 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
 
     // An absent side structure encodes like an empty one.
     let extra = sr.extra;
-    match extra.and_then(|x| x.pod.as_ref()) {
+    match extra.and_then(|x| x.pod()) {
         None => e.u8(0),
         Some(pod) => {
             e.u8(1);
-            e.str(pod.signed_by());
-            match pod.photo_ref() {
+            e.str(pod.signed_by);
+            match pod.photo_ref {
                 None => e.u8(0),
                 Some(r) => {
                     e.u8(1);
@@ -211,14 +212,12 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
         e.len(0);
         return e.finish();
     };
-    let text = &state.text;
     // Charges: records that carry something (an add or a tombstone); ids only listed in an
     // invoice are encoded with the invoice.
     let mut charges: Vec<_> = x
-        .charges
-        .iter()
-        .filter(|c| c.added().is_some() || c.voided())
-        .map(|c| (text.bytes(c.id), c))
+        .charges()
+        .filter(|(_, c)| c.added().is_some() || c.voided())
+        .map(|(_, c)| (x.id_bytes(c.id), c))
         .collect();
     charges.sort_unstable_by(|a, b| a.0.cmp(b.0));
     e.len(charges.len());
@@ -236,7 +235,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
             }
         }
     }
-    let mut invoices: Vec<_> = x.invoices.iter().map(|r| (text.bytes(r.id), r)).collect();
+    let mut invoices: Vec<_> = x.invoices().map(|r| (x.id_bytes(r.id), r)).collect();
     invoices.sort_unstable_by(|a, b| a.0.cmp(b.0));
     e.len(invoices.len());
     for (id, r) in invoices {
@@ -245,9 +244,9 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
             e.u8(1);
             e.key(r.issued_key);
             e.i64(r.total_cents);
-            e.len(r.listed.len());
-            for &i in r.listed.iter() {
-                e.bytes(text.bytes(x.charges[i as usize].id));
+            e.len(r.listed_len() as usize);
+            for slot in x.listed(r) {
+                e.bytes(x.id_bytes(x.charge(slot).id));
             }
         } else {
             e.u8(0);

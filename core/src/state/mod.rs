@@ -2,17 +2,21 @@
 //!
 //! Codemap:
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
-//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 104-byte record (id, flags,
+//! - `shipment` / `vehicle`: the stored shapes. A shipment is a 92-byte record (id, flags,
 //!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
-//!   first progress event, plus a rare extra part (amendments, pod, charges, invoices).
+//!   first progress event, plus a rare 16-byte extra part.
+//! - `extra`: the extra part's references and the shared stores behind them: charge and
+//!   invoice records chained per shipment, runs of listed charges, amendments, pods in the
+//!   text store.
 //! - `store`: append-only chunked record stores (no doubling slack, no copies on growth) and the
-//!   text store of charge and invoice ids.
+//!   text store of charge and invoice ids and pods.
 //! - `fixed`: fixed-capacity buffers, large ones on transparent huge pages (a large state is
 //!   read at random; 4 KiB pages would make nearly every access a TLB miss).
 //! - `index`: the id -> slot index (open addressing, 8-byte entries, confirmed against the
 //!   record's id).
-//! - `intern`: customer ids and route ids shared across shipments, each string held once (a
-//!   text store, and the index keyed by its hash, confirmed against the bytes).
+//! - `intern`: customer ids, route ids and contract detention terms shared across shipments,
+//!   each value held once (strings in a text store) and found through an index keyed by its
+//!   hash, confirmed against the value.
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
 //! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
@@ -27,6 +31,7 @@
 mod apply;
 pub mod derive;
 pub mod digest;
+mod extra;
 mod fixed;
 mod index;
 mod intern;
@@ -45,10 +50,11 @@ pub use view::{
 
 use crate::event::ArchivedEvent;
 use crate::source::{EventKey, Sources};
+use extra::ExtraStores;
 use index::Index;
-use intern::Interner;
-use shipment::{Extra, NO_PROGRESS, Progress, Shipment, ShipmentRef};
-use store::{Chunked, Text};
+use intern::{Interner, TermsInterner};
+use shipment::{NO_PROGRESS, Progress, Shipment, ShipmentRef};
+use store::Chunked;
 use vehicle::Vehicle;
 
 /// Most shipments one state holds (and likewise vehicles): slots are `u32`. Going past it is a
@@ -72,12 +78,13 @@ pub struct State {
     shipments: Chunked<Shipment>,
     shipment_index: Index,
     progress: Chunked<Progress>,
-    extras: Chunked<Extra>,
-    /// Charge and invoice ids.
-    text: Text,
+    /// Extra parts and the records they refer to.
+    extras: ExtraStores,
     vehicles: Chunked<Vehicle>,
     vehicle_index: Index,
     customers: Interner,
+    /// Detention terms of the orders' contracts.
+    detention_terms: TermsInterner,
     routes: Interner,
 }
 
@@ -134,11 +141,8 @@ impl State {
                 0 => &NO_PROGRESS,
                 p => self.progress.get(p - 1),
             },
-            extra: match s.extra {
-                0 => None,
-                e => Some(self.extras.get(e - 1)),
-            },
-            text: &self.text,
+            extra: self.extras.part(s.extra),
+            terms: &self.detention_terms,
         }
     }
 
@@ -211,20 +215,20 @@ impl State {
     }
 
     /// The bytes this state holds on the heap, by capacity: every record store (whole chunks,
-    /// used or not, and chunk tables), both index tables, the text store, every extra part's
-    /// boxes (pod, charge and invoice records, listed charges, amendments) and the interners
-    /// (their tables by capacity and their strings). Allocator bookkeeping is not included.
+    /// used or not, and chunk tables: shipments, progress, extra parts, charges, invoices,
+    /// listed charges, amendments, vehicles), both index tables, the text store (ids, pods,
+    /// replaced ones included) and the interners (their tables by capacity and their
+    /// strings). Allocator bookkeeping is not included.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<State>()
             + self.shipments.heap_bytes()
             + self.shipment_index.heap_bytes()
             + self.progress.heap_bytes()
             + self.extras.heap_bytes()
-            + self.extras.iter().map(Extra::heap_bytes).sum::<usize>()
-            + self.text.heap_bytes()
             + self.vehicles.heap_bytes()
             + self.vehicle_index.heap_bytes()
             + self.customers.heap_bytes()
+            + self.detention_terms.heap_bytes()
             + self.routes.heap_bytes()
     }
 

@@ -146,8 +146,9 @@ const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
 pub(crate) const MAX_TEXT: usize = u16::MAX as usize;
 
 /// Append-only strings addressed by a `u32` reference: each stored as a 2-byte length and its
-/// bytes, never across a chunk boundary. Strings are never removed, so only strings that live
-/// as long as the state (charge and invoice ids) go here. At most 2^15 chunks of 128 KiB.
+/// bytes, never across a chunk boundary. Strings are never removed (a replaced one stays
+/// behind), so only strings that are rarely replaced go here: interned values, charge and
+/// invoice ids, pods. At most 2^15 chunks of 128 KiB.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Text {
     chunks: Vec<Vec<u8>>,
@@ -156,12 +157,15 @@ pub(crate) struct Text {
 impl Text {
     /// Stores `s` and returns its reference.
     pub(crate) fn push(&mut self, s: &str) -> u32 {
-        assert!(
-            s.len() <= MAX_TEXT,
-            "string of {} bytes: at most {MAX_TEXT}",
-            s.len()
-        );
-        let need = 2 + s.len();
+        self.push_parts(&[s.as_bytes()])
+    }
+
+    /// Stores the concatenation of `parts` as one string and returns its reference (read it
+    /// back with [`Text::bytes`]).
+    pub(crate) fn push_parts(&mut self, parts: &[&[u8]]) -> u32 {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        assert!(len <= MAX_TEXT, "string of {len} bytes: at most {MAX_TEXT}");
+        let need = 2 + len;
         let fits = self
             .chunks
             .last()
@@ -188,9 +192,26 @@ impl Text {
             chunk.reserve_exact(cap - chunk.len());
         }
         let at = chunk.len();
-        chunk.extend_from_slice(&(s.len() as u16).to_le_bytes());
-        chunk.extend_from_slice(s.as_bytes());
+        chunk.extend_from_slice(&(len as u16).to_le_bytes());
+        for p in parts {
+            chunk.extend_from_slice(p);
+        }
+        // A string takes at least 2 bytes of its chunk, so no reference is u32::MAX and
+        // reference + 1 never overflows.
+        debug_assert!(at + need <= TEXT_CHUNK);
         ((c as u32) << TEXT_CHUNK_SHIFT) | at as u32
+    }
+
+    /// True when the string behind `r` is the concatenation of `parts`.
+    pub(crate) fn eq_parts(&self, r: u32, parts: &[&[u8]]) -> bool {
+        let mut rest = self.bytes(r);
+        for p in parts {
+            match rest.strip_prefix(*p) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 
     /// The bytes of the string behind `r`.

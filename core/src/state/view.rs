@@ -3,7 +3,8 @@
 
 use super::State;
 use super::derive::{derive, is_invoiced, live_charges};
-use super::shipment::{InvoiceRecord, Milestone, ShipmentRef, flag};
+use super::extra::InvoiceRecord;
+use super::shipment::{Milestone, ShipmentRef, flag};
 use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::time::format_rfc3339_us;
@@ -177,17 +178,17 @@ pub(crate) fn shipment_view(state: &State, s: &ShipmentRef<'_>) -> ShipmentView 
     let mut charges = Vec::new();
     let mut invoices = Vec::new();
     if let Some(e) = s.extra {
-        unbilled_charge_ids = live_charges(e)
-            .filter(|&i| !is_invoiced(e, i))
-            .map(|i| s.charge_id(i).to_string())
+        let charge_id = |slot| e.id(e.charge(slot).id).to_string();
+        unbilled_charge_ids = live_charges(&e)
+            .filter(|&slot| !is_invoiced(&e, slot))
+            .map(charge_id)
             .collect();
         unbilled_charge_ids.sort_unstable();
         charges = e
-            .charges
-            .iter()
-            .filter_map(|c| {
+            .charges()
+            .filter_map(|(_, c)| {
                 c.added().map(|a| ChargeView {
-                    id: state.text.get(c.id).to_string(),
+                    id: e.id(c.id).to_string(),
                     kind: a.kind.as_str(),
                     amount_cents: a.amount_cents,
                     currency: currency(a.currency),
@@ -197,17 +198,12 @@ pub(crate) fn shipment_view(state: &State, s: &ShipmentRef<'_>) -> ShipmentView 
             .collect();
         charges.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         invoices = e
-            .invoices
-            .iter()
+            .invoices()
             .filter(|r| r.has(InvoiceRecord::ISSUED))
             .map(|r| InvoiceView {
-                id: state.text.get(r.id).to_string(),
+                id: e.id(r.id).to_string(),
                 total_cents: r.total_cents,
-                charge_ids: r
-                    .listed
-                    .iter()
-                    .map(|&i| s.charge_id(i).to_string())
-                    .collect(),
+                charge_ids: e.listed(r).map(charge_id).collect(),
                 settled_cents: r.settled(),
             })
             .collect();
@@ -254,9 +250,9 @@ pub(crate) fn shipment_view(state: &State, s: &ShipmentRef<'_>) -> ShipmentView 
         picked_up: time(s.milestone(Milestone::PickedUp)),
         delivery_arrived: time(s.milestone(Milestone::DeliveryArrived)),
         delivery_departed: time(s.milestone(Milestone::DeliveryDeparted)),
-        pod: s.extra.and_then(|e| e.pod.as_ref()).map(|p| PodView {
-            signed_by: p.signed_by().to_string(),
-            photo_ref: p.photo_ref().map(str::to_string),
+        pod: s.extra.and_then(|e| e.pod()).map(|p| PodView {
+            signed_by: p.signed_by.to_string(),
+            photo_ref: p.photo_ref.map(str::to_string),
         }),
         charges,
         invoices,
