@@ -127,6 +127,22 @@ impl<T> FixedVec<T> {
     }
 }
 
+impl FixedVec<u64> {
+    /// `capacity` zeros, written lazily: a mapped buffer is anonymous memory, which the kernel
+    /// hands out zeroed on first touch, so nothing is written (or faulted in) here; a small one
+    /// comes zeroed from the allocator.
+    pub(crate) fn zeroed(capacity: usize) -> FixedVec<u64> {
+        let mut v = FixedVec::with_capacity(capacity);
+        match &mut v.buf {
+            Buf::Heap(h) => h.resize(capacity, 0),
+            // Anonymous mappings read as zero until written (mmap(2)), and 0 is a valid u64.
+            Buf::Mapped { .. } => {}
+        }
+        v.len = capacity;
+        v
+    }
+}
+
 impl<T> FixedVec<T> {
     /// The elements, moved into a `Vec` (the buffer is released by `Drop`).
     pub(crate) fn into_vec(mut self) -> Vec<T> {
@@ -268,6 +284,20 @@ mod tests {
         assert_eq!(Rc::strong_count(&counted), 1001);
         drop(v);
         assert_eq!(Rc::strong_count(&counted), 1);
+    }
+
+    #[test]
+    fn zeroed_buffers_read_zero_and_take_writes() {
+        for capacity in [0, 1, 1000, MAP_MIN_BYTES / 8, MAP_MIN_BYTES / 8 * 3 + 5] {
+            let mut v = FixedVec::<u64>::zeroed(capacity);
+            assert_eq!(v.len(), capacity);
+            assert_eq!(v.is_mapped(), capacity * 8 >= MAP_MIN_BYTES, "{capacity}");
+            assert!(v.as_slice().iter().all(|&x| x == 0), "{capacity}");
+            if capacity > 0 {
+                v.as_mut_slice()[capacity - 1] = 7;
+                assert_eq!(v.as_slice()[capacity - 1], 7);
+            }
+        }
     }
 
     #[test]

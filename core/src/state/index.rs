@@ -6,6 +6,13 @@
 //! where the full id is confirmed. The table keeps no ids: it grows (doubling, at a load of
 //! 7/8, as hashbrown does) by rehashing the ids read back from the records.
 //!
+//! Growth is incremental, so no insert pays for rehashing the whole table (at a million
+//! shipments that was a stall of tens of milliseconds on the writer): the doubled table starts
+//! empty, every insert moves the next [`MOVE_PER_INSERT`] slots of the previous table into it,
+//! and lookups that miss in the new table also look in the previous one until it is drained.
+//! The previous table is never written while draining, so it answers for exactly the slots it
+//! held; the new table holds the slots moved so far and every slot inserted since.
+//!
 //! The hash is a fixed, unseeded mix of the u64 id. It only places entries: the table is never
 //! iterated, so it cannot influence iteration order, views, digests or any ordering decision.
 //! Being unseeded, ids crafted to collide could lengthen probes (a cost, never a wrong answer).
@@ -20,6 +27,10 @@ const LOAD_NUM: usize = 7;
 const LOAD_DEN: usize = 8;
 /// Smallest non-empty table.
 const MIN_CAPACITY: usize = 16;
+/// Slots moved from the previous table per insert while growing. The previous table held
+/// `7/8 * C` slots and the doubled one grows again after another `7/8 * C` inserts, so 1 would
+/// do; 2 drains it in half that time.
+pub(crate) const MOVE_PER_INSERT: usize = 2;
 
 /// The fixed mix of an id (the SplitMix64 finalizer): every output bit depends on every input
 /// bit, so sequential and strided ids spread evenly.
@@ -54,16 +65,68 @@ pub(crate) struct Index {
     /// Huge-page backed once large (see `fixed`): lookups land anywhere in it.
     entries: FixedVec<u64>,
     len: usize,
+    /// The previous table while it is being drained into `entries`.
+    draining: Option<Draining>,
+}
+
+/// A previous table being moved into the current one, slot by slot.
+#[derive(Debug, Clone)]
+struct Draining {
+    /// Holds slots `0..held`, unchanged since the growth began.
+    entries: FixedVec<u64>,
+    held: u32,
+    /// Slots `0..next` are in the current table too.
+    next: u32,
+}
+
+/// The slot in `table` whose entry has `key`'s tag and passes `is`.
+#[inline]
+fn probe(table: &FixedVec<u64>, key: u64, is: &impl Fn(u32) -> bool) -> Option<u32> {
+    if table.capacity() == 0 {
+        return None;
+    }
+    let h = hash(key);
+    let (tag, mask) = (tag_of(h), table.capacity() - 1);
+    let entries = table.as_slice();
+    let mut i = h as usize & mask;
+    loop {
+        let e = entries[i];
+        let s1 = slot1(e);
+        if s1 == 0 {
+            return None;
+        }
+        if e as u32 == tag && is(s1 - 1) {
+            return Some(s1 - 1);
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/// Writes `slot`'s entry for `key` into the first empty entry of its probe run.
+#[inline]
+fn place(table: &mut FixedVec<u64>, key: u64, slot: u32) {
+    let h = hash(key);
+    let mask = table.capacity() - 1;
+    let entries = table.as_mut_slice();
+    let mut i = h as usize & mask;
+    while slot1(entries[i]) != 0 {
+        i = (i + 1) & mask;
+    }
+    entries[i] = entry(tag_of(h), slot);
+}
+
+/// The smallest table that holds `n` entries within the load bound.
+fn capacity_for(n: usize) -> usize {
+    let mut cap = MIN_CAPACITY;
+    while n * LOAD_DEN > cap * LOAD_NUM {
+        cap *= 2;
+    }
+    cap
 }
 
 impl Index {
     pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    #[inline]
-    fn mask(&self) -> usize {
-        self.entries.capacity().wrapping_sub(1)
     }
 
     /// The slot of `id`, confirming a tag match with `id_of(slot) == id`.
@@ -76,82 +139,81 @@ impl Index {
     /// of longer values: `is` compares the values themselves).
     #[inline]
     pub(crate) fn find_by(&self, key: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
-        if self.entries.capacity() == 0 {
-            return None;
-        }
-        let h = hash(key);
-        let (tag, mask) = (tag_of(h), self.mask());
-        let mut i = h as usize & mask;
-        loop {
-            let e = self.entries.as_slice()[i];
-            let s1 = slot1(e);
-            if s1 == 0 {
-                return None;
-            }
-            if e as u32 == tag && is(s1 - 1) {
-                return Some(s1 - 1);
-            }
-            i = (i + 1) & mask;
-        }
+        probe(&self.entries, key, &is).or_else(|| {
+            self.draining
+                .as_ref()
+                .and_then(|d| probe(&d.entries, key, &is))
+        })
     }
 
-    /// Indexes `slot` under `key` (the caller has checked that it is not indexed yet);
-    /// `key_of(slot)` gives back the key of any indexed slot, for growth.
+    /// Indexes `slot` under `key` (the caller has checked that it is not indexed yet, and
+    /// `slot` is the next one: `len`); `key_of(slot)` gives back the key of any indexed slot,
+    /// for growth.
     pub(crate) fn insert(&mut self, id: u64, slot: u32, id_of: impl Fn(u32) -> u64) {
         assert!(self.len < MAX_LEN, "index full: at most {MAX_LEN} entries");
+        debug_assert_eq!(slot as usize, self.len, "slots are appended");
+        self.drain(MOVE_PER_INSERT, &id_of);
         if (self.len + 1) * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
-            self.rebuild(self.len + 1, &id_of);
+            self.grow(&id_of);
         }
-        self.place(id, slot);
+        place(&mut self.entries, id, slot);
         self.len += 1;
     }
 
-    /// Makes room for `additional` more entries without growing during inserts.
+    /// Makes room for `additional` more entries without growing during inserts (sizes the
+    /// table at once: no draining afterwards).
     pub(crate) fn reserve(&mut self, additional: usize, id_of: impl Fn(u32) -> u64) {
         let want = self.len.saturating_add(additional).min(MAX_LEN);
         if want * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
-            self.rebuild(want, &id_of);
+            self.drain(usize::MAX, &id_of);
+            let mut table = FixedVec::zeroed(capacity_for(want));
+            for slot in 0..self.len as u32 {
+                place(&mut table, id_of(slot), slot);
+            }
+            self.entries = table;
         }
     }
 
-    /// Bytes held: the table, by capacity.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<u64>()
-    }
-
-    #[inline]
-    fn place(&mut self, id: u64, slot: u32) {
-        let h = hash(id);
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        while slot1(self.entries.as_slice()[i]) != 0 {
-            i = (i + 1) & mask;
+    /// Moves up to `n` more slots of the previous table into the current one; drops the
+    /// previous table once every slot it held is moved.
+    fn drain(&mut self, n: usize, id_of: &impl Fn(u32) -> u64) {
+        let Some(d) = &mut self.draining else {
+            return;
+        };
+        let end = (d.next as usize).saturating_add(n).min(d.held as usize) as u32;
+        for slot in d.next..end {
+            place(&mut self.entries, id_of(slot), slot);
         }
-        self.entries.as_mut_slice()[i] = entry(tag_of(h), slot);
+        d.next = end;
+        if d.next == d.held {
+            self.draining = None;
+        }
     }
 
-    /// A table sized for `n` entries, refilled from the ids of slots `0..self.len` (the slots of
-    /// an index are always `0..len`: records are only ever appended).
+    /// Doubles the table; the current one becomes the previous table, drained by later inserts.
     #[cold]
-    fn rebuild(&mut self, n: usize, id_of: &impl Fn(u32) -> u64) {
-        let mut cap = MIN_CAPACITY;
-        while n * LOAD_DEN > cap * LOAD_NUM {
-            cap *= 2;
-        }
-        self.entries = zeroed(cap);
-        for slot in 0..self.len as u32 {
-            self.place(id_of(slot), slot);
+    fn grow(&mut self, id_of: &impl Fn(u32) -> u64) {
+        // A previous growth's table is drained long before the next growth (see
+        // MOVE_PER_INSERT).
+        debug_assert!(self.draining.is_none(), "growth while still draining");
+        self.drain(usize::MAX, id_of);
+        let cap = capacity_for(self.len + 1);
+        debug_assert!(cap > self.entries.capacity());
+        let previous = std::mem::replace(&mut self.entries, FixedVec::zeroed(cap));
+        if self.len > 0 {
+            self.draining = Some(Draining {
+                entries: previous,
+                held: self.len as u32,
+                next: 0,
+            });
         }
     }
-}
 
-/// A table of `cap` empty entries.
-fn zeroed(cap: usize) -> FixedVec<u64> {
-    let mut t = FixedVec::with_capacity(cap);
-    for _ in 0..cap {
-        t.push(0);
+    /// Bytes held: the table (and a previous one still draining), by capacity.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let previous = self.draining.as_ref().map_or(0, |d| d.entries.capacity());
+        (self.entries.capacity() + previous) * std::mem::size_of::<u64>()
     }
-    t
 }
 
 #[cfg(test)]
@@ -212,13 +274,58 @@ mod tests {
     }
 
     #[test]
+    fn lookups_hold_at_every_step_of_a_growth() {
+        // Through several growths (16 -> 32 -> ... -> 8192 entries), after every insert: every
+        // id inserted so far is found at its slot, the next ids are not, and the previous
+        // table is drained before the table grows again.
+        let ids: Vec<u64> = (0..6_000u64)
+            .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let mut index = Index::default();
+        let mut growths = 0;
+        for (slot, &id) in ids.iter().enumerate() {
+            let cap = index.entries.capacity();
+            index.insert(id, slot as u32, |s| ids[s as usize]);
+            if index.entries.capacity() != cap {
+                growths += 1;
+                assert!(cap == 0 || index.draining.is_some(), "slot {slot}");
+            }
+            let check = |s: usize| index.find(ids[s], |t| ids[t as usize]) == Some(s as u32);
+            // Every slot on small tables; a spread sample (and the newest) on larger ones.
+            let step = 1 + slot / 256;
+            assert!((0..=slot).step_by(step).all(check), "slot {slot}");
+            assert!(check(slot));
+            if let Some(d) = &index.draining {
+                assert!(d.next <= d.held && d.held as usize <= slot + 1);
+            }
+            for &absent in &ids[slot + 1..(slot + 4).min(ids.len())] {
+                assert_eq!(index.find(absent, |t| ids[t as usize]), None);
+            }
+            assert!(index.len() * LOAD_DEN <= index.entries.capacity() * LOAD_NUM);
+        }
+        assert_eq!(growths, 10, "16, 32, ..., 8192");
+        // Drained tables are released, and the bytes count both tables while draining.
+        let mut index = build(&ids[..14]);
+        assert!(index.draining.is_none());
+        assert_eq!(index.heap_bytes(), 16 * 8);
+        index.insert(ids[14], 14, |s| ids[s as usize]);
+        assert_eq!(index.heap_bytes(), (32 + 16) * 8);
+        for slot in 15..22 {
+            index.insert(ids[slot], slot as u32, |s| ids[s as usize]);
+        }
+        assert!(index.draining.is_none());
+        assert_eq!(index.heap_bytes(), 32 * 8);
+    }
+
+    #[test]
     fn colliding_tags_are_confirmed_against_the_records() {
         // Force every entry into one probe run with one tag: a table with entries placed by
         // hand, then lookups that must walk past equal tags and confirm ids.
         let ids = [7u64, 8, 9, 10];
         let mut index = Index {
-            entries: zeroed(16),
+            entries: FixedVec::zeroed(16),
             len: ids.len(),
+            draining: None,
         };
         let tag = tag_of(hash(9));
         let home = hash(9) as usize & 15;
