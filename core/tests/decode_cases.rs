@@ -1,5 +1,10 @@
 //! Decoding cases: one valid event of every type, and every dead-letter rule of SPEC §1-3.
 
+// The mutation fuzz below uses a subset of the edits.
+#[allow(dead_code)]
+#[path = "../src/decode/byte_edits.rs"]
+mod byte_edits;
+
 use waybill_core::decode::{decode, decode_truncated};
 use waybill_core::event::{
     Body, ChargeKind, Contract, DeadLetterReason as R, Entry, Event, GeoPoint, MAX_EVENT_BYTES,
@@ -1859,6 +1864,7 @@ fn coordinates_and_speed_are_exact() {
 
 mod props {
     use super::*;
+    use crate::byte_edits::{Edit, apply};
     use proptest::prelude::*;
     use waybill_core::event::{EventType, MAX_ID_BYTES, System};
 
@@ -2003,14 +2009,6 @@ mod props {
         }
     }
 
-    #[derive(Debug, Clone)]
-    enum Edit {
-        Set(usize, u8),
-        Insert(usize, u8),
-        Delete(usize),
-        Splice(usize, String),
-    }
-
     fn edit() -> impl Strategy<Value = Edit> {
         let interesting = prop::sample::select(vec![
             b'"', b'{', b'}', b'[', b']', b',', b':', b'\\', b'-', b'.', b'e', b'0', b'9', b' ',
@@ -2037,32 +2035,8 @@ mod props {
                     "\"lat\":1,",
                 ])
             )
-                .prop_map(|(i, s)| Edit::Splice(i, s.to_string())),
+                .prop_map(|(i, s)| Edit::Splice(i, s)),
         ]
-    }
-
-    fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
-        for e in edits {
-            let n = bytes.len().max(1);
-            match e {
-                Edit::Set(i, b) => {
-                    if !bytes.is_empty() {
-                        bytes[i % n] = *b;
-                    }
-                }
-                Edit::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), *b),
-                Edit::Delete(i) => {
-                    if !bytes.is_empty() {
-                        bytes.remove(i % n);
-                    }
-                }
-                Edit::Splice(i, s) => {
-                    let at = i % (bytes.len() + 1);
-                    bytes.splice(at..at, s.bytes());
-                }
-            }
-        }
-        bytes
     }
 
     proptest! {

@@ -15,6 +15,8 @@
 //! message; the checks after it are shared, so either way the entry is the same. The only
 //! allocations on the accepted path are the owned strings the [`Event`] keeps.
 
+#[cfg(test)]
+mod byte_edits;
 mod data;
 mod number;
 mod object;

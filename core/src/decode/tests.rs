@@ -1,6 +1,7 @@
 //! The fast path ([`super::scan`]) against the general parser: on any input, decoding with
 //! and without it gives the same entry (the same event, or the same reason and detail).
 
+use super::byte_edits::{Edit, apply};
 use super::{ATTRIBUTES, decode, scan};
 use proptest::prelude::*;
 use std::cell::Cell;
@@ -129,18 +130,6 @@ fn fast_path_takes_plain_events() {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Set(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Splice(usize, &'static str),
-    /// Copies `len` bytes at the first index to the second (duplicates keys and values).
-    Copy(usize, usize, usize),
-    /// Replaces the token (a run of `[0-9A-Za-z.+-]`) around the index.
-    Token(usize, &'static str),
-}
-
 /// Numbers and words, valid and not, to put where a token was.
 const TOKENS: [&str; 24] = [
     "0", "-0", "01", "-01", "1.", "1.5", ".5", "1e5", "1E+5", "1e-5", "1e", "1e+", "-", "--1",
@@ -186,49 +175,6 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<usize>(), prop::sample::select(TOKENS.to_vec()))
             .prop_map(|(i, t)| Edit::Token(i, t)),
     ]
-}
-
-fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
-    for e in edits {
-        let n = bytes.len().max(1);
-        match e {
-            Edit::Set(i, b) => {
-                if !bytes.is_empty() {
-                    bytes[i % n] = *b;
-                }
-            }
-            Edit::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), *b),
-            Edit::Delete(i) => {
-                if !bytes.is_empty() {
-                    bytes.remove(i % n);
-                }
-            }
-            Edit::Splice(i, s) => {
-                let at = i % (bytes.len() + 1);
-                bytes.splice(at..at, s.bytes());
-            }
-            Edit::Copy(from, to, len) => {
-                let from = from % n;
-                let piece: Vec<u8> = bytes.iter().skip(from).take(*len).copied().collect();
-                let at = to % (bytes.len() + 1);
-                bytes.splice(at..at, piece);
-            }
-            Edit::Token(i, t) => {
-                let word = |b: &u8| b.is_ascii_alphanumeric() || b".+-".contains(b);
-                let at = i % n;
-                let mut start = at.min(bytes.len());
-                while start > 0 && word(&bytes[start - 1]) {
-                    start -= 1;
-                }
-                let mut end = start;
-                while end < bytes.len() && word(&bytes[end]) {
-                    end += 1;
-                }
-                bytes.splice(start..end, t.bytes());
-            }
-        }
-    }
-    bytes
 }
 
 proptest! {
