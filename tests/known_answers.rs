@@ -53,11 +53,11 @@ const SMOKE_BEFORE_CRASH: (u64, &str) = (
 const SMOKE_SEGMENTS: [(&str, &str); 2] = [
     (
         "00000000000000000000.seg",
-        "aef73946b0d26d30a8fa2bbd73a14377e13ccd165c02559f3a47779ccd88b7c2",
+        "3681c512681cb01090593678388dac5e317d102973e2d36d50c69e5268b8670c",
     ),
     (
         "00000000000000000001.seg",
-        "81f6de66a3ebf51a1f3829657c5d6b502e4c1e597a70267fb3d50c32dd31b774",
+        "e9b85418d6e8773660fb342ed6c4410e7102729dce66c86a4a7fd1afc1fb4805",
     ),
 ];
 
