@@ -15,8 +15,10 @@ use crate::input::RawBatch;
 use crate::journal::{
     Journal, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef, Recovery, TornTail,
 };
+use crate::limits::{CapacityExceeded, Limits};
 use crate::machine::{Counters, Machine, Outcome};
 use crate::pipeline::EncodedBatch;
+use crate::validate::Invalid;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use std::path::Path;
@@ -33,15 +35,70 @@ pub enum CoreError {
     BadRecord { lsn: u64, what: String },
     #[error("cannot encode entry: {0}")]
     Encode(String),
+    /// A typed entry that breaks a rule of the event format (the entry at `index` of the
+    /// call: 0 for [`Core::submit`] and [`EncodedBatch::push`]). Nothing of the call was
+    /// journaled.
+    #[error("invalid entry at index {index} ({}): {invalid}; nothing was journaled", invalid.field)]
+    Invalid {
+        index: usize,
+        #[source]
+        invalid: Invalid,
+    },
+    /// The batch could take a store past its limit; it was refused as a whole.
+    #[error(transparent)]
+    Capacity(#[from] CapacityExceeded),
+    /// [`Limits`] above what the core can hold.
+    #[error("invalid limits: {0}")]
+    InvalidLimits(String),
+}
+
+/// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
+/// an alert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The caller's input or options: invalid entries, limits or journal options, no journal
+    /// where one was expected. Retrying the same call fails the same way.
+    BadInput,
+    /// The core is full: a capacity limit ([`CoreError::Capacity`]) or the journal's own
+    /// format limits. Nothing of the refused batch was journaled.
+    Capacity,
+    /// The environment failed: an I/O error, a full disk, a permission, a journal locked by
+    /// another writer.
+    Environment,
+    /// The journal is damaged (or edited): a check failed.
+    Corrupt,
 }
 
 impl CoreError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::Journal(j) => journal_error_kind(j),
+            CoreError::BadRecord { .. } => ErrorKind::Corrupt,
+            CoreError::Encode(_) | CoreError::Invalid { .. } | CoreError::InvalidLimits(_) => {
+                ErrorKind::BadInput
+            }
+            CoreError::Capacity(_) => ErrorKind::Capacity,
+        }
+    }
+
     /// True when the journal is damaged (as opposed to I/O trouble or bad usage).
     pub fn is_corruption(&self) -> bool {
-        matches!(
-            self,
-            CoreError::BadRecord { .. } | CoreError::Journal(JournalError::Corrupt { .. })
-        )
+        self.kind() == ErrorKind::Corrupt
+    }
+}
+
+/// The kind of a journal error (every variant named, so a new one must be classified).
+fn journal_error_kind(e: &JournalError) -> ErrorKind {
+    match e {
+        JournalError::Io { .. } | JournalError::Locked(_) => ErrorKind::Environment,
+        JournalError::Corrupt { .. } | JournalError::Short { .. } => ErrorKind::Corrupt,
+        JournalError::Full(_) => ErrorKind::Capacity,
+        JournalError::NoJournal(_)
+        | JournalError::PayloadTooLarge { .. }
+        | JournalError::EmptyPayload
+        | JournalError::InvalidKind(_)
+        | JournalError::InvalidOptions(_) => ErrorKind::BadInput,
     }
 }
 
@@ -69,6 +126,7 @@ pub struct Core {
     machine: Machine,
     scratch: AlignedVec<16>,
     recovery: Recovery,
+    limits: Limits,
 }
 
 impl Core {
@@ -89,7 +147,22 @@ impl Core {
             machine,
             scratch: AlignedVec::new(),
             recovery,
+            limits: Limits::default(),
         })
+    }
+
+    /// The capacity limits batches are admitted under ([`Limits::default`] after open).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sets the capacity limits later batches are admitted under. Limits only refuse new
+    /// batches: what the journal holds is never checked against them (a core whose state is
+    /// already past a lowered limit refuses every batch that would add to that store).
+    pub fn set_limits(&mut self, limits: Limits) -> Result<(), CoreError> {
+        limits.check().map_err(CoreError::InvalidLimits)?;
+        self.limits = limits;
+        Ok(())
     }
 
     /// What recovery found when the journal was opened.

@@ -9,6 +9,9 @@
 
 use super::fixed::{FixedVec, HUGE_PAGE_BYTES};
 
+/// Most records one [`Chunked`] store holds (slots are `u32`; a reference is `slot + 1`).
+pub(crate) const MAX_RECORDS: usize = u32::MAX as usize;
+
 /// The first chunk starts this small and doubles up to [`Chunked::PER_CHUNK`].
 const FIRST_CAPACITY: usize = 8;
 
@@ -69,7 +72,7 @@ impl<T> Chunked<T> {
 
     /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
     pub(crate) fn push(&mut self, value: T) -> u32 {
-        assert!(self.len < u32::MAX as usize, "record store full");
+        assert!(self.len < MAX_RECORDS, "record store full");
         let (c, _) = Self::place(self.len as u32);
         if c == self.chunks.len() {
             let cap = if c == 0 {
@@ -140,7 +143,11 @@ impl<T> Chunked<T> {
 
 /// Bytes per chunk of a [`Text`] store (a power of two).
 const TEXT_CHUNK_SHIFT: u32 = 17;
-const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
+pub(crate) const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
+/// Most chunks of a [`Text`] store: a reference is (chunk, offset) packed in a `u32`.
+const MAX_TEXT_CHUNKS: usize = 1 << (32 - TEXT_CHUNK_SHIFT);
+/// Most bytes of a [`Text`] store (4 GiB).
+pub(crate) const MAX_TEXT_STORE_BYTES: usize = MAX_TEXT_CHUNKS * TEXT_CHUNK;
 /// Longest string a [`Text`] store holds (an event is at most 64 KiB, so no payload string is
 /// longer).
 pub(crate) const MAX_TEXT: usize = u16::MAX as usize;
@@ -171,10 +178,7 @@ impl Text {
             .last()
             .is_some_and(|c| TEXT_CHUNK - c.len() >= need);
         if !fits {
-            assert!(
-                self.chunks.len() < (1 << (32 - TEXT_CHUNK_SHIFT)),
-                "text store full"
-            );
+            assert!(self.chunks.len() < MAX_TEXT_CHUNKS, "text store full");
             // The first chunk starts small and doubles; later chunks are allocated whole.
             let cap = if self.chunks.is_empty() {
                 256
