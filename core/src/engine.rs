@@ -10,6 +10,7 @@
 //! the applying thread over a bounded queue. The applying thread steps the machine in LSN
 //! order, exactly as a sequential loop would: only the checking moves, never the order.
 
+use crate::admit::admit;
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
 use crate::journal::{
@@ -82,6 +83,14 @@ impl CoreError {
         }
     }
 
+    /// The same error, for the entry at `index` of a call (an invalid entry names it).
+    fn at_index(self, index: usize) -> CoreError {
+        match self {
+            CoreError::Invalid { invalid, .. } => CoreError::Invalid { index, invalid },
+            other => other,
+        }
+    }
+
     /// True when the journal is damaged (as opposed to I/O trouble or bad usage).
     pub fn is_corruption(&self) -> bool {
         self.kind() == ErrorKind::Corrupt
@@ -125,9 +134,14 @@ pub struct Core {
     journal: Journal,
     machine: Machine,
     scratch: AlignedVec<16>,
+    /// Reused by [`Core::ingest`] and [`Core::ingest_raw`].
+    batch: EncodedBatch,
     recovery: Recovery,
     limits: Limits,
 }
+
+/// [`Core::ingest`] keeps its batch buffer for the next call up to this size.
+const KEEP_BATCH_BYTES: usize = 64 << 20;
 
 impl Core {
     /// Opens (or creates) the journal in `dir` and rebuilds state by replaying it.
@@ -146,6 +160,7 @@ impl Core {
             journal,
             machine,
             scratch: AlignedVec::new(),
+            batch: EncodedBatch::new(),
             recovery,
             limits: Limits::default(),
         })
@@ -178,53 +193,96 @@ impl Core {
         &self.journal
     }
 
-    /// Journals then applies one entry. Call [`Core::commit`] at the end of a batch.
+    /// Checks, admits, journals then applies one entry. Call [`Core::commit`] at the end of a
+    /// batch. An invalid entry ([`CoreError::Invalid`]) or one the limits refuse
+    /// ([`CoreError::Capacity`]) is not journaled, and the core stays usable.
     pub fn submit(&mut self, entry: &Entry, ingest_us: i64) -> Result<(u64, Outcome), CoreError> {
+        crate::validate::entry(entry)
+            .map_err(|invalid| CoreError::Invalid { index: 0, invalid })?;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let buf = rkyv::api::high::to_bytes_in::<_, rancor::Error>(entry, buf)
             .map_err(|e| CoreError::Encode(e.to_string()))?;
         self.scratch = buf;
+        // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, at the start of a
+        // 16-byte aligned buffer that nothing else writes.
+        let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(&self.scratch) };
+        let admitted = admit(&self.machine, &self.limits, 1, self.scratch.len(), || {
+            std::iter::once(archived)
+        })?;
         let appended = self.journal.append(ingest_us, ENTRY_KIND, &self.scratch)?;
         // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, copied verbatim into
         // the mapping at a 16-byte aligned offset; nothing else writes there.
         let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
         let lsn = appended.lsn;
-        Ok((lsn, self.machine.step(lsn, archived)))
+        let outcome = self.machine.step(lsn, archived);
+        admitted.debug_check(&self.machine);
+        Ok((lsn, outcome))
     }
 
-    /// Journals and applies a batch of entries, then commits it.
+    /// Checks, admits, journals and applies a batch of entries, then commits it. The batch is
+    /// one unit: an invalid entry ([`CoreError::Invalid`], with its index) or a batch the
+    /// limits refuse ([`CoreError::Capacity`]) journals nothing of it.
     pub fn ingest<'a>(
         &mut self,
         entries: impl IntoIterator<Item = &'a Entry>,
         ingest_us: i64,
     ) -> Result<BatchReport, CoreError> {
-        let before = self.machine.counters;
-        let first_lsn = self.machine.lsn + 1;
-        for entry in entries {
-            self.submit(entry, ingest_us)?;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let mut pushed = Ok(());
+        for (index, entry) in entries.into_iter().enumerate() {
+            pushed = batch.push(entry, ingest_us).map_err(|e| e.at_index(index));
+            if pushed.is_err() {
+                break;
+            }
         }
-        self.finish_batch(before, first_lsn)
+        let report = pushed.and_then(|()| self.ingest_encoded(&batch));
+        self.keep_batch(batch);
+        report
     }
 
-    /// Decodes, journals and applies a batch of raw events, then commits it.
+    /// Decodes, journals and applies a batch of raw events, then commits it (one unit, as
+    /// [`Core::ingest`]).
     pub fn ingest_raw(
         &mut self,
         batch: &RawBatch,
         ingest_us: i64,
     ) -> Result<BatchReport, CoreError> {
-        let before = self.machine.counters;
-        let first_lsn = self.machine.lsn + 1;
+        let mut encoded = std::mem::take(&mut self.batch);
+        encoded.clear();
+        let mut pushed = Ok(());
         for raw in batch.iter() {
-            self.submit(&raw.decode(), ingest_us)?;
+            pushed = encoded.push_decoded(&raw.decode(), ingest_us);
+            if pushed.is_err() {
+                break;
+            }
         }
-        self.finish_batch(before, first_lsn)
+        let report = pushed.and_then(|()| self.ingest_encoded(&encoded));
+        self.keep_batch(encoded);
+        report
+    }
+
+    /// Keeps a batch buffer for the next call, unless it grew large.
+    fn keep_batch(&mut self, batch: EncodedBatch) {
+        if batch.bytes_len() <= KEEP_BATCH_BYTES {
+            self.batch = batch;
+        }
     }
 
     /// Journals and applies a batch encoded ahead (on another thread, see
     /// [`crate::pipeline`]), each entry with its own ingest time, then commits it. The journal
-    /// and state are exactly those [`Core::submit`] gives for the same entries and times.
+    /// and state are exactly those [`Core::submit`] gives for the same entries and times. The
+    /// batch is admitted first: one that could take a store past its limit is refused whole
+    /// ([`CoreError::Capacity`]) before any of it is journaled.
     pub fn ingest_encoded(&mut self, batch: &EncodedBatch) -> Result<BatchReport, CoreError> {
+        let admitted = admit(
+            &self.machine,
+            &self.limits,
+            batch.len(),
+            batch.bytes_len(),
+            || (0..batch.len()).map(|i| batch.entry(i)),
+        )?;
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
@@ -239,6 +297,7 @@ impl Core {
             let lsn = appended.lsn;
             self.machine.step(lsn, archived);
         }
+        admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)
     }
 

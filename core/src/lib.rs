@@ -7,6 +7,7 @@
 //! the [`machine`] applies the journaled record (dedupe, then [`state`]); [`engine::Core`] is the
 //! imperative shell that ties them together.
 
+mod admit;
 pub mod decode;
 pub mod dedupe;
 pub mod encode;

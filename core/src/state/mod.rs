@@ -58,6 +58,7 @@ use intern::{Interner, TermsInterner};
 use shipment::{NO_PROGRESS, Progress, Shipment, ShipmentRef};
 use std::collections::BTreeMap;
 use store::Chunked;
+pub(crate) use store::TextFill;
 use vehicle::Vehicle;
 
 /// Most shipments one state holds (and likewise vehicles): slots are `u32`. A structural
@@ -86,6 +87,27 @@ pub struct State {
     /// Detention terms of the orders' contracts.
     detention_terms: TermsInterner,
     routes: Interner,
+    /// The most `delivery.failed` counted on any one shipment (for admission).
+    max_failed_attempts: u32,
+}
+
+/// How full each store of a [`State`] is: what admission (`crate::admit`) compares with the
+/// limits. Counts are records; text is where each text store stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub shipments: u64,
+    pub vehicles: u64,
+    pub charges: u64,
+    pub invoices: u64,
+    pub listed_charges: u64,
+    pub customers: u64,
+    pub routes: u64,
+    pub contract_terms: u64,
+    pub failed_attempts: u64,
+    /// Charge and invoice ids, pods.
+    pub ids_text: TextFill,
+    pub customers_text: TextFill,
+    pub routes_text: TextFill,
 }
 
 impl State {
@@ -125,6 +147,34 @@ impl State {
 
     pub fn contains_shipment(&self, id: u64) -> bool {
         self.shipment_slot_of(id).is_some()
+    }
+
+    pub fn contains_vehicle(&self, id: u64) -> bool {
+        self.vehicle(id).is_some()
+    }
+
+    /// `delivery.failed` events counted on shipment `id` (0 when it does not exist).
+    pub(crate) fn failed_attempts(&self, id: u64) -> u32 {
+        self.shipment(id).map_or(0, |s| s.progress.failed_attempts)
+    }
+
+    /// How full each store is.
+    pub(crate) fn usage(&self) -> Usage {
+        let (charges, invoices, listed) = self.extras.counts();
+        Usage {
+            shipments: self.shipments.len() as u64,
+            vehicles: self.vehicles.len() as u64,
+            charges: charges as u64,
+            invoices: invoices as u64,
+            listed_charges: listed as u64,
+            customers: self.customers.len() as u64,
+            routes: self.routes.len() as u64,
+            contract_terms: self.detention_terms.len() as u64,
+            failed_attempts: u64::from(self.max_failed_attempts),
+            ids_text: self.extras.text_fill(),
+            customers_text: self.customers.text_fill(),
+            routes_text: self.routes.text_fill(),
+        }
     }
 
     #[inline]
