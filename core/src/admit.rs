@@ -11,7 +11,8 @@
 //!   against an 8-byte header plus the bytes, or 8 inline bytes for short strings), and a string
 //!   that does not fit the rest of a chunk wastes less than its own size, so the text a batch
 //!   adds is at most 4 times its payload bytes. Far from every limit this is all it costs.
-//! - **Event by event**, when the cheap bound does not pass: new sources, shipments and
+//! - **Event by event**, when the cheap bound does not pass: an event already applied (a
+//!   duplicate by its source and sequence) adds nothing; new sources, shipments and
 //!   vehicles are looked up and counted once per batch (exact); every charge, invoice, customer,
 //!   route and contract's terms an event names is counted as new, and every string it carries
 //!   is placed in a simulation of its text store in apply's order, as if it were new
@@ -202,8 +203,15 @@ fn count<'a>(
             continue; // a dead letter never touches state
         };
         let source = ev.source.as_str();
-        if machine.sources.get(source).is_none() && sources.insert(source) {
-            rows[SOURCES].needed += 1;
+        match machine.sources.get(source) {
+            // Already applied: a duplicate changes nothing (a redelivery at the edge passes).
+            Some(id) if machine.dedupe.seen(id, ev.sequence.to_native()) => continue,
+            Some(_) => {}
+            None => {
+                if sources.insert(source) {
+                    rows[SOURCES].needed += 1;
+                }
+            }
         }
         let subject = ev.subject.to_native();
         if let ArchivedBody::VehiclePosition { .. } = ev.body {

@@ -182,6 +182,23 @@ impl Dedupe {
         true
     }
 
+    /// True when `(source, sequence)` was applied (or its hole abandoned): [`Dedupe::mark`]
+    /// would call it a duplicate. Changes nothing.
+    pub fn seen(&self, source: SourceId, sequence: u64) -> bool {
+        let i = source.0 as usize;
+        let Some(m) = self.marks.get(i) else {
+            return false;
+        };
+        if sequence <= m.hwm {
+            return true;
+        }
+        self.runs[i]
+            .above
+            .range(..=sequence)
+            .next_back()
+            .is_some_and(|(_, &end)| sequence <= end)
+    }
+
     /// Missing sequences over every source (exact).
     pub fn missing_total(&self) -> u128 {
         self.missing_total
@@ -333,7 +350,9 @@ mod tests {
             let mut d = Dedupe::new();
             let mut seen = BTreeSet::new();
             for &s in &seqs {
+                prop_assert_eq!(d.seen(A, s), seen.contains(&s));
                 prop_assert_eq!(d.mark(A, s), seen.insert(s));
+                prop_assert!(d.seen(A, s));
             }
             let max = seen.iter().next_back().copied().unwrap_or(0);
             let missing = max - seen.len() as u64;

@@ -207,6 +207,7 @@ impl Core {
         // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, at the start of a
         // 16-byte aligned buffer that nothing else writes.
         let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(&self.scratch) };
+        self.check_payload_len(self.scratch.len())?;
         let admitted = admit(&self.machine, &self.limits, 1, self.scratch.len(), || {
             std::iter::once(archived)
         })?;
@@ -263,6 +264,16 @@ impl Core {
         report
     }
 
+    /// Refuses (before anything is appended) a payload the journal could not take: every
+    /// valid entry fits the format's record limit, but small segments take less.
+    fn check_payload_len(&self, len: usize) -> Result<(), CoreError> {
+        let max = self.journal.max_payload_bytes();
+        if len > max {
+            return Err(JournalError::PayloadTooLarge { len, max }.into());
+        }
+        Ok(())
+    }
+
     /// Keeps a batch buffer for the next call, unless it grew large.
     fn keep_batch(&mut self, batch: EncodedBatch) {
         if batch.bytes_len() <= KEEP_BATCH_BYTES {
@@ -276,6 +287,7 @@ impl Core {
     /// batch is admitted first: one that could take a store past its limit is refused whole
     /// ([`CoreError::Capacity`]) before any of it is journaled.
     pub fn ingest_encoded(&mut self, batch: &EncodedBatch) -> Result<BatchReport, CoreError> {
+        self.check_payload_len(batch.max_payload_bytes())?;
         let admitted = admit(
             &self.machine,
             &self.limits,
@@ -290,8 +302,8 @@ impl Core {
             let appended =
                 self.journal
                     .append_summed(ingest_us, ENTRY_KIND, payload, batch.sums(i))?;
-            // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push`,
-            // which serializes a valid `Entry` with rkyv; they were copied verbatim into the
+            // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push` and
+            // `push_decoded`, which serialize a valid `Entry` with rkyv; they were copied verbatim into the
             // mapping at a 16-byte aligned offset, and nothing else writes there.
             let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
             let lsn = appended.lsn;

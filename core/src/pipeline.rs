@@ -45,6 +45,8 @@ use crate::machine::Machine;
 pub struct EncodedBatch {
     bytes: AlignedVec<16>,
     records: Vec<EncodedRecord>,
+    /// The longest payload held.
+    max_payload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +69,7 @@ impl EncodedBatch {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.records.clear();
+        self.max_payload_bytes = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -80,6 +83,11 @@ impl EncodedBatch {
     /// Bytes of payload held (padding included).
     pub fn bytes_len(&self) -> usize {
         self.bytes.len()
+    }
+
+    /// The longest payload held, in bytes.
+    pub fn max_payload_bytes(&self) -> usize {
+        self.max_payload_bytes
     }
 
     /// Checks `entry` ([`crate::validate::entry`]: an invalid one is
@@ -118,6 +126,7 @@ impl EncodedBatch {
             )));
         }
         let sums = PayloadSums::of(&self.bytes[start..end]);
+        self.max_payload_bytes = self.max_payload_bytes.max(end - start);
         self.records.push(EncodedRecord {
             start: start as u32,
             len: (end - start) as u32,
