@@ -82,7 +82,7 @@ fn currency(hostile: bool) -> BoxedStrategy<[u8; 3]> {
 fn body(h: bool) -> BoxedStrategy<Body> {
     let contract = (
         currency(h),
-        cents(h).prop_map(|c| c - 1),
+        cents(h).prop_map(|c| c.saturating_sub(1)),
         any::<u32>(),
         cents(h),
     )
