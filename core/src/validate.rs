@@ -183,7 +183,7 @@ pub fn source_system(source: &str) -> Result<System, String> {
     Ok(system)
 }
 
-/// Checks a typed event, in the order of SPEC §3: the envelope (`invalid_envelope`), the
+/// Checks a typed event, in the order of the dead-letter reasons: the envelope (`invalid_envelope`), the
 /// owner of its type (`ownership_violation`), then its payload (`invalid_data`). An event that
 /// [`crate::decode::decode`] returns always passes.
 pub fn event(e: &Event) -> Result<(), Invalid> {
@@ -361,7 +361,7 @@ fn contract(c: &Contract) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// The payload rules of SPEC §2-3 and the format's size limits.
+/// The payload rules of every event type and the format's size limits.
 fn body(b: &Body) -> Result<(), Invalid> {
     match b {
         Body::OrderCreated {

@@ -1,5 +1,5 @@
 //! Sums never wrap and money is never added across currencies: the summary's `missing` and
-//! `totals`, and a shipment's money fields, are exact (SPEC §4, §7 "Summary JSON").
+//! `totals`, and a shipment's money fields, are exact.
 
 mod state_support;
 
