@@ -115,12 +115,22 @@ fn journal_error_kind(e: &JournalError) -> ErrorKind {
     }
 }
 
-/// Reads a journaled payload as an entry, validating it (never trusts bytes from disk).
+/// Reads a journaled payload as an entry, validating it (never trusts bytes from disk): its
+/// archive is checked, and so are the rules every entry passed before it was journaled
+/// ([`crate::validate::archived_entry`]), so apply never meets an entry it cannot apply, even
+/// from a journal written by an older version or edited with checksums recomputed.
 pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreError> {
-    rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| CoreError::BadRecord {
+    let entry = rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| {
+        CoreError::BadRecord {
+            lsn,
+            what: e.to_string(),
+        }
+    })?;
+    crate::validate::archived_entry(entry).map_err(|invalid| CoreError::BadRecord {
         lsn,
-        what: e.to_string(),
-    })
+        what: format!("the entry breaks a rule of the event format: {invalid}"),
+    })?;
+    Ok(entry)
 }
 
 /// What one ingested batch did.

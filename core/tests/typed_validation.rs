@@ -503,3 +503,55 @@ fn the_largest_valid_entry_fits_a_record() {
     let (_dir, mut core) = core();
     core.submit(&Entry::Event(big), T0_US).unwrap();
 }
+
+/// A journal that holds an entry apply cannot apply (as an older version wrote through the
+/// typed API: `order_version` 0, a 70,000-byte pod) is refused on open and on replay with the
+/// record's LSN, never a panic in apply; the records before it still read.
+#[test]
+fn a_journaled_entry_that_breaks_a_rule_is_an_error_not_a_panic() {
+    use waybill_core::engine::{Until, replay};
+    use waybill_core::journal::{Journal, RecordKind};
+    let poisons = [
+        {
+            let mut e = on_shipment("erp/main", amended(2, None, None, None));
+            set_version(&mut e, 0);
+            e
+        },
+        {
+            let mut e = on_shipment("fleet/t", delivered(None));
+            set_pod(&mut e, "p".repeat(70_000), None);
+            e
+        },
+    ];
+    for poison in poisons {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
+        for entry in [
+            Entry::Event(on_shipment("erp/main", created(0, 60))),
+            Entry::Event(poison),
+        ] {
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&entry).unwrap();
+            journal.append(T0_US, RecordKind::ENTRY, &bytes).unwrap();
+        }
+        journal.flush().unwrap();
+        drop(journal);
+        for err in [
+            Core::open(dir.path(), JournalOptions::default())
+                .err()
+                .unwrap(),
+            replay(dir.path(), Until::End).err().unwrap(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+            assert!(matches!(err, CoreError::BadRecord { lsn: 2, .. }), "{err}");
+            assert!(err.to_string().contains("data."), "{err}");
+        }
+        assert_eq!(
+            replay(dir.path(), Until::Lsn(1))
+                .unwrap()
+                .machine
+                .counters
+                .applied,
+            1
+        );
+    }
+}

@@ -7,12 +7,18 @@
 //!
 //! The rules here are the per-event limits of the event format (`docs/limits.md`): the decoder
 //! checks most of them while it reads the JSON, with the predicates below, and then runs
-//! [`event`] on the result, so the two can never disagree.
+//! [`payload`] on the result, so the two can never disagree. Replay runs the same rules on the
+//! archived entries it reads ([`archived_entry`]), so a record that breaks one (written by an
+//! older version, or edited) is an error naming its LSN instead of a failure inside apply.
+//! The rules are written once, over a borrowed view of either form (`view`).
+
+mod view;
 
 use crate::event::{
-    Body, Contract, DeadLetter, DeadLetterReason, Entry, Event, GeoPoint, MAX_EVENT_BYTES,
-    MAX_ID_BYTES, MAX_SOURCE_NAME_BYTES, System,
+    ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, Body, Contract, DeadLetter, DeadLetterReason,
+    Entry, Event, GeoPoint, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_SOURCE_NAME_BYTES, System,
 };
+use view::{BodyRef, EventRef};
 
 /// Longest `reason` of `order.cancelled` and `delivery.failed`, in bytes.
 pub const MAX_REASON_BYTES: usize = 4096;
@@ -138,33 +144,41 @@ pub fn entry(e: &Entry) -> Result<(), Invalid> {
 /// (the rest of a longer event is not kept), no shorter than the original length says, and its
 /// detail is one line of at most [`MAX_DETAIL_BYTES`].
 pub fn dead_letter(d: &DeadLetter) -> Result<(), Invalid> {
+    dead_letter_parts(d.raw.len(), d.raw_len_bytes, d.detail.len())
+}
+
+/// Checks a journaled entry as [`entry`] does the entry it was archived from.
+pub fn archived_entry(e: &ArchivedEntry) -> Result<(), Invalid> {
+    match e {
+        ArchivedEntry::Event(ev) => archived_event(ev),
+        ArchivedEntry::DeadLetter(dl) => archived_dead_letter(dl),
+    }
+}
+
+fn archived_dead_letter(d: &ArchivedDeadLetter) -> Result<(), Invalid> {
+    dead_letter_parts(d.raw.len(), d.raw_len_bytes.to_native(), d.detail.len())
+}
+
+fn dead_letter_parts(raw: usize, raw_len_bytes: u64, detail: usize) -> Result<(), Invalid> {
     let bad = |field, detail| Err(Invalid::data(field, detail));
-    if d.raw.len() > MAX_EVENT_BYTES {
+    if raw > MAX_EVENT_BYTES {
         return bad(
             "raw",
-            format!(
-                "dead letter raw bytes must be at most {MAX_EVENT_BYTES} bytes (got {})",
-                d.raw.len()
-            ),
+            format!("dead letter raw bytes must be at most {MAX_EVENT_BYTES} bytes (got {raw})"),
         );
     }
-    if d.raw_len_bytes < d.raw.len() as u64 {
+    if raw_len_bytes < raw as u64 {
         return bad(
             "raw_len_bytes",
             format!(
-                "dead letter raw_len_bytes {} is less than the {} raw bytes kept",
-                d.raw_len_bytes,
-                d.raw.len()
+                "dead letter raw_len_bytes {raw_len_bytes} is less than the {raw} raw bytes kept"
             ),
         );
     }
-    if d.detail.len() > MAX_DETAIL_BYTES {
+    if detail > MAX_DETAIL_BYTES {
         return bad(
             "detail",
-            format!(
-                "dead letter detail must be at most {MAX_DETAIL_BYTES} bytes (got {})",
-                d.detail.len()
-            ),
+            format!("dead letter detail must be at most {MAX_DETAIL_BYTES} bytes (got {detail})"),
         );
     }
     Ok(())
@@ -211,12 +225,21 @@ fn source_error(source: &str) -> Result<System, String> {
     Ok(system)
 }
 
-/// Checks a typed event, in the order of the dead-letter reasons: the envelope (`invalid_envelope`), the
-/// owner of its type (`ownership_violation`), then its payload (`invalid_data`). An event that
-/// [`crate::decode::decode`] returns always passes.
+/// Checks a typed event, in the order of the dead-letter reasons: the envelope
+/// (`invalid_envelope`), the owner of its type (`ownership_violation`), then its payload
+/// (`invalid_data`). An event that [`crate::decode::decode`] returns always passes.
 pub fn event(e: &Event) -> Result<(), Invalid> {
+    event_ref(&EventRef::from(e))
+}
+
+/// Checks a journaled event as [`event`] does the event it was archived from.
+pub fn archived_event(e: &ArchivedEvent) -> Result<(), Invalid> {
+    event_ref(&EventRef::from(e))
+}
+
+fn event_ref(e: &EventRef<'_>) -> Result<(), Invalid> {
     let system = envelope(e)?;
-    let ty = e.event_type();
+    let ty = e.ty;
     if system != ty.owner() {
         return Err(Invalid {
             reason: DeadLetterReason::OwnershipViolation,
@@ -225,16 +248,16 @@ pub fn event(e: &Event) -> Result<(), Invalid> {
                 "{} events are owned by {}, not by source {}",
                 ty.as_str(),
                 ty.owner().as_str(),
-                crate::decode::show(&e.source)
+                crate::decode::show(e.source)
             ),
         });
     }
-    payload(&e.body)
+    payload_ref(&e.body)
 }
 
 /// Checks the envelope attributes; returns the source's system.
-fn envelope(e: &Event) -> Result<System, Invalid> {
-    if !is_id(&e.id) {
+fn envelope(e: &EventRef<'_>) -> Result<System, Invalid> {
+    if !is_id(e.id) {
         return Err(Invalid::envelope(
             "id",
             format!(
@@ -243,7 +266,7 @@ fn envelope(e: &Event) -> Result<System, Invalid> {
             ),
         ));
     }
-    let system = source_system(&e.source).map_err(|d| Invalid::envelope("source", d))?;
+    let system = source_system(e.source).map_err(|d| Invalid::envelope("source", d))?;
     if e.sequence == 0 {
         return Err(Invalid::envelope(
             "sequence",
@@ -256,7 +279,7 @@ fn envelope(e: &Event) -> Result<System, Invalid> {
             time_detail("attribute `time`", e.time_us),
         ));
     }
-    if let Some(c) = &e.correlation_id
+    if let Some(c) = e.correlation_id
         && c.len() > MAX_ID_BYTES
     {
         return Err(Invalid::envelope(
@@ -267,7 +290,7 @@ fn envelope(e: &Event) -> Result<System, Invalid> {
             ),
         ));
     }
-    if let Some(t) = &e.traceparent
+    if let Some(t) = e.traceparent
         && !is_traceparent(t)
     {
         return Err(Invalid::envelope(
@@ -393,31 +416,34 @@ fn contract(c: &Contract) -> Result<(), Invalid> {
 /// part of [`event`], which the decoder runs after its own checks of the envelope and the
 /// owner (made with the predicates above).
 pub fn payload(b: &Body) -> Result<(), Invalid> {
-    match b {
-        Body::OrderCreated {
+    payload_ref(&BodyRef::from(b))
+}
+
+fn payload_ref(b: &BodyRef<'_>) -> Result<(), Invalid> {
+    match *b {
+        BodyRef::OrderCreated {
             customer_id,
             origin,
             destination,
             window_start_us,
             window_end_us,
-            weight_kg: _,
             contract: c,
         } => {
             id("data.customer_id", customer_id)?;
-            point("data.origin.lat", "data.origin.lon", origin)?;
-            point("data.destination.lat", "data.destination.lon", destination)?;
-            time("data.window_start", *window_start_us)?;
-            time("data.window_end", *window_end_us)?;
-            window(*window_start_us, *window_end_us)?;
-            contract(c)
+            point("data.origin.lat", "data.origin.lon", &origin)?;
+            point("data.destination.lat", "data.destination.lon", &destination)?;
+            time("data.window_start", window_start_us)?;
+            time("data.window_end", window_end_us)?;
+            window(window_start_us, window_end_us)?;
+            contract(&c)
         }
-        Body::OrderAmended {
+        BodyRef::OrderAmended {
             order_version,
             window_start_us,
             window_end_us,
             destination,
         } => {
-            if *order_version < 2 {
+            if order_version < 2 {
                 return Err(Invalid::data(
                     "data.order_version",
                     format!(
@@ -426,43 +452,38 @@ pub fn payload(b: &Body) -> Result<(), Invalid> {
                 ));
             }
             if let Some(t) = window_start_us {
-                time("data.window_start", *t)?;
+                time("data.window_start", t)?;
             }
             if let Some(t) = window_end_us {
-                time("data.window_end", *t)?;
+                time("data.window_end", t)?;
             }
             if let (Some(s), Some(e)) = (window_start_us, window_end_us) {
-                window(*s, *e)?;
+                window(s, e)?;
             }
             match destination {
-                Some(p) => point("data.destination.lat", "data.destination.lon", p),
+                Some(p) => point("data.destination.lat", "data.destination.lon", &p),
                 None => Ok(()),
             }
         }
-        Body::OrderCancelled { reason: r } | Body::DeliveryFailed { reason: r } => {
-            reason("data.reason", r)
-        }
-        Body::InvoiceSettled {
+        BodyRef::Reason(r) => reason("data.reason", r),
+        BodyRef::InvoiceSettled {
             invoice_id,
             amount_cents,
         } => {
             id("data.invoice_id", invoice_id)?;
-            positive("data.amount_cents", *amount_cents)
+            positive("data.amount_cents", amount_cents)
         }
-        Body::RoutePlanned {
-            route_id, eta_us, ..
-        } => {
+        BodyRef::RoutePlanned { route_id, eta_us } => {
             id("data.route_id", route_id)?;
-            time("data.eta", *eta_us)
+            time("data.eta", eta_us)
         }
-        Body::EtaRevised { eta_us } => time("data.eta", *eta_us),
-        Body::VehiclePosition { position, .. } => point("data.lat", "data.lon", position),
-        Body::StopArrived { .. }
-        | Body::StopDeparted { .. }
-        | Body::ShipmentPickedUp
-        | Body::ShipmentDelivered { pod: None } => Ok(()),
-        Body::ShipmentDelivered { pod: Some(pod) } => {
-            let len = pod.signed_by.len() + pod.photo_ref.as_ref().map_or(0, String::len);
+        BodyRef::EtaRevised { eta_us } => time("data.eta", eta_us),
+        BodyRef::VehiclePosition { position } => point("data.lat", "data.lon", &position),
+        BodyRef::NoData | BodyRef::ShipmentDelivered { pod: None } => Ok(()),
+        BodyRef::ShipmentDelivered {
+            pod: Some((signed_by, photo_ref)),
+        } => {
+            let len = signed_by.len() + photo_ref.map_or(0, str::len);
             if len > MAX_POD_BYTES {
                 return Err(Invalid::data(
                     "data.pod",
@@ -474,24 +495,23 @@ pub fn payload(b: &Body) -> Result<(), Invalid> {
             }
             Ok(())
         }
-        Body::ChargeAdded {
+        BodyRef::ChargeAdded {
             charge_id,
-            kind: _,
             amount_cents,
             currency: c,
         } => {
             id("data.charge_id", charge_id)?;
-            positive("data.amount_cents", *amount_cents)?;
-            currency("data.currency", c)
+            positive("data.amount_cents", amount_cents)?;
+            currency("data.currency", &c)
         }
-        Body::ChargeVoided { charge_id } => id("data.charge_id", charge_id),
-        Body::InvoiceIssued {
+        BodyRef::ChargeVoided { charge_id } => id("data.charge_id", charge_id),
+        BodyRef::InvoiceIssued {
             invoice_id,
             total_cents,
             charge_ids,
         } => {
             id("data.invoice_id", invoice_id)?;
-            positive("data.total_cents", *total_cents)?;
+            positive("data.total_cents", total_cents)?;
             if charge_ids.len() > MAX_CHARGE_IDS {
                 return Err(Invalid::data(
                     "data.charge_ids",
