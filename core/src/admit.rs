@@ -65,7 +65,7 @@ impl Admitted {
     /// with: the bound is an upper bound.
     pub(crate) fn debug_check(&self, machine: &Machine) {
         if cfg!(debug_assertions) {
-            let now = held(machine);
+            let now = held(machine, &machine.state.usage());
             for (row, now) in self.rows.iter().zip(now) {
                 debug_assert!(
                     now <= row.held + row.needed,
@@ -77,9 +77,8 @@ impl Admitted {
     }
 }
 
-/// Text bytes of a store as the limit counts them (whole chunks).
-fn held(machine: &Machine) -> [u64; ROWS] {
-    let u = machine.state.usage();
+/// What each limit counts now (text in whole chunks).
+fn held(machine: &Machine, u: &Usage) -> [u64; ROWS] {
     [
         machine.sources.len() as u64,
         u.shipments,
@@ -97,8 +96,8 @@ fn held(machine: &Machine) -> [u64; ROWS] {
     ]
 }
 
-fn rows(machine: &Machine, limits: &Limits) -> [Row; ROWS] {
-    let held = held(machine);
+fn rows(machine: &Machine, usage: &Usage, limits: &Limits) -> [Row; ROWS] {
+    let held = held(machine, usage);
     let l = limits;
     let named: [(&'static str, u64); ROWS] = [
         ("sources", l.sources),
@@ -158,9 +157,9 @@ pub(crate) fn admit<'a, I>(
 where
     I: Iterator<Item = &'a ArchivedEntry>,
 {
-    let mut rows = rows(machine, limits);
-    let (n, bytes) = (len as u64, payload_bytes as u64);
     let usage = machine.state.usage();
+    let mut rows = rows(machine, &usage, limits);
+    let (n, bytes) = (len as u64, payload_bytes as u64);
     for i in [
         SOURCES, SHIPMENTS, VEHICLES, INVOICES, CUSTOMERS, ROUTES, TERMS, FAILED,
     ] {
@@ -176,12 +175,19 @@ where
     if over(&rows).is_none() {
         return Ok(Admitted { rows });
     }
-    let mut rows = self::rows(machine, limits);
+    let mut rows = self::rows(machine, &usage, limits);
     count(machine, &usage, &mut rows, entries());
     match over(&rows) {
         Some(e) => Err(e),
         None => Ok(Admitted { rows }),
     }
+}
+
+/// The text stores as a batch would fill them, every string pushed.
+struct TextSim {
+    ids: TextFill,
+    customers: TextFill,
+    routes: TextFill,
 }
 
 /// The event-by-event bound (see the module docs).
@@ -195,9 +201,11 @@ fn count<'a>(
     let mut shipments: FxHashSet<u64> = FxHashSet::default();
     let mut vehicles: FxHashSet<u64> = FxHashSet::default();
     let mut failed: FxHashMap<u64, u64> = FxHashMap::default();
-    let (mut ids_text, mut customers_text, mut routes_text) =
-        (usage.ids_text, usage.customers_text, usage.routes_text);
-    let string = |s: &str| s.len() + 2;
+    let mut text = TextSim {
+        ids: usage.ids_text,
+        customers: usage.customers_text,
+        routes: usage.routes_text,
+    };
     for entry in entries {
         let ArchivedEntry::Event(ev) = entry else {
             continue; // a dead letter never touches state
@@ -223,56 +231,66 @@ fn count<'a>(
         if !machine.state.contains_shipment(subject) && shipments.insert(subject) {
             rows[SHIPMENTS].needed += 1;
         }
-        match &ev.body {
-            ArchivedBody::OrderCreated { customer_id, .. } => {
-                rows[CUSTOMERS].needed += 1;
-                rows[TERMS].needed += 1;
-                customers_text.place(string(customer_id.as_str()));
-            }
-            ArchivedBody::RoutePlanned { route_id, .. } => {
-                rows[ROUTES].needed += 1;
-                routes_text.place(string(route_id.as_str()));
-            }
-            ArchivedBody::InvoiceSettled { invoice_id, .. } => {
-                rows[INVOICES].needed += 1;
-                ids_text.place(string(invoice_id.as_str()));
-            }
-            ArchivedBody::ShipmentDelivered { pod } => {
-                if let Some(pod) = pod.as_ref() {
-                    let photo = pod.photo_ref.as_ref().map_or(0, |p| p.len());
-                    // The pod's 3-byte header, its strings, and the store's 2-byte length.
-                    ids_text.place(3 + pod.signed_by.len() + photo + 2);
-                }
-            }
-            ArchivedBody::DeliveryFailed { .. } => *failed.entry(subject).or_default() += 1,
-            ArchivedBody::ChargeAdded { charge_id, .. }
-            | ArchivedBody::ChargeVoided { charge_id } => {
-                rows[CHARGES].needed += 1;
-                ids_text.place(string(charge_id.as_str()));
-            }
-            ArchivedBody::InvoiceIssued {
-                invoice_id,
-                charge_ids,
-                ..
-            } => {
-                rows[INVOICES].needed += 1;
-                ids_text.place(string(invoice_id.as_str()));
-                for c in charge_ids.iter() {
-                    rows[CHARGES].needed += 1;
-                    ids_text.place(string(c.as_str()));
-                }
-                rows[LISTED].needed += charge_ids.len() as u64;
-            }
-            _ => {}
+        if let ArchivedBody::DeliveryFailed { .. } = ev.body {
+            *failed.entry(subject).or_default() += 1;
         }
+        count_body(&ev.body, rows, &mut text);
     }
-    rows[IDS_TEXT].needed = ids_text.chunk_bytes() - usage.ids_text.chunk_bytes();
-    rows[CUSTOMERS_TEXT].needed = customers_text.chunk_bytes() - usage.customers_text.chunk_bytes();
-    rows[ROUTES_TEXT].needed = routes_text.chunk_bytes() - usage.routes_text.chunk_bytes();
+    let grown = |now: &TextFill, before: &TextFill| now.chunk_bytes() - before.chunk_bytes();
+    rows[IDS_TEXT].needed = grown(&text.ids, &usage.ids_text);
+    rows[CUSTOMERS_TEXT].needed = grown(&text.customers, &usage.customers_text);
+    rows[ROUTES_TEXT].needed = grown(&text.routes, &usage.routes_text);
+    // Order does not matter for a maximum.
     let most_failed = failed
         .iter()
         .map(|(&id, &n)| u64::from(machine.state.failed_attempts(id)) + n)
         .max()
         .unwrap_or(0);
     rows[FAILED].needed = most_failed.saturating_sub(rows[FAILED].held);
+}
+
+/// What one shipment event's payload can add: records counted as new, strings placed in their
+/// text store in apply's order.
+fn count_body(body: &ArchivedBody, rows: &mut [Row; ROWS], text: &mut TextSim) {
+    let string = |s: &str| s.len() + 2;
+    match body {
+        ArchivedBody::OrderCreated { customer_id, .. } => {
+            rows[CUSTOMERS].needed += 1;
+            rows[TERMS].needed += 1;
+            text.customers.place(string(customer_id.as_str()));
+        }
+        ArchivedBody::RoutePlanned { route_id, .. } => {
+            rows[ROUTES].needed += 1;
+            text.routes.place(string(route_id.as_str()));
+        }
+        ArchivedBody::InvoiceSettled { invoice_id, .. } => {
+            rows[INVOICES].needed += 1;
+            text.ids.place(string(invoice_id.as_str()));
+        }
+        ArchivedBody::ShipmentDelivered { pod } => {
+            if let Some(pod) = pod.as_ref() {
+                let photo = pod.photo_ref.as_ref().map_or(0, |p| p.len());
+                // The pod's 3-byte header, its strings, and the store's 2-byte length.
+                text.ids.place(3 + pod.signed_by.len() + photo + 2);
+            }
+        }
+        ArchivedBody::ChargeAdded { charge_id, .. } | ArchivedBody::ChargeVoided { charge_id } => {
+            rows[CHARGES].needed += 1;
+            text.ids.place(string(charge_id.as_str()));
+        }
+        ArchivedBody::InvoiceIssued {
+            invoice_id,
+            charge_ids,
+            ..
+        } => {
+            rows[INVOICES].needed += 1;
+            text.ids.place(string(invoice_id.as_str()));
+            for c in charge_ids.iter() {
+                rows[CHARGES].needed += 1;
+                text.ids.place(string(c.as_str()));
+            }
+            rows[LISTED].needed += charge_ids.len() as u64;
+        }
+        _ => {}
+    }
 }

@@ -421,50 +421,7 @@ pub fn payload(b: &Body) -> Result<(), Invalid> {
 
 fn payload_ref(b: &BodyRef<'_>) -> Result<(), Invalid> {
     match *b {
-        BodyRef::OrderCreated {
-            customer_id,
-            origin,
-            destination,
-            window_start_us,
-            window_end_us,
-            contract: c,
-        } => {
-            id("data.customer_id", customer_id)?;
-            point("data.origin.lat", "data.origin.lon", &origin)?;
-            point("data.destination.lat", "data.destination.lon", &destination)?;
-            time("data.window_start", window_start_us)?;
-            time("data.window_end", window_end_us)?;
-            window(window_start_us, window_end_us)?;
-            contract(&c)
-        }
-        BodyRef::OrderAmended {
-            order_version,
-            window_start_us,
-            window_end_us,
-            destination,
-        } => {
-            if order_version < 2 {
-                return Err(Invalid::data(
-                    "data.order_version",
-                    format!(
-                        "data.order_version must be an integer >= 2 that fits u32, got {order_version}"
-                    ),
-                ));
-            }
-            if let Some(t) = window_start_us {
-                time("data.window_start", t)?;
-            }
-            if let Some(t) = window_end_us {
-                time("data.window_end", t)?;
-            }
-            if let (Some(s), Some(e)) = (window_start_us, window_end_us) {
-                window(s, e)?;
-            }
-            match destination {
-                Some(p) => point("data.destination.lat", "data.destination.lon", &p),
-                None => Ok(()),
-            }
-        }
+        BodyRef::OrderCreated { .. } | BodyRef::OrderAmended { .. } => order(b),
         BodyRef::Reason(r) => reason("data.reason", r),
         BodyRef::InvoiceSettled {
             invoice_id,
@@ -512,30 +469,86 @@ fn payload_ref(b: &BodyRef<'_>) -> Result<(), Invalid> {
         } => {
             id("data.invoice_id", invoice_id)?;
             positive("data.total_cents", total_cents)?;
-            if charge_ids.len() > MAX_CHARGE_IDS {
+            listed_ids(charge_ids)
+        }
+    }
+}
+
+/// `order.created` and `order.amended`.
+fn order(b: &BodyRef<'_>) -> Result<(), Invalid> {
+    match *b {
+        BodyRef::OrderCreated {
+            customer_id,
+            origin,
+            destination,
+            window_start_us,
+            window_end_us,
+            contract: c,
+        } => {
+            id("data.customer_id", customer_id)?;
+            point("data.origin.lat", "data.origin.lon", &origin)?;
+            point("data.destination.lat", "data.destination.lon", &destination)?;
+            time("data.window_start", window_start_us)?;
+            time("data.window_end", window_end_us)?;
+            window(window_start_us, window_end_us)?;
+            contract(&c)
+        }
+        BodyRef::OrderAmended {
+            order_version,
+            window_start_us,
+            window_end_us,
+            destination,
+        } => {
+            if order_version < 2 {
                 return Err(Invalid::data(
-                    "data.charge_ids",
+                    "data.order_version",
                     format!(
-                        "data.charge_ids must list at most {MAX_CHARGE_IDS} charge ids (got {})",
-                        charge_ids.len()
+                        "data.order_version must be an integer >= 2 that fits u32, got {order_version}"
                     ),
                 ));
             }
-            for (i, c) in charge_ids.iter().enumerate() {
-                if !is_id(c) {
-                    return Err(Invalid::data(
-                        "data.charge_ids",
-                        format!(
-                            "data.charge_ids[{i}] must be a non-empty string of at most \
-                             {MAX_ID_BYTES} bytes (got {} bytes)",
-                            c.len()
-                        ),
-                    ));
-                }
+            if let Some(t) = window_start_us {
+                time("data.window_start", t)?;
             }
-            Ok(())
+            if let Some(t) = window_end_us {
+                time("data.window_end", t)?;
+            }
+            if let (Some(s), Some(e)) = (window_start_us, window_end_us) {
+                window(s, e)?;
+            }
+            match destination {
+                Some(p) => point("data.destination.lat", "data.destination.lon", &p),
+                None => Ok(()),
+            }
+        }
+        _ => unreachable!("only order payloads come here"),
+    }
+}
+
+/// The charge ids an invoice lists.
+fn listed_ids(charge_ids: view::Ids<'_>) -> Result<(), Invalid> {
+    if charge_ids.len() > MAX_CHARGE_IDS {
+        return Err(Invalid::data(
+            "data.charge_ids",
+            format!(
+                "data.charge_ids must list at most {MAX_CHARGE_IDS} charge ids (got {})",
+                charge_ids.len()
+            ),
+        ));
+    }
+    for (i, c) in charge_ids.iter().enumerate() {
+        if !is_id(c) {
+            return Err(Invalid::data(
+                "data.charge_ids",
+                format!(
+                    "data.charge_ids[{i}] must be a non-empty string of at most \
+                     {MAX_ID_BYTES} bytes (got {} bytes)",
+                    c.len()
+                ),
+            ));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
