@@ -203,7 +203,8 @@ pub struct Summary {
     /// Every reason, in the order of SPEC §3, with its count.
     pub dead_letter_reasons: ReasonCounts,
     /// Total missing sequences (gaps) over every source. Exact: one source can miss up to
-    /// 2^64 - 2 sequences, so the sum over sources needs more than 64 bits.
+    /// 2^64 - 2 sequences, so the sum over sources needs more than 64 bits (JSON: a number
+    /// up to 64 bits, a string of digits past that).
     #[serde(serialize_with = "exact_u128")]
     pub missing: u128,
     /// Money per currency (the contract's; orphans under `unknown`), sorted by currency. Never

@@ -62,7 +62,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
             "lsn": summary.lsn,
             "durable_lsn": durable_lsn,
             "digest": summary.digest,
-            // Exact: past 64 bits (only adversarial sequences get there) as a decimal string.
+            // Exact, as the summary writes it: past 64 bits, a string of digits.
             "missing": u64::try_from(summary.missing)
                 .map_or_else(|_| json!(summary.missing.to_string()), serde_json::Value::from),
         });

@@ -126,7 +126,7 @@ pub struct ShipmentView {
     pub window_end: Option<String>,
     pub delivered: Option<String>,
     pub on_time: Option<bool>,
-    /// Exact sums (see `Derived`): JSON numbers with every digit, also past 64 bits.
+    /// Exact sums (see `Derived`): JSON numbers up to 64 bits, strings of digits past that.
     #[serde(serialize_with = "exact_i128")]
     pub billed_cents: i128,
     pub detention_minutes: i64,
