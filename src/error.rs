@@ -1,5 +1,15 @@
-//! Errors of the command line and their exit codes.
+//! Errors of the command line and their exit codes (docs/cli.md, "Exit codes").
+//!
+//! | code | variant | meaning |
+//! |---|---|---|
+//! | 1 | [`CliError::Check`] | a check failed: the journal is damaged |
+//! | 2 | [`CliError::Usage`] | bad usage or bad input: a flag, an argument, a path of the wrong kind |
+//! | 3 | [`CliError::Env`] | the environment failed: an I/O error, a full disk, a permission, a journal locked by another writer, a capacity limit |
+//!
+//! Every message is one line and names the path or the limit concerned.
 
+use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use waybill_core::engine::CoreError;
 use waybill_core::journal::JournalError;
@@ -12,14 +22,45 @@ pub enum CliError {
     /// A check failed (a corrupt journal): exit 1.
     #[error("{0}")]
     Check(String),
+    /// The environment failed (I/O, disk full, permission, lock, capacity): exit 3.
+    #[error("{0}")]
+    Env(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+
+    /// The process exit code of this error.
+    pub fn code(&self) -> u8 {
         match self {
-            CliError::Usage(_) => ExitCode::from(2),
-            CliError::Check(_) => ExitCode::from(1),
+            CliError::Check(_) => 1,
+            CliError::Usage(_) => 2,
+            CliError::Env(_) => 3,
         }
+    }
+
+    /// An operating-system error on a path the user named (an input file, an output file):
+    /// a path that does not exist or is of the wrong kind is bad input (exit 2); anything
+    /// else (permission, full disk, I/O) is the environment (exit 3).
+    pub fn from_user_path(what: &str, path: &Path, e: &io::Error) -> CliError {
+        let msg = format!("{what} {}: {e}", path.display());
+        match e.kind() {
+            io::ErrorKind::NotFound
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::AlreadyExists
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidFilename => CliError::Usage(msg),
+            _ => CliError::Env(msg),
+        }
+    }
+
+    /// Writing to standard output failed (other than a closed pipe, which ends the process
+    /// quietly): the environment.
+    pub fn stdout(e: &io::Error) -> CliError {
+        CliError::Env(format!("cannot write to standard output: {e}"))
     }
 }
 
@@ -46,6 +87,9 @@ impl CliError {
                 CliError::Check(one_line(e))
             }
             JournalError::NoJournal(p) => CliError::Usage(format!("no journal at {}", p.display())),
+            JournalError::Io { .. } | JournalError::Locked(_) | JournalError::Full(_) => {
+                CliError::Env(one_line(e))
+            }
             _ => CliError::Usage(one_line(e)),
         }
     }
@@ -63,5 +107,68 @@ pub fn one_line(e: &dyn std::error::Error) -> String {
         }
         cause = c.source();
     }
-    s.replace('\n', " ")
+    s.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn journal_errors_map_to_their_exit_codes() {
+        let p = PathBuf::from("/j");
+        let io = |kind| JournalError::Io {
+            path: p.clone(),
+            source: io::Error::from(kind),
+        };
+        let cases: Vec<(JournalError, u8)> = vec![
+            (
+                JournalError::Corrupt {
+                    segment: "s".into(),
+                    offset: 1,
+                    lsn: 2,
+                    what: "x".into(),
+                },
+                1,
+            ),
+            (
+                JournalError::Short {
+                    anchor_lsn: 3,
+                    last_lsn: 2,
+                },
+                1,
+            ),
+            (JournalError::NoJournal(p.clone()), 2),
+            (JournalError::InvalidOptions("x".into()), 2),
+            (io(io::ErrorKind::PermissionDenied), 3),
+            (io(io::ErrorKind::StorageFull), 3),
+            (io(io::ErrorKind::Other), 3),
+            (JournalError::Locked(p.clone()), 3),
+            (JournalError::Full("segments".into()), 3),
+        ];
+        for (e, code) in cases {
+            let text = e.to_string();
+            let cli = CliError::from(e);
+            assert_eq!(cli.code(), code, "{text}");
+            assert!(!cli.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn user_paths_of_the_wrong_kind_are_bad_input_the_rest_is_the_environment() {
+        let p = Path::new("/x");
+        for (kind, code) in [
+            (io::ErrorKind::NotFound, 2),
+            (io::ErrorKind::IsADirectory, 2),
+            (io::ErrorKind::NotADirectory, 2),
+            (io::ErrorKind::PermissionDenied, 3),
+            (io::ErrorKind::StorageFull, 3),
+            (io::ErrorKind::Interrupted, 3),
+        ] {
+            let e = CliError::from_user_path("cannot open", p, &io::Error::from(kind));
+            assert_eq!(e.code(), code, "{kind:?}");
+            assert!(e.to_string().starts_with("cannot open /x: "), "{e}");
+        }
+    }
 }

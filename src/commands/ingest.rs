@@ -1,83 +1,234 @@
 //! `waybill ingest`: read (reader thread), decode and encode for the journal (decoder
 //! threads, in parallel, order kept), journal and apply (this thread, the single writer).
+//!
+//! Everything named on the command line is checked before the journal is opened or
+//! created: the input must be a readable file (or standard input), the journal path a
+//! directory or a path where one can be made. A live standard input is applied and
+//! acknowledged as it arrives: a batch closes when it is full or when the input pauses.
 
+use super::check_journal_dir;
 use crate::args::IngestArgs;
 use crate::error::{CliError, one_line};
-use crate::output;
-use std::fs::File;
+use crate::output::{self, Out};
+use serde_json::json;
+use std::fs::{self, File};
 use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use waybill_core::engine::Core;
+use waybill_core::journal::segment::{
+    SEGMENT_BYTES_DEFAULT, SEGMENT_HEADER_BYTES, SegmentHeader, parse_segment_file_name,
+};
 use waybill_core::journal::{Durability, JournalOptions};
-use waybill_core::pipeline::ingest_reader;
+use waybill_core::machine::Counters;
+use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
 
 /// Decoder threads. Decoding is most of the work of JSONL ingest; two use both cores of a
 /// small machine while the writer's share stays small.
 const DECODERS: usize = 2;
 
 pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
-    let input: Box<dyn Read + Send> = match &a.input {
-        None => Box::new(io::stdin()),
-        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin()),
-        Some(p) => Box::new(
-            File::open(p)
-                .map_err(|e| CliError::Usage(format!("cannot open {}: {e}", p.display())))?,
-        ),
-    };
     let durability: Durability = a
         .durability
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
+    let input = open_input(a.input.as_deref())?;
+    let dir = &a.journal.journal;
+    check_journal_target(dir)?;
+    let segment_bytes = match a.segment_bytes {
+        Some(bytes) => bytes,
+        None => existing_segment_bytes(dir).unwrap_or(SEGMENT_BYTES_DEFAULT),
+    };
     let opts = JournalOptions {
         durability,
-        segment_bytes: a.segment_bytes,
+        segment_bytes,
         ..Default::default()
     };
-    let mut core = Core::open(&a.journal.journal, opts)?;
+    let mut core = Core::open(dir, opts)?;
     if let Some(t) = &core.recovery().torn_tail {
         eprintln!("waybill: recovered: {t}");
     }
 
-    let streamed = ingest_reader(input, &mut core, DECODERS, now_us)?;
-    let total = streamed.counters;
+    let mut out = Out::new();
+    let mut progress = Progress {
+        out: &mut out,
+        enabled: a.progress_json,
+        reported_durable_lsn: core.journal().durable_lsn(),
+        error: None,
+    };
+    let stream_opts = StreamOptions {
+        decoders: DECODERS,
+        ..StreamOptions::default()
+    };
+    let streamed = ingest_reader(input, &mut core, &stream_opts, now_us, &mut |p| {
+        progress.step(p)
+    })?;
     let durable_lsn = streamed.durable_lsn.max(core.flush()?);
+    if let Some(e) = progress.error.take() {
+        return Err(e);
+    }
+    let total = streamed.counters;
+    if durable_lsn > progress.reported_durable_lsn {
+        // The final flush is a durable step too.
+        let _ = progress.step(&StreamProgress {
+            lsn: core.machine().lsn,
+            durable_lsn,
+            counters: total,
+        });
+        if let Some(e) = progress.error.take() {
+            return Err(e);
+        }
+    }
     if let Some(e) = streamed.read_error {
+        return Err(read_failed(total.received, &e));
+    }
+    print_result(&mut out, &a, &core, &total, durable_lsn)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The input named on the command line, opened and checked: a file (not a directory), or
+/// standard input for `-` or nothing.
+fn open_input(path: Option<&Path>) -> Result<Box<dyn Read + Send>, CliError> {
+    let Some(p) = path.filter(|p| p.as_os_str() != "-") else {
+        return Ok(Box::new(io::stdin()));
+    };
+    let file = File::open(p).map_err(|e| CliError::from_user_path("cannot open input", p, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CliError::from_user_path("cannot read input", p, &e))?;
+    if meta.is_dir() {
         return Err(CliError::Usage(format!(
-            "reading input failed after {} events (they are journaled): {}",
-            total.received,
-            one_line(&e)
+            "cannot open input {}: it is a directory, not a file of events",
+            p.display()
         )));
     }
+    Ok(Box::new(file))
+}
 
+/// The journal path must be a directory, or a path where one can be created: the nearest
+/// part of it that exists must be a directory too.
+fn check_journal_target(dir: &Path) -> Result<(), CliError> {
+    check_journal_dir(dir)?;
+    for ancestor in dir.ancestors().skip(1) {
+        if ancestor.as_os_str().is_empty() {
+            break;
+        }
+        match fs::metadata(ancestor) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(CliError::Usage(format!(
+                    "--journal {}: {} is not a directory",
+                    dir.display(),
+                    ancestor.display()
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The segment size of an existing journal: that of its last segment, read from the
+/// segment's header. `None` when there is no journal yet (or its last header is unreadable,
+/// which opening the journal then reports).
+pub fn existing_segment_bytes(dir: &Path) -> Option<u64> {
+    let last = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let index = e.file_name().to_str().and_then(parse_segment_file_name)?;
+            Some((index, e.path()))
+        })
+        .max_by_key(|(index, _)| *index)?;
+    let mut header = [0u8; SEGMENT_HEADER_BYTES];
+    File::open(&last.1).ok()?.read_exact(&mut header).ok()?;
+    SegmentHeader::decode(&header).ok().map(|h| h.segment_bytes)
+}
+
+/// `--progress-json`: one line per step the core reports (a durable step; under `none` an
+/// applied batch), written out at once.
+struct Progress<'a> {
+    out: &'a mut Out,
+    enabled: bool,
+    /// The durable LSN of the last line (at first, the journal's when it was opened).
+    reported_durable_lsn: u64,
+    /// Standard output failed: ingesting stops, the error is the command's.
+    error: Option<CliError>,
+}
+
+impl Progress<'_> {
+    fn step(&mut self, p: &StreamProgress) -> ControlFlow<()> {
+        self.reported_durable_lsn = self.reported_durable_lsn.max(p.durable_lsn);
+        if !self.enabled || self.error.is_some() {
+            return ControlFlow::Continue(());
+        }
+        let line = json!({
+            "lsn": p.lsn,
+            "durable_lsn": p.durable_lsn,
+            "received": p.counters.received,
+            "applied": p.counters.applied,
+            "duplicates": p.counters.duplicates,
+            "dead_lettered": p.counters.dead_lettered,
+        });
+        match self.out.line(line).and_then(|()| self.out.flush()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+/// Reading the input failed part way: what was read is journaled. An input that is not
+/// what it claims (a batch array over its limit) is bad input; anything else the environment.
+fn read_failed(received: u64, e: &io::Error) -> CliError {
+    let msg = format!(
+        "reading input failed after {received} events (they are journaled): {}",
+        one_line(e)
+    );
+    match e.kind() {
+        io::ErrorKind::InvalidData => CliError::Usage(msg),
+        _ => CliError::Env(msg),
+    }
+}
+
+fn print_result(
+    out: &mut Out,
+    a: &IngestArgs,
+    core: &Core,
+    total: &Counters,
+    durable_lsn: u64,
+) -> Result<(), CliError> {
     let summary = core.machine().summary();
-    if a.json {
-        let v = serde_json::json!({
+    if a.json || a.progress_json {
+        let v = json!({
             "received": total.received,
             "applied": total.applied,
             "duplicates": total.duplicates,
             "dead_lettered": total.dead_lettered,
-            "dead_letter_reasons": output::reason_counts(&total),
+            "dead_letter_reasons": output::reason_counts(total),
             "lsn": summary.lsn,
             "durable_lsn": durable_lsn,
             "digest": summary.digest,
             "missing": summary.missing,
         });
-        println!("{v}");
-    } else {
-        println!(
-            "ingested {} events into {}",
-            total.received,
-            a.journal.journal.display()
-        );
-        output::print_counters(&total);
-        println!(
-            "lsn {} (durable to {}), missing {}",
-            summary.lsn, durable_lsn, summary.missing
-        );
-        println!("digest {}", summary.digest);
+        return out.line(v);
     }
-    Ok(ExitCode::SUCCESS)
+    out.line(format_args!(
+        "ingested {} events into {}",
+        total.received,
+        a.journal.journal.display()
+    ))?;
+    output::print_counters(out, total)?;
+    out.line(format_args!(
+        "lsn {} (durable to {}), missing {}",
+        summary.lsn, durable_lsn, summary.missing
+    ))?;
+    out.line(format_args!("digest {}", summary.digest))
 }
 
 /// Wall-clock ingest time; the journal keeps ingest times monotonic.

@@ -43,9 +43,9 @@ pub fn summary(journal: &Path) -> serde_json::Value {
     json(&["state", "--journal", p(journal), "--json"])
 }
 
-/// `state --all` of a journal.
+/// `state --all --json` of a journal: one JSON line per shipment.
 pub fn all(journal: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["state", "--journal", p(journal), "--all"];
+    let mut args = vec!["state", "--journal", p(journal), "--all", "--json"];
     args.extend_from_slice(extra);
     ok(&args)
 }
