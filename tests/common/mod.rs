@@ -103,7 +103,7 @@ pub fn event_line(i: u64) -> String {
         )
     };
     const SHIPMENTS: u64 = 2000;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let k = i / 10;
         if k < SHIPMENTS {
             let s = k + 1;
