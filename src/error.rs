@@ -87,6 +87,7 @@ impl CliError {
                 CliError::Check(one_line(e))
             }
             JournalError::NoJournal(p) => CliError::Usage(format!("no journal at {}", p.display())),
+            JournalError::NotADirectory(_) => CliError::Usage(one_line(e)),
             JournalError::Io { .. } | JournalError::Locked(_) | JournalError::Full(_) => {
                 CliError::Env(one_line(e))
             }
@@ -140,6 +141,7 @@ mod tests {
                 1,
             ),
             (JournalError::NoJournal(p.clone()), 2),
+            (JournalError::NotADirectory(p.clone()), 2),
             (JournalError::InvalidOptions("x".into()), 2),
             (io(io::ErrorKind::PermissionDenied), 3),
             (io(io::ErrorKind::StorageFull), 3),

@@ -18,10 +18,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use waybill_core::engine::Core;
-use waybill_core::journal::segment::{
-    SEGMENT_BYTES_DEFAULT, SEGMENT_HEADER_BYTES, SegmentHeader, parse_segment_file_name,
+use waybill_core::journal::{
+    Durability, JournalOptions, SEGMENT_BYTES_DEFAULT, existing_segment_bytes,
 };
-use waybill_core::journal::{Durability, JournalOptions};
 use waybill_core::machine::Counters;
 use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
 
@@ -39,7 +38,9 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
     check_journal_target(dir)?;
     let segment_bytes = match a.segment_bytes {
         Some(bytes) => bytes,
-        None => existing_segment_bytes(dir).unwrap_or(SEGMENT_BYTES_DEFAULT),
+        // An existing journal keeps the size of its last segment.
+        None if dir.is_dir() => existing_segment_bytes(dir)?.unwrap_or(SEGMENT_BYTES_DEFAULT),
+        None => SEGMENT_BYTES_DEFAULT,
     };
     let opts = JournalOptions {
         durability,
@@ -129,23 +130,6 @@ fn check_journal_target(dir: &Path) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// The segment size of an existing journal: that of its last segment, read from the
-/// segment's header. `None` when there is no journal yet (or its last header is unreadable,
-/// which opening the journal then reports).
-pub fn existing_segment_bytes(dir: &Path) -> Option<u64> {
-    let last = fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let index = e.file_name().to_str().and_then(parse_segment_file_name)?;
-            Some((index, e.path()))
-        })
-        .max_by_key(|(index, _)| *index)?;
-    let mut header = [0u8; SEGMENT_HEADER_BYTES];
-    File::open(&last.1).ok()?.read_exact(&mut header).ok()?;
-    SegmentHeader::decode(&header).ok().map(|h| h.segment_bytes)
 }
 
 /// `--progress-json`: one line per step the core reports (a durable step; under `none` an
