@@ -181,6 +181,7 @@ pub struct VerifyArgs {
     /// checks still cover the whole journal. Fails when the journal holds fewer records.
     #[arg(long, value_name = "N")]
     pub at_lsn: Option<u64>,
+    /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
 }
