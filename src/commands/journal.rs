@@ -24,6 +24,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let head = hex(&report.head_link);
     let content = hex(&report.content_digest);
     let durable_head = hex(&report.durable.link);
+    let mut out = Out::new();
     if a.json {
         let v = json!({
             "ok": true,
@@ -37,21 +38,27 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "durable_head_link": durable_head,
             "torn_tail": report.torn_tail.as_ref().map(|t| t.to_string()),
         });
-        println!("{v}");
+        out.line(v)?;
     } else {
-        println!(
+        out.line(format_args!(
             "ok: {} records in {} segments, lsn 1..{}, chain head {}",
             report.records, report.segments, report.last_lsn, head
-        );
-        println!(
+        ))?;
+        out.line(format_args!(
             "durable to lsn {}, chain head there {durable_head}",
             report.durable.lsn
-        );
-        println!("content digest {content} (lsn 1..{})", report.content_lsn);
+        ))?;
+        out.line(format_args!(
+            "content digest {content} (lsn 1..{})",
+            report.content_lsn
+        ))?;
         if let Some(t) = &report.torn_tail {
-            println!("note: {t} (cut when a writer next opens the journal)");
+            out.line(format_args!(
+                "note: {t} (cut when a writer next opens the journal)"
+            ))?;
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
