@@ -57,6 +57,15 @@ impl CliError {
         }
     }
 
+    /// The same error with `more` appended to its message.
+    pub fn context(self, more: impl std::fmt::Display) -> CliError {
+        match self {
+            CliError::Usage(m) => CliError::Usage(format!("{m}; {more}")),
+            CliError::Check(m) => CliError::Check(format!("{m}; {more}")),
+            CliError::Env(m) => CliError::Env(format!("{m}; {more}")),
+        }
+    }
+
     /// Writing to standard output failed (other than a closed pipe, which ends the process
     /// quietly): the environment.
     pub fn stdout(e: &io::Error) -> CliError {

@@ -63,9 +63,22 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         decoders: DECODERS,
         ..StreamOptions::default()
     };
-    let streamed = ingest_reader(input, &mut core, &stream_opts, now_us, &mut |p| {
+    let lsn_at_open = core.machine().lsn;
+    let streamed = match ingest_reader(input, &mut core, &stream_opts, now_us, &mut |p| {
         progress.step(p)
-    })?;
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            // The batches before the failure are journaled and applied: make them durable
+            // (if the journal still can) and say how many there were.
+            let durable = core.flush().unwrap_or(core.journal().durable_lsn());
+            let lsn = core.machine().lsn;
+            return Err(CliError::from(e).context(format!(
+                "{} events of this input were journaled before it (lsn {lsn}, durable to {durable})",
+                lsn - lsn_at_open
+            )));
+        }
+    };
     let durable_lsn = streamed.durable_lsn.max(core.flush()?);
     if let Some(e) = progress.error.take() {
         return Err(e);
