@@ -124,6 +124,9 @@ pub struct IngestArgs {
     /// Print one JSON line per durable step (lsn, durable_lsn, counters) as ingest goes, then the counters as JSON.
     #[arg(long)]
     pub progress_json: bool,
+    /// Lower a capacity limit for this run (repeatable), e.g. `--limit sources=1000`: a batch that could go past it is refused (exit 3). Names and defaults: docs/limits.md.
+    #[arg(long = "limit", value_name = "NAME=N")]
+    pub limits: Vec<String>,
 }
 
 #[derive(Args, Debug)]

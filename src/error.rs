@@ -11,7 +11,7 @@
 use std::io;
 use std::path::Path;
 use std::process::ExitCode;
-use waybill_core::engine::CoreError;
+use waybill_core::engine::{CoreError, ErrorKind};
 use waybill_core::journal::JournalError;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,33 +75,23 @@ impl CliError {
 
 impl From<CoreError> for CliError {
     fn from(e: CoreError) -> Self {
-        match &e {
-            _ if e.is_corruption() => CliError::Check(one_line(&e)),
-            CoreError::Journal(j) => CliError::from_journal(j),
-            _ => CliError::Usage(one_line(&e)),
+        if let CoreError::Journal(JournalError::NoJournal(p)) = &e {
+            return CliError::Usage(format!("no journal at {}", p.display()));
+        }
+        let msg = one_line(&e);
+        match e.kind() {
+            ErrorKind::Corrupt => CliError::Check(msg),
+            ErrorKind::BadInput => CliError::Usage(msg),
+            // A full core is the environment's limit, not the input's fault: the same batch
+            // fits a core with more room.
+            ErrorKind::Capacity | ErrorKind::Environment => CliError::Env(msg),
         }
     }
 }
 
 impl From<JournalError> for CliError {
     fn from(e: JournalError) -> Self {
-        CliError::from_journal(&e)
-    }
-}
-
-impl CliError {
-    fn from_journal(e: &JournalError) -> Self {
-        match e {
-            JournalError::Corrupt { .. } | JournalError::Short { .. } => {
-                CliError::Check(one_line(e))
-            }
-            JournalError::NoJournal(p) => CliError::Usage(format!("no journal at {}", p.display())),
-            JournalError::NotADirectory(_) => CliError::Usage(one_line(e)),
-            JournalError::Io { .. } | JournalError::Locked(_) | JournalError::Full(_) => {
-                CliError::Env(one_line(e))
-            }
-            _ => CliError::Usage(one_line(e)),
-        }
+        CliError::from(CoreError::Journal(e))
     }
 }
 
@@ -163,6 +153,43 @@ mod tests {
             let cli = CliError::from(e);
             assert_eq!(cli.code(), code, "{text}");
             assert!(!cli.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn core_errors_map_by_their_kind() {
+        let capacity = CoreError::Capacity(waybill_core::limits::CapacityExceeded {
+            limit: "sources",
+            max: 10,
+            held: 10,
+            needed: 1,
+        });
+        let cases: Vec<(CoreError, u8, &str)> = vec![
+            (capacity, 3, "capacity limit `sources` reached: at most 10"),
+            (
+                CoreError::BadRecord {
+                    lsn: 7,
+                    what: "x".into(),
+                },
+                1,
+                "lsn 7",
+            ),
+            (CoreError::InvalidLimits("too high".into()), 2, "too high"),
+            (
+                CoreError::Journal(JournalError::NoJournal(PathBuf::from("/j"))),
+                2,
+                "no journal at /j",
+            ),
+            (
+                CoreError::Journal(JournalError::Locked(PathBuf::from("/j"))),
+                3,
+                "/j is locked by another writer",
+            ),
+        ];
+        for (e, code, words) in cases {
+            let cli = CliError::from(e);
+            assert_eq!(cli.code(), code, "{cli}");
+            assert!(cli.to_string().contains(words), "{cli}");
         }
     }
 

@@ -36,9 +36,12 @@ fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
         replayed["shipments_by_status"]["cancelled"], 3,
         "the example cancels shipments 13, 26 and 39"
     );
+    let totals = replayed["totals"].as_object().unwrap();
     assert!(
-        replayed["leakage_cents"].as_i64().unwrap() > 0,
-        "the example forgets detention charges"
+        totals
+            .values()
+            .any(|t| t["leakage_cents"].as_i64().unwrap() > 0),
+        "the example forgets detention charges: {totals:?}"
     );
     let all_before = all(&j, &[]);
 
@@ -1142,4 +1145,105 @@ fn human_output_escapes_control_characters_and_json_is_lossless() {
     assert_eq!(view["customer_id"], "cust\u{1b}]0;pwned\u{7}\u{9b}31m\r");
     let history = json(&["history", "--journal", jp, "--shipment", "77", "--json"]);
     assert_eq!(history["id"], "id\u{1b}[2Jx");
+}
+
+/// Issue reproduction: two sources each sending sequence 18446744073709551615 made the
+/// summary's `missing` wrap. It is exact in every output, never wrapped and never a panic.
+#[test]
+fn missing_past_64_bits_is_exact_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    let file = dir.path().join("top.jsonl");
+    let line = |source: &str| {
+        format!(
+            r#"{{"specversion":"1.0","id":"x","source":"{source}","sequence":"18446744073709551615","type":"vehicle.position","time":"2026-11-27T08:00:00Z","subject":"vehicle/1","data":{{"lat":1,"lon":2,"speed_kph":3}}}}"#
+        )
+    };
+    fs::write(&file, format!("{}\n{}\n", line("fleet/a"), line("fleet/b"))).unwrap();
+    let exact = "36893488147419103228";
+    let s = ingest(&file, &j);
+    assert_eq!(s["missing"], exact, "{s}");
+    assert_eq!(summary(&j)["missing"], exact);
+    let human = ok(&["state", "--journal", p(&j)]);
+    assert!(human.contains(&format!("missing    {exact}")), "{human}");
+}
+
+/// A batch the core cannot hold is refused with exit 3 naming the limit; nothing of it is
+/// journaled, and the journal then opens, verifies and answers with the state before.
+#[test]
+fn a_batch_past_a_capacity_limit_exits_3_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    let second = dir.path().join("second.jsonl");
+    // Lines 0..1000 order shipments 1..=100 (customers c0..c16) and ping 450 vehicles from
+    // 450 sources besides `erp/main`; lines 1000..2000 order shipments 101..=200; lines
+    // 20000..21000 add charges from a new source, `billing/engine`.
+    fs::write(&first, event_lines(0..1000)).unwrap();
+    fs::write(&second, event_lines(1000..2000)).unwrap();
+    let third = dir.path().join("third.jsonl");
+    fs::write(&third, event_lines(20_000..21_000)).unwrap();
+    let cases: &[(&str, &Path, &str)] = &[
+        (
+            "shipments=150",
+            &second,
+            "capacity limit `shipments` reached: at most 150, 100 held",
+        ),
+        (
+            "sources=451",
+            &third,
+            "capacity limit `sources` reached: at most 451, 451 held",
+        ),
+        // Every order counts as a possible new customer.
+        (
+            "customers=17",
+            &second,
+            "capacity limit `customers` reached: at most 17",
+        ),
+    ];
+    for &(limit, input, words) in cases {
+        let j = dir.path().join(limit.replace('=', "-"));
+        let before = ingest(&first, &j);
+        check_refusals(&[refused(
+            &["ingest", p(input), "--journal", p(&j), "--limit", limit],
+            3,
+            words,
+        )]);
+        ok(&["journal", "verify", "--journal", p(&j)]);
+        let after = summary(&j);
+        assert_eq!(
+            after["lsn"], before["lsn"],
+            "{limit}: nothing of the batch journaled"
+        );
+        assert_eq!(after["digest"], before["digest"], "{limit}");
+        // With room enough, the same input goes in.
+        let again = json(&["ingest", p(input), "--journal", p(&j), "--json"]);
+        assert_eq!(num(&again, "applied"), 1000, "{limit}");
+    }
+    check_refusals(&[
+        refused(
+            &[
+                "ingest",
+                p(&first),
+                "--journal",
+                p(&dir.path().join("x")),
+                "--limit",
+                "sources",
+            ],
+            2,
+            "NAME=N",
+        ),
+        refused(
+            &[
+                "ingest",
+                p(&first),
+                "--journal",
+                p(&dir.path().join("x")),
+                "--limit",
+                "sources=99999999999",
+            ],
+            2,
+            "above the most",
+        ),
+    ]);
+    assert!(!dir.path().join("x").exists());
 }

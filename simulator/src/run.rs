@@ -570,7 +570,11 @@ fn check_run(
             inj.duplicates + redelivered_valid,
             s.duplicates,
         ),
-        checks::equal("missing_matches_dropped", inj.dropped_detectable, s.missing),
+        checks::equal(
+            "missing_matches_dropped",
+            u128::from(inj.dropped_detectable),
+            s.missing,
+        ),
     ];
 
     // Every shipment against the simulator's own ground truth.
@@ -680,7 +684,7 @@ fn check_run(
         .views
         .iter()
         .filter(|v| v.leakage_cents > 0)
-        .map(|v| (v.id, v.leakage_cents))
+        .map(|v| (v.id, i64::try_from(v.leakage_cents).unwrap_or(i64::MAX)))
         .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(10);
@@ -689,7 +693,8 @@ fn check_run(
         omitted_detention_cents: p.world.facts.detention_omitted_cents,
         expected_cents: expected.leakage_cents,
         expected_leaking_shipments: expected.leaking_shipments,
-        found_cents: s.leakage_cents,
+        found_cents: i64::try_from(s.totals.values().map(|t| t.leakage_cents).sum::<i128>())
+            .unwrap_or(i64::MAX),
         leaking_shipments: s.leaking_shipments,
         top,
     };
@@ -713,7 +718,7 @@ fn check_run(
                 .iter()
                 .map(|(k, n)| (k.to_string(), *n))
                 .collect(),
-            missing: s.missing,
+            missing: u64::try_from(s.missing).unwrap_or(u64::MAX),
             shipments: s.shipments,
             vehicles: s.vehicles,
         },

@@ -144,8 +144,8 @@ proptest! {
             let diff = want.shipments[id].diff(view);
             prop_assert!(diff.is_empty(), "shipment {}: {:#?}", id, diff);
         }
-        let leak: i64 = views.values().map(|v| v.leakage_cents).sum();
-        prop_assert_eq!(want.leakage_cents, leak);
+        let leak: i128 = views.values().map(|v| v.leakage_cents).sum();
+        prop_assert_eq!(i128::from(want.leakage_cents), leak);
         prop_assert_eq!(
             want.leaking_shipments,
             views.values().filter(|v| v.leakage_cents > 0).count() as u64

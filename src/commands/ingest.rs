@@ -21,6 +21,7 @@ use waybill_core::engine::Core;
 use waybill_core::journal::{
     Durability, JournalOptions, SEGMENT_BYTES_DEFAULT, existing_segment_bytes,
 };
+use waybill_core::limits::Limits;
 use waybill_core::machine::Counters;
 use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
 
@@ -33,6 +34,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         .durability
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
+    let limits = parse_limits(&a.limits)?;
     let input = open_input(a.input.as_deref())?;
     let dir = &a.journal.journal;
     check_journal_target(dir)?;
@@ -48,6 +50,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         ..Default::default()
     };
     let mut core = Core::open(dir, opts)?;
+    core.set_limits(limits)?;
     if let Some(t) = &core.recovery().torn_tail {
         eprintln!("waybill: recovered: {t}");
     }
@@ -101,6 +104,49 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
     print_result(&mut out, &a, &core, &total, durable_lsn)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The capacity limits of this run: the core's defaults, lowered by `--limit NAME=N`.
+fn parse_limits(args: &[String]) -> Result<Limits, CliError> {
+    let mut limits = Limits::default();
+    for arg in args {
+        let bad = || {
+            let names: Vec<&str> = Limits::MAX.named().iter().map(|(n, _)| *n).collect();
+            CliError::Usage(format!(
+                "--limit {arg:?}: expected NAME=N with NAME one of {}",
+                names.join(", ")
+            ))
+        };
+        let (name, value) = arg.split_once('=').ok_or_else(bad)?;
+        let value: u64 = value.trim().parse().map_err(|_| bad())?;
+        if !set_limit(&mut limits, name.trim(), value) {
+            return Err(bad());
+        }
+    }
+    limits
+        .check()
+        .map_err(|e| CliError::Usage(format!("--limit: {e}")))?;
+    Ok(limits)
+}
+
+/// Sets the limit named `name` (a name of [`Limits::named`]); false for an unknown name.
+fn set_limit(limits: &mut Limits, name: &str, value: u64) -> bool {
+    let field = match name {
+        "sources" => &mut limits.sources,
+        "shipments" => &mut limits.shipments,
+        "vehicles" => &mut limits.vehicles,
+        "charges" => &mut limits.charges,
+        "invoices" => &mut limits.invoices,
+        "listed_charges" => &mut limits.listed_charges,
+        "customers" => &mut limits.customers,
+        "routes" => &mut limits.routes,
+        "contract_terms" => &mut limits.contract_terms,
+        "text_bytes" => &mut limits.text_bytes,
+        "failed_attempts" => &mut limits.failed_attempts,
+        _ => return false,
+    };
+    *field = value;
+    true
 }
 
 /// The input named on the command line, opened and checked: a file (not a directory), or
@@ -211,7 +257,9 @@ fn print_result(
             "lsn": summary.lsn,
             "durable_lsn": durable_lsn,
             "digest": summary.digest,
-            "missing": summary.missing,
+            // Exact, as the summary writes it: past 64 bits, a string of digits.
+            "missing": u64::try_from(summary.missing)
+                .map_or_else(|_| json!(summary.missing.to_string()), serde_json::Value::from),
         });
         return out.line(v);
     }
@@ -234,4 +282,36 @@ fn now_us() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     d.as_micros() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_limit_can_be_lowered_by_name() {
+        for (name, max) in Limits::MAX.named() {
+            let limits = parse_limits(&[format!("{name}=7")]).expect(name);
+            for (other, value) in limits.named() {
+                let want = if other == name {
+                    7
+                } else {
+                    Limits::MAX
+                        .named()
+                        .iter()
+                        .find(|(n, _)| *n == other)
+                        .unwrap()
+                        .1
+                };
+                assert_eq!(value, want, "{name}: {other}");
+            }
+            let above = format!("{name}={}", max + 1);
+            assert_eq!(parse_limits(&[above]).unwrap_err().code(), 2, "{name}");
+        }
+        for bad in ["sources", "sources=", "sources=x", "nothing=3", "=3"] {
+            let e = parse_limits(&[bad.to_owned()]).unwrap_err();
+            assert_eq!(e.code(), 2, "{bad}");
+            assert!(e.to_string().contains("sources, shipments"), "{e}");
+        }
+    }
 }

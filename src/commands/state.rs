@@ -185,7 +185,18 @@ fn print_summary(out: &mut Out, dir: &std::path::Path, r: &Replayed) -> Result<(
         out.line(format_args!("status     {}", statuses.join(", ")))?;
     }
     out.line(format_args!(
-        "billing    {} invoice-ready, leakage {} cents in {} shipments, {} with anomalies",
-        s.invoice_ready, s.leakage_cents, s.leaking_shipments, s.with_anomalies
-    ))
+        "billing    {} invoice-ready, {} leaking shipments, {} with anomalies",
+        s.invoice_ready, s.leaking_shipments, s.with_anomalies
+    ))?;
+    // Money per currency, never added across currencies.
+    for (currency, t) in &s.totals {
+        out.line(format_args!(
+            "  {}: billed {} cents, expected detention {} cents, leakage {} cents",
+            escape(currency),
+            t.billed_cents,
+            t.expected_detention_cents,
+            t.leakage_cents
+        ))?;
+    }
+    Ok(())
 }
