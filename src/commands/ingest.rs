@@ -30,6 +30,7 @@ use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
 const DECODERS: usize = 2;
 
 pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
+    // Everything the command line names is checked before the journal is touched.
     let durability: Durability = a
         .durability
         .parse()
@@ -54,11 +55,24 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
     if let Some(t) = &core.recovery().torn_tail {
         eprintln!("waybill: recovered: {t}");
     }
-
     let mut out = Out::new();
+    let (total, durable_lsn) = stream(input, &mut core, &mut out, a.progress_json)?;
+    print_result(&mut out, &a, &core, &total, durable_lsn)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ingests the whole input, printing the progress lines if asked; returns this input's
+/// counters and the durable LSN after the final flush.
+fn stream(
+    input: Box<dyn Read + Send>,
+    core: &mut Core,
+    out: &mut Out,
+    progress_json: bool,
+) -> Result<(Counters, u64), CliError> {
     let mut progress = Progress {
-        out: &mut out,
-        enabled: a.progress_json,
+        out,
+        enabled: progress_json,
         reported_durable_lsn: core.journal().durable_lsn(),
         error: None,
     };
@@ -67,9 +81,8 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         ..StreamOptions::default()
     };
     let lsn_at_open = core.machine().lsn;
-    let streamed = match ingest_reader(input, &mut core, &stream_opts, now_us, &mut |p| {
-        progress.step(p)
-    }) {
+    let streamed = match ingest_reader(input, core, &stream_opts, now_us, &mut |p| progress.step(p))
+    {
         Ok(s) => s,
         Err(e) => {
             // The batches before the failure are journaled and applied: make them durable
@@ -83,9 +96,6 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         }
     };
     let durable_lsn = streamed.durable_lsn.max(core.flush()?);
-    if let Some(e) = progress.error.take() {
-        return Err(e);
-    }
     let total = streamed.counters;
     if durable_lsn > progress.reported_durable_lsn {
         // The final flush is a durable step too.
@@ -94,16 +104,14 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
             durable_lsn,
             counters: total,
         });
-        if let Some(e) = progress.error.take() {
-            return Err(e);
-        }
+    }
+    if let Some(e) = progress.error.take() {
+        return Err(e);
     }
     if let Some(e) = streamed.read_error {
         return Err(read_failed(total.received, &e));
     }
-    print_result(&mut out, &a, &core, &total, durable_lsn)?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok((total, durable_lsn))
 }
 
 /// The capacity limits of this run: the core's defaults, lowered by `--limit NAME=N`.
