@@ -144,14 +144,15 @@ fn next_batch(
     Some(batch)
 }
 
-/// Feeds the stream to the core; returns what was measured.
+/// Feeds the stream to the core; returns what was measured and the live core, flushed, with
+/// the state the run built (the checks read it).
 pub(super) fn ingest(
     scenario: &Scenario,
     p: &Prepared,
     dir: &Path,
     buckets: &Buckets,
     opts: &RunOptions,
-) -> Result<Ingested, SimError> {
+) -> Result<(Ingested, Core), SimError> {
     let batch_events = scenario.run.batch_events;
     let deliveries = &p.stream.deliveries;
     let mut crashes = CrashSchedule::new(scenario);
@@ -165,7 +166,7 @@ pub(super) fn ingest(
         submitted: 0,
     };
 
-    std::thread::scope(|scope| -> Result<Ingested, SimError> {
+    std::thread::scope(|scope| -> Result<(Ingested, Core), SimError> {
         let rx = spawn_decoder(scope, p, batch_events);
         let mut d = Driver {
             scenario,
@@ -206,6 +207,7 @@ pub(super) fn ingest(
         d.core().flush()?;
         d.out.wall_seconds = pacer.started.elapsed().as_secs_f64();
         progress.finish();
-        Ok(d.out)
+        let core = d.core.take().expect("the core is open");
+        Ok((d.out, core))
     })
 }

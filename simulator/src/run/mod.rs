@@ -105,11 +105,20 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<crate::report::Repo
     }
     let prepared = prepare(scenario, seed);
     let buckets = latency::buckets_for(&prepared.stream, scenario);
-    let ingested = ingest::ingest(scenario, &prepared, &journal_dir, &buckets, opts)?;
+    let (ingested, live) = ingest::ingest(scenario, &prepared, &journal_dir, &buckets, opts)?;
 
     let t_check = Instant::now();
-    let mut report =
-        verdict::check_run(scenario, &prepared, &journal_dir, &ingested, &buckets, opts)?;
+    let checked = verdict::check_run(
+        scenario,
+        &prepared,
+        &journal_dir,
+        &ingested,
+        &buckets,
+        &live,
+        opts,
+    );
+    drop(live);
+    let mut report = checked?;
     report.throughput.check_seconds = t_check.elapsed().as_secs_f64();
     report.journal = journal_dir.display().to_string();
     if temporary && report.passed {

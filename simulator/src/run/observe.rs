@@ -1,13 +1,13 @@
-//! Reading the core after the run: its summary, digest and every shipment view (what the
-//! checks compare), a fresh replay of the journal, and the digest of the applied events
-//! applied again in a shuffled order.
+//! Reading the live core after the run: its summary, digest and every shipment view (what
+//! the checks compare); and the digest of the journal's applied events applied again in a
+//! shuffled order.
 
 use super::{RunOptions, SimError};
 use crate::rng::Rng;
 use std::path::Path;
 use waybill_core::engine::{self, Core, CoreError, Until};
 use waybill_core::event::ArchivedEntry;
-use waybill_core::journal::{Durability, JournalOptions, JournalReader};
+use waybill_core::journal::JournalReader;
 use waybill_core::machine::{Machine, Outcome, Summary};
 use waybill_core::state::ShipmentView;
 
@@ -31,32 +31,19 @@ fn views_of(m: &Machine) -> Vec<ShipmentView> {
         .collect()
 }
 
-/// What the core reports (falsified by the run's sabotage, if any), and the machine of a
-/// fresh replay of the journal.
-pub(super) fn observe(dir: &Path, opts: &RunOptions) -> Result<(Observed, Machine), SimError> {
-    // The live state: the writer reopened (replaying is how a core comes back), then read.
-    let core = Core::open(
-        dir,
-        JournalOptions {
-            durability: Durability::None,
-            ..JournalOptions::default()
-        },
-    )?;
-    let m = core.machine();
+/// What the live core reports at the end of the run (falsified by the run's sabotage, if
+/// any): the machine that ingested the stream, not a replay of its journal.
+pub(super) fn observe(live: &Core, opts: &RunOptions) -> Observed {
+    let m = live.machine();
     let mut summary = m.summary();
     let mut views = views_of(m);
     opts.sabotage.falsify(&mut summary, &mut views);
     let digest = summary.digest.clone();
-    drop(core);
-    let replayed = engine::replay(dir, Until::End)?;
-    Ok((
-        Observed {
-            summary,
-            digest,
-            views,
-        },
-        replayed.machine,
-    ))
+    Observed {
+        summary,
+        digest,
+        views,
+    }
 }
 
 /// The applied events of the journal, applied again in a shuffled order to a fresh machine.

@@ -13,6 +13,7 @@ use crate::oracle::{self, Expected};
 use crate::report::{self, Check, InjectedReport, Leakage, Percentiles, Report, Throughput};
 use crate::scenario::{Pace, Scenario};
 use std::path::Path;
+use waybill_core::engine::{self, Core, Until};
 use waybill_core::event::DeadLetterReason;
 
 fn reason_list(counts: &[u64; 8]) -> Vec<(String, u64)> {
@@ -248,22 +249,24 @@ fn injected(p: &Prepared, ing: &Ingested) -> InjectedReport {
     }
 }
 
-/// Reads the core, runs every check and assembles the report.
+/// Reads the live core, runs every check and assembles the report.
 pub(super) fn check_run(
     scenario: &Scenario,
     p: &Prepared,
     dir: &Path,
     ing: &Ingested,
     buckets: &Buckets,
+    live: &Core,
     opts: &RunOptions,
 ) -> Result<Report, SimError> {
-    let (obs, replayed) = observe::observe(dir, opts)?;
+    let obs = observe::observe(live, opts);
+    let replayed = engine::replay(dir, Until::End)?;
     let expected = oracle::expected(&p.world, &p.stream);
     let mut checks = counting_checks(p, ing, &obs);
     checks.push(ground_truth_check(&expected, &obs));
     checks.push(checks::equal(
         "replay_digest_matches_live",
-        replayed.digest().to_string(),
+        replayed.machine.digest().to_string(),
         obs.digest.clone(),
     ));
     checks.push(checks::equal(
