@@ -137,13 +137,19 @@ pub struct Expected {
 
 /// The expected state after every delivered, valid event is applied.
 pub fn expected(world: &World, stream: &Stream) -> Expected {
-    // Delivered shipment events, grouped by shipment (ids in order).
+    expected_of(world, |i| stream.delivered(i))
+}
+
+/// The expected state after the world events `i` with `applied(i)` are applied (each once:
+/// duplicates change nothing).
+pub fn expected_of(world: &World, applied: impl Fn(usize) -> bool) -> Expected {
+    // Applied shipment events, grouped by shipment (ids in order).
     let mut by_shipment: Vec<(u64, u32)> = world
         .events
         .iter()
         .enumerate()
         .filter(|&(i, e)| {
-            stream.delivered(i) && e.event.event_type().subject_kind() == SubjectKind::Shipment
+            applied(i) && e.event.event_type().subject_kind() == SubjectKind::Shipment
         })
         .map(|(i, e)| (e.event.subject, i as u32))
         .collect();

@@ -2,8 +2,8 @@
 
 use waybill_sim::network::OutageWindow;
 use waybill_sim::report::{
-    Bucket, Check, Counters, CrashReport, InjectedReport, Leakage, Percentiles, Progress, Report,
-    Throughput, Timeline,
+    Acknowledgements, Bucket, Check, Counters, CrashReport, InjectedReport, Leakage, Percentiles,
+    PowerCutReport, Progress, Report, Throughput, Timeline,
 };
 use waybill_sim::world::Facts;
 
@@ -163,11 +163,32 @@ fn sample(kind: Kind) -> Report {
                     held: 144_000,
                 },
             ],
-            vec![CrashReport {
-                at: "2026-11-27T16:00:00Z".to_string(),
-                lsn_after_reopen: 912_377,
-                redelivered: 1_024,
-            }],
+            vec![
+                CrashReport {
+                    at: "2026-11-27T13:00:00Z".to_string(),
+                    mode: "process".to_string(),
+                    lsn_after_reopen: 700_112,
+                    lost_acknowledged: 0,
+                    lost_unacknowledged: 0,
+                    redelivered: 96,
+                    power_cut: None,
+                },
+                CrashReport {
+                    at: "2026-11-27T16:00:00Z".to_string(),
+                    mode: "power".to_string(),
+                    lsn_after_reopen: 912_377,
+                    lost_acknowledged: 0,
+                    lost_unacknowledged: 731,
+                    redelivered: 928,
+                    power_cut: Some(PowerCutReport {
+                        seed: 77,
+                        pages_unflushed: 41,
+                        pages_kept: 17,
+                        pages_lost: 24,
+                        torn_at: Some("00000000000000000003.seg+1052672".to_string()),
+                    }),
+                },
+            ],
         )
     } else {
         (Vec::new(), Vec::new())
@@ -203,7 +224,13 @@ fn sample(kind: Kind) -> Report {
             reordered: 84_112,
             held_by_outage: if outages.is_empty() { 0 } else { 331_204 },
             malformed: reasons.into_iter().filter(|(_, n)| *n > 0).collect(),
-            redelivered_after_crash: if crashes.is_empty() { 0 } else { 1_024 },
+        },
+        acknowledgements: Acknowledgements {
+            sent: 1_270_410 + if crashes.is_empty() { 0 } else { 1_024 },
+            acknowledged: 1_270_410 + if crashes.is_empty() { 0 } else { 731 },
+            lost_acknowledged: 0,
+            lost_unacknowledged: if crashes.is_empty() { 0 } else { 731 },
+            redelivered: if crashes.is_empty() { 0 } else { 1_024 },
         },
         world: Facts {
             shipments: 100_000,
@@ -354,11 +381,16 @@ fn human_sections_and_figures() {
         "malformed_json",
         "held by outage",
         "redelivered after crash",
+        "lost after acknowledgement",
+        "must be 0",
         "outage erp",
         "10:00:00 → 12:00:00",
         "crash",
         "16:00:00",
         "LSN after reopen 912,377",
+        "crash  power",
+        "lost 0 acknowledged + 731 unacknowledged, redelivered 928",
+        "power cut kept 17 of 41 unflushed pages, tore 00000000000000000003.seg+1052672",
         "431,220",
         "p99.9",
         "2,350 µs",
@@ -432,6 +464,10 @@ fn html_marks_outages_and_crashes() {
     assert!(html.contains("erp outage 10:00–12:00"), "outage label");
     assert!(html.contains("fleet outage 15:00–15:30"));
     assert!(html.contains("crash 16:00"));
+    assert!(html.contains("power crash"));
+    assert!(html.contains("power cut kept 17 of 41 unflushed pages"));
+    assert!(html.contains("lost 0 acknowledged, 731 unacknowledged"));
+    assert!(html.contains(">acknowledged<"), "the acknowledgements tile");
     assert!(html.contains("class=\"band\""));
     assert!(html.contains("Latency p99"));
     assert!(html.contains("run p99 412 µs"));

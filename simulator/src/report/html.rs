@@ -33,13 +33,14 @@ header.top .desc{margin:4px 0 10px;opacity:.95;max-width:720px}
 .verdict{text-align:right;flex:0 1 400px}
 .verdict .big{font-size:34px;font-weight:800;letter-spacing:1px}
 .verdict .line{font-size:13.5px;opacity:.95;max-width:420px}
-.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin:18px 0}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:18px 0}
 .tile{background:var(--card);border-radius:12px;padding:14px 16px;border:1px solid var(--line);border-top:4px solid var(--accent)}
 .tile .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.8px}
 .tile .v{font-size:26px;font-weight:700;margin:2px 0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .tile .s{color:var(--muted);font-size:12.5px}
 .tile.warn{border-top-color:#D55E00}
 .tile.good{border-top-color:var(--pass)}
+.tile.bad{border-top-color:var(--fail)}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin-bottom:16px;min-width:0}
 .card h2{font-size:16px;margin:0 0 2px}
 .card .sub{color:var(--muted);font-size:12.5px;margin:0 0 10px}
@@ -347,6 +348,26 @@ fn tiles(r: &Report, o: &mut String) {
             thousands(r.injected.dropped_detectable)
         ),
     );
+    if !r.crashes.is_empty() {
+        let a = &r.acknowledgements;
+        tile(
+            o,
+            if a.lost_acknowledged == 0 {
+                "good"
+            } else {
+                "bad"
+            },
+            "acknowledged",
+            &thousands(a.acknowledged),
+            &format!(
+                "{} lost · {} redelivered · {} crash{}",
+                thousands(a.lost_acknowledged),
+                thousands(a.redelivered),
+                r.crashes.len(),
+                if r.crashes.len() == 1 { "" } else { "es" }
+            ),
+        );
+    }
     let l = &r.leakage;
     tile(
         o,
@@ -755,11 +776,26 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             .iter()
             .map(|(k, v)| (1, k.clone(), thousands(*v))),
     );
-    injected.push((
-        0,
-        "redelivered after crash".to_string(),
-        thousands(i.redelivered_after_crash),
-    ));
+    let a = &r.acknowledgements;
+    injected.extend([
+        (0, "sent to the core".to_string(), thousands(a.sent)),
+        (1, "acknowledged".to_string(), thousands(a.acknowledged)),
+        (
+            2,
+            "lost after acknowledgement".to_string(),
+            thousands(a.lost_acknowledged),
+        ),
+        (
+            1,
+            "lost unacknowledged".to_string(),
+            thousands(a.lost_unacknowledged),
+        ),
+        (
+            1,
+            "redelivered after crash".to_string(),
+            thousands(a.redelivered),
+        ),
+    ]);
 
     o.push_str(r#"<div class="grid2 row">"#);
     kv(o, "Core counters", &counters);
@@ -829,12 +865,29 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             );
         }
         for c in &r.crashes {
+            let mut effect = format!(
+                "reopened at LSN {} · lost {} acknowledged, {} unacknowledged · {} redelivered",
+                thousands(c.lsn_after_reopen),
+                thousands(c.lost_acknowledged),
+                thousands(c.lost_unacknowledged),
+                thousands(c.redelivered)
+            );
+            if let Some(p) = &c.power_cut {
+                effect.push_str(&format!(
+                    " · power cut kept {} of {} unflushed pages",
+                    thousands(p.pages_kept),
+                    thousands(p.pages_unflushed)
+                ));
+                if let Some(t) = &p.torn_at {
+                    effect.push_str(&format!(", tore {t}"));
+                }
+            }
             let _ = write!(
                 o,
-                r#"<tr><td style="color:{CRASH_COLOR}">crash</td><td class="mono nowrap">{at}</td><td class="num">reopened at LSN {lsn} · {re} redelivered</td></tr>"#,
+                r#"<tr><td style="color:{CRASH_COLOR}" class="nowrap">{mode} crash</td><td class="mono nowrap">{at}</td><td class="num">{effect}</td></tr>"#,
+                mode = esc(&c.mode),
                 at = esc(&rfc_time_of_day(&c.at)),
-                lsn = thousands(c.lsn_after_reopen),
-                re = thousands(c.redelivered)
+                effect = esc(&effect),
             );
         }
         o.push_str("</tbody></table>");

@@ -1,10 +1,10 @@
 //! The end-of-run summary for a terminal: header, checklist, figures, verdict.
 
-use super::Report;
 use super::format::{
     absolute_us, money, rfc_time_of_day, span, start_us, sum, thousands, thousands_f, time_of_day,
     wall,
 };
+use super::{CrashReport, Report};
 
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// Where values start in the figure sections (label, dot leaders, then the value).
@@ -136,6 +136,54 @@ fn count_rows(depth: usize, pairs: &[(String, u64)]) -> Vec<Row> {
         .collect()
 }
 
+/// What a crash did: the reopened LSN, the records it cut, the redeliveries, the power cut.
+fn crash_note(cr: &CrashReport) -> String {
+    let mut note = format!(
+        "LSN after reopen {}, lost {} acknowledged + {} unacknowledged, redelivered {}",
+        thousands(cr.lsn_after_reopen),
+        thousands(cr.lost_acknowledged),
+        thousands(cr.lost_unacknowledged),
+        thousands(cr.redelivered)
+    );
+    if let Some(p) = &cr.power_cut {
+        note.push_str(&format!(
+            "; power cut kept {} of {} unflushed pages",
+            thousands(p.pages_kept),
+            thousands(p.pages_unflushed)
+        ));
+        if let Some(t) = &p.torn_at {
+            note.push_str(&format!(", tore {t}"));
+        }
+    }
+    note
+}
+
+/// The producers' account: acknowledged, lost and redelivered.
+fn acknowledgements(out: &mut String, st: &Style, r: &Report) {
+    let a = &r.acknowledgements;
+    let promise = if r.throughput.durability == "none" {
+        "durability none promises nothing"
+    } else {
+        "must be 0"
+    };
+    let rows = [
+        row(0, "sent", thousands(a.sent)).note("redeliveries included"),
+        row(0, "acknowledged", thousands(a.acknowledged)),
+        row(
+            1,
+            "lost after acknowledgement",
+            thousands(a.lost_acknowledged),
+        )
+        .note(promise)
+        .quiet(a.lost_acknowledged == 0),
+        row(0, "lost unacknowledged", thousands(a.lost_unacknowledged))
+            .note("cut by a crash before acknowledgement")
+            .quiet(a.lost_unacknowledged == 0),
+        row(0, "redelivered after crash", thousands(a.redelivered)).quiet(a.redelivered == 0),
+    ];
+    section(out, st, "acknowledgements", &rows);
+}
+
 pub(super) fn render(r: &Report, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
@@ -237,15 +285,8 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         row(0, "malformed", thousands(malformed)).quiet(malformed == 0),
     ];
     rows.extend(count_rows(1, &i.malformed));
-    rows.push(
-        row(
-            0,
-            "redelivered after crash",
-            thousands(i.redelivered_after_crash),
-        )
-        .quiet(i.redelivered_after_crash == 0),
-    );
     section(&mut out, &st, "injected faults", &rows);
+    acknowledgements(&mut out, &st, r);
 
     // Outages and crashes.
     out.push('\n');
@@ -274,13 +315,9 @@ pub(super) fn render(r: &Report, color: bool) -> String {
     for cr in &r.crashes {
         out.push_str(&format!(
             "    crash  {}  {}  {}\n",
-            pad("", src_w),
+            pad(&cr.mode, src_w),
             rfc_time_of_day(&cr.at),
-            st.dim(&format!(
-                "LSN after reopen {}, redelivered {}",
-                thousands(cr.lsn_after_reopen),
-                thousands(cr.redelivered)
-            )),
+            st.dim(&crash_note(cr)),
         ));
     }
 

@@ -34,6 +34,8 @@ pub struct Report {
     pub latency_us: Option<Percentiles>,
     pub outages: Vec<crate::network::OutageWindow>,
     pub crashes: Vec<CrashReport>,
+    /// What the producers handed over, what the core acknowledged, and what crashes lost.
+    pub acknowledgements: Acknowledgements,
     pub timeline: Timeline,
     pub leakage: Leakage,
     pub journal: String,
@@ -77,8 +79,22 @@ pub struct InjectedReport {
     pub held_by_outage: u64,
     /// Reason -> malformed copies injected.
     pub malformed: Vec<(String, u64)>,
-    /// Deliveries repeated after crashes (not acknowledged before the crash).
-    pub redelivered_after_crash: u64,
+}
+
+/// The producers' account. An acknowledgement is the durable LSN under `group` and `sync`,
+/// and "applied" under `none` (which promises nothing).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Acknowledgements {
+    /// Deliveries handed to the core, redeliveries included.
+    pub sent: u64,
+    /// Records acknowledged over the run (one cut by a crash and sent again counts again).
+    pub acknowledged: u64,
+    /// Acknowledged, then lost by a crash: always 0 under `group` and `sync` (a check).
+    pub lost_acknowledged: u64,
+    /// Journaled but not acknowledged when a crash cut them (the producers sent them again).
+    pub lost_unacknowledged: u64,
+    /// Deliveries sent again after crashes because they were not acknowledged.
+    pub redelivered: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -111,10 +127,33 @@ pub struct Percentiles {
 pub struct CrashReport {
     /// Simulated time of the crash (RFC 3339).
     pub at: String,
+    /// `process` (the page cache survives) or `power` (what was not durable may be lost).
+    pub mode: String,
     /// LSN the reopened journal held.
     pub lsn_after_reopen: u64,
+    /// Acknowledged records the reopened journal no longer held.
+    pub lost_acknowledged: u64,
+    /// Unacknowledged records the reopened journal no longer held.
+    pub lost_unacknowledged: u64,
     /// Deliveries sent again because they were not acknowledged.
     pub redelivered: u64,
+    /// What a power cut did to the journal's files (power crashes only).
+    pub power_cut: Option<PowerCutReport>,
+}
+
+/// What a power cut did to the pages that were not durable.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PowerCutReport {
+    /// The seed that chose the pages kept (drawn from the run's seed).
+    pub seed: u64,
+    /// Pages that held bytes not made durable.
+    pub pages_unflushed: u64,
+    /// Of those, pages that reached the disk whole.
+    pub pages_kept: u64,
+    /// Of those, pages lost.
+    pub pages_lost: u64,
+    /// Where a page was torn part way (`segment file+offset`), if one was.
+    pub torn_at: Option<String>,
 }
 
 /// Per-bucket series over simulated time, for the charts.

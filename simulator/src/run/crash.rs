@@ -1,42 +1,61 @@
-//! Crash faults: when the core dies, how it comes back, and what the producers send again.
+//! Crash faults: when the core dies, what it takes with it, how it comes back, and what the
+//! producers send again.
 //!
 //! A crash is taken before the first delivery that arrives at or after the fault's time. The
-//! core dies without shutdown, is reopened from its journal, and every delivery it had not
-//! acknowledged is submitted again (at the crash's simulated time), as producers that resend
-//! until acknowledged would.
+//! core dies without shutdown; a power crash then cuts the power on the journal's files. The
+//! core is reopened from its journal, the ledger learns which records the journal lost, and
+//! every delivery the core had not acknowledged is submitted again (at the crash's simulated
+//! time), as producers that resend until acknowledged would.
 
 use super::ingest::{Driver, Ready};
 use super::{SimError, journal_options};
 use crate::report::CrashReport;
-use crate::scenario::{Fault, Scenario};
+use crate::rng::Rng;
+use crate::scenario::{CrashMode, Fault, Scenario};
 use std::collections::VecDeque;
 use waybill_core::engine::Core;
 use waybill_core::time::format_rfc3339_us;
 
+/// One crash of the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Crash {
+    pub at_us: i64,
+    pub mode: CrashMode,
+    /// Decides which pages a power cut keeps; drawn from the run's seed.
+    pub power_seed: u64,
+}
+
 /// The crash faults of a scenario, in time order.
 pub(super) struct CrashSchedule {
-    at_us: VecDeque<i64>,
+    crashes: VecDeque<Crash>,
 }
 
 impl CrashSchedule {
-    pub fn new(scenario: &Scenario) -> CrashSchedule {
-        let mut v: Vec<i64> = scenario
+    /// The scenario's crashes. Each draws its power seed from the `fault/crash` stream, in
+    /// the order of the file, so a seed reproduces every power cut.
+    pub fn new(scenario: &Scenario, seed: u64) -> CrashSchedule {
+        let mut rng = Rng::stream(seed, "fault/crash");
+        let mut v: Vec<Crash> = scenario
             .faults
             .iter()
-            .filter_map(|f| match f {
-                Fault::Crash { at_us } => Some(scenario.world.start_us + at_us),
+            .filter_map(|f| match *f {
+                Fault::Crash { at_us, mode } => Some(Crash {
+                    at_us: scenario.world.start_us + at_us,
+                    mode,
+                    power_seed: rng.next_u64(),
+                }),
                 _ => None,
             })
             .collect();
-        v.sort_unstable();
-        CrashSchedule { at_us: v.into() }
+        v.sort_by_key(|c| c.at_us);
+        CrashSchedule { crashes: v.into() }
     }
 
     /// The next crash, when a delivery arriving at `arrival_us` comes after it (one crash per
     /// delivery at most).
-    pub fn due(&mut self, arrival_us: i64) -> Option<i64> {
-        if self.at_us.front().is_some_and(|&t| arrival_us >= t) {
-            self.at_us.pop_front()
+    pub fn due(&mut self, arrival_us: i64) -> Option<Crash> {
+        if self.crashes.front().is_some_and(|c| arrival_us >= c.at_us) {
+            self.crashes.pop_front()
         } else {
             None
         }
@@ -46,19 +65,27 @@ impl CrashSchedule {
 impl Driver<'_> {
     /// The core dies here without shutdown (no commit, no flush), reopens from its journal,
     /// and what it had not acknowledged is delivered again.
-    pub fn crash(&mut self, at_us: i64) -> Result<(), SimError> {
+    pub fn crash(&mut self, crash: Crash) -> Result<(), SimError> {
         drop(self.core.take());
+        if let Some(files) = self.lying_disk.take() {
+            files.restore(self.dir)?;
+        }
         self.core = Some(Core::open(self.dir, journal_options(self.scenario))?);
         let lsn_after_reopen = self.core().machine().lsn;
+        let cut = self.out.ledger.crash(lsn_after_reopen);
         let again: Vec<Ready> = self.unacked.drain(..).map(|(_, r)| r).collect();
         self.out.crashes.push(CrashReport {
-            at: format_rfc3339_us(at_us),
+            at: format_rfc3339_us(crash.at_us),
+            mode: crash.mode.as_str().to_string(),
             lsn_after_reopen,
+            lost_acknowledged: cut.lost_acknowledged,
+            lost_unacknowledged: cut.lost_unacknowledged,
             redelivered: again.len() as u64,
+            power_cut: None,
         });
         for r in again {
             self.out.redelivered.push(r.index);
-            self.submit(r, at_us)?;
+            self.submit(r, crash.at_us)?;
         }
         Ok(())
     }

@@ -4,7 +4,9 @@
 
 use super::crash::CrashSchedule;
 use super::latency::{Buckets, Latency, Pacer};
-use super::{Prepared, RunOptions, SimError, journal_options};
+use super::ledger::Ledger;
+use super::sabotage::JournalFiles;
+use super::{Prepared, RunOptions, Sabotage, SimError, journal_options};
 use crate::network;
 use crate::report::{self, CrashReport};
 use crate::scenario::Scenario;
@@ -36,6 +38,8 @@ pub(super) struct Ingested {
     pub redelivered: Vec<u32>,
     /// Deliveries that reached the core (sabotage may skip some).
     pub submitted: u64,
+    /// Every hand-over, its LSN, the acknowledgements and what crashes cut.
+    pub ledger: Ledger,
 }
 
 /// The core being fed, and what it has not acknowledged yet.
@@ -47,6 +51,10 @@ pub(super) struct Driver<'a> {
     /// Submitted but not acknowledged: (lsn, delivery), in LSN order.
     pub unacked: VecDeque<(u64, Ready)>,
     pub out: Ingested,
+    pub sabotage: Sabotage,
+    /// [`Sabotage::LyingDisk`]: the journal as it was at the first acknowledgement, put back
+    /// at the first crash.
+    pub lying_disk: Option<JournalFiles>,
 }
 
 impl Driver<'_> {
@@ -58,19 +66,33 @@ impl Driver<'_> {
     pub fn submit(&mut self, r: Ready, ingest_us: i64) -> Result<(), SimError> {
         let (lsn, _) = self.core().submit(&r.entry, ingest_us)?;
         self.out.submitted += 1;
+        self.out.ledger.sent(r.index, Some(lsn));
         self.unacked.push_back((lsn, r));
         Ok(())
     }
 
-    /// Commits the batch and forgets what is now acknowledged: durable under `group` and
-    /// `sync`, applied under `none` (which promises nothing).
-    fn commit(&mut self) -> Result<(), SimError> {
-        let durable = self.core().commit()?;
+    /// Commits the batch (or, at the end, flushes everything) and forgets what is now
+    /// acknowledged: durable under `group` and `sync`, applied under `none` (which promises
+    /// nothing).
+    fn commit(&mut self, flush: bool) -> Result<(), SimError> {
+        let durable = if flush {
+            self.core().flush()?
+        } else {
+            self.core().commit()?
+        };
         let acked = if self.scenario.run.durability == Durability::None {
             self.core().machine().lsn
         } else {
             durable
         };
+        self.out.ledger.acknowledge(acked);
+        if self.sabotage == Sabotage::LyingDisk
+            && self.lying_disk.is_none()
+            && self.out.crashes.is_empty()
+            && self.out.ledger.acked_lsn() > 0
+        {
+            self.lying_disk = Some(JournalFiles::take(self.dir)?);
+        }
         while self.unacked.front().is_some_and(|(lsn, _)| *lsn <= acked) {
             self.unacked.pop_front();
         }
@@ -155,7 +177,7 @@ pub(super) fn ingest(
 ) -> Result<(Ingested, Core), SimError> {
     let batch_events = scenario.run.batch_events;
     let deliveries = &p.stream.deliveries;
-    let mut crashes = CrashSchedule::new(scenario);
+    let mut crashes = CrashSchedule::new(scenario, p.seed);
     let mut progress = report::Progress::new(deliveries.len() as u64, opts.progress);
     let first_arrival_us = deliveries.first().map_or(0, |d| d.arrival_us);
     let out = Ingested {
@@ -164,6 +186,7 @@ pub(super) fn ingest(
         crashes: Vec::new(),
         redelivered: Vec::new(),
         submitted: 0,
+        ledger: Ledger::default(),
     };
 
     std::thread::scope(|scope| -> Result<(Ingested, Core), SimError> {
@@ -174,6 +197,8 @@ pub(super) fn ingest(
             core: Some(Core::open(dir, journal_options(scenario))?),
             unacked: VecDeque::new(),
             out,
+            sabotage: opts.sabotage,
+            lying_disk: None,
         };
         let pacer = Pacer::new(scenario.run.pace, first_arrival_us);
         let mut pending: VecDeque<Ready> = VecDeque::new();
@@ -183,11 +208,12 @@ pub(super) fn ingest(
             let batch_started = Instant::now();
             let mut sent: Vec<(i64, Instant)> = Vec::with_capacity(batch.len());
             for r in batch {
-                if let Some(at_us) = crashes.due(r.arrival_us) {
-                    d.crash(at_us)?;
+                if let Some(crash) = crashes.due(r.arrival_us) {
+                    d.crash(crash)?;
                 }
                 done += 1;
                 if opts.sabotage.skips(r.index) {
+                    d.out.ledger.sent(r.index, None);
                     continue;
                 }
                 last_arrival_us = r.arrival_us;
@@ -200,11 +226,11 @@ pub(super) fn ingest(
                 let arrival_us = r.arrival_us;
                 d.submit(r, arrival_us)?;
             }
-            d.commit()?;
+            d.commit(false)?;
             d.out.latency.record_batch(buckets, &sent, Instant::now());
             progress.update(done, last_arrival_us);
         }
-        d.core().flush()?;
+        d.commit(true)?;
         d.out.wall_seconds = pacer.started.elapsed().as_secs_f64();
         progress.finish();
         let core = d.core.take().expect("the core is open");

@@ -9,14 +9,18 @@
 //!
 //! - [`ingest`]: the decoder thread and the loop that feeds the core.
 //! - [`crash`]: the crash schedule, the reopen and the redelivery of what was not acknowledged.
+//! - [`ledger`]: the producers' account of hand-overs, acknowledgements and what crashes cut.
+//! - [`expected`]: the counters the core must show, from the deliveries the journal must hold.
 //! - [`latency`]: pacing (intended send times), histograms and timeline buckets.
 //! - [`observe`]: reading the core after the run; the shuffled-order digest.
 //! - [`verdict`]: the checklist of a run and the report it becomes; [`timeline`]: its charts' series.
 //! - [`sabotage`]: ways to make the core misbehave, so tests prove each check can fail.
 
 mod crash;
+mod expected;
 mod ingest;
 mod latency;
+mod ledger;
 mod observe;
 mod sabotage;
 mod timeline;

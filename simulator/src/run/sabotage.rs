@@ -1,7 +1,62 @@
 //! Ways to make the core misbehave on purpose, so tests can prove each check can fail.
 
+use super::SimError;
+use std::path::{Path, PathBuf};
 use waybill_core::machine::Summary;
 use waybill_core::state::ShipmentView;
+
+/// The journal's files as they were at one moment (the writer's `LOCK` and segments still
+/// being prepared aside).
+pub(super) struct JournalFiles(Vec<(PathBuf, Vec<u8>)>);
+
+/// The files of `dir` that make up the journal's content.
+fn content_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if e.file_type()?.is_file() && name != "LOCK" && !name.ends_with(".tmp") {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn io_error(dir: &Path, e: std::io::Error) -> SimError {
+    SimError::Io(format!("{}: {e}", dir.display()))
+}
+
+impl JournalFiles {
+    /// Copies the journal's files as they are now (between batches: the writer is idle).
+    pub fn take(dir: &Path) -> Result<JournalFiles, SimError> {
+        let read = || -> std::io::Result<JournalFiles> {
+            let mut files = Vec::new();
+            for p in content_files(dir)? {
+                let bytes = std::fs::read(&p)?;
+                files.push((p, bytes));
+            }
+            Ok(JournalFiles(files))
+        };
+        read().map_err(|e| io_error(dir, e))
+    }
+
+    /// Puts the journal back as it was (the writer is dead): files it did not hold then are
+    /// removed.
+    pub fn restore(self, dir: &Path) -> Result<(), SimError> {
+        let write = || -> std::io::Result<()> {
+            for p in content_files(dir)? {
+                std::fs::remove_file(p)?;
+            }
+            for (p, bytes) in self.0 {
+                std::fs::write(p, bytes)?;
+            }
+            Ok(())
+        };
+        write().map_err(|e| io_error(dir, e))
+    }
+}
 
 /// Ways to make the core misbehave on purpose, so tests can prove each check can fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,6 +73,10 @@ pub enum Sabotage {
     CorruptShipment,
     /// One dead letter is reported under the wrong reason.
     MislabelDeadLetter,
+    /// The disk acknowledges flushes it never made (a volatile write cache that ignores
+    /// flushes): at the first crash the journal's files come back as they were at the first
+    /// acknowledgement, a consistent journal that lacks acknowledged records.
+    LyingDisk,
 }
 
 impl Sabotage {
@@ -51,7 +110,7 @@ impl Sabotage {
                     reasons[j].1 += 1;
                 }
             }
-            Sabotage::None | Sabotage::DropEvery(_) => {}
+            Sabotage::None | Sabotage::DropEvery(_) | Sabotage::LyingDisk => {}
         }
     }
 }

@@ -1,20 +1,24 @@
-//! The checklist of a run (SPEC §8: counts, ground truth, digests, `[expect]`) and the report
-//! it becomes. Every expectation comes from the simulator's own world and stream, never from
-//! the core.
+//! The checklist of a run (SPEC §8: counts, acknowledgements, ground truth, digests,
+//! `[expect]`) and the report it becomes. Every expectation comes from the simulator's own
+//! world, stream and ledger, never from the core.
 
+use super::expected::{ExpectedCounts, expected_counts};
 use super::ingest::Ingested;
 use super::latency::{self, Buckets};
+use super::ledger::Ledger;
 use super::observe::{self, Observed};
 use super::timeline::timeline;
 use super::{Prepared, RunOptions, SimError};
 use crate::checks::{self, MAX_DETAIL_LINES};
-use crate::network::Delivered;
 use crate::oracle::{self, Expected};
-use crate::report::{self, Check, InjectedReport, Leakage, Percentiles, Report, Throughput};
-use crate::scenario::{Pace, Scenario};
+use crate::report::{
+    self, Acknowledgements, Check, InjectedReport, Leakage, Percentiles, Report, Throughput,
+};
+use crate::scenario::{Fault, Pace, Scenario};
 use std::path::Path;
 use waybill_core::engine::{self, Core, Until};
 use waybill_core::event::DeadLetterReason;
+use waybill_core::journal::Durability;
 
 fn reason_list(counts: &[u64; 8]) -> Vec<(String, u64)> {
     DeadLetterReason::ALL
@@ -23,25 +27,10 @@ fn reason_list(counts: &[u64; 8]) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Conservation, and every count against what the network injected plus what crashes sent
-/// again.
-fn counting_checks(p: &Prepared, ing: &Ingested, obs: &Observed) -> Vec<Check> {
+/// Conservation, and every count against what the deliveries the journal must hold give
+/// (everything sent, redeliveries included, but what crashes cut).
+fn counting_checks(e: &ExpectedCounts, obs: &Observed) -> Vec<Check> {
     let s = &obs.summary;
-    let inj = &p.stream.injected;
-    let deliveries = &p.stream.deliveries;
-    let mut redelivered_valid = 0u64;
-    let mut redelivered_malformed = [0u64; 8];
-    for &i in &ing.redelivered {
-        match deliveries[i as usize].what {
-            Delivered::Malformed { reason, .. } => redelivered_malformed[reason.index()] += 1,
-            Delivered::Event(_) | Delivered::Duplicate(_) => redelivered_valid += 1,
-        }
-    }
-    let mut expected_dead = inj.malformed;
-    for (e, r) in expected_dead.iter_mut().zip(redelivered_malformed) {
-        *e += r;
-    }
-    let sent = deliveries.len() as u64 + ing.redelivered.len() as u64;
     vec![
         checks::check(
             "conservation",
@@ -57,23 +46,53 @@ fn counting_checks(p: &Prepared, ing: &Ingested, obs: &Observed) -> Vec<Check> {
                 s.applied + s.duplicates + s.dead_lettered
             ),
         ),
-        checks::equal("every_delivery_received", sent, s.received),
+        checks::equal("every_delivery_received", e.received, s.received),
         checks::equal_counts(
             "dead_letters_match_injected",
-            &reason_list(&expected_dead),
+            &reason_list(&e.dead_lettered),
             &s.dead_letter_reasons
                 .0
                 .iter()
                 .map(|(k, n)| (k.to_string(), *n))
                 .collect::<Vec<_>>(),
         ),
-        checks::equal(
-            "duplicates_match_injected",
-            inj.duplicates + redelivered_valid,
-            s.duplicates,
-        ),
-        checks::equal("missing_matches_dropped", inj.dropped_detectable, s.missing),
+        checks::equal("duplicates_match_injected", e.duplicates, s.duplicates),
+        checks::equal("missing_matches_dropped", e.missing, s.missing),
     ]
+}
+
+/// Under `group` and `sync` an acknowledgement means durable: no crash may lose one. Under
+/// `none` nothing is promised, and the loss is only reported.
+fn lost_acknowledged_check(scenario: &Scenario, ledger: &Ledger) -> Option<Check> {
+    let crashes = scenario
+        .faults
+        .iter()
+        .any(|f| matches!(f, Fault::Crash { .. }));
+    if !crashes || scenario.run.durability == Durability::None {
+        return None;
+    }
+    let lost = ledger.lost_acknowledged();
+    Some(checks::check(
+        "no_acknowledged_event_lost",
+        lost == 0,
+        "0 lost",
+        format!("{lost} lost of {} acknowledged", ledger.acknowledged()),
+        format!(
+            "{lost} events acknowledged as durable ({}) were not in the journal after a crash",
+            scenario.run.durability
+        ),
+    ))
+}
+
+fn acknowledgements(ing: &Ingested) -> Acknowledgements {
+    let l = &ing.ledger;
+    Acknowledgements {
+        sent: l.sent_count(),
+        acknowledged: l.acknowledged(),
+        lost_acknowledged: l.lost_acknowledged(),
+        lost_unacknowledged: l.lost_unacknowledged(),
+        redelivered: ing.redelivered.len() as u64,
+    }
 }
 
 /// Every shipment the core holds against the simulator's own ground truth.
@@ -234,7 +253,7 @@ fn counters(obs: &Observed) -> report::Counters {
     }
 }
 
-fn injected(p: &Prepared, ing: &Ingested) -> InjectedReport {
+fn injected(p: &Prepared) -> InjectedReport {
     let inj = &p.stream.injected;
     InjectedReport {
         events_generated: p.world.events.len() as u64,
@@ -245,7 +264,6 @@ fn injected(p: &Prepared, ing: &Ingested) -> InjectedReport {
         reordered: inj.reordered,
         held_by_outage: inj.held_by_outage,
         malformed: reason_list(&inj.malformed),
-        redelivered_after_crash: ing.redelivered.len() as u64,
     }
 }
 
@@ -261,8 +279,10 @@ pub(super) fn check_run(
 ) -> Result<Report, SimError> {
     let obs = observe::observe(live, opts);
     let replayed = engine::replay(dir, Until::End)?;
-    let expected = oracle::expected(&p.world, &p.stream);
-    let mut checks = counting_checks(p, ing, &obs);
+    let counts = expected_counts(p, &ing.ledger);
+    let expected = oracle::expected_of(&p.world, |i| counts.applied[i]);
+    let mut checks = counting_checks(&counts, &obs);
+    checks.extend(lost_acknowledged_check(scenario, &ing.ledger));
     checks.push(ground_truth_check(&expected, &obs));
     checks.push(checks::equal(
         "replay_digest_matches_live",
@@ -290,12 +310,13 @@ pub(super) fn check_run(
         passed,
         checks,
         counters: counters(&obs),
-        injected: injected(p, ing),
+        injected: injected(p),
         world: p.world.facts.clone(),
         throughput: throughput(scenario, p, ing, eps),
         latency_us: latency,
         outages: p.stream.outages.clone(),
         crashes: ing.crashes.clone(),
+        acknowledgements: acknowledgements(ing),
         timeline: timeline(p, buckets, ing),
         leakage: leakage(p, &expected, &obs),
         journal: String::new(),
