@@ -2,8 +2,8 @@
 
 use waybill_sim::network::OutageWindow;
 use waybill_sim::report::{
-    Acknowledgements, Bucket, Check, Counters, CrashReport, InjectedReport, Leakage, Percentiles,
-    PowerCutReport, Progress, Report, Throughput, Timeline,
+    Acknowledgements, Bar, Bucket, Check, Counters, CrashReport, InjectedReport, Leakage,
+    Percentiles, PowerCutReport, Progress, Report, Status, Throughput, Timeline,
 };
 use waybill_sim::world::Facts;
 
@@ -564,15 +564,29 @@ fn json_keeps_the_spec_counter_names() {
 
 #[test]
 fn progress_line_and_disabled_bar() {
-    let line = Progress::line(250, 1000, Some(START_US + 13 * HOUR_US + 5_000_000), 0.5);
-    assert!(line.starts_with(" 25% "), "{line}");
+    let status = Status {
+        phase: "ingesting".to_string(),
+        bar: Some(Bar {
+            done: 250,
+            total: 1000,
+            simulated_us: Some(START_US + 13 * HOUR_US + 5_000_000),
+            elapsed_seconds: 0.5,
+        }),
+    };
+    let line = Progress::line("[1/2] black-friday", &status, 100);
+    assert!(
+        line.starts_with("[1/2] black-friday · ingesting   25% "),
+        "{line}"
+    );
     assert!(line.contains("500 ev/s"), "{line}");
     assert!(line.contains("sim 13:00:05"), "{line}");
-    let mut p = Progress::new(1000, false);
+    let mut p = Progress::new(None);
+    p.phase("generating");
+    p.ingest(1000);
     for i in 0..1000 {
         p.update(i, START_US);
     }
-    p.finish();
+    p.clear();
 }
 
 /// Writes the sample reports for looking at them: `WAYBILL_REPORT_SAMPLES=/dir cargo test`.

@@ -192,6 +192,47 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
+/// `s` with control characters escaped (`\x1b`, `\x0d`, `\u{9b}`), so that text from a
+/// scenario file cannot move the cursor or recolour the terminal.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c as u32 {
+            n @ (0..=0x1f | 0x7f) => out.push_str(&format!("\\x{n:02x}")),
+            n if c.is_control() => out.push_str(&format!("\\u{{{n:x}}}")),
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Columns `s` takes on a terminal: 2 for East Asian wide characters and most emoji, 0 for
+/// combining marks and zero-width characters, 1 otherwise. An estimate without Unicode
+/// tables that errs on the wide side.
+pub(crate) fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    match c as u32 {
+        0x0300..=0x036f | 0x200b..=0x200f | 0x20d0..=0x20ff | 0xfe00..=0xfe0f => 0,
+        0x1100..=0x115f
+        | 0x2e80..=0xa4cf
+        | 0xac00..=0xd7a3
+        | 0xf900..=0xfaff
+        | 0xfe30..=0xfe4f
+        | 0xff00..=0xff60
+        | 0xffe0..=0xffe6
+        | 0x1f300..=0x1f64f
+        | 0x1f900..=0x1f9ff
+        | 0x20000..=0x3fffd => 2,
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +272,28 @@ mod tests {
             esc("<a href='x'>&</a>"),
             "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn printable_escapes_control_characters() {
+        let cases = [
+            ("plain", "plain"),
+            ("a\x1b[2Jb", "a\\x1b[2Jb"),
+            ("cr\rlf\n", "cr\\x0dlf\\x0a"),
+            ("del\u{7f}", "del\\x7f"),
+            ("csi\u{9b}", "csi\\u{9b}"),
+            ("日本", "日本"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(printable(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn display_width_counts_wide_and_zero_width_characters() {
+        let cases = [("abc", 3), ("日本", 4), ("e\u{301}", 1), ("█░", 2), ("", 0)];
+        for (s, want) in cases {
+            assert_eq!(display_width(s), want, "{s:?}");
+        }
     }
 }

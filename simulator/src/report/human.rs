@@ -1,8 +1,8 @@
 //! The end-of-run summary for a terminal: header, checklist, figures, verdict.
 
 use super::format::{
-    absolute_us, money, rfc_time_of_day, span, start_us, sum, thousands, thousands_f, time_of_day,
-    wall,
+    absolute_us, money, printable, rfc_time_of_day, span, start_us, sum, thousands, thousands_f,
+    time_of_day, wall,
 };
 use super::{CrashReport, Report};
 
@@ -194,10 +194,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
     out.push_str(&format!(
         "  {}  {}\n",
         st.dim("waybill sim"),
-        st.bold(&r.scenario)
+        st.bold(&printable(&r.scenario))
     ));
     for line in r.description.lines().filter(|l| !l.trim().is_empty()) {
-        out.push_str(&format!("  {}\n", st.dim(line.trim())));
+        out.push_str(&format!("  {}\n", st.dim(&printable(line.trim()))));
     }
     let sep = st.dim(" · ");
     out.push_str(&format!(

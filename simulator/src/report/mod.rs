@@ -10,9 +10,11 @@ pub use format::thousands_f;
 mod html;
 mod human;
 mod progress;
+mod suite;
 mod svg;
 
-pub use progress::Progress;
+pub use progress::{Bar, Progress, ProgressOptions, Status};
+pub use suite::{SuiteRun, junit, summary};
 
 /// Everything a run measured and concluded. Times are simulated unless named `wall`.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -8,7 +8,7 @@ use super::ledger::Ledger;
 use super::sabotage::JournalFiles;
 use super::{Prepared, RunOptions, Sabotage, SimError, journal_options};
 use crate::network;
-use crate::report::{self, CrashReport};
+use crate::report::{CrashReport, Progress};
 use crate::scenario::Scenario;
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
@@ -174,11 +174,12 @@ pub(super) fn ingest(
     dir: &Path,
     buckets: &Buckets,
     opts: &RunOptions,
+    progress: &mut Progress,
 ) -> Result<(Ingested, Core), SimError> {
     let batch_events = scenario.run.batch_events;
     let deliveries = &p.stream.deliveries;
     let mut crashes = CrashSchedule::new(scenario, p.seed);
-    let mut progress = report::Progress::new(deliveries.len() as u64, opts.progress);
+    progress.ingest(deliveries.len() as u64);
     let first_arrival_us = deliveries.first().map_or(0, |d| d.arrival_us);
     let out = Ingested {
         wall_seconds: 0.0,
@@ -232,7 +233,6 @@ pub(super) fn ingest(
         }
         d.commit(true)?;
         d.out.wall_seconds = pacer.started.elapsed().as_secs_f64();
-        progress.finish();
         let core = d.core.take().expect("the core is open");
         Ok((d.out, core))
     })

@@ -29,6 +29,7 @@ mod verdict;
 pub use sabotage::Sabotage;
 
 use crate::network::{self, Stream};
+use crate::report::{Progress, ProgressOptions};
 use crate::scenario::Scenario;
 use crate::world::{self, World};
 use std::io::Write;
@@ -43,8 +44,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Journal directory; a fresh temporary one when None (removed after a passing run).
     pub journal: Option<PathBuf>,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
+    /// Draw a one-line progress display on stderr (give it only when stderr is a terminal).
+    pub progress: Option<ProgressOptions>,
     pub sabotage: Sabotage,
 }
 
@@ -95,6 +96,10 @@ pub fn export(scenario: &Scenario, seed: u64, out: &mut dyn Write) -> std::io::R
 }
 
 /// Runs `scenario` through a real core and checks it.
+///
+/// Without [`RunOptions::journal`] the run journals into a fresh temporary directory, which
+/// is removed afterwards unless the run completed and failed a check (the report then names
+/// it, for inspection).
 pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<crate::report::Report, SimError> {
     let seed = opts.seed.unwrap_or(scenario.seed);
     let (journal_dir, temporary) = match &opts.journal {
@@ -107,32 +112,62 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<crate::report::Repo
             journal_dir.display()
         )));
     }
+    let mut progress = Progress::new(opts.progress.clone());
+    progress.phase("generating the world and its delivery");
     let prepared = prepare(scenario, seed);
     let buckets = latency::buckets_for(&prepared.stream, scenario);
-    let (ingested, live) = ingest::ingest(scenario, &prepared, &journal_dir, &buckets, opts)?;
-
-    let t_check = Instant::now();
-    let checked = verdict::check_run(
+    let ingested = ingest::ingest(
         scenario,
         &prepared,
         &journal_dir,
-        &ingested,
         &buckets,
-        &live,
         opts,
+        &mut progress,
     );
+    let (ingested, live) = match ingested {
+        Ok(x) => x,
+        Err(e) => {
+            remove_temporary(&journal_dir, temporary);
+            return Err(e);
+        }
+    };
+
+    let t_check = Instant::now();
+    let ended = verdict::Ended {
+        scenario,
+        prepared: &prepared,
+        dir: &journal_dir,
+        ingested: &ingested,
+        buckets: &buckets,
+        live: &live,
+    };
+    let checked = verdict::check_run(&ended, opts.sabotage, &mut progress);
     drop(live);
-    let mut report = checked?;
+    progress.clear();
+    let mut report = match checked {
+        Ok(r) => r,
+        Err(e) => {
+            remove_temporary(&journal_dir, temporary);
+            return Err(e);
+        }
+    };
     report.throughput.check_seconds = t_check.elapsed().as_secs_f64();
     report.journal = journal_dir.display().to_string();
     if temporary && report.passed {
-        let _ = std::fs::remove_dir_all(&journal_dir);
+        remove_temporary(&journal_dir, temporary);
         report.journal = format!(
             "{} (temporary, removed after the run passed)",
             journal_dir.display()
         );
     }
     Ok(report)
+}
+
+/// Removes a temporary journal (never one the user named).
+fn remove_temporary(dir: &Path, temporary: bool) {
+    if temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 fn temp_journal_dir() -> PathBuf {
@@ -142,7 +177,8 @@ fn temp_journal_dir() -> PathBuf {
     std::env::temp_dir().join(format!("waybill-sim-{}-{nanos}", std::process::id()))
 }
 
-fn holds_journal(dir: &Path) -> bool {
+/// True when `dir` already holds journal segments (a run needs a fresh journal).
+pub fn holds_journal(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut it| {
         it.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "seg")))
     })

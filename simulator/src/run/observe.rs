@@ -2,7 +2,7 @@
 //! the checks compare); and the digest of the journal's applied events applied again in a
 //! shuffled order.
 
-use super::{RunOptions, SimError};
+use super::{Sabotage, SimError};
 use crate::rng::Rng;
 use std::path::Path;
 use waybill_core::engine::{self, Core, CoreError, Until};
@@ -33,11 +33,11 @@ fn views_of(m: &Machine) -> Vec<ShipmentView> {
 
 /// What the live core reports at the end of the run (falsified by the run's sabotage, if
 /// any): the machine that ingested the stream, not a replay of its journal.
-pub(super) fn observe(live: &Core, opts: &RunOptions) -> Observed {
+pub(super) fn observe(live: &Core, sabotage: Sabotage) -> Observed {
     let m = live.machine();
     let mut summary = m.summary();
     let mut views = views_of(m);
-    opts.sabotage.falsify(&mut summary, &mut views);
+    sabotage.falsify(&mut summary, &mut views);
     let digest = summary.digest.clone();
     Observed {
         summary,
