@@ -12,14 +12,17 @@
 
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
+use crate::journal::storage::Storage;
 use crate::journal::{
-    Journal, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef, Recovery, TornTail,
+    Journal, JournalEnv, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef,
+    Recovery, TornTail,
 };
 use crate::machine::{Counters, Machine, Outcome};
 use crate::pipeline::EncodedBatch;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The record kind of a journaled [`Entry`].
 pub const ENTRY_KIND: RecordKind = RecordKind::ENTRY;
@@ -74,7 +77,22 @@ pub struct Core {
 impl Core {
     /// Opens (or creates) the journal in `dir` and rebuilds state by replaying it.
     pub fn open(dir: &Path, opts: JournalOptions) -> Result<Core, CoreError> {
-        let (journal, recovery) = Journal::open(dir, opts)?;
+        Core::open_with(dir, opts, JournalEnv::default())
+    }
+
+    /// [`Core::open`] with the journal on `storage` (e.g. a
+    /// [`crate::journal::storage::SimulatedDisk`], to cut the power after [`Core::crash`]).
+    pub fn open_with_storage(
+        dir: &Path,
+        opts: JournalOptions,
+        storage: Arc<dyn Storage>,
+    ) -> Result<Core, CoreError> {
+        Core::open_with(dir, opts, JournalEnv::with_storage(storage))
+    }
+
+    /// [`Core::open`] with the journal's storage and clock given by `env`.
+    pub fn open_with(dir: &Path, opts: JournalOptions, env: JournalEnv) -> Result<Core, CoreError> {
+        let (journal, recovery) = Journal::open_with(dir, opts, env)?;
         let mut machine = Machine::new();
         replay_records(
             journal.records().map(Ok),
@@ -90,6 +108,13 @@ impl Core {
             scratch: AlignedVec::new(),
             recovery,
         })
+    }
+
+    /// Dies without shutdown, as a killed process does: nothing more is flushed or
+    /// acknowledged; what was written but not made durable stays in the page cache, where a
+    /// power cut can still take it. The state dies with the core.
+    pub fn crash(self) {
+        self.journal.crash();
     }
 
     /// What recovery found when the journal was opened.

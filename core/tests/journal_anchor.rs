@@ -172,8 +172,16 @@ fn a_forger_who_rebuilds_the_chain_passes_it_but_not_the_content_digest() {
     });
     let what = assert_corrupt(verify_plain(dir), locs[k].segment, locs[k].offset, edited);
     assert!(what.contains("hash chain"), "{what}");
-    // With every later link rebuilt too, the chain check passes...
+    // With every later link rebuilt too, the chain passes up to the durable marker, whose link
+    // gives it away...
     relink(dir);
+    let last = locs.last().unwrap();
+    let what = assert_corrupt(verify_plain(dir), last.segment, last.offset, n);
+    assert!(what.contains("durable marker"), "{what}");
+    // ...and with the marker forged as well, every check passes...
+    let seg = fs::read(seg_path(dir, last.segment)).unwrap();
+    let head: [u8; 16] = seg[last.offset + 24..last.offset + 40].try_into().unwrap();
+    forge_marker(dir, n, head);
     let after = verify_plain(dir).unwrap();
     assert_eq!(after.records, n);
     assert_ne!(after.head_link, before[n as usize].head_link);

@@ -37,20 +37,8 @@ struct Case {
     fault: fn(&Path, &[Loc], usize),
     /// Expected (segment, offset, lsn) given the locations and the target index.
     at: fn(&[Loc], usize) -> (u32, usize, u64),
-    /// Whether open (which does not recompute the hash chain) must catch it too.
-    open_catches: Open,
     /// What verify's message must contain ("" for anything).
     says: &'static str,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Open {
-    /// Open reports the same place as verify.
-    Catches,
-    /// Open may report it (somewhere) or not.
-    Maybe,
-    /// Only the hash chain can tell: open accepts it.
-    Accepts,
 }
 
 fn at_record(locs: &[Loc], k: usize) -> (u32, usize, u64) {
@@ -71,21 +59,18 @@ const CASES: &[Case] = &[
         name: "flipped payload byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 48 + l[k].payload_len / 2),
         at: at_record,
-        open_catches: Open::Catches,
         says: "payload crc mismatch",
     },
     Case {
         name: "flipped payload crc byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 5),
         at: at_record,
-        open_catches: Open::Catches,
         says: "header crc mismatch",
     },
     Case {
         name: "flipped header crc byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 46),
         at: at_record,
-        open_catches: Open::Catches,
         says: "header crc mismatch",
     },
     Case {
@@ -98,7 +83,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Catches,
         says: "payload crc mismatch",
     },
     Case {
@@ -112,7 +96,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Catches,
         says: "header crc mismatch",
     },
     Case {
@@ -124,35 +107,30 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Accepts,
         says: "hash chain mismatch",
     },
     Case {
         name: "flipped ingest time byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 17),
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "flipped lsn byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 8),
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "flipped length byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 1),
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "flipped kind byte",
         fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 40),
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -163,7 +141,6 @@ const CASES: &[Case] = &[
             flip(d, l[k].segment, l[k].offset + l[k].frame_len - 1)
         },
         at: |l, k| at_record(l, (k..).find(|&i| l[i].payload_len % 16 != 0).unwrap()),
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -176,7 +153,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -192,7 +168,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -210,7 +185,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Maybe,
         says: "",
     },
     Case {
@@ -233,7 +207,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Accepts,
         says: "",
     },
     Case {
@@ -244,7 +217,6 @@ const CASES: &[Case] = &[
             })
         },
         at: at_record,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -259,42 +231,36 @@ const CASES: &[Case] = &[
         // shows at the next segment's header (the message names where segment 0 ends), and
         // the LSN expected there is the one that vanished.
         at: |l, _| (1, 0, l.iter().rfind(|x| x.segment == 0).unwrap().lsn),
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "middle segment removed",
         fault: |d, _, _| fs::remove_file(seg_path(d, 1)).unwrap(),
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "middle segment replaced by the next one",
         fault: |d, _, _| fs::rename(seg_path(d, 2), seg_path(d, 1)).unwrap(),
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "segment header first lsn byte flipped",
         fault: |d, _, _| flip(d, 1, 24),
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "segment header magic damaged",
         fault: |d, _, _| flip(d, 1, 0),
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
         name: "segment header link byte flipped",
         fault: |d, _, _| flip(d, 1, 45),
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
     Case {
@@ -307,7 +273,6 @@ const CASES: &[Case] = &[
             f.set_len(SEGMENT_BYTES - 4096).unwrap();
         },
         at: at_segment_1,
-        open_catches: Open::Catches,
         says: "",
     },
 ];
@@ -329,40 +294,22 @@ fn every_fault_is_reported_where_it_is() {
         eprintln!("{}: verify says {what}", case.name);
         assert!(what.contains(case.says), "{}: {what}", case.name);
 
-        match (
-            Journal::open(dir, opts(Durability::None)),
-            case.open_catches,
-        ) {
-            (Ok(_), Open::Maybe | Open::Accepts) => {}
-            (Err(e), Open::Catches) => {
-                assert_corrupt::<()>(Err(e), seg, offset, lsn);
-            }
-            (Err(JournalError::Corrupt { .. }), Open::Maybe) => {}
-            (res, expect) => panic!(
-                "{}: open gave {:?}, expected {expect:?}",
-                case.name,
-                res.map(|_| ())
-            ),
-        }
+        // Open checks the hash chain too: it refuses at the same place, changing nothing.
+        let opened = Journal::open(dir, opts(Durability::None)).map(|_| ());
+        assert_corrupt(opened, seg, offset, lsn);
 
         // The reader yields every record before the damage, then the error.
         let reader = JournalReader::open(dir).unwrap();
         let mut got: Vec<_> = reader.records().collect();
-        if case.open_catches == Open::Catches {
-            let good = (lsn - 1) as usize;
-            assert_eq!(got.len(), good + 1, "{}", case.name);
-            for (r, m) in got[..good].iter().zip(&recs) {
-                let r = r.as_ref().unwrap();
-                assert_eq!((r.lsn, r.payload), (m.lsn, &m.payload[..]));
-            }
-            assert_corrupt(got.pop().unwrap().map(|_| ()), seg, offset, lsn);
-            assert_eq!(reader.torn_tail(), None);
+        let good = (lsn - 1) as usize;
+        assert_eq!(got.len(), good + 1, "{}", case.name);
+        for (r, m) in got[..good].iter().zip(&recs) {
+            let r = r.as_ref().unwrap();
+            assert_eq!((r.lsn, r.payload), (m.lsn, &m.payload[..]));
         }
-
-        // Nothing was modified or dropped by any of them (the locked-out open included).
-        if case.open_catches == Open::Catches {
-            assert_eq!(snapshot(dir), before, "{}: files changed", case.name);
-        }
+        assert_corrupt(got.pop().unwrap().map(|_| ()), seg, offset, lsn);
+        assert_eq!(reader.torn_tail(), None);
+        assert_eq!(snapshot(dir), before, "{}: files changed", case.name);
     }
 }
 
@@ -371,10 +318,39 @@ fn every_fault_is_reported_where_it_is() {
 enum Cut {
     ZeroFrom(usize),
     PayloadGarbageFrom(usize),
+    Flip(usize),
 }
 
+/// Writes `sizes_before` records of 700 bytes and a last one of `last_len`, all flushed when
+/// `durable`, else the last one only written (the writer then dies without flushing it).
+fn build_with_last(dir: &Path, sizes_before: usize, last_len: usize, durable: bool) -> Vec<Rec> {
+    let (mut j, _) = Journal::open(dir, opts(Durability::None)).unwrap();
+    let mut recs = append_sizes(&mut j, &vec![700; sizes_before]);
+    j.flush().unwrap();
+    recs.extend(append_sizes(&mut j, &[last_len]));
+    if durable {
+        j.flush().unwrap();
+    }
+    j.crash();
+    assert_eq!(durable_of(dir).lsn, recs.len() as u64 - u64::from(!durable));
+    recs
+}
+
+fn tear(dir: &Path, last: &Loc, cut: Cut) {
+    edit_segment(dir, last.segment, |b| match cut {
+        Cut::ZeroFrom(from) => b[last.offset + from..last.offset + last.frame_len].fill(0),
+        Cut::PayloadGarbageFrom(from) => {
+            b[last.offset + from..last.offset + last.frame_len + 40].fill(0xAB)
+        }
+        Cut::Flip(at) => b[last.offset + at] ^= 0x08,
+    });
+}
+
+/// Damage to the last record: past the durable point it is a torn tail, cut by open (and
+/// appends continue at its LSN); at the durable point it is an error naming segment, offset
+/// and LSN, from verify, open and the reader alike, and nothing is changed.
 #[test]
-fn torn_tail_is_cut_and_appends_continue() {
+fn the_last_record_is_a_torn_tail_only_when_it_was_not_durable() {
     let payload_len = 1500usize;
     let cuts = [
         (Cut::ZeroFrom(0), false),
@@ -387,68 +363,92 @@ fn torn_tail_is_cut_and_appends_continue() {
         (Cut::ZeroFrom(48 + payload_len / 2), true),
         (Cut::ZeroFrom(48 + payload_len - 1), true),
         (Cut::PayloadGarbageFrom(48 + 100), true),
+        (Cut::Flip(9), true),
+        (Cut::Flip(48 + 700), true),
     ];
     for (cut, torn) in cuts {
         for sizes_before in [3usize, 60] {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path();
-            let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
-            let mut sizes = vec![700; sizes_before];
-            sizes.push(payload_len);
-            let recs = append_sizes(&mut j, &sizes);
-            drop(j);
-            let last = locate(dir).pop().unwrap();
-            edit_segment(dir, last.segment, |b| match cut {
-                Cut::ZeroFrom(from) => b[last.offset + from..last.offset + last.frame_len].fill(0),
-                Cut::PayloadGarbageFrom(from) => {
-                    b[last.offset + from..last.offset + last.frame_len + 40].fill(0xAB)
+            for durable in [false, true] {
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = tmp.path();
+                let recs = build_with_last(dir, sizes_before, payload_len, durable);
+                let last = locate(dir).pop().unwrap();
+                tear(dir, &last, cut);
+                if durable {
+                    damaged_last_record_is_refused(dir, &last, &recs);
+                } else {
+                    torn_last_record_is_cut(dir, &last, &recs, torn, cut);
                 }
-            });
-
-            // Readers stop at the tail and change nothing.
-            let before = snapshot(dir);
-            let reader = JournalReader::open(dir).unwrap();
-            assert_eq!(reader.records().count(), recs.len() - 1, "{cut:?}");
-            let report = verify_plain(dir).unwrap();
-            assert_eq!(report.records, recs.len() as u64 - 1);
-            assert_eq!(report.torn_tail.is_some(), torn, "{cut:?}");
-            assert_eq!(snapshot(dir), before);
-
-            let (mut j, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
-            assert_eq!(rec.records, recs.len() as u64 - 1, "{cut:?}");
-            match (&rec.torn_tail, torn) {
-                (Some(t), true) => {
-                    assert_eq!(
-                        t.segment,
-                        waybill_core::journal::segment_file_name(last.segment as u64)
-                    );
-                    assert_eq!((t.offset, t.lsn), (last.offset as u64, last.lsn), "{cut:?}");
-                    assert!(
-                        t.bytes_cut > 0 && t.bytes_cut <= last.frame_len as u64 + 48,
-                        "{cut:?} {t:?}"
-                    );
-                }
-                (None, false) => {}
-                other => panic!("{cut:?}: unexpected {other:?}"),
             }
-            assert_eq!(j.last_lsn(), last.lsn - 1);
-            assert_eq!(read_all(dir), recs[..recs.len() - 1]);
-            let a = j.append(5, RecordKind::ENTRY, b"after the cut").unwrap();
-            assert_eq!(a.lsn, last.lsn);
-            drop(j);
-            let report = verify_plain(dir).unwrap();
-            assert_eq!((report.records, report.torn_tail), (last.lsn, None));
-            let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
-            assert_eq!(rec.torn_tail, None);
         }
     }
 }
 
-/// Builds a journal whose last record `n` is the first record of segment 1.
-fn build_rolled(dir: &Path) -> (Vec<Rec>, Vec<Loc>) {
-    let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
-    let recs = append_sizes(&mut j, &[20_000, 20_000, 20_000, 20_000]);
+fn damaged_last_record_is_refused(dir: &Path, last: &Loc, recs: &[Rec]) {
+    let before = snapshot(dir);
+    let at = (last.segment, last.offset, last.lsn);
+    assert_corrupt(verify_plain(dir), at.0, at.1, at.2);
+    assert_corrupt(
+        Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
+        at.0,
+        at.1,
+        at.2,
+    );
+    let reader = JournalReader::open(dir).unwrap();
+    let mut got: Vec<_> = reader.records().collect();
+    assert_eq!(got.len(), recs.len());
+    assert_corrupt(got.pop().unwrap().map(|_| ()), at.0, at.1, at.2);
+    assert_eq!(snapshot(dir), before);
+}
+
+fn torn_last_record_is_cut(dir: &Path, last: &Loc, recs: &[Rec], torn: bool, cut: Cut) {
+    // Readers stop at the tail and change nothing.
+    let before = snapshot(dir);
+    let reader = JournalReader::open(dir).unwrap();
+    assert_eq!(reader.records().count(), recs.len() - 1, "{cut:?}");
+    let report = verify_plain(dir).unwrap();
+    assert_eq!(report.records, recs.len() as u64 - 1);
+    assert_eq!(report.torn_tail.is_some(), torn, "{cut:?}");
+    assert_eq!(snapshot(dir), before);
+
+    let (mut j, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    assert_eq!(rec.records, recs.len() as u64 - 1, "{cut:?}");
+    match (&rec.torn_tail, torn) {
+        (Some(t), true) => {
+            assert_eq!(
+                t.segment,
+                waybill_core::journal::segment_file_name(last.segment as u64)
+            );
+            assert_eq!((t.offset, t.lsn), (last.offset as u64, last.lsn), "{cut:?}");
+            assert!(
+                t.bytes_cut > 0 && t.bytes_cut <= last.frame_len as u64 + 48,
+                "{cut:?} {t:?}"
+            );
+        }
+        (None, false) => {}
+        other => panic!("{cut:?}: unexpected {other:?}"),
+    }
+    assert_eq!(j.last_lsn(), last.lsn - 1);
+    assert_eq!(read_all(dir), recs[..recs.len() - 1]);
+    let a = j.append(5, RecordKind::ENTRY, b"after the cut").unwrap();
+    assert_eq!(a.lsn, last.lsn);
     drop(j);
+    let report = verify_plain(dir).unwrap();
+    assert_eq!((report.records, report.torn_tail), (last.lsn, None));
+    assert_eq!(report.durable.lsn, last.lsn);
+    let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+    assert_eq!(rec.torn_tail, None);
+}
+
+/// Builds a journal whose last record `n` is the first record of segment 1, all of it durable
+/// or none of it (the writer then dies without flushing).
+fn build_rolled(dir: &Path, durable: bool) -> (Vec<Rec>, Vec<Loc>) {
+    let (mut j, _) = Journal::open(dir, opts(Durability::None)).unwrap();
+    let recs = append_sizes(&mut j, &[20_000, 20_000, 20_000, 20_000]);
+    if durable {
+        j.flush().unwrap();
+    }
+    j.crash();
     let locs = locate(dir);
     assert_eq!(
         locs.iter().map(|l| l.segment).collect::<Vec<_>>(),
@@ -461,7 +461,7 @@ fn build_rolled(dir: &Path) -> (Vec<Rec>, Vec<Loc>) {
 fn torn_tail_before_an_empty_new_segment() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (recs, locs) = build_rolled(dir);
+    let (recs, locs) = build_rolled(dir, false);
     // The writer rolled over (segment 1 exists) but neither record 3's end nor record 4 survived.
     edit_segment(dir, 1, |b| {
         b[locs[3].offset..locs[3].offset + locs[3].frame_len].fill(0)
@@ -487,7 +487,7 @@ fn torn_tail_before_an_empty_new_segment() {
 fn records_lost_before_an_empty_new_segment() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (recs, locs) = build_rolled(dir);
+    let (recs, locs) = build_rolled(dir, false);
     // Record 3 vanished completely (zeros), record 4 too: segment 1's header expects lsn 4.
     edit_segment(dir, 1, |b| {
         b[locs[3].offset..locs[3].offset + locs[3].frame_len].fill(0)
@@ -508,22 +508,32 @@ fn records_lost_before_an_empty_new_segment() {
     assert_eq!(j.append(0, RecordKind::ENTRY, b"x").unwrap().lsn, 3);
 }
 
+/// A record torn while a later segment holds records: after a power cut that kept a later
+/// page and lost an earlier one, past the durable point, the journal is cut at the last intact
+/// record (the later segment goes too); at or below it, that is damage.
 #[test]
-fn damage_before_a_segment_with_records_is_not_a_tail() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let (_, locs) = build_rolled(dir);
-    // The last record of segment 0 is torn, but segment 1 holds record 4: damage.
-    edit_segment(dir, 0, |b| {
-        b[locs[2].offset + 100..locs[2].offset + locs[2].frame_len].fill(0)
-    });
-    assert_corrupt(verify_plain(dir), 0, locs[2].offset, 3);
-    assert_corrupt(
-        Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
-        0,
-        locs[2].offset,
-        3,
-    );
+fn a_torn_record_before_a_segment_with_records() {
+    for durable in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let (recs, locs) = build_rolled(dir, durable);
+        edit_segment(dir, 0, |b| {
+            b[locs[2].offset + 100..locs[2].offset + locs[2].frame_len].fill(0)
+        });
+        if durable {
+            assert_corrupt(verify_plain(dir), 0, locs[2].offset, 3);
+            let opened = Journal::open(dir, opts(Durability::Sync)).map(|_| ());
+            assert_corrupt(opened, 0, locs[2].offset, 3);
+            continue;
+        }
+        let report = verify_plain(dir).unwrap();
+        assert_eq!((report.records, report.segments), (2, 1));
+        let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+        assert_eq!((rec.records, rec.segments, rec.removed_segments), (2, 1, 1));
+        assert_eq!(rec.torn_tail.unwrap().offset, locs[2].offset as u64);
+        assert!(!seg_path(dir, 1).exists());
+        assert_eq!(read_all(dir), recs[..2]);
+    }
 }
 
 #[test]
@@ -574,7 +584,7 @@ fn damaged_header_of_the_only_segment_is_an_error() {
 
 #[test]
 fn a_journal_of_another_format_version_is_refused() {
-    for version in [3u32, 4, 6] {
+    for version in [4u32, 5, 7] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();

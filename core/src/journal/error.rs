@@ -25,6 +25,9 @@ pub enum JournalError {
     /// Another writer holds the directory's lock.
     #[error("journal {} is locked by another writer", .0.display())]
     Locked(PathBuf),
+    /// The journal path exists and is not a directory.
+    #[error("journal path {} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
     /// The directory does not exist or holds no segment files.
     #[error("no journal in {}", .0.display())]
     NoJournal(PathBuf),

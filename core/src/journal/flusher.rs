@@ -7,9 +7,11 @@
 //! segment or in an earlier one, and earlier segments were flushed by the writer itself
 //! before it rolled past them. At most once per group interval the flusher takes the latest
 //! published target, `msync`s the part of the segment written since its last flush (not the
-//! whole file: the pages ahead of the writer are pre-faulted and dirty) and only then raises
-//! the durable LSN. So the durable LSN never passes a record that is not on disk, and it only
-//! grows. An I/O error stops the flusher; the writer reports it at its next commit.
+//! whole file: the pages ahead of the writer are pre-faulted and dirty) through the journal's
+//! [`Storage`], raises the durable marker (synced) and only then the durable LSN. So neither
+//! ever passes a record that is not on disk, and both only grow. An I/O error stops the
+//! flusher; the writer reports it at its next commit. "Due" is read from the journal's
+//! [`Clock`].
 //!
 //! The writer keeps every segment it wrote mapped for its whole life and stops (joins) the
 //! flusher before it unmaps anything, so a published mapping outlives every use here.
@@ -19,29 +21,43 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::JournalError;
+use super::chain::{GENESIS_LINK, Link};
+use super::clock::Clock;
+use super::marker::{Durable, Marker};
 use super::segment::segment_file_name;
+use super::storage::{MappedRange, Storage};
 
 /// Name of the flusher thread.
 const THREAD_NAME: &str = "journal-flush";
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Target {
     segment: u64,
     /// Address of the segment's mapping (page aligned).
     base: usize,
+    /// Length of the segment's mapping.
+    len: usize,
     /// Offset just past the last record published.
     end: usize,
     lsn: u64,
+    /// The chain link of the record at `lsn`.
+    link: Link,
     stop: bool,
 }
 
-struct Shared {
+/// What the writer and the flusher share.
+pub(crate) struct Shared {
     target: Mutex<Target>,
     wake: Condvar,
     /// Every record up to this LSN is durable. Also raised by the writer's own flushes.
     durable_lsn: Arc<AtomicU64>,
+    /// The durable marker, raised after each flush (by the writer's flushes too).
+    marker: Arc<Mutex<Marker>>,
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
     /// The error that stopped the flusher, with the file it concerned.
     failed: Mutex<Option<(PathBuf, io::Error)>>,
 }
@@ -57,25 +73,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What a flusher needs from its journal.
+pub(crate) struct FlusherParts {
+    pub durable_lsn: Arc<AtomicU64>,
+    pub marker: Arc<Mutex<Marker>>,
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+}
+
 impl Flusher {
-    /// Starts flushing segments of `dir` at most once per `interval`; `durable_lsn` is the
-    /// journal's durable LSN, which the flusher raises. `None` when no thread can be started
-    /// (the writer then flushes inline).
-    pub fn start(dir: &Path, interval: Duration, durable_lsn: Arc<AtomicU64>) -> Option<Flusher> {
+    /// Starts flushing segments of `dir` at most once per `interval_us` (by `parts.clock`);
+    /// raises the marker and then the durable LSN after each flush. `None` when no thread can
+    /// be started (the writer then flushes inline).
+    pub fn start(dir: &Path, interval_us: u64, parts: FlusherParts) -> Option<Flusher> {
+        let lsn = parts.durable_lsn.load(Ordering::Acquire);
         let shared = Arc::new(Shared {
             target: Mutex::new(Target {
-                lsn: durable_lsn.load(Ordering::Acquire),
-                ..Target::default()
+                segment: 0,
+                base: 0,
+                len: 0,
+                end: 0,
+                lsn,
+                link: GENESIS_LINK,
+                stop: false,
             }),
             wake: Condvar::new(),
-            durable_lsn,
+            durable_lsn: parts.durable_lsn,
+            marker: parts.marker,
+            storage: parts.storage,
+            clock: parts.clock,
             failed: Mutex::new(None),
         });
         let thread_shared = Arc::clone(&shared);
         let dir = dir.to_owned();
         let thread = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || run(&dir, interval, &thread_shared))
+            .spawn(move || run(&dir, interval_us, &thread_shared))
             .ok()?;
         Some(Flusher {
             shared,
@@ -83,18 +116,21 @@ impl Flusher {
         })
     }
 
-    /// Every record up to `lsn` is written: those past the already durable ones sit in
-    /// `segment` (mapped at `base`, up to offset `end`). Makes them durable on the next tick.
-    /// `base` must stay mapped until this flusher is dropped.
-    pub fn publish(&self, segment: u64, base: *const u8, end: usize, lsn: u64) {
+    /// Every record up to `lsn` (whose link is `link`) is written: those past the already
+    /// durable ones sit in `segment` (mapped at `base`, `len` bytes, records up to offset
+    /// `end`). Makes them durable on the next tick. `base` must stay mapped until this flusher
+    /// is dropped.
+    pub fn publish(&self, segment: u64, map: (*const u8, usize), end: usize, lsn: u64, link: Link) {
         let mut t = lock(&self.shared.target);
-        debug_assert!(lsn >= t.lsn && segment >= t.segment);
+        debug_assert!(lsn >= t.lsn && segment >= t.segment && end <= map.1);
         if lsn > t.lsn {
             *t = Target {
                 segment,
-                base: base as usize,
+                base: map.0 as usize,
+                len: map.1,
                 end,
                 lsn,
+                link,
                 stop: false,
             };
             self.shared.wake.notify_one();
@@ -117,69 +153,72 @@ impl Drop for Flusher {
     }
 }
 
-fn run(dir: &Path, interval: Duration, shared: &Shared) {
+/// Waits for records that are not durable yet and for the group interval to pass since the
+/// last flush (more records may be published meanwhile); `None` when told to stop.
+fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<Target> {
+    let mut t = lock(&shared.target);
+    loop {
+        if t.stop {
+            return None;
+        }
+        let pending = t.lsn > shared.durable_lsn.load(Ordering::Acquire);
+        let since_us = shared.clock.now_us().saturating_sub(last_flush_us);
+        if pending && since_us >= interval_us {
+            return Some(*t);
+        }
+        let mut wait = Duration::from_micros(if pending {
+            interval_us - since_us
+        } else {
+            interval_us.max(1)
+        });
+        if let Some(cap) = shared.clock.recheck_after() {
+            wait = wait.min(cap);
+        }
+        t = shared
+            .wake
+            .wait_timeout(t, wait)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+}
+
+fn run(dir: &Path, interval_us: u64, shared: &Shared) {
     // (segment, offset) up to which this thread has flushed.
     let mut flushed: (u64, usize) = (u64::MAX, 0);
-    let mut last_flush = Instant::now();
-    loop {
-        // Wait for records that are not durable yet, then for the group interval to pass
-        // since the last flush (more records may be published meanwhile).
-        let target = {
-            let mut t = lock(&shared.target);
-            loop {
-                if t.stop {
-                    return;
-                }
-                let pending = t.lsn > shared.durable_lsn.load(Ordering::Acquire);
-                let due = last_flush.elapsed() >= interval;
-                if pending && due {
-                    break *t;
-                }
-                let wait = if pending {
-                    interval.saturating_sub(last_flush.elapsed())
-                } else {
-                    interval
-                };
-                t = shared
-                    .wake
-                    .wait_timeout(t, wait)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-            }
-        };
+    let mut last_flush_us = shared.clock.now_us();
+    while let Some(target) = next_target(shared, interval_us, last_flush_us) {
         let from = if flushed.0 == target.segment {
             flushed.1
         } else {
             0
         };
-        let from = from - from % page_bytes();
         // The schedule counts from the start of a flush: one flush per interval, not per
         // interval plus the time the flush took.
-        let started = Instant::now();
+        let started_us = shared.clock.now_us();
         debug_assert!(from <= target.end);
-        // SAFETY: `base..base + end` lies in a live shared mapping of the segment (the writer
-        // keeps it mapped until this thread has been joined, see `Flusher::publish`); msync
-        // reads no memory of ours, it asks the kernel to write those pages back.
-        let rc = unsafe {
-            libc::msync(
-                (target.base + from) as *mut libc::c_void,
-                target.end - from,
-                libc::MS_SYNC,
-            )
+        // SAFETY: `base..base + len` is a live shared mapping of the segment (the writer keeps
+        // it mapped until this thread has been joined, see `Flusher::publish`).
+        let range =
+            unsafe { MappedRange::new(target.base as *const u8, target.len, from, target.end) };
+        let path = || dir.join(segment_file_name(target.segment));
+        if let Err(e) = shared.storage.sync_segment(target.segment, &range) {
+            *lock(&shared.failed) = Some((path(), e));
+            return;
+        }
+        let durable = Durable {
+            lsn: target.lsn,
+            link: target.link,
         };
-        if rc != 0 {
-            let path = dir.join(segment_file_name(target.segment));
-            *lock(&shared.failed) = Some((path, io::Error::last_os_error()));
+        if let Err(e) = lock(&shared.marker).raise(durable) {
+            let (path, e) = match e {
+                JournalError::Io { path, source } => (path, source),
+                other => (path(), io::Error::other(other.to_string())),
+            };
+            *lock(&shared.failed) = Some((path, e));
             return;
         }
         shared.durable_lsn.fetch_max(target.lsn, Ordering::AcqRel);
         flushed = (target.segment, target.end);
-        last_flush = started;
+        last_flush_us = started_us;
     }
-}
-
-fn page_bytes() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
 }

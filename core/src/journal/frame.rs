@@ -224,23 +224,6 @@ pub(crate) fn parse(seg: &[u8], pos: usize, max_payload: usize) -> Result<Frame<
     Ok(frame)
 }
 
-/// Whether `pos` holds a frame whose length fits and whose two CRCs (header and payload) are
-/// valid, whatever else it holds (used to tell a torn tail from damage: any such frame at or after a bad position is
-/// damage, since a torn write cannot produce one).
-pub(crate) fn plausible_at(seg: &[u8], pos: usize, max_payload: usize) -> bool {
-    if pos + FRAME_HEADER_BYTES > seg.len() {
-        return false;
-    }
-    let len = u32_at(seg, pos) as usize;
-    if len == 0 || len > max_payload || pos + FRAME_HEADER_BYTES + len > seg.len() {
-        return false;
-    }
-    let header = &seg[pos..pos + FRAME_HEADER_BYTES];
-    let end = pos + FRAME_HEADER_BYTES + len;
-    header_crc(header) == u32_at(header, OFF_HEADER_CRC)
-        && crc32c::crc32c(&seg[pos + FRAME_HEADER_BYTES..end]) == u32_at(header, OFF_PAYLOAD_CRC)
-}
-
 /// Decodes a frame at `pos` whose length is `len` without checking it (the bytes were
 /// validated by a scan or written by this process).
 #[inline]
@@ -291,7 +274,6 @@ mod tests {
             );
             assert_eq!(f.payload, &payload[..]);
             assert_eq!(f.bytes(), frame_bytes(len));
-            assert!(plausible_at(&seg, 64, MAX_PAYLOAD_BYTES));
             assert_eq!(
                 parse(&seg, 64 + frame_bytes(len), MAX_PAYLOAD_BYTES).unwrap_err(),
                 Bad::Empty
@@ -349,7 +331,6 @@ mod tests {
             parse(&bad, 0, MAX_PAYLOAD_BYTES).unwrap_err(),
             Bad::PayloadCrc
         );
-        assert!(!plausible_at(&bad, 0, MAX_PAYLOAD_BYTES));
 
         for at in OFF_PAYLOAD_CRC..OFF_PAYLOAD_CRC + 4 {
             let mut bad = seg.clone();
@@ -358,7 +339,6 @@ mod tests {
                 parse(&bad, 0, MAX_PAYLOAD_BYTES).unwrap_err(),
                 Bad::HeaderCrc
             );
-            assert!(!plausible_at(&bad, 0, MAX_PAYLOAD_BYTES));
         }
 
         // A payload CRC rewritten to match an edited payload, header CRC left alone.

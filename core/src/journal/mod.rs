@@ -122,13 +122,16 @@
 //! When rolling over in `group` or `sync` mode, the old segment is flushed first.
 
 pub mod chain;
+pub mod clock;
 mod error;
 mod flusher;
 pub mod frame;
+pub mod marker;
 mod reader;
 mod recovery;
 pub mod segment;
 mod spare;
+pub mod storage;
 mod sums;
 mod verify;
 mod writer;
@@ -138,14 +141,15 @@ use std::str::FromStr;
 
 pub use error::JournalError;
 pub use frame::{FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frame_bytes};
+pub use marker::{Durable, MARKER_FILE_NAME};
 pub use reader::{JournalReader, Records};
 pub use segment::{
     FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
-    SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, segment_file_name,
+    SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, existing_segment_bytes, segment_file_name,
 };
 pub use sums::PayloadSums;
 pub use verify::{PayloadCheck, verify, verify_at};
-pub use writer::Journal;
+pub use writer::{Journal, JournalEnv};
 
 /// The kind byte of a record. 0 is never a valid kind; [`RecordKind::ENTRY`] (1) is the only
 /// kind the core writes today; every other value is reserved for the journal format (e.g.
@@ -314,6 +318,9 @@ pub struct VerifyReport {
     pub last_lsn: u64,
     /// The recomputed chain link of the last record (16 zero bytes for an empty journal).
     pub head_link: [u8; 16],
+    /// What the durable marker says: every record up to its LSN is durable, and the chain
+    /// link there (checked against the records).
+    pub durable: Durable,
     /// The anchor: BLAKE3 of the exact frame bytes (header and payload, no padding) of the
     /// records `1..=content_lsn`, concatenated in LSN order.
     pub content_digest: [u8; 32],

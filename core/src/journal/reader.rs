@@ -8,6 +8,7 @@ use memmap2::Mmap;
 
 use super::error::Damage;
 use super::frame;
+use super::marker::{self, Durable};
 use super::recovery;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use super::{JournalError, RecordRef, TornTail};
@@ -86,6 +87,23 @@ pub(crate) fn map_segments(dir: &Path) -> Result<Vec<(u64, Mmap)>, JournalError>
     Ok(maps)
 }
 
+/// Mapped segment files with their indexes, in order.
+pub(crate) type Segments = Vec<(u64, Mmap)>;
+
+/// Reads the durable marker, then maps the segments (in that order, so that every record the
+/// marker promises is in the page cache when mapped, even with a live writer). A marker that is
+/// missing or unreadable is returned as damage, for the caller to report.
+pub(crate) fn map_with_marker(
+    dir: &Path,
+) -> Result<(Segments, Result<Durable, Damage>), JournalError> {
+    if !dir.is_dir() {
+        return Err(JournalError::NoJournal(dir.to_owned()));
+    }
+    let durable = marker::read(dir)?;
+    let maps = map_segments(dir)?;
+    Ok((maps, durable))
+}
+
 /// Read-only view of a journal: takes no lock, never modifies files, works with or without a
 /// writer. It sees the journal as it was when opened (reopen to see later records).
 pub struct JournalReader {
@@ -103,9 +121,12 @@ impl JournalReader {
     /// Damage does not fail the open: [`JournalReader::records`] yields the records before it,
     /// then the error.
     pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
-        let maps = map_segments(dir)?;
+        let (maps, durable) = map_with_marker(dir)?;
         let views = recovery::views(&maps);
-        let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
+        let scan = match durable {
+            Ok(durable) => recovery::scan(&views, durable, &mut |_, _, _| Ok(())),
+            Err(damage) => recovery::Scan::damaged(damage),
+        };
         let torn_tail = scan.torn_tail(&views);
         let ends = scan.segments.iter().map(|s| s.end).collect();
         drop(views);

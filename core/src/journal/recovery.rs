@@ -2,9 +2,10 @@
 //! [`super::verify`]: frames, CRCs, LSN continuity, segment headers, and the decision between
 //! a torn tail (cut or skipped) and damage (an error naming segment, offset and LSN).
 
-use super::chain::{GENESIS_LINK, Link};
+use super::chain::{GENESIS_LINK, Link, next_link};
 use super::error::Damage;
-use super::frame::{self, Bad, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, Frame, MAX_PAYLOAD_BYTES};
+use super::frame::{self, Bad, FRAME_ALIGN_BYTES, Frame, MAX_PAYLOAD_BYTES};
+use super::marker::Durable;
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentHeader, segment_file_name};
 
 /// A segment file's bytes, with the index from its file name.
@@ -100,15 +101,6 @@ fn nonzero_len(bytes: &[u8]) -> usize {
     0
 }
 
-/// The first 16-byte aligned position at or after `from` holding a CRC-valid frame.
-fn find_plausible(bytes: &[u8], from: usize) -> Option<usize> {
-    debug_assert_eq!(from % FRAME_ALIGN_BYTES, 0);
-    let last = bytes.len().checked_sub(FRAME_HEADER_BYTES)?;
-    (from..=last).step_by(FRAME_ALIGN_BYTES).find(|&pos| {
-        frame::len_at(bytes, pos) != 0 && frame::plausible_at(bytes, pos, MAX_PAYLOAD_BYTES)
-    })
-}
-
 /// Decodes a segment header and checks it against the file name and length.
 fn check_header(view: &SegView<'_>) -> Result<SegmentHeader, String> {
     let header = SegmentHeader::decode(view.bytes)?;
@@ -125,22 +117,37 @@ fn check_header(view: &SegView<'_>) -> Result<SegmentHeader, String> {
     Ok(header)
 }
 
-/// Whether `views[from..]` hold no records at all (headers must still be sound).
-fn trailing_empty(views: &[SegView<'_>], from: usize, expect_lsn: u64) -> Result<bool, Damage> {
-    for (i, view) in views.iter().enumerate().skip(from) {
-        if view.index != i as u64 {
-            return Err(damage(i as u64, 0, expect_lsn, "segment file missing"));
-        }
-        check_header(view).map_err(|what| damage(view.index, 0, expect_lsn, what))?;
-        if find_plausible(view.bytes, SEGMENT_HEADER_BYTES).is_some() {
-            return Ok(false);
-        }
+/// Why a segment's header does not continue the records before it.
+fn discontinuity(header: &SegmentHeader, expect_lsn: u64, prev: Option<&SegScan>) -> String {
+    let mut what = if header.first_lsn != expect_lsn {
+        format!(
+            "segment starts at lsn {}, expected {expect_lsn} (a segment is missing or out of order)",
+            header.first_lsn
+        )
+    } else {
+        "segment header link does not match the previous record (a segment is missing or replaced)"
+            .to_owned()
+    };
+    if let Some(prev) = prev {
+        what.push_str(&format!(
+            "; the previous segment's records end at offset {}",
+            prev.end
+        ));
     }
-    Ok(true)
+    what
 }
 
-/// Scans `views` (all segment files, sorted by index) and validates every frame.
-pub(crate) fn scan(views: &[SegView<'_>], on_record: OnRecord<'_>) -> Scan {
+/// Scans `views` (all segment files, sorted by index) and validates every frame: both CRCs,
+/// LSN continuity, ingest-time order and the hash chain (each stored link recomputed from the
+/// previous one), then `on_record`.
+///
+/// `durable` is what the durable marker promises. The first position that does not hold the
+/// valid next record ends the journal: at or below the durable LSN that is damage (those
+/// records were acknowledged), past it a torn tail, whatever follows (after a power cut the
+/// kernel may have written a later page and lost an earlier one), and every later segment goes
+/// with it. A journal that ends, or whose chain disagrees with the marker, at or below the
+/// durable LSN is damaged too.
+pub(crate) fn scan(views: &[SegView<'_>], durable: Durable, on_record: OnRecord<'_>) -> Scan {
     let mut s = Scan {
         segments: Vec::with_capacity(views.len()),
         records: 0,
@@ -165,112 +172,154 @@ pub(crate) fn scan(views: &[SegView<'_>], on_record: OnRecord<'_>) -> Scan {
             }
         };
         if header.first_lsn != expect_lsn || header.prev_link != s.last_link {
-            // Records lost at the end of the previous segment are a torn tail only when this
-            // and every later segment are empty (the writer rolled over, then died).
-            if i > 0 {
-                match trailing_empty(views, i, expect_lsn) {
-                    Ok(true) => {
-                        let end = s.segments[i - 1].end;
-                        s.torn = Some(TornAt {
-                            view: i - 1,
-                            offset: end,
-                            nonzero_end: end,
-                            lsn: expect_lsn,
-                        });
-                        s.dropped = views.len() - i;
-                        return s;
-                    }
-                    Ok(false) => {}
-                    Err(d) => {
-                        s.damage = Some(d);
-                        return s;
-                    }
-                }
-            }
-            let mut what = if header.first_lsn != expect_lsn {
-                format!(
-                    "segment starts at lsn {}, expected {expect_lsn} (a segment is missing or out of order)",
-                    header.first_lsn
-                )
+            if i > 0 && expect_lsn > durable.lsn {
+                // Records lost at the end of the previous segment, none of them durable.
+                let end = s.segments[i - 1].end;
+                s.cut_at(i - 1, end, end, expect_lsn, views.len());
             } else {
-                "segment header link does not match the previous record (a segment is missing or replaced)"
-                    .to_owned()
-            };
-            if let Some(prev) = s.segments.last() {
-                what.push_str(&format!(
-                    "; the previous segment's records end at offset {}",
-                    prev.end
-                ));
+                let what = discontinuity(&header, expect_lsn, s.segments.last());
+                s.damage = Some(damage(view.index, 0, expect_lsn, what));
             }
-            s.damage = Some(damage(view.index, 0, expect_lsn, what));
             return s;
         }
-
-        let bytes = view.bytes;
-        let mut pos = SEGMENT_HEADER_BYTES;
-        let bad: Option<String> = loop {
-            debug_assert_eq!(pos % FRAME_ALIGN_BYTES, 0);
-            match frame::parse(bytes, pos, MAX_PAYLOAD_BYTES) {
-                Ok(f) => {
-                    let expect = s.last_lsn + 1;
-                    if f.lsn != expect {
-                        break Some(format!("lsn {} found, expected {expect}", f.lsn));
-                    }
-                    if f.ingest_us < s.last_ingest_us {
-                        break Some(format!(
-                            "ingest time {} goes back from {}",
-                            f.ingest_us, s.last_ingest_us
-                        ));
-                    }
-                    if let Err(what) = on_record(view.index, pos, &f) {
-                        break Some(what);
-                    }
-                    s.last_lsn = f.lsn;
-                    s.last_link = f.link;
-                    s.last_ingest_us = f.ingest_us;
-                    s.records += 1;
-                    pos += f.bytes();
-                }
-                Err(Bad::Empty) if is_zero(&bytes[pos..]) => break None,
-                Err(bad) => break Some(bad.describe()),
-            }
-        };
+        let (end, stop) = scan_segment(view, durable, &mut s, on_record);
         s.segments.push(SegScan {
             index: view.index,
-            end: pos,
+            end,
         });
-        let Some(what) = bad else { continue };
-
-        // The first position that is not the valid next record: torn tail or damage?
         let expect = s.last_lsn + 1;
-        if find_plausible(bytes, pos).is_some() {
-            s.damage = Some(damage(view.index, pos, expect, what));
-            return s;
-        }
-        match trailing_empty(views, i + 1, expect) {
-            Ok(true) => {
-                let nonzero_end = pos + frame::align_up(nonzero_len(&bytes[pos..]));
-                s.torn = Some(TornAt {
-                    view: i,
-                    offset: pos,
-                    nonzero_end: nonzero_end.min(bytes.len()),
-                    lsn: expect,
-                });
-                s.dropped = views.len() - (i + 1);
+        let what = match stop {
+            None => continue,
+            Some(Stop::Misplaced(what)) => {
+                s.damage = Some(damage(view.index, end, expect, what));
+                return s;
             }
-            Ok(false) => {
-                s.damage = Some(damage(
-                    view.index,
-                    pos,
-                    expect,
-                    format!("{what} (a later segment holds records)"),
-                ));
-            }
-            Err(d) => s.damage = Some(d),
+            Some(Stop::Unreadable(what)) => what,
+        };
+        if expect <= durable.lsn {
+            s.damage = Some(damage(view.index, end, expect, what));
+        } else {
+            let nonzero_end = end + frame::align_up(nonzero_len(&view.bytes[end..]));
+            s.cut_at(
+                i,
+                end,
+                nonzero_end.min(view.bytes.len()),
+                expect,
+                views.len(),
+            );
         }
         return s;
     }
+    if s.last_lsn < durable.lsn {
+        let (index, end) = s.segments.last().map_or((0, 0), |l| (l.index, l.end));
+        s.damage = Some(damage(
+            index,
+            end,
+            s.last_lsn + 1,
+            format!(
+                "the journal ends at lsn {}, but the durable marker says records up to lsn {} are durable (records were removed or zeroed)",
+                s.last_lsn, durable.lsn
+            ),
+        ));
+    }
     s
+}
+
+/// Why the scan of a segment stopped before its clean end.
+enum Stop {
+    /// No intact frame here (a failed CRC, a bad length, garbage): what a torn write or a lost
+    /// page leaves, so past the durable point it is a torn tail.
+    Unreadable(String),
+    /// An intact frame that does not belong here (wrong LSN, ingest time going back, a broken
+    /// hash chain, a payload the caller rejects): no crash writes that, so it is damage
+    /// wherever it is.
+    Misplaced(String),
+}
+
+/// Walks the frames of one segment whose header was accepted, updating `s` for every valid
+/// record. Returns the offset just past the last valid record, and why the scan stopped there
+/// when it was not the clean end of the segment (zeros to the end).
+fn scan_segment(
+    view: &SegView<'_>,
+    durable: Durable,
+    s: &mut Scan,
+    on_record: OnRecord<'_>,
+) -> (usize, Option<Stop>) {
+    let bytes = view.bytes;
+    let mut pos = SEGMENT_HEADER_BYTES;
+    loop {
+        debug_assert_eq!(pos % FRAME_ALIGN_BYTES, 0);
+        let f = match frame::parse(bytes, pos, MAX_PAYLOAD_BYTES) {
+            Ok(f) => f,
+            Err(Bad::Empty) if is_zero(&bytes[pos..]) => return (pos, None),
+            Err(bad) => return (pos, Some(Stop::Unreadable(bad.describe()))),
+        };
+        if let Err(what) = check_place(&f, s, durable) {
+            return (pos, Some(Stop::Misplaced(what)));
+        }
+        if let Err(what) = on_record(view.index, pos, &f) {
+            return (pos, Some(Stop::Misplaced(what)));
+        }
+        s.last_lsn = f.lsn;
+        s.last_link = f.link;
+        s.last_ingest_us = f.ingest_us;
+        s.records += 1;
+        pos += f.bytes();
+    }
+}
+
+/// Checks that an intact frame is the next record: its LSN, its ingest time, its chain link,
+/// and at the durable LSN the marker's link.
+fn check_place(f: &Frame<'_>, s: &Scan, durable: Durable) -> Result<(), String> {
+    let expect = s.last_lsn + 1;
+    if f.lsn != expect {
+        return Err(format!("lsn {} found, expected {expect}", f.lsn));
+    }
+    if f.ingest_us < s.last_ingest_us {
+        return Err(format!(
+            "ingest time {} goes back from {}",
+            f.ingest_us, s.last_ingest_us
+        ));
+    }
+    if next_link(&s.last_link, f.lsn, f.ingest_us, f.kind, f.payload) != f.link {
+        return Err("hash chain mismatch (a record was edited, removed or reordered)".to_owned());
+    }
+    if f.lsn == durable.lsn && f.link != durable.link {
+        return Err(
+            "the chain link does not match the durable marker's (the records up to it were replaced)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+impl Scan {
+    /// A scan that could not start (the durable marker is damaged): no records.
+    pub fn damaged(damage: Damage) -> Scan {
+        Scan {
+            segments: Vec::new(),
+            records: 0,
+            last_lsn: 0,
+            last_link: GENESIS_LINK,
+            last_ingest_us: i64::MIN,
+            torn: None,
+            dropped: 0,
+            damage: Some(damage),
+        }
+    }
+
+    /// Ends the scan with a torn tail in `views[view]` from `offset` to `nonzero_end`; every
+    /// segment after it goes too.
+    fn cut_at(&mut self, view: usize, offset: usize, nonzero_end: usize, lsn: u64, views: usize) {
+        debug_assert!(offset <= nonzero_end && self.damage.is_none());
+        self.torn = Some(TornAt {
+            view,
+            offset,
+            nonzero_end,
+            lsn,
+        });
+        self.dropped = views - (view + 1);
+    }
 }
 
 #[cfg(test)]

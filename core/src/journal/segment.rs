@@ -10,6 +10,7 @@ use memmap2::MmapMut;
 
 use super::JournalError;
 use super::chain::{LINK_BYTES, Link};
+use super::storage::{MappedRange, Storage};
 
 /// Magic bytes at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
@@ -19,8 +20,9 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
 /// CRC32C under a CRC of its own, and the XXH3-128 chain link covers the payload through its
 /// XXH3-128 digest), with the archived entry shrunk from 160 to 88 bytes (the bulky fields of
 /// `order.created` and `order.amended` and an event's optional strings out of line); see the
-/// module docs of `journal`.
-pub const FORMAT_VERSION: u32 = 5;
+/// module docs of `journal`. 6: the frames and entries of version 5, plus the durable marker
+/// file (`DURABLE`) beside the segments, without which a journal with segments is refused.
+pub const FORMAT_VERSION: u32 = 6;
 /// Bytes of the segment header; the first frame starts here.
 pub const SEGMENT_HEADER_BYTES: usize = 64;
 /// Page size assumed for pre-faulting and segment sizes.
@@ -262,10 +264,27 @@ pub(crate) fn allocate(
     Ok(map)
 }
 
-/// Turns a prepared (all-zero) file into segment `header.index`: writes and flushes the
+/// Makes `map[from..to]` of segment `index` durable through `storage`.
+pub(crate) fn sync(
+    dir: &Path,
+    storage: &dyn Storage,
+    index: u64,
+    map: &MmapMut,
+    from: usize,
+    to: usize,
+) -> Result<(), JournalError> {
+    // SAFETY: `map` is a live shared mapping of the segment, borrowed for the whole call.
+    let range = unsafe { MappedRange::new(map.as_ptr(), map.len(), from, to) };
+    storage
+        .sync_segment(index, &range)
+        .map_err(|e| JournalError::io(dir.join(segment_file_name(index)), e))
+}
+
+/// Turns a prepared (all-zero) file into segment `header.index`: writes and syncs the
 /// header, renames the file into place and fsyncs the directory.
 pub(crate) fn install(
     dir: &Path,
+    storage: &dyn Storage,
     header: &SegmentHeader,
     mut map: MmapMut,
 ) -> Result<MmapMut, JournalError> {
@@ -274,17 +293,43 @@ pub(crate) fn install(
     let tmp = temporary_path(dir, header.index);
     let path = dir.join(segment_file_name(header.index));
     map[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
-    map.flush_range(0, SEGMENT_HEADER_BYTES)
-        .map_err(|e| JournalError::io(&tmp, e))?;
+    sync(dir, storage, header.index, &map, 0, SEGMENT_HEADER_BYTES)?;
     fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
     fsync_dir(dir)?;
     Ok(map)
 }
 
 /// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]).
-pub(crate) fn create(dir: &Path, header: &SegmentHeader) -> Result<MmapMut, JournalError> {
+pub(crate) fn create(
+    dir: &Path,
+    storage: &dyn Storage,
+    header: &SegmentHeader,
+) -> Result<MmapMut, JournalError> {
     let map = allocate(dir, header.index, header.segment_bytes)?;
-    install(dir, header, map)
+    install(dir, storage, header, map)
+}
+
+/// The segment size of an existing journal: that of its last segment (`None` when `dir` holds
+/// no segment). A writer that reopens a journal keeps this size unless told otherwise.
+pub fn existing_segment_bytes(dir: &Path) -> Result<Option<u64>, JournalError> {
+    let Some((_, path)) = list(dir)?.pop() else {
+        return Ok(None);
+    };
+    let mut header = [0u8; SEGMENT_HEADER_BYTES];
+    let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0)
+        .map_err(|e| JournalError::io(&path, e))?;
+    SegmentHeader::decode(&header)
+        .map(|h| Some(h.segment_bytes))
+        .map_err(|what| JournalError::Corrupt {
+            segment: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            offset: 0,
+            lsn: 0,
+            what,
+        })
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use super::chain::{GENESIS_LINK, next_link};
 use super::frame::FRAME_HEADER_BYTES;
-use super::reader::map_segments;
+use super::reader::map_with_marker;
 use super::recovery;
 use super::{JournalError, RecordKind, VerifyReport};
 
@@ -60,9 +59,11 @@ pub fn verify(
 }
 
 /// Audits the journal in `dir` without modifying it: segment headers, framing, CRCs, LSN
-/// continuity, ingest-time order, the hash chain (every link recomputed from the first record)
-/// and `check_payload` on every payload (e.g. rkyv validation). A torn tail is reported, not an
-/// error; everything else is [`JournalError::Corrupt`] naming segment, offset and LSN.
+/// continuity, ingest-time order, the hash chain (every link recomputed from the first record),
+/// the durable marker (every record up to it present, its chain link matching) and
+/// `check_payload` on every payload (e.g. rkyv validation). A torn tail past the durable LSN is
+/// reported, not an error; everything else is [`JournalError::Corrupt`] naming segment, offset
+/// and LSN.
 ///
 /// It also computes the content digest ([`VerifyReport::content_digest`]) over the records
 /// `1..=anchor_lsn` (all of them when `None`), while the checks above still cover the whole
@@ -72,20 +73,14 @@ pub fn verify_at(
     anchor_lsn: Option<u64>,
     check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
-    let maps = map_segments(dir)?;
+    let (maps, durable) = map_with_marker(dir)?;
+    let durable = durable.map_err(|d| d.to_error())?;
     let views = recovery::views(&maps);
     let upto = anchor_lsn.unwrap_or(u64::MAX);
-    let mut link = GENESIS_LINK;
     let mut anchor = Anchor::new();
-    let scan = recovery::scan(&views, &mut |index, pos, f| {
-        let expected = next_link(&link, f.lsn, f.ingest_us, f.kind, f.payload);
-        if expected != f.link {
-            return Err(
-                "hash chain mismatch (a record was edited, removed or reordered)".to_owned(),
-            );
-        }
+    // The scan checks frames, CRCs, LSNs, ingest times, the hash chain and the marker.
+    let scan = recovery::scan(&views, durable, &mut |index, pos, f| {
         check_payload(f.kind, f.payload).map_err(|e| format!("payload check failed: {e}"))?;
-        link = expected;
         if f.lsn <= upto {
             // The scan checked that segment `index` is `views[index]`.
             let seg = views[index as usize].bytes;
@@ -96,7 +91,6 @@ pub fn verify_at(
     if let Some(d) = &scan.damage {
         return Err(d.to_error());
     }
-    debug_assert_eq!(scan.last_link, link);
     let content_lsn = match anchor_lsn {
         Some(n) if n > scan.last_lsn => {
             return Err(JournalError::Short {
@@ -111,7 +105,8 @@ pub fn verify_at(
         records: scan.records,
         segments: (views.len() - scan.dropped) as u32,
         last_lsn: scan.last_lsn,
-        head_link: link,
+        head_link: scan.last_link,
+        durable,
         content_digest: anchor.finish(),
         content_lsn,
         torn_tail: scan.torn_tail(&views),

@@ -3,28 +3,53 @@
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::mem;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use memmap2::MmapMut;
 
 use super::chain::{GENESIS_LINK, Link, next_link_summed};
-use super::flusher::Flusher;
+use super::clock::{Clock, SystemClock};
+use super::flusher::{Flusher, FlusherParts};
 use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
+use super::marker::{self, Durable, Marker};
 use super::reader::{Records, Span};
-use super::recovery;
-use super::segment::{
-    self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader, segment_file_name,
-};
+use super::recovery::{self, Scan};
+use super::segment::{self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
+use super::storage::{OsStorage, Storage};
 use super::{
     Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, PayloadSums,
     RecordKind, Recovery,
 };
 
-/// Name of the lock file the writer holds exclusively.
-pub const LOCK_FILE_NAME: &str = "LOCK";
+/// What the journal needs from its surroundings: where bytes become durable and the clock that
+/// paces group commits. The default is the real disk and the machine's clock; tests and the
+/// simulator inject a [`super::storage::SimulatedDisk`] or a [`super::clock::ManualClock`].
+#[derive(Clone, Debug)]
+pub struct JournalEnv {
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for JournalEnv {
+    fn default() -> Self {
+        JournalEnv {
+            storage: Arc::new(OsStorage),
+            clock: Arc::new(SystemClock::default()),
+        }
+    }
+}
+
+impl JournalEnv {
+    /// The default environment with another storage.
+    pub fn with_storage(storage: Arc<dyn Storage>) -> JournalEnv {
+        JournalEnv {
+            storage,
+            ..JournalEnv::default()
+        }
+    }
+}
 
 /// One mapped segment file.
 struct Seg {
@@ -37,11 +62,9 @@ struct Seg {
 }
 
 impl Seg {
-    fn flush(&mut self, dir: &Path) -> Result<(), JournalError> {
+    fn flush(&mut self, dir: &Path, storage: &dyn Storage) -> Result<(), JournalError> {
         if self.flushed < self.end {
-            self.map
-                .flush_range(self.flushed, self.end - self.flushed)
-                .map_err(|e| JournalError::io(dir.join(segment_file_name(self.index)), e))?;
+            segment::sync(dir, storage, self.index, &self.map, self.flushed, self.end)?;
             self.flushed = self.end;
         }
         Ok(())
@@ -56,15 +79,16 @@ impl Seg {
     }
 }
 
-/// The journal's single writer. Holds an exclusive lock on `DIR/LOCK` while it lives; on drop
-/// it flushes what is unflushed (except in [`Durability::None`]) and releases the lock.
+/// The journal's single writer. Holds an exclusive lock on the journal directory itself while
+/// it lives (deleting a file cannot break it); on drop it flushes what is unflushed (except in
+/// [`Durability::None`]) and releases the lock. [`Journal::crash`] drops it without flushing.
 pub struct Journal {
     dir: PathBuf,
     opts: JournalOptions,
+    env: JournalEnv,
     /// Largest payload accepted: [`MAX_PAYLOAD_BYTES`], or less if it would not fit in an
     /// empty segment of `opts.segment_bytes`.
     max_payload: usize,
-    group_interval: Duration,
     /// Segments before the active one, in order.
     sealed: Vec<Seg>,
     /// Sealed segments before this one are fully flushed.
@@ -75,14 +99,20 @@ pub struct Journal {
     last_lsn: u64,
     last_link: Link,
     last_ingest_us: i64,
-    /// Every record up to this LSN is durable: raised by [`Self::flush`] and by the flusher.
+    /// Every record up to this LSN is durable: raised by [`Self::flush`] and by the flusher,
+    /// after the durable marker.
     durable_lsn: Arc<AtomicU64>,
-    last_flush: Instant,
+    /// The durable marker file, shared with the flusher.
+    marker: Arc<Mutex<Marker>>,
+    /// When the last inline flush started, by `env.clock`.
+    last_flush_us: u64,
     /// Group mode: flushes the active segment on its own thread (`None` in the other modes,
     /// or when no thread could be started: group commits then run inline).
     flusher: Option<Flusher>,
     /// The last LSN handed to the flusher.
     published_lsn: u64,
+    /// False after [`Self::crash`]: drop then flushes nothing.
+    flush_on_drop: bool,
     /// Held for the writer's whole life; declared last so that it is released last.
     _lock: File,
 }
@@ -98,139 +128,217 @@ fn check_options(opts: &JournalOptions) -> Result<(), JournalError> {
     Ok(())
 }
 
-fn lock(dir: &Path) -> Result<File, JournalError> {
-    let path = dir.join(LOCK_FILE_NAME);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| JournalError::io(&path, e))?;
+/// Takes the single writer's lock: an exclusive `flock` on the journal directory itself, so
+/// that no file in it can be deleted or replaced to let a second writer in. Released when the
+/// returned handle is closed.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, JournalError> {
+    let file = File::open(dir).map_err(|e| JournalError::io(dir, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(JournalError::Locked(dir.to_owned())),
-        Err(TryLockError::Error(e)) => Err(JournalError::io(&path, e)),
+        Err(TryLockError::Error(e)) => Err(JournalError::io(dir, e)),
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the marker leaves plain data behind: keep going.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Creates `dir` if needed; an existing path that is not a directory is refused.
+fn prepare_dir(dir: &Path) -> Result<(), JournalError> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(JournalError::NotADirectory(dir.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))
+        }
+        Err(e) => Err(JournalError::io(dir, e)),
+    }
+}
+
+/// Maps every segment file of `dir` writable.
+fn map_writable(listed: &[(u64, PathBuf)]) -> Result<Vec<(u64, MmapMut)>, JournalError> {
+    let mut maps = Vec::with_capacity(listed.len());
+    for (index, path) in listed {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| JournalError::io(path, e))?;
+        // SAFETY: we hold the writer lock; segment files are never truncated.
+        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(path, e))?;
+        maps.push((*index, map));
+    }
+    Ok(maps)
+}
+
+/// Cuts what the scan found torn (zeroes it and syncs the zeros) and removes the segment
+/// files after it; returns the kept segments.
+fn cut_tail(
+    dir: &Path,
+    storage: &dyn Storage,
+    listed: &[(u64, PathBuf)],
+    mut maps: Vec<(u64, MmapMut)>,
+    scan: &Scan,
+) -> Result<Vec<Seg>, JournalError> {
+    if let Some(t) = &scan.torn {
+        let (index, map) = &mut maps[t.view];
+        map[t.offset..t.nonzero_end].fill(0);
+        segment::sync(dir, storage, *index, map, t.offset, t.nonzero_end)?;
+    }
+    let kept = scan.segments.len();
+    debug_assert_eq!(kept + scan.dropped, maps.len());
+    if scan.dropped > 0 {
+        for (_, path) in &listed[kept..] {
+            fs::remove_file(path).map_err(|e| JournalError::io(path, e))?;
+        }
+        segment::fsync_dir(dir)?;
+        maps.truncate(kept);
+    }
+    Ok(maps
+        .into_iter()
+        .zip(&scan.segments)
+        .map(|((index, map), s)| {
+            debug_assert_eq!(index, s.index);
+            Seg {
+                index,
+                map,
+                end: s.end,
+                flushed: SEGMENT_HEADER_BYTES,
+            }
+        })
+        .collect())
+}
+
 impl Journal {
-    /// Opens the journal in `dir` (creating the directory and the first segment if absent)
-    /// with an exclusive lock ([`JournalError::Locked`] if another writer holds it).
+    /// Opens the journal in `dir` (creating the directory, the durable marker and the first
+    /// segment if absent) with an exclusive lock ([`JournalError::Locked`] if another writer
+    /// holds it), on the real disk and clock.
     ///
-    /// Recovery validates every frame (framing, CRC, LSN continuity, ingest-time order,
-    /// segment headers), cuts a torn tail (zeroes it and flushes) and removes empty segments
-    /// after it; damage anywhere else is [`JournalError::Corrupt`] and nothing is changed.
-    /// The hash chain is not recomputed here (see [`super::verify`]); the writer continues it
-    /// from the last record's stored link.
+    /// Recovery validates every frame (framing, both CRCs, LSN continuity, ingest-time order,
+    /// the hash chain, segment headers) against the durable marker: damage at or below the
+    /// durable LSN is [`JournalError::Corrupt`] and nothing is changed; past it, the records
+    /// from the first bad position on are a torn tail, which is cut (zeroed and synced, with
+    /// every later segment removed). Then everything kept is synced and the marker raised to
+    /// it, so the durable LSN starts at the last recovered record.
     pub fn open(dir: &Path, opts: JournalOptions) -> Result<(Journal, Recovery), JournalError> {
+        Journal::open_with(dir, opts, JournalEnv::default())
+    }
+
+    /// [`Self::open`] with the storage and clock of `env`.
+    pub fn open_with(
+        dir: &Path,
+        opts: JournalOptions,
+        env: JournalEnv,
+    ) -> Result<(Journal, Recovery), JournalError> {
         check_options(&opts)?;
-        fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
-        let lock_file = lock(dir)?;
+        prepare_dir(dir)?;
+        let lock_file = lock_dir(dir)?;
         segment::remove_temporaries(dir)?;
+        let storage = &*env.storage;
         let mut listed = segment::list(dir)?;
-        if listed.is_empty() {
+        let mut marker = if listed.is_empty() {
+            let marker = Marker::create(dir, Arc::clone(&env.storage))?;
             let header = SegmentHeader {
                 index: 0,
                 first_lsn: 1,
                 segment_bytes: opts.segment_bytes,
                 prev_link: GENESIS_LINK,
             };
-            drop(segment::create(dir, &header)?);
+            drop(segment::create(dir, storage, &header)?);
             listed = segment::list(dir)?;
-        }
-        let mut maps = Vec::with_capacity(listed.len());
-        for (index, path) in &listed {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)
-                .map_err(|e| JournalError::io(path, e))?;
-            // SAFETY: we hold the writer lock; segment files are never truncated.
-            let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(path, e))?;
-            maps.push((*index, map));
-        }
-
+            marker
+        } else {
+            let durable = marker::read(dir)?.map_err(|d| d.to_error())?;
+            Marker::open(dir, Arc::clone(&env.storage), durable)?
+        };
+        let maps = map_writable(&listed)?;
         let views = recovery::views(&maps);
-        let scan = recovery::scan(&views, &mut |_, _, _| Ok(()));
+        let scan = recovery::scan(&views, marker.current(), &mut |_, _, _| Ok(()));
         if let Some(d) = &scan.damage {
             return Err(d.to_error());
         }
         let torn_tail = scan.torn_tail(&views);
         drop(views);
-
-        if let Some(t) = &scan.torn {
-            let (index, map) = &mut maps[t.view];
-            map[t.offset..t.nonzero_end].fill(0);
-            if t.nonzero_end > t.offset {
-                map.flush_range(t.offset, t.nonzero_end - t.offset)
-                    .map_err(|e| JournalError::io(dir.join(segment_file_name(*index)), e))?;
-            }
+        let mut segs = cut_tail(dir, storage, &listed, maps, &scan)?;
+        // What recovery kept is made durable before it is reported so.
+        for seg in &mut segs {
+            seg.flush(dir, storage)?;
         }
-        let kept = scan.segments.len();
-        debug_assert_eq!(kept + scan.dropped, maps.len());
-        if scan.dropped > 0 {
-            for (_, path) in &listed[kept..] {
-                fs::remove_file(path).map_err(|e| JournalError::io(path, e))?;
-            }
-            segment::fsync_dir(dir)?;
-            maps.truncate(kept);
-        }
-
-        let mut segs: Vec<Seg> = maps
-            .into_iter()
-            .zip(&scan.segments)
-            .map(|((index, map), s)| {
-                debug_assert_eq!(index, s.index);
-                Seg {
-                    index,
-                    map,
-                    end: s.end,
-                    flushed: s.end,
-                }
-            })
-            .collect();
+        marker.raise(Durable {
+            lsn: scan.last_lsn,
+            link: scan.last_link,
+        })?;
         let mut active = segs.pop().expect("a journal has at least one segment");
-        // What recovery found in the tail segment is made durable before it is reported so.
-        active.flushed = SEGMENT_HEADER_BYTES;
-        active.flush(dir)?;
         segment::prefault(&mut active.map, active.end);
-
-        let max_payload = MAX_PAYLOAD_BYTES
-            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES);
         let recovery = Recovery {
             records: scan.records,
             segments: (segs.len() + 1) as u32,
             torn_tail,
             removed_segments: scan.dropped as u32,
         };
-        let sealed_count = segs.len();
+        let journal = Journal::assemble(dir, opts, env, (segs, active), &scan, marker, lock_file);
+        Ok((journal, recovery))
+    }
+
+    /// Puts a recovered journal together and starts its background threads.
+    fn assemble(
+        dir: &Path,
+        opts: JournalOptions,
+        env: JournalEnv,
+        (sealed, active): (Vec<Seg>, Seg),
+        scan: &Scan,
+        marker: Marker,
+        lock_file: File,
+    ) -> Journal {
+        let max_payload = MAX_PAYLOAD_BYTES
+            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES);
         let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
         let durable_lsn = Arc::new(AtomicU64::new(scan.last_lsn));
-        let group_interval = Duration::from_micros(opts.group_commit_interval_us);
+        let marker = Arc::new(Mutex::new(marker));
         let flusher = match opts.durability {
-            Durability::Group => Flusher::start(dir, group_interval, Arc::clone(&durable_lsn)),
+            Durability::Group => Flusher::start(
+                dir,
+                opts.group_commit_interval_us,
+                FlusherParts {
+                    durable_lsn: Arc::clone(&durable_lsn),
+                    marker: Arc::clone(&marker),
+                    storage: Arc::clone(&env.storage),
+                    clock: Arc::clone(&env.clock),
+                },
+            ),
             Durability::None | Durability::Sync => None,
         };
-        let journal = Journal {
+        let last_flush_us = env.clock.now_us();
+        Journal {
             dir: dir.to_owned(),
             _lock: lock_file,
-            group_interval,
             opts,
+            env,
             max_payload,
-            sealed: segs,
-            sealed_unflushed_from: sealed_count,
+            sealed_unflushed_from: sealed.len(),
+            sealed,
             spare: Some(spare),
             active,
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
             last_ingest_us: scan.last_ingest_us,
             durable_lsn,
-            last_flush: Instant::now(),
+            marker,
+            last_flush_us,
             flusher,
             published_lsn: scan.last_lsn,
-        };
-        Ok((journal, recovery))
+            flush_on_drop: true,
+        }
+    }
+
+    /// Dies without shutdown, as a killed process does: nothing more is flushed (a group
+    /// flush already under way completes), the durable marker stays where it is, and what was
+    /// written but not flushed stays in the page cache, where a power cut can still take it
+    /// (see [`super::storage::SimulatedDisk::cut_power`]).
+    pub fn crash(mut self) {
+        self.flush_on_drop = false;
     }
 
     /// Appends one record and returns its LSN, the stored ingest time
@@ -345,7 +453,7 @@ impl Journal {
             Some(spare) if spare.index() == index => spare.take(&self.dir)?,
             _ => segment::allocate(&self.dir, index, self.opts.segment_bytes)?,
         };
-        let map = segment::install(&self.dir, &header, prepared)?;
+        let map = segment::install(&self.dir, &*self.env.storage, &header, prepared)?;
         let fresh = Seg {
             index,
             map,
@@ -379,15 +487,17 @@ impl Journal {
                         // the flusher is joined in `drop`.
                         f.publish(
                             self.active.index,
-                            self.active.map.as_ptr(),
+                            (self.active.map.as_ptr(), self.active.map.len()),
                             self.active.end,
                             self.last_lsn,
+                            self.last_link,
                         );
                         self.published_lsn = self.last_lsn;
                     }
                     Ok(self.durable_lsn())
                 } else if self.durable_lsn() < self.last_lsn
-                    && self.last_flush.elapsed() >= self.group_interval
+                    && self.env.clock.now_us().saturating_sub(self.last_flush_us)
+                        >= self.opts.group_commit_interval_us
                 {
                     self.flush()
                 } else {
@@ -403,18 +513,25 @@ impl Journal {
         self.flusher.is_some()
     }
 
-    /// Flushes (msync) everything appended so far, whatever the mode; returns the durable LSN.
+    /// Flushes (msync) everything appended so far, whatever the mode, then raises the durable
+    /// marker (synced) and the durable LSN; returns the durable LSN.
     pub fn flush(&mut self) -> Result<u64, JournalError> {
         if self.durable_lsn() == self.last_lsn {
             return Ok(self.last_lsn);
         }
+        self.last_flush_us = self.env.clock.now_us();
+        let storage = &*self.env.storage;
         for seg in &mut self.sealed[self.sealed_unflushed_from..] {
-            seg.flush(&self.dir)?;
+            seg.flush(&self.dir, storage)?;
         }
         self.sealed_unflushed_from = self.sealed.len();
-        self.active.flush(&self.dir)?;
+        self.active.flush(&self.dir, storage)?;
+        lock(&self.marker).raise(Durable {
+            lsn: self.last_lsn,
+            link: self.last_link,
+        })?;
         self.durable_lsn.fetch_max(self.last_lsn, Ordering::AcqRel);
-        self.last_flush = Instant::now();
+        debug_assert!(lock(&self.marker).current().lsn >= self.durable_lsn());
         Ok(self.last_lsn)
     }
 
@@ -423,9 +540,8 @@ impl Journal {
         self.last_lsn
     }
 
-    /// Records up to this LSN have been flushed. At open it is the last recovered LSN: open
-    /// flushes the tail segment, and earlier segments were flushed before the previous writer
-    /// rolled past them (in `group` and `sync` mode; `none` promises nothing).
+    /// Records up to this LSN have been flushed, and the durable marker says so. At open it
+    /// is the last recovered LSN: open syncs every segment it kept and raises the marker.
     pub fn durable_lsn(&self) -> u64 {
         self.durable_lsn.load(Ordering::Acquire)
     }
@@ -477,7 +593,7 @@ impl Drop for Journal {
     fn drop(&mut self) {
         // The flusher stops first (after a flush in progress), then the tail is flushed here.
         drop(self.flusher.take());
-        if self.opts.durability != Durability::None {
+        if self.flush_on_drop && self.opts.durability != Durability::None {
             // Best effort: errors cannot be reported from drop; call flush() to see them.
             let _ = self.flush();
         }

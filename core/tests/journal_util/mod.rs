@@ -196,3 +196,27 @@ pub fn rewrite_header_crc(bytes: &mut [u8], offset: usize) {
     let crc = crc32c::crc32c(&bytes[offset..offset + 44]);
     bytes[offset + 44..offset + 48].copy_from_slice(&crc.to_le_bytes());
 }
+
+/// Rewrites the durable marker (file `DURABLE`) to say that records up to `lsn`, whose chain
+/// link is `link`, are durable: both slots, from the documented layout, as a forger would.
+pub fn forge_marker(dir: &Path, lsn: u64, link: [u8; 16]) {
+    let slot = |write: u64| {
+        let mut s = [0u8; 64];
+        s[..8].copy_from_slice(b"WBDURABL");
+        s[8..12].copy_from_slice(&waybill_core::journal::FORMAT_VERSION.to_le_bytes());
+        s[16..24].copy_from_slice(&write.to_le_bytes());
+        s[24..32].copy_from_slice(&lsn.to_le_bytes());
+        s[32..48].copy_from_slice(&link);
+        let crc = crc32c::crc32c(&s[..60]);
+        s[60..].copy_from_slice(&crc.to_le_bytes());
+        s
+    };
+    let mut bytes = slot(1_000_000).to_vec();
+    bytes.extend_from_slice(&slot(1_000_001));
+    fs::write(dir.join(waybill_core::journal::MARKER_FILE_NAME), bytes).expect("write marker");
+}
+
+/// The durable marker as the journal reads it.
+pub fn durable_of(dir: &Path) -> waybill_core::journal::Durable {
+    verify_plain(dir).expect("verify").durable
+}
