@@ -16,12 +16,11 @@ fn smoke() -> Scenario {
 fn smoke_sync() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/smoke.toml");
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("durability = \"group\""));
-    Scenario::from_toml(&text.replace(
-        "durability = \"group\"",
-        "durability = \"sync\"\nbatch_events = 100",
-    ))
-    .unwrap()
+    let sync = text
+        .replace("durability = \"group\"", "durability = \"sync\"")
+        .replace("batch_events = 256", "batch_events = 100");
+    assert!(sync.contains("durability = \"sync\"") && sync.contains("batch_events = 100"));
+    Scenario::from_toml(&sync).unwrap()
 }
 
 fn failed_checks(sabotage: Sabotage) -> Vec<String> {

@@ -9,11 +9,12 @@
 
 use super::ingest::{Driver, Ready};
 use super::{SimError, journal_options};
-use crate::report::CrashReport;
+use crate::report::{CrashReport, PowerCutReport};
 use crate::rng::Rng;
 use crate::scenario::{CrashMode, Fault, Scenario};
 use std::collections::VecDeque;
-use waybill_core::engine::Core;
+use waybill_core::engine::{Core, CoreError};
+use waybill_core::journal::storage::PowerLoss;
 use waybill_core::time::format_rfc3339_us;
 
 /// One crash of the schedule.
@@ -63,14 +64,23 @@ impl CrashSchedule {
 }
 
 impl Driver<'_> {
-    /// The core dies here without shutdown (no commit, no flush), reopens from its journal,
-    /// and what it had not acknowledged is delivered again.
+    /// The core dies here without shutdown (nothing more is flushed; a power crash then cuts
+    /// the power on the journal's files), reopens from its journal, and what it had not
+    /// acknowledged is delivered again.
     pub fn crash(&mut self, crash: Crash) -> Result<(), SimError> {
-        drop(self.core.take());
+        self.core.take().expect("the core is open").crash();
+        let power_cut = match crash.mode {
+            CrashMode::Process => None,
+            CrashMode::Power => Some(self.cut_power(crash.power_seed)?),
+        };
         if let Some(files) = self.lying_disk.take() {
             files.restore(self.dir)?;
         }
-        self.core = Some(Core::open(self.dir, journal_options(self.scenario))?);
+        self.core = Some(Core::open_with_storage(
+            self.dir,
+            journal_options(self.scenario),
+            self.disk.clone(),
+        )?);
         let lsn_after_reopen = self.core().machine().lsn;
         let cut = self.out.ledger.crash(lsn_after_reopen);
         let again: Vec<Ready> = self.unacked.drain(..).map(|(_, r)| r).collect();
@@ -81,12 +91,28 @@ impl Driver<'_> {
             lost_acknowledged: cut.lost_acknowledged,
             lost_unacknowledged: cut.lost_unacknowledged,
             redelivered: again.len() as u64,
-            power_cut: None,
+            power_cut,
         });
         for r in again {
             self.out.redelivered.push(r.index);
             self.submit(r, crash.at_us)?;
         }
         Ok(())
+    }
+
+    /// Rewrites the journal's files to what a power cut leaves: everything made durable, and
+    /// of the rest a random choice of pages (by `seed`), one of them possibly torn.
+    fn cut_power(&self, seed: u64) -> Result<PowerCutReport, SimError> {
+        let cut = self
+            .disk
+            .cut_power(self.dir, PowerLoss::Arbitrary { seed })
+            .map_err(CoreError::from)?;
+        Ok(PowerCutReport {
+            seed,
+            pages_unflushed: cut.pages_unflushed,
+            pages_kept: cut.pages_kept,
+            pages_lost: cut.pages_lost,
+            torn_at: cut.torn_at.map(|(file, offset)| format!("{file}+{offset}")),
+        })
     }
 }

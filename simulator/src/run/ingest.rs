@@ -13,10 +13,12 @@ use crate::scenario::Scenario;
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 use waybill_core::engine::Core;
 use waybill_core::event::Entry;
 use waybill_core::journal::Durability;
+use waybill_core::journal::storage::SimulatedDisk;
 
 /// Deliveries decoded ahead of the core, per batch handed over.
 const QUEUE_BATCHES: usize = 8;
@@ -48,6 +50,9 @@ pub(super) struct Driver<'a> {
     pub dir: &'a Path,
     /// The live core; None only while it is being replaced after a crash.
     pub core: Option<Core>,
+    /// The disk under the journal: it records what each flush made durable, so that a power
+    /// cut can take the rest.
+    pub disk: Arc<SimulatedDisk>,
     /// Submitted but not acknowledged: (lsn, delivery), in LSN order.
     pub unacked: VecDeque<(u64, Ready)>,
     pub out: Ingested,
@@ -192,10 +197,13 @@ pub(super) fn ingest(
 
     std::thread::scope(|scope| -> Result<(Ingested, Core), SimError> {
         let rx = spawn_decoder(scope, p, batch_events);
+        let disk = Arc::new(SimulatedDisk::new());
+        let core = Core::open_with_storage(dir, journal_options(scenario), disk.clone())?;
         let mut d = Driver {
             scenario,
             dir,
-            core: Some(Core::open(dir, journal_options(scenario))?),
+            core: Some(core),
+            disk,
             unacked: VecDeque::new(),
             out,
             sabotage: opts.sabotage,
