@@ -1,9 +1,11 @@
 //! The run report renders as a terminal summary, JSON and a self-contained HTML page.
 
 use waybill_sim::network::OutageWindow;
+use waybill_sim::report::thousands_f;
 use waybill_sim::report::{
-    Acknowledgements, Bar, Bucket, Check, Counters, CrashReport, InjectedReport, Leakage,
-    Percentiles, PowerCutReport, Progress, Report, Status, Throughput, Timeline,
+    Acknowledgements, Bucket, Check, Counters, CrashReport, CurrencyLeakage, InjectedReport,
+    Leakage, Percentiles, PowerCutReport, Progress, ProgressBar, Report, Status, Throughput,
+    Timeline,
 };
 use waybill_sim::world::Facts;
 
@@ -278,19 +280,37 @@ fn sample(kind: Kind) -> Report {
             buckets: buckets(kind, n, bucket_s),
         },
         leakage: Leakage {
-            omitted_detention_charges: 360,
-            omitted_detention_cents: 4_512_500,
-            expected_cents: 4_512_500,
-            expected_leaking_shipments: 360,
-            found_cents: if kind == Kind::Failing {
-                4_500_000
-            } else {
-                4_512_500
-            },
-            leaking_shipments: if kind == Kind::Failing { 359 } else { 360 },
-            top: (0..10)
-                .map(|i| (1000 + i * 7919, 50_000 - i as i64 * 3_250))
-                .collect(),
+            omitted_detention_charges: 372,
+            expected_leaking_shipments: 372,
+            leaking_shipments: if kind == Kind::Failing { 371 } else { 372 },
+            currencies: vec![
+                CurrencyLeakage {
+                    currency: "EUR".to_string(),
+                    omitted_detention_charges: 360,
+                    omitted_detention_cents: 4_512_500,
+                    expected_cents: 4_512_500,
+                    expected_leaking_shipments: 360,
+                    found_cents: if kind == Kind::Failing {
+                        4_500_000
+                    } else {
+                        4_512_500
+                    },
+                    leaking_shipments: if kind == Kind::Failing { 359 } else { 360 },
+                    top: (0..10)
+                        .map(|i| (1000 + i * 7919, 50_000 - i as i128 * 3_250))
+                        .collect(),
+                },
+                CurrencyLeakage {
+                    currency: "USD".to_string(),
+                    omitted_detention_charges: 12,
+                    omitted_detention_cents: 98_100,
+                    expected_cents: 98_100,
+                    expected_leaking_shipments: 12,
+                    found_cents: 98_100,
+                    leaking_shipments: 12,
+                    top: vec![(4242, 17_500), (77, 9_900)],
+                },
+            ],
         },
         journal: "/tmp/waybill-run/journal".to_string(),
         lsn: 1_207_089,
@@ -495,11 +515,14 @@ fn html_copes_with_no_buckets_one_bucket_and_huge_values() {
         b.latency_p99_us = Some(u64::MAX);
     }
     huge.counters.dead_letter_reasons[0].1 = u64::MAX;
-    huge.leakage.found_cents = i64::MAX;
+    huge.leakage.currencies[0].found_cents = i128::MAX;
+    huge.leakage.currencies[1].expected_cents = i128::MIN;
     let html = huge.html();
     assert!(!html.contains("NaN"));
+    assert!(html.contains("EUR 1,701,411,834,604,692,317,316,873,037,158,841,057.27"));
     let text = huge.human(false);
     assert!(text.contains("18,446,744,073,709,551,615"));
+    assert!(text.contains("-1,701,411,834,604,692,317,316,873,037,158,841,057.28"));
 
     let mut zero = sample(Kind::Passing);
     zero.timeline.bucket_seconds = 0;
@@ -566,7 +589,7 @@ fn json_keeps_the_spec_counter_names() {
 fn progress_line_and_disabled_bar() {
     let status = Status {
         phase: "ingesting".to_string(),
-        bar: Some(Bar {
+        bar: Some(ProgressBar {
             done: 250,
             total: 1000,
             simulated_us: Some(START_US + 13 * HOUR_US + 5_000_000),
@@ -656,4 +679,29 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Money is shown per currency and never added across currencies.
+#[test]
+fn leakage_is_shown_per_currency_and_never_added() {
+    let r = sample(Kind::OutagesCrashesLatency);
+    let (eur, usd) = (45_125.00, 981.00);
+    let sum = thousands_f(eur + usd, 2);
+    let text = r.human(false);
+    let html = r.html();
+    for out in [&text, &html] {
+        assert!(!out.contains(&sum), "a sum across currencies: {sum}");
+    }
+    let section = &text[text.find("leakage (per currency)").unwrap()..];
+    let section = &section[..section.find("journal").unwrap()];
+    let usd_at = section.find("    USD").expect("a USD block");
+    assert!(section.find("    EUR").unwrap() < usd_at, "{section}");
+    assert!(section[usd_at..].contains("981.00"), "{section}");
+    assert!(section[usd_at..].contains("shipment 4242"), "{section}");
+    assert!(html.contains("<h3 class=\"currency\">USD"), "a USD chart");
+    assert!(
+        html.contains("USD 981.00"),
+        "the tile names the other currency"
+    );
+    assert!(html.contains("EUR 45,125.00"));
 }

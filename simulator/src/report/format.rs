@@ -7,6 +7,11 @@ const US_PER_DAY: i64 = 86_400 * US_PER_S;
 
 /// `1234567` -> `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
+    thousands_u128(u128::from(n))
+}
+
+/// [`thousands`] for exact sums.
+pub(crate) fn thousands_u128(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -46,11 +51,38 @@ pub fn thousands_f(v: f64, decimals: usize) -> String {
     out
 }
 
-/// Cents as currency units: `123456` -> `1,234.56`.
-pub(crate) fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+/// Digits after the point of a currency's minor unit (ISO 4217): 0 for JPY and KRW, 3 for
+/// BHD, KWD and OMR, 2 otherwise.
+fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" => 0,
+        "BHD" | "KWD" | "OMR" => 3,
+        _ => 2,
+    }
+}
+
+/// Minor units of `currency` as major units: `("EUR", 123456)` -> `1,234.56`,
+/// `("JPY", 1500)` -> `1,500`.
+pub(crate) fn money_in(currency: &str, minor: impl Into<i128>) -> String {
+    let minor: i128 = minor.into();
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return format!("{sign}{}", thousands_u128(abs));
+    }
+    let unit = 10u128.pow(digits);
+    format!(
+        "{sign}{}.{:0width$}",
+        thousands_u128(abs / unit),
+        abs % unit,
+        width = digits as usize
+    )
+}
+
+/// `EUR 1,234.56`.
+pub(crate) fn money_with_code(currency: &str, minor: impl Into<i128>) -> String {
+    format!("{currency} {}", money_in(currency, minor))
 }
 
 /// Short SI form for axis labels and tiles: `1500` -> `1.5k`, `2_000_000` -> `2M`.
@@ -245,8 +277,6 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands_f(1234567.891, 1), "1,234,567.9");
         assert_eq!(thousands_f(-0.01, 1), "0.0");
-        assert_eq!(money(123456), "1,234.56");
-        assert_eq!(money(-5), "-0.05");
         assert_eq!(si(1500.0), "1.5k");
         assert_eq!(si(2_000_000.0), "2M");
         assert_eq!(si(0.5), "0.5");
@@ -295,5 +325,30 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(display_width(s), want, "{s:?}");
         }
+    }
+
+    #[test]
+    fn money_follows_the_currency_minor_unit() {
+        let cases: [(&str, i128, &str); 7] = [
+            ("EUR", 123_456, "1,234.56"),
+            ("EUR", -5, "-0.05"),
+            ("JPY", 1_500, "1,500"),
+            ("KWD", 12_345, "12.345"),
+            ("unknown", 100, "1.00"),
+            (
+                "USD",
+                i128::MAX,
+                "1,701,411,834,604,692,317,316,873,037,158,841,057.27",
+            ),
+            (
+                "USD",
+                i128::MIN,
+                "-1,701,411,834,604,692,317,316,873,037,158,841,057.28",
+            ),
+        ];
+        for (cur, minor, want) in cases {
+            assert_eq!(money_in(cur, minor), want, "{cur} {minor}");
+        }
+        assert_eq!(money_with_code("EUR", 250), "EUR 2.50");
     }
 }

@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use super::Report;
 use super::format::{
-    US_PER_S, absolute_us, clock, esc, money, rfc_time_of_day, si, span, start_us, sum, thousands,
-    thousands_f, time_of_day, wall,
+    US_PER_S, absolute_us, clock, esc, money_in, money_with_code, rfc_time_of_day, si, span,
+    start_us, sum, thousands, thousands_f, time_of_day, wall,
 };
 use super::svg::{Bar, CRASH_COLOR, Marker, SYSTEM_COLORS, TimePlot, hbars, nice_scale};
+use super::{CurrencyLeakage, Report};
 
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// More buckets than this are merged for drawing (the JSON keeps them all).
@@ -43,6 +43,7 @@ header.top .desc{margin:4px 0 10px;opacity:.95;max-width:720px}
 .tile.bad{border-top-color:var(--fail)}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin-bottom:16px;min-width:0}
 .card h2{font-size:16px;margin:0 0 2px}
+.card h3.currency{font-size:14px;margin:14px 0 4px}.card h3.currency .sub{font-weight:400;color:var(--muted)}
 .card .sub{color:var(--muted);font-size:12.5px;margin:0 0 10px}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 .grid2 .card{margin-bottom:0}
@@ -368,23 +369,49 @@ fn tiles(r: &Report, o: &mut String) {
             ),
         );
     }
+    leakage_tile(r, o);
+    o.push_str("</section>");
+}
+
+/// The leakage the core found, per currency: the currency with the most leaking shipments
+/// first, the others after it (never added together).
+fn leakage_tile(r: &Report, o: &mut String) {
     let l = &r.leakage;
+    let class = if l.all_found() { "good" } else { "warn" };
+    let mut order: Vec<&CurrencyLeakage> = l.currencies.iter().collect();
+    order.sort_by(|a, b| {
+        (b.expected_leaking_shipments, b.leaking_shipments)
+            .cmp(&(a.expected_leaking_shipments, a.leaking_shipments))
+            .then(a.currency.cmp(&b.currency))
+    });
+    let Some((first, rest)) = order.split_first() else {
+        tile(
+            o,
+            class,
+            "leakage found",
+            "none",
+            "no leakage expected or found",
+        );
+        return;
+    };
+    let mut sub = format!(
+        "of {} expected · {} shipments",
+        money_in(&first.currency, first.expected_cents),
+        thousands(l.leaking_shipments)
+    );
+    for c in rest {
+        sub.push_str(&format!(
+            " · {}",
+            money_with_code(&c.currency, c.found_cents)
+        ));
+    }
     tile(
         o,
-        if l.found_cents == l.expected_cents {
-            "good"
-        } else {
-            "warn"
-        },
+        class,
         "leakage found",
-        &money(l.found_cents),
-        &format!(
-            "of {} expected · {} shipments",
-            money(l.expected_cents),
-            thousands(l.leaking_shipments)
-        ),
+        &money_with_code(&first.currency, first.found_cents),
+        &sub,
     );
-    o.push_str("</section>");
 }
 
 fn checklist(r: &Report, o: &mut String) {
@@ -641,79 +668,87 @@ fn dead_letter_chart(r: &Report, o: &mut String) {
 
 fn leakage_chart(r: &Report, o: &mut String) {
     let l = &r.leakage;
-    let coverage = if l.expected_cents != 0 {
+    o.push_str(r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Per currency (never added across currencies): detention billing forgot, the leakage the ground truth expects (forgotten charges plus deliveries not yet billed at the end), and what the core flagged.</p>"#);
+    if l.currencies.is_empty() {
+        empty(o, "No leakage expected or found.");
+    }
+    for c in &l.currencies {
+        currency_leakage(c, o);
+    }
+    o.push_str("</section>");
+}
+
+/// The bars of one currency and its largest leaks.
+fn currency_leakage(c: &CurrencyLeakage, o: &mut String) {
+    let cur = c.currency.as_str();
+    let coverage = if c.expected_cents != 0 {
         format!(
             " — the core found {:.1}% of the expected leakage",
-            l.found_cents as f64 * 100.0 / l.expected_cents as f64
+            c.found_cents as f64 * 100.0 / c.expected_cents as f64
         )
     } else {
         String::new()
     };
     let _ = write!(
         o,
-        r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Detention billing forgot, the leakage the ground truth expects (forgotten charges plus deliveries not yet billed at the end), and what the core flagged{}.</p>"#,
+        r#"<h3 class="currency">{}<span class="sub">{}</span></h3>"#,
+        esc(cur),
         esc(&coverage)
     );
+    let bar = |label: &str, cents: i128, note: String, color: &str| Bar {
+        label: label.to_string(),
+        value: cents as f64,
+        text: format!("{} · {note}", money_with_code(cur, cents)),
+        color: color.to_string(),
+        under: None,
+    };
     let bars = [
-        Bar {
-            label: "omitted by billing".to_string(),
-            value: l.omitted_detention_cents as f64,
-            text: format!(
-                "{} · {} charges",
-                money(l.omitted_detention_cents),
-                thousands(l.omitted_detention_charges)
-            ),
-            color: "#8a96a8".to_string(),
-            under: None,
-        },
-        Bar {
-            label: "expected (ground truth)".to_string(),
-            value: l.expected_cents as f64,
-            text: format!(
-                "{} · {} shipments",
-                money(l.expected_cents),
-                thousands(l.expected_leaking_shipments)
-            ),
-            color: "#E69F00".to_string(),
-            under: None,
-        },
-        Bar {
-            label: "found by the core".to_string(),
-            value: l.found_cents as f64,
-            text: format!(
-                "{} · {} shipments",
-                money(l.found_cents),
-                thousands(l.leaking_shipments)
-            ),
-            color: "#009E73".to_string(),
-            under: None,
-        },
+        bar(
+            "omitted by billing",
+            c.omitted_detention_cents,
+            format!("{} charges", thousands(c.omitted_detention_charges)),
+            "#8a96a8",
+        ),
+        bar(
+            "expected (ground truth)",
+            c.expected_cents,
+            format!("{} shipments", thousands(c.expected_leaking_shipments)),
+            "#E69F00",
+        ),
+        bar(
+            "found by the core",
+            c.found_cents,
+            format!("{} shipments", thousands(c.leaking_shipments)),
+            "#009E73",
+        ),
     ];
+    hbars(o, HALF, &bars, &format!("Leakage in {cur}"), "");
+    if c.top.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        r#"<p class="sub" style="margin-top:12px">Top leaking shipments ({})</p>"#,
+        esc(cur)
+    );
+    let top: Vec<Bar> = c
+        .top
+        .iter()
+        .map(|(id, cents)| Bar {
+            label: format!("#{id}"),
+            value: *cents as f64,
+            text: money_in(cur, *cents),
+            color: "#CC79A7".to_string(),
+            under: None,
+        })
+        .collect();
     hbars(
         o,
         HALF,
-        &bars,
-        "Leakage omitted by billing and found by the core",
+        &top,
+        &format!("Top leaking shipments in {cur}"),
         "",
     );
-    if l.top.is_empty() {
-        empty(o, "No leaking shipments.");
-    } else {
-        o.push_str(r#"<p class="sub" style="margin-top:12px">Top leaking shipments</p>"#);
-        let top: Vec<Bar> = l
-            .top
-            .iter()
-            .map(|(id, cents)| Bar {
-                label: format!("#{id}"),
-                value: *cents as f64,
-                text: money(*cents),
-                color: "#CC79A7".to_string(),
-                under: None,
-            })
-            .collect();
-        hbars(o, HALF, &top, "Top leaking shipments", "");
-    }
-    o.push_str("</section>");
 }
 
 /// (depth, label, value) rows.

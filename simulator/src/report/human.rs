@@ -1,7 +1,7 @@
 //! The end-of-run summary for a terminal: header, checklist, figures, verdict.
 
 use super::format::{
-    absolute_us, money, printable, rfc_time_of_day, span, start_us, sum, thousands, thousands_f,
+    absolute_us, money_in, printable, rfc_time_of_day, span, start_us, sum, thousands, thousands_f,
     time_of_day, wall,
 };
 use super::{CrashReport, Report};
@@ -50,6 +50,8 @@ struct Row {
     quiet: bool,
     /// Text (a path, a digest): left-aligned, not part of the number column.
     text: bool,
+    /// A heading inside the section: the label alone, no leaders, no value.
+    heading: bool,
 }
 
 fn row(depth: usize, label: impl Into<String>, value: impl Into<String>) -> Row {
@@ -60,6 +62,7 @@ fn row(depth: usize, label: impl Into<String>, value: impl Into<String>) -> Row 
         note: String::new(),
         quiet: false,
         text: false,
+        heading: false,
     }
 }
 
@@ -74,6 +77,10 @@ impl Row {
     }
     fn text(mut self) -> Row {
         self.text = true;
+        self
+    }
+    fn heading(mut self) -> Row {
+        self.heading = true;
         self
     }
 }
@@ -107,6 +114,12 @@ fn section(out: &mut String, st: &Style, title: &str, rows: &[Row]) {
         .max(LABEL_WIDTH);
     for r in rows {
         let indent = 4 + 2 * r.depth;
+        if r.heading {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&r.label);
+            out.push('\n');
+            continue;
+        }
         let label = format!("{} ", r.label);
         let dots = ".".repeat(label_width - indent - width(&label));
         let value = if r.text {
@@ -156,6 +169,62 @@ fn crash_note(cr: &CrashReport) -> String {
         }
     }
     note
+}
+
+/// Leakage per currency: what billing forgot, what the ground truth expects, what the core
+/// found, and the largest leaks. Cents of different currencies are never added.
+fn leakage(out: &mut String, st: &Style, r: &Report) {
+    let l = &r.leakage;
+    let mut rows = Vec::new();
+    for c in &l.currencies {
+        let cur = c.currency.as_str();
+        let coverage = if c.expected_cents != 0 {
+            format!(
+                "  {:.1}% of expected",
+                c.found_cents as f64 * 100.0 / c.expected_cents as f64
+            )
+        } else {
+            String::new()
+        };
+        rows.push(row(0, printable(cur), "").heading());
+        rows.push(
+            row(
+                1,
+                "omitted by billing",
+                money_in(cur, c.omitted_detention_cents),
+            )
+            .note(format!(
+                "{} detention charges",
+                thousands(c.omitted_detention_charges)
+            )),
+        );
+        rows.push(
+            row(
+                1,
+                "expected (ground truth)",
+                money_in(cur, c.expected_cents),
+            )
+            .note(format!(
+                "{} shipments, incl. deliveries not yet billed at the end",
+                thousands(c.expected_leaking_shipments)
+            )),
+        );
+        rows.push(
+            row(1, "found by the core", money_in(cur, c.found_cents)).note(format!(
+                "{} shipments{coverage}",
+                thousands(c.leaking_shipments)
+            )),
+        );
+        rows.extend(
+            c.top
+                .iter()
+                .map(|(id, cents)| row(2, format!("shipment {id}"), money_in(cur, *cents))),
+        );
+    }
+    if rows.is_empty() {
+        rows.push(row(0, "none", "").quiet(true));
+    }
+    section(out, st, "leakage (per currency)", &rows);
 }
 
 /// The producers' account: acknowledged, lost and redelivered.
@@ -368,36 +437,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         }
     }
 
-    // Leakage.
-    let l = &r.leakage;
-    let coverage = if l.expected_cents != 0 {
-        format!(
-            "{:.1}% of expected",
-            l.found_cents as f64 * 100.0 / l.expected_cents as f64
-        )
-    } else {
-        String::new()
-    };
-    let mut rows = vec![
-        row(0, "omitted by billing", money(l.omitted_detention_cents)).note(format!(
-            "{} detention charges",
-            thousands(l.omitted_detention_charges)
-        )),
-        row(0, "expected (ground truth)", money(l.expected_cents)).note(format!(
-            "{} shipments, incl. deliveries not yet billed at the end",
-            thousands(l.expected_leaking_shipments)
-        )),
-        row(0, "found by the core", money(l.found_cents)).note(format!(
-            "{} shipments  {coverage}",
-            thousands(l.leaking_shipments)
-        )),
-    ];
-    rows.extend(
-        l.top
-            .iter()
-            .map(|(id, cents)| row(1, format!("shipment {id}"), money(*cents))),
-    );
-    section(&mut out, &st, "leakage", &rows);
+    leakage(&mut out, &st, r);
 
     // Journal.
     section(

@@ -13,7 +13,7 @@ mod progress;
 mod suite;
 mod svg;
 
-pub use progress::{Bar, Progress, ProgressOptions, Status};
+pub use progress::{Progress, ProgressBar, ProgressOptions, Status};
 pub use suite::{SuiteRun, junit, summary};
 
 /// Everything a run measured and concluded. Times are simulated unless named `wall`.
@@ -181,18 +181,43 @@ pub struct Bucket {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Leakage {
-    /// What billing forgot (ground truth).
+    /// Detention charges billing forgot (ground truth).
     pub omitted_detention_charges: u64,
-    pub omitted_detention_cents: i64,
-    /// What the ground truth says leaks: forgotten detention plus delivered shipments not yet
-    /// (fully) billed when the run ends, and shipments with leakage.
-    pub expected_cents: i64,
+    /// Shipments the ground truth says leak, every currency.
     pub expected_leaking_shipments: u64,
-    /// What the core found (sum of `leakage_cents`, shipments with leakage).
-    pub found_cents: i64,
+    /// Shipments with leakage in the core, every currency.
     pub leaking_shipments: u64,
-    /// Largest leaks: (shipment id, cents), at most 10.
-    pub top: Vec<(u64, i64)>,
+    /// Money per currency (the contract's; `unknown` for shipments without an order), sorted
+    /// by currency: cents of different currencies are never added.
+    pub currencies: Vec<CurrencyLeakage>,
+}
+
+/// The leakage of the shipments of one currency.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CurrencyLeakage {
+    pub currency: String,
+    /// What billing forgot (ground truth): detention charges and their cents.
+    pub omitted_detention_charges: u64,
+    pub omitted_detention_cents: i128,
+    /// What the ground truth says leaks: forgotten detention plus delivered shipments not yet
+    /// (fully) billed when the run ends.
+    pub expected_cents: i128,
+    pub expected_leaking_shipments: u64,
+    /// What the core found: the summary's leakage total of the currency, and its shipments
+    /// with leakage.
+    pub found_cents: i128,
+    pub leaking_shipments: u64,
+    /// Largest leaks of the currency: (shipment id, cents), at most 10.
+    pub top: Vec<(u64, i128)>,
+}
+
+impl Leakage {
+    /// True when the core found, in every currency, what the ground truth expects.
+    pub fn all_found(&self) -> bool {
+        self.currencies
+            .iter()
+            .all(|c| c.found_cents == c.expected_cents)
+    }
 }
 
 impl Report {

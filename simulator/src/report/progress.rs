@@ -30,11 +30,11 @@ pub struct Status {
     /// `generating`, `ingesting`, `checking: fresh replay`, ...
     pub phase: String,
     /// Ingest progress, when the phase has a bar.
-    pub bar: Option<Bar>,
+    pub bar: Option<ProgressBar>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bar {
+pub struct ProgressBar {
     pub done: u64,
     pub total: u64,
     /// Simulated time of the last delivery submitted.
@@ -90,7 +90,7 @@ impl Progress {
         self.started = Some(Instant::now());
         self.status = Status {
             phase: "ingesting".to_string(),
-            bar: Some(Bar {
+            bar: Some(ProgressBar {
                 done: 0,
                 total: total_events,
                 simulated_us: None,
@@ -233,7 +233,7 @@ mod tests {
     fn ingesting(done: u64, total: u64) -> Status {
         Status {
             phase: "ingesting".into(),
-            bar: Some(Bar {
+            bar: Some(ProgressBar {
                 done,
                 total,
                 simulated_us: Some(10 * 3600 * 1_000_000 + 42),

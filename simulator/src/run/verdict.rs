@@ -10,14 +10,16 @@ use super::observe::{self, Observed};
 use super::timeline::timeline;
 use super::{Prepared, Sabotage, SimError};
 use crate::checks::{self, MAX_DETAIL_LINES};
-use crate::oracle::{self, Expected};
+use crate::oracle::{self, Expected, UNKNOWN_CURRENCY, currency_key};
 use crate::report::{
-    self, Acknowledgements, Check, InjectedReport, Leakage, Percentiles, Progress, Report,
-    Throughput,
+    self, Acknowledgements, Check, CurrencyLeakage, InjectedReport, Leakage, Percentiles, Progress,
+    Report, Throughput,
 };
 use crate::scenario::{ExpectSpec, Fault, Pace, Scenario};
+use std::collections::BTreeMap;
 use std::path::Path;
 use waybill_core::engine::{self, Core, Until};
+use waybill_core::event::Body;
 use waybill_core::event::DeadLetterReason;
 use waybill_core::journal::Durability;
 
@@ -200,25 +202,70 @@ fn expect_checks(e: &ExpectSpec, m: &Measured) -> Vec<Check> {
     out
 }
 
-/// What billing forgot versus what the core found.
+/// Largest leaks listed per currency.
+const TOP_LEAKS: usize = 10;
+
+/// The true contract currency of each shipment, from the world's `order.created` events
+/// (whether or not they were delivered).
+fn contract_currencies(p: &Prepared) -> BTreeMap<u64, [u8; 3]> {
+    let mut out = BTreeMap::new();
+    for e in &p.world.events {
+        if let Body::OrderCreated { contract, .. } = &e.event.body {
+            out.entry(e.event.subject).or_insert(contract.currency);
+        }
+    }
+    out
+}
+
+/// What billing forgot, what the ground truth expects and what the core found, per currency.
 fn leakage(p: &Prepared, expected: &Expected, obs: &Observed) -> Leakage {
-    let mut top: Vec<(u64, i64)> = obs
-        .views
-        .iter()
-        .filter(|v| v.leakage_cents > 0)
-        .map(|v| (v.id, v.leakage_cents))
+    let currencies = contract_currencies(p);
+    let mut by = BTreeMap::<String, CurrencyLeakage>::new();
+    for o in &p.world.facts.detention_omissions {
+        let c = get(&mut by, currency_key(currencies.get(&o.shipment).copied()));
+        c.omitted_detention_charges += 1;
+        c.omitted_detention_cents += i128::from(o.cents);
+    }
+    for (currency, sums) in &expected.by_currency {
+        let c = get(&mut by, currency.clone());
+        c.expected_cents = sums.leakage_cents;
+        c.expected_leaking_shipments = sums.leaking_shipments;
+    }
+    for v in &obs.views {
+        let currency = v
+            .contract
+            .as_ref()
+            .map_or_else(|| UNKNOWN_CURRENCY.to_string(), |k| k.currency.clone());
+        let c = get(&mut by, currency);
+        c.found_cents += i128::from(v.leakage_cents);
+        if v.leakage_cents > 0 {
+            c.leaking_shipments += 1;
+            c.top.push((v.id, i128::from(v.leakage_cents)));
+        }
+    }
+    let mut currencies: Vec<CurrencyLeakage> = by
+        .into_values()
+        .filter(|c| c.omitted_detention_cents != 0 || c.expected_cents != 0 || c.found_cents != 0)
         .collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    top.truncate(10);
+    for c in &mut currencies {
+        c.top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        c.top.truncate(TOP_LEAKS);
+    }
     Leakage {
         omitted_detention_charges: p.world.facts.detention_omitted,
-        omitted_detention_cents: p.world.facts.detention_omitted_cents,
-        expected_cents: expected.leakage_cents,
         expected_leaking_shipments: expected.leaking_shipments,
-        found_cents: obs.summary.leakage_cents,
         leaking_shipments: obs.summary.leaking_shipments,
-        top,
+        currencies,
     }
+}
+
+/// The entry of `currency`, made when missing.
+fn get(by: &mut BTreeMap<String, CurrencyLeakage>, currency: String) -> &mut CurrencyLeakage {
+    by.entry(currency.clone())
+        .or_insert_with(|| CurrencyLeakage {
+            currency,
+            ..CurrencyLeakage::default()
+        })
 }
 
 fn throughput(scenario: &Scenario, p: &Prepared, ing: &Ingested, eps: f64) -> Throughput {
