@@ -9,7 +9,8 @@ use std::path::Path;
 
 use journal_util::*;
 use waybill_core::journal::{
-    Durability, Journal, JournalError, JournalReader, RecordKind, SEGMENT_HEADER_BYTES,
+    Durability, Journal, JournalError, JournalReader, MARKER_FILE_NAME, RecordKind,
+    SEGMENT_HEADER_BYTES,
 };
 
 /// Writes a journal of about three segments with mixed payload sizes; returns the records.
@@ -615,4 +616,110 @@ fn a_journal_of_another_format_version_is_refused() {
         ));
         assert_eq!(snapshot(dir), before);
     }
+}
+
+/// A zeroed range of durable records (here the second half of the last segment's written
+/// part) looks like a clean end of the journal; the durable marker says otherwise, so verify,
+/// open and the reader all refuse it, naming where the records stop.
+#[test]
+fn a_zeroed_range_of_durable_records_is_damage() {
+    for whole_tail in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let recs = build(dir);
+        let locs = locate(dir);
+        let last_seg = locs.last().unwrap().segment;
+        let in_last: Vec<&Loc> = locs.iter().filter(|l| l.segment == last_seg).collect();
+        let first_zeroed = if whole_tail {
+            in_last.len() - 1
+        } else {
+            in_last.len() / 2
+        };
+        let from = in_last[first_zeroed];
+        let end = in_last.last().map(|l| l.offset + l.frame_len).unwrap();
+        edit_segment(dir, last_seg, |b| b[from.offset..end].fill(0));
+        let before = snapshot(dir);
+        let what = assert_corrupt(verify_plain(dir), last_seg, from.offset, from.lsn);
+        assert!(what.contains("durable marker"), "{what}");
+        let opened = Journal::open(dir, opts(Durability::Sync)).map(|_| ());
+        assert_corrupt(opened, last_seg, from.offset, from.lsn);
+        let reader = JournalReader::open(dir).unwrap();
+        let mut got: Vec<_> = reader.records().collect();
+        assert_eq!(got.len() as u64, from.lsn);
+        assert_corrupt(
+            got.pop().unwrap().map(|_| ()),
+            last_seg,
+            from.offset,
+            from.lsn,
+        );
+        assert_eq!(got.len(), recs.len() - (in_last.len() - first_zeroed));
+        assert_eq!(snapshot(dir), before);
+    }
+}
+
+/// The durable marker is part of the journal: without it, or with both of its slots
+/// damaged, nothing can tell a torn tail from damage, so the journal is refused (named as file
+/// `DURABLE`); one damaged slot falls back to the other, one write older.
+#[test]
+fn a_missing_or_damaged_durable_marker_is_refused() {
+    type Fault = fn(&Path);
+    let cases: [(&str, Fault); 4] = [
+        ("removed", |d| {
+            fs::remove_file(d.join(MARKER_FILE_NAME)).unwrap()
+        }),
+        ("emptied", |d| {
+            fs::write(d.join(MARKER_FILE_NAME), b"").unwrap()
+        }),
+        ("both slots flipped", |d| {
+            let path = d.join(MARKER_FILE_NAME);
+            let mut b = fs::read(&path).unwrap();
+            b[30] ^= 1;
+            b[64 + 30] ^= 1;
+            fs::write(path, b).unwrap();
+        }),
+        ("replaced by another version", |d| {
+            let path = d.join(MARKER_FILE_NAME);
+            let mut b = fs::read(&path).unwrap();
+            for slot in [0, 64] {
+                b[slot + 8] = 5;
+                let crc = crc32c::crc32c(&b[slot..slot + 60]);
+                b[slot + 60..slot + 64].copy_from_slice(&crc.to_le_bytes());
+            }
+            fs::write(path, b).unwrap();
+        }),
+    ];
+    for (name, fault) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        build(dir);
+        fault(dir);
+        let before = snapshot(dir);
+        for res in [
+            verify_plain(dir).map(|_| ()),
+            Journal::open(dir, opts(Durability::Sync)).map(|_| ()),
+            JournalReader::open(dir)
+                .unwrap()
+                .records()
+                .last()
+                .unwrap()
+                .map(|_| ()),
+        ] {
+            match res {
+                Err(JournalError::Corrupt { segment, .. }) => {
+                    assert_eq!(segment, MARKER_FILE_NAME, "{name}")
+                }
+                other => panic!("{name}: expected Corrupt naming the marker, got {other:?}"),
+            }
+        }
+        assert_eq!(snapshot(dir), before, "{name}");
+    }
+    // One damaged slot: the other (one write older, still covering everything) is used.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let recs = build(dir);
+    let path = dir.join(MARKER_FILE_NAME);
+    let mut b = fs::read(&path).unwrap();
+    b[30] ^= 1;
+    fs::write(&path, b).unwrap();
+    assert_eq!(verify_plain(dir).unwrap().records, recs.len() as u64);
 }

@@ -22,6 +22,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let report = journal::verify_at(dir, a.at_lsn, &mut check)?;
     let head = hex(&report.head_link);
     let content = hex(&report.content_digest);
+    let durable_head = hex(&report.durable.link);
     if a.json {
         let v = json!({
             "ok": true,
@@ -31,6 +32,8 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "head_link": head,
             "content_digest": content,
             "content_lsn": report.content_lsn,
+            "durable_lsn": report.durable.lsn,
+            "durable_head_link": durable_head,
             "torn_tail": report.torn_tail.as_ref().map(|t| t.to_string()),
         });
         println!("{v}");
@@ -38,6 +41,10 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
         println!(
             "ok: {} records in {} segments, lsn 1..{}, chain head {}",
             report.records, report.segments, report.last_lsn, head
+        );
+        println!(
+            "durable to lsn {}, chain head there {durable_head}",
+            report.durable.lsn
         );
         println!("content digest {content} (lsn 1..{})", report.content_lsn);
         if let Some(t) = &report.torn_tail {

@@ -106,9 +106,11 @@ impl Flusher {
         });
         let thread_shared = Arc::clone(&shared);
         let dir = dir.to_owned();
+        // The schedule starts now, not whenever the thread gets to run.
+        let started_us = shared.clock.now_us();
         let thread = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || run(&dir, interval_us, &thread_shared))
+            .spawn(move || run(&dir, interval_us, started_us, &thread_shared))
             .ok()?;
         Some(Flusher {
             shared,
@@ -182,10 +184,10 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
     }
 }
 
-fn run(dir: &Path, interval_us: u64, shared: &Shared) {
+fn run(dir: &Path, interval_us: u64, started_us: u64, shared: &Shared) {
     // (segment, offset) up to which this thread has flushed.
     let mut flushed: (u64, usize) = (u64::MAX, 0);
-    let mut last_flush_us = shared.clock.now_us();
+    let mut last_flush_us = started_us;
     while let Some(target) = next_target(shared, interval_us, last_flush_us) {
         let from = if flushed.0 == target.segment {
             flushed.1

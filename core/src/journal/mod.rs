@@ -1,9 +1,11 @@
 //! The append-only, memory-mapped, checksummed, hash-chained journal (SPEC §6).
 //!
 //! The journal is a directory of fixed-size segment files, `NNNNNNNNNNNNNNNNNNNN.seg` (the
-//! segment index, 20 digits, from 0), plus a `LOCK` file that the single writer holds with an
-//! exclusive lock. It knows nothing about the event model: a record is a kind byte and opaque
-//! payload bytes, and callers that care about the payload (replay, `verify`) pass callbacks.
+//! segment index, 20 digits, from 0), plus the durable marker `DURABLE` ([`marker`]: how far
+//! the journal is durable). The single writer holds an exclusive `flock` on the directory
+//! itself, so no file can be deleted to let a second writer in; readers take no lock. It knows
+//! nothing about the event model: a record is a kind byte and opaque payload bytes, and callers
+//! that care about the payload (replay, `verify`) pass callbacks.
 //!
 //! # On-disk format (version [`FORMAT_VERSION`], all integers little endian)
 //!
@@ -82,8 +84,9 @@
 //! and every later link passes the chain check, but not this digest. (Format version 1 hashed
 //! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload, version 3 had
 //! one CRC over header and payload and an XXH3 link over the whole payload, version 4 had
-//! today's frames around the larger entry layout; journals of any other version are refused
-//! with "unsupported format version".)
+//! today's frames around the larger entry layout, version 5 today's segments without the
+//! durable marker; journals of any other version are refused with "unsupported format
+//! version".)
 //!
 //! # Ingest time
 //!
@@ -92,22 +95,45 @@
 //! LSN order and a point-in-time query ("everything ingested at or before T") is a prefix of
 //! the journal. Recovery treats a record whose ingest time goes backwards as damage.
 //!
+//! # Durable marker
+//!
+//! `DURABLE` holds, checksummed (two alternating slots, so a torn write of it leaves the
+//! previous value), the LSN up to which every record is durable and the chain link of that
+//! record. It is raised after every flush, once the flushed bytes are on disk (by
+//! [`Journal::flush`], by `sync` commits and by the group flusher), before the durable LSN that
+//! acknowledgements read, so an acknowledgement never outruns the marker. It is not in the
+//! segments because how often it rises depends on flush timing, and segments must not. A
+//! journal with segments and no valid marker is refused. Under `none` the marker only rises on
+//! an explicit flush: nothing else is promised durable.
+//!
 //! # Recovery: torn tail versus damage
 //!
-//! Scanning stops at the first position that does not hold the valid next record. If no
-//! CRC-valid frame (header and payload CRC both matching) exists at any 16-byte aligned
-//! position from there to the end of that segment and no later segment holds records, the rest
-//! is a torn tail (the writer died mid-append, or unflushed pages were lost): [`Journal::open`]
-//! zeroes it and reports it in [`Recovery`], readers stop there. Anything else is damage,
-//! reported as [`JournalError::Corrupt`] with the segment, offset and expected LSN; nothing is
-//! dropped. A non-last segment may end early with zeros (the writer rolled over); the next
-//! segment's header must then continue the LSNs and the chain. Empty segments after a torn
-//! tail are removed by [`Journal::open`].
+//! Every scan (the writer's open, [`JournalReader`], [`verify`]) checks each frame's CRCs, LSN
+//! continuity, ingest-time order and the hash chain (each link recomputed from the previous
+//! one), and the durable marker: every record up to the durable LSN must be there, and the
+//! link at that LSN must be the marker's. Scanning stops at the first position that does not
+//! hold the valid next record:
+//! - at or below the durable LSN it is damage, reported as [`JournalError::Corrupt`] with the
+//!   segment, offset and LSN, and nothing is changed: those records were acknowledged. A range
+//!   of durable records that was zeroed looks like an early end, and is damage too;
+//! - past it, when the position holds no intact frame (a CRC fails, garbage, zeros), it is a
+//!   torn tail, whatever follows: after a power cut the kernel may have written a later page and
+//!   lost an earlier one. [`Journal::open`] zeroes it (synced) and removes every later segment,
+//!   readers stop there;
+//! - an intact frame in the wrong place (wrong LSN, ingest time going back, broken chain) is
+//!   damage wherever it is: no crash writes that.
 //!
-//! Known limit: the kernel may write back unflushed pages in any order, so after a power loss
-//! a page beyond the durable LSN may survive while an earlier unflushed page is lost. Such a
-//! gap followed by valid frames looks exactly like damage and is reported as such (nothing
-//! acknowledged as durable is involved; the operator decides).
+//! A non-last segment may end early with zeros (the writer rolled over); the next segment's
+//! header must then continue the LSNs and the chain.
+//!
+//! # Storage seam
+//!
+//! Every request to make bytes durable goes through a [`storage::Storage`] (`msync` of a
+//! written range, `fdatasync` of the marker), given at open in a [`JournalEnv`] with the
+//! [`clock::Clock`] that paces group commits. [`storage::SimulatedDisk`] records what the syncs
+//! made durable, and after [`Journal::crash`] (the writer dies without flushing) its
+//! `cut_power` rewrites the segments to what a power cut leaves, so tests and the simulator can
+//! lose exactly what was not durable.
 //!
 //! # Writing
 //!
@@ -120,6 +146,9 @@
 //! straight into the mapping and returns the payload's place in it: no allocation, no system
 //! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
 //! When rolling over in `group` or `sync` mode, the old segment is flushed first.
+//!
+//! Opening also checks the whole chain, so its cost grows with the journal (measured in
+//! BENCHMARKS.md); snapshots will bound it.
 
 pub mod chain;
 pub mod clock;

@@ -201,11 +201,13 @@ fn cut_tail(
         .zip(&scan.segments)
         .map(|((index, map), s)| {
             debug_assert_eq!(index, s.index);
+            // Synced from the start at open, header included: what recovery keeps is all
+            // made durable before it is reported so.
             Seg {
                 index,
                 map,
                 end: s.end,
-                flushed: SEGMENT_HEADER_BYTES,
+                flushed: 0,
             }
         })
         .collect())
