@@ -253,12 +253,8 @@ fn acknowledgements(out: &mut String, st: &Style, r: &Report) {
     section(out, st, "acknowledgements", &rows);
 }
 
-pub(super) fn render(r: &Report, color: bool) -> String {
-    let st = Style { color };
-    let mut out = String::new();
-    let start = start_us(&r.timeline.start);
-
-    // Header.
+/// Scenario name, description and the run's settings.
+fn header(out: &mut String, st: &Style, r: &Report) {
     out.push('\n');
     out.push_str(&format!(
         "  {}  {}\n",
@@ -277,8 +273,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         thousands(r.world.shipments),
         thousands(r.world.vehicles),
     ));
+}
 
-    // Checklist.
+/// One line per check; a failed one with its detail under it.
+fn checklist(out: &mut String, st: &Style, r: &Report) {
     out.push('\n');
     out.push_str(&format!("  {}\n", st.bold("checks")));
     let name_w = r.checks.iter().map(|c| width(&c.name)).max().unwrap_or(0);
@@ -315,8 +313,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             }
         }
     }
+}
 
-    // Counters.
+/// The core's counters, with the conservation law.
+fn counters(out: &mut String, st: &Style, r: &Report) {
     let c = &r.counters;
     let total = sum(&[c.applied, c.duplicates, c.dead_lettered]);
     let law = if total == c.received {
@@ -337,9 +337,11 @@ pub(super) fn render(r: &Report, color: bool) -> String {
     rows.push(row(0, "missing", thousands(c.missing)).note("gaps the core can see"));
     rows.push(row(0, "shipments", thousands(c.shipments)));
     rows.push(row(0, "vehicles", thousands(c.vehicles)));
-    section(&mut out, &st, "counters", &rows);
+    section(out, st, "counters", &rows);
+}
 
-    // Injected faults.
+/// What the network and the world injected.
+fn injected(out: &mut String, st: &Style, r: &Report) {
     let i = &r.injected;
     let malformed = sum(i.malformed.iter().map(|(_, n)| n));
     let mut rows = vec![
@@ -354,10 +356,11 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         row(0, "malformed", thousands(malformed)).quiet(malformed == 0),
     ];
     rows.extend(count_rows(1, &i.malformed));
-    section(&mut out, &st, "injected faults", &rows);
-    acknowledgements(&mut out, &st, r);
+    section(out, st, "injected faults", &rows);
+}
 
-    // Outages and crashes.
+/// Outage windows and crashes, in simulated time of day.
+fn outages_and_crashes(out: &mut String, st: &Style, r: &Report, start: i64) {
     out.push('\n');
     out.push_str(&format!("  {}\n", st.bold("outages and crashes")));
     if r.outages.is_empty() && r.crashes.is_empty() {
@@ -389,12 +392,14 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             st.dim(&crash_note(cr)),
         ));
     }
+}
 
-    // Throughput.
+/// Events and wall time of each phase.
+fn throughput(out: &mut String, st: &Style, r: &Report) {
     let t = &r.throughput;
     section(
-        &mut out,
-        &st,
+        out,
+        st,
         "throughput",
         &[
             row(0, "events", thousands(t.events)),
@@ -409,12 +414,14 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             ),
         ],
     );
+}
 
-    // Latency.
+/// Latency percentiles, or why there are none.
+fn latency(out: &mut String, st: &Style, r: &Report) {
     match &r.latency_us {
         Some(p) => section(
-            &mut out,
-            &st,
+            out,
+            st,
             "latency (submission → applied)",
             &[
                 row(0, "p50", format!("{} µs", thousands(p.p50))),
@@ -428,7 +435,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         None => {
             out.push('\n');
             out.push_str(&format!("  {}\n", st.bold("latency")));
-            let why = if t.pace == "max" {
+            let why = if r.throughput.pace == "max" {
                 "not measured (pace = max)".to_string()
             } else {
                 "not measured".to_string()
@@ -436,13 +443,13 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             out.push_str(&format!("    {}\n", st.dim(&why)));
         }
     }
+}
 
-    leakage(&mut out, &st, r);
-
-    // Journal.
+/// Where the journal is, its LSN and digest.
+fn journal(out: &mut String, st: &Style, r: &Report) {
     section(
-        &mut out,
-        &st,
+        out,
+        st,
         "journal",
         &[
             row(0, "path", r.journal.clone()).text(),
@@ -450,8 +457,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             row(0, "digest", r.digest.clone()).text(),
         ],
     );
+}
 
-    // Arrival mix, when the timeline has one.
+/// The arrival mix by system, when the timeline has one.
+fn arrivals(out: &mut String, st: &Style, r: &Report) {
     let mut by_system = [0u64; 4];
     for b in &r.timeline.buckets {
         for (k, v) in b.arrivals_by_system.iter().enumerate() {
@@ -469,10 +478,25 @@ pub(super) fn render(r: &Report, color: bool) -> String {
                     .quiet(v == 0)
             })
             .collect();
-        section(&mut out, &st, "arrivals by system", &rows);
+        section(out, st, "arrivals by system", &rows);
     }
+}
 
-    // Verdict.
+pub(super) fn render(r: &Report, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    let start = start_us(&r.timeline.start);
+    header(&mut out, &st, r);
+    checklist(&mut out, &st, r);
+    counters(&mut out, &st, r);
+    injected(&mut out, &st, r);
+    acknowledgements(&mut out, &st, r);
+    outages_and_crashes(&mut out, &st, r, start);
+    throughput(&mut out, &st, r);
+    latency(&mut out, &st, r);
+    leakage(&mut out, &st, r);
+    journal(&mut out, &st, r);
+    arrivals(&mut out, &st, r);
     out.push('\n');
     out.push_str(&format!("  {}\n", st.verdict(r.ok(), &r.verdict())));
     out

@@ -14,6 +14,7 @@ use crate::rng::Rng;
 use crate::scenario::{CrashMode, Fault, Scenario};
 use std::collections::VecDeque;
 use waybill_core::engine::{Core, CoreError};
+use waybill_core::journal::Durability;
 use waybill_core::journal::storage::PowerLoss;
 use waybill_core::time::format_rfc3339_us;
 
@@ -68,6 +69,12 @@ impl Driver<'_> {
     /// the power on the journal's files), reopens from its journal, and what it had not
     /// acknowledged is delivered again.
     pub fn crash(&mut self, crash: Crash) -> Result<(), SimError> {
+        // The producers hold every acknowledgement published until this instant (under
+        // `group` the flusher raises the durable LSN between commits).
+        if self.scenario.run.durability != Durability::None {
+            let durable = self.core().journal().durable_lsn();
+            self.acknowledge(durable)?;
+        }
         self.core.take().expect("the core is open").crash();
         let power_cut = match crash.mode {
             CrashMode::Process => None,

@@ -90,6 +90,11 @@ impl Driver<'_> {
         } else {
             durable
         };
+        self.acknowledge(acked)
+    }
+
+    /// The producers learn that every record up to `acked` is acknowledged.
+    pub fn acknowledge(&mut self, acked: u64) -> Result<(), SimError> {
         self.out.ledger.acknowledge(acked);
         if self.sabotage == Sabotage::LyingDisk
             && self.lying_disk.is_none()
