@@ -771,6 +771,16 @@ fn kv(o: &mut String, title: &str, rows: &[(usize, String, String)]) {
 }
 
 fn tables(r: &Report, start: i64, o: &mut String) {
+    counter_tables(r, o);
+    o.push_str(r#"<div class="grid2 row">"#);
+    kv(o, "Throughput and latency", &performance_rows(r));
+    outages_crashes_and_journal(r, start, o);
+    o.push_str("</div>");
+    world_table(r, o);
+}
+
+/// The core's counters beside what was injected and what the producers saw acknowledged.
+fn counter_tables(r: &Report, o: &mut String) {
     let c = &r.counters;
     let mut counters = vec![
         (0, "received".to_string(), thousands(c.received)),
@@ -836,7 +846,9 @@ fn tables(r: &Report, start: i64, o: &mut String) {
     kv(o, "Core counters", &counters);
     kv(o, "Injected faults", &injected);
     o.push_str("</div>");
+}
 
+fn performance_rows(r: &Report) -> Vec<(usize, String, String)> {
     let t = &r.throughput;
     let mut perf = vec![
         (0, "events".to_string(), thousands(t.events)),
@@ -877,11 +889,11 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             },
         )),
     }
+    perf
+}
 
-    o.push_str(r#"<div class="grid2 row">"#);
-    kv(o, "Throughput and latency", &perf);
-
-    // Outages, crashes and the journal.
+/// The outage windows and crashes of the run, and where its journal is.
+fn outages_crashes_and_journal(r: &Report, start: i64, o: &mut String) {
     o.push_str(r#"<section class="card"><h2>Outages and crashes</h2>"#);
     if r.outages.is_empty() && r.crashes.is_empty() {
         empty(o, "None in this scenario.");
@@ -934,9 +946,10 @@ fn tables(r: &Report, start: i64, o: &mut String) {
         lsn = thousands(r.lsn),
         digest = esc(&r.digest)
     );
-    o.push_str("</div>");
+}
 
-    // Ground truth of the world.
+/// The ground truth of the world, in a table.
+fn world_table(r: &Report, o: &mut String) {
     let w = &r.world;
     let facts = [
         ("shipments", w.shipments),
