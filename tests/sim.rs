@@ -256,6 +256,15 @@ fn a_journal_that_is_not_fresh_is_refused() {
     let (code, _, err) = run(&["sim", "run", p(&scenario("smoke")), "--journal", p(&j)]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("already holds a journal"), "{err}");
+    // A journal path that is a file.
+    let file = dir.path().join("file");
+    fs::write(&file, "x").unwrap();
+    let (code, _, err) = run(&["sim", "run", p(&scenario("smoke")), "--journal", p(&file)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(p(&file)) && err.contains("not a directory"),
+        "{err}"
+    );
 }
 
 /// Every scenario of the library passes (peak-season included: it is the README's job), run
@@ -465,7 +474,8 @@ fn a_report_that_cannot_be_written_after_the_run_keeps_the_result() {
     assert!(err.contains("/dev/full"), "{err}");
 }
 
-/// `--report -` writes the JSON on stdout, alone; the human summary goes to stderr.
+/// `--report -` writes the JSON on stdout, alone; the human summary goes to stderr. The
+/// same for `--junit -`.
 #[test]
 fn report_dash_is_standard_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -476,6 +486,14 @@ fn report_dash_is_standard_output() {
     assert_eq!(report["passed"], true);
     assert!(err.contains("PASSED"), "{err}");
     assert!(!dir.path().join("-").exists());
+
+    let (code, out, err) = run_in(dir.path(), &["sim", "run", p(&sc), "--junit", "-"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("<?xml") && out.trim_end().ends_with("</testsuites>"),
+        "{out}"
+    );
+    assert!(err.contains("PASSED"), "{err}");
 }
 
 /// The `.seg` files of a journal, by name.

@@ -226,8 +226,11 @@ fn exit_code_of(e: &CliError) -> u8 {
 pub fn run(a: SimRunArgs) -> Result<ExitCode, CliError> {
     let planned = plan(&a)?;
     let n = planned.len();
-    // With `--report -` standard output is the JSON's alone; the summaries go to stderr.
-    let human_to_stderr = a.report.as_deref().is_some_and(is_stdout);
+    // With `--report -` or `--junit -` standard output is that document's alone; the
+    // summaries go to stderr.
+    let human_to_stderr = [&a.report, &a.junit]
+        .iter()
+        .any(|o| o.as_deref().is_some_and(is_stdout));
     let color = if human_to_stderr {
         std::io::stderr().is_terminal()
     } else {
