@@ -16,9 +16,10 @@ fn smoke() -> Scenario {
 fn smoke_sync() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/smoke.toml");
     let text = std::fs::read_to_string(path).unwrap();
-    let sync = text
-        .replace("durability = \"group\"", "durability = \"sync\"")
-        .replace("batch_events = 256", "batch_events = 100");
+    let sync = text.replace(
+        "durability = \"group\"",
+        "durability = \"sync\"\nbatch_events = 100",
+    );
     assert!(sync.contains("durability = \"sync\"") && sync.contains("batch_events = 100"));
     Scenario::from_toml(&sync).unwrap()
 }
