@@ -124,7 +124,7 @@ impl JournalReader {
         let (maps, durable) = map_with_marker(dir)?;
         let views = recovery::views(&maps);
         let scan = match durable {
-            Ok(durable) => recovery::scan(&views, durable, &mut |_, _, _| Ok(())),
+            Ok(durable) => recovery::scan(&views, durable, None),
             Err(damage) => recovery::Scan::damaged(damage),
         };
         let torn_tail = scan.torn_tail(&views);

@@ -137,9 +137,86 @@ fn discontinuity(header: &SegmentHeader, expect_lsn: u64, prev: Option<&SegScan>
     what
 }
 
+/// What scanning the records of one segment on their own found: they are checked against the
+/// segment's header (first LSN, the link before it) and each other; how the segment joins the
+/// one before it is checked when the results are put together in order.
+struct SegResult {
+    /// Offset just past the last valid record.
+    end: usize,
+    stop: Option<Stop>,
+    records: u64,
+    last_lsn: u64,
+    last_link: Link,
+    last_ingest_us: i64,
+    /// Ingest time of its first valid record.
+    first_ingest_us: Option<i64>,
+}
+
+/// Scans the records of one segment whose header is `header`.
+fn scan_records(
+    view: &SegView<'_>,
+    header: &SegmentHeader,
+    durable: Durable,
+    on_record: &mut Option<OnRecord<'_>>,
+) -> SegResult {
+    let mut s = Scan::fresh(header.first_lsn - 1, header.prev_link);
+    let mut first_ingest_us = None;
+    let (end, stop) = scan_segment(view, durable, &mut s, on_record, &mut first_ingest_us);
+    SegResult {
+        end,
+        stop,
+        records: s.records,
+        last_lsn: s.last_lsn,
+        last_link: s.last_link,
+        last_ingest_us: s.last_ingest_us,
+        first_ingest_us,
+    }
+}
+
+/// Scans the records of every segment whose header is sound, each on its own, on up to as
+/// many threads as there are CPUs (segments are independent given their headers).
+fn scan_parallel(views: &[SegView<'_>], durable: Durable) -> Vec<Option<SegResult>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(views.len())
+        .max(1);
+    let one = |view: &SegView<'_>| {
+        let header = check_header(view).ok()?;
+        Some(scan_records(view, &header, durable, &mut None))
+    };
+    let mut out: Vec<Option<SegResult>> = (0..views.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|w| {
+                scope.spawn(move || {
+                    (w..views.len())
+                        .step_by(threads)
+                        .map(|i| (i, one(&views[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            let done = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, r) in done {
+                out[i] = r;
+            }
+        }
+    });
+    out
+}
+
+/// Below this many segments, or on one CPU, or with a per-record callback, segments are
+/// scanned one after the other on the calling thread.
+const PARALLEL_SCAN_MIN_SEGMENTS: usize = 2;
+
 /// Scans `views` (all segment files, sorted by index) and validates every frame: both CRCs,
 /// LSN continuity, ingest-time order and the hash chain (each stored link recomputed from the
-/// previous one), then `on_record`.
+/// previous one), then `on_record` when given (in LSN order, on the records that belong to the
+/// journal only; without it, segments are scanned in parallel and joined in order, with the
+/// same result).
 ///
 /// `durable` is what the durable marker promises. The first position that does not hold the
 /// valid next record ends the journal: at or below the durable LSN that is damage (those
@@ -147,68 +224,30 @@ fn discontinuity(header: &SegmentHeader, expect_lsn: u64, prev: Option<&SegScan>
 /// kernel may have written a later page and lost an earlier one), and every later segment goes
 /// with it. A journal that ends, or whose chain disagrees with the marker, at or below the
 /// durable LSN is damaged too.
-pub(crate) fn scan(views: &[SegView<'_>], durable: Durable, on_record: OnRecord<'_>) -> Scan {
-    let mut s = Scan {
-        segments: Vec::with_capacity(views.len()),
-        records: 0,
-        last_lsn: 0,
-        last_link: GENESIS_LINK,
-        last_ingest_us: i64::MIN,
-        torn: None,
-        dropped: 0,
-        damage: None,
+pub(crate) fn scan(
+    views: &[SegView<'_>],
+    durable: Durable,
+    mut on_record: Option<OnRecord<'_>>,
+) -> Scan {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel = on_record.is_none() && cpus > 1 && views.len() >= PARALLEL_SCAN_MIN_SEGMENTS;
+    let mut ahead = if parallel {
+        scan_parallel(views, durable)
+    } else {
+        Vec::new()
     };
+    let mut s = Scan::fresh(0, GENESIS_LINK);
     for (i, view) in views.iter().enumerate() {
-        let expect_lsn = s.last_lsn + 1;
-        if view.index != i as u64 {
-            s.damage = Some(damage(i as u64, 0, expect_lsn, "segment file missing"));
+        let Some(header) = s.begin(i, view, durable, views.len()) else {
+            return s;
+        };
+        let result = match ahead.get_mut(i).and_then(Option::take) {
+            Some(r) => r,
+            None => scan_records(view, &header, durable, &mut on_record),
+        };
+        if !s.finish(i, view, result, durable, views.len()) {
             return s;
         }
-        let header = match check_header(view) {
-            Ok(h) => h,
-            Err(what) => {
-                s.damage = Some(damage(view.index, 0, expect_lsn, what));
-                return s;
-            }
-        };
-        if header.first_lsn != expect_lsn || header.prev_link != s.last_link {
-            if i > 0 && expect_lsn > durable.lsn {
-                // Records lost at the end of the previous segment, none of them durable.
-                let end = s.segments[i - 1].end;
-                s.cut_at(i - 1, end, end, expect_lsn, views.len());
-            } else {
-                let what = discontinuity(&header, expect_lsn, s.segments.last());
-                s.damage = Some(damage(view.index, 0, expect_lsn, what));
-            }
-            return s;
-        }
-        let (end, stop) = scan_segment(view, durable, &mut s, on_record);
-        s.segments.push(SegScan {
-            index: view.index,
-            end,
-        });
-        let expect = s.last_lsn + 1;
-        let what = match stop {
-            None => continue,
-            Some(Stop::Misplaced(what)) => {
-                s.damage = Some(damage(view.index, end, expect, what));
-                return s;
-            }
-            Some(Stop::Unreadable(what)) => what,
-        };
-        if expect <= durable.lsn {
-            s.damage = Some(damage(view.index, end, expect, what));
-        } else {
-            let nonzero_end = end + frame::align_up(nonzero_len(&view.bytes[end..]));
-            s.cut_at(
-                i,
-                end,
-                nonzero_end.min(view.bytes.len()),
-                expect,
-                views.len(),
-            );
-        }
-        return s;
     }
     if s.last_lsn < durable.lsn {
         let (index, end) = s.segments.last().map_or((0, 0), |l| (l.index, l.end));
@@ -223,6 +262,113 @@ pub(crate) fn scan(views: &[SegView<'_>], durable: Durable, on_record: OnRecord<
         ));
     }
     s
+}
+
+impl Scan {
+    /// A scan before any record, continuing after `last_lsn` whose link is `last_link`.
+    fn fresh(last_lsn: u64, last_link: Link) -> Scan {
+        Scan {
+            segments: Vec::new(),
+            records: 0,
+            last_lsn,
+            last_link,
+            last_ingest_us: i64::MIN,
+            torn: None,
+            dropped: 0,
+            damage: None,
+        }
+    }
+
+    /// Checks that segment `i` is there, has a sound header and continues the records before
+    /// it; `None` when the scan ends here (damage, or records lost past the durable point).
+    fn begin(
+        &mut self,
+        i: usize,
+        view: &SegView<'_>,
+        durable: Durable,
+        views: usize,
+    ) -> Option<SegmentHeader> {
+        let expect_lsn = self.last_lsn + 1;
+        if view.index != i as u64 {
+            self.damage = Some(damage(i as u64, 0, expect_lsn, "segment file missing"));
+            return None;
+        }
+        let header = match check_header(view) {
+            Ok(h) => h,
+            Err(what) => {
+                self.damage = Some(damage(view.index, 0, expect_lsn, what));
+                return None;
+            }
+        };
+        if header.first_lsn == expect_lsn && header.prev_link == self.last_link {
+            return Some(header);
+        }
+        if i > 0 && expect_lsn > durable.lsn {
+            // Records lost at the end of the previous segment, none of them durable.
+            let end = self.segments[i - 1].end;
+            self.cut_at(i - 1, end, end, expect_lsn, views);
+        } else {
+            let what = discontinuity(&header, expect_lsn, self.segments.last());
+            self.damage = Some(damage(view.index, 0, expect_lsn, what));
+        }
+        None
+    }
+
+    /// Joins segment `i`'s records to those before it; false when the scan ends here.
+    fn finish(
+        &mut self,
+        i: usize,
+        view: &SegView<'_>,
+        r: SegResult,
+        durable: Durable,
+        views: usize,
+    ) -> bool {
+        let expect_lsn = self.last_lsn + 1;
+        if let Some(first) = r.first_ingest_us.filter(|&t| t < self.last_ingest_us) {
+            let what = format!("ingest time {first} goes back from {}", self.last_ingest_us);
+            self.damage = Some(damage(view.index, SEGMENT_HEADER_BYTES, expect_lsn, what));
+            return false;
+        }
+        if r.records > 0 {
+            debug_assert_eq!(r.last_lsn, self.last_lsn + r.records);
+            (self.last_lsn, self.last_link) = (r.last_lsn, r.last_link);
+            self.last_ingest_us = r.last_ingest_us;
+            self.records += r.records;
+        }
+        self.segments.push(SegScan {
+            index: view.index,
+            end: r.end,
+        });
+        self.stop_at(i, view, r.end, r.stop, durable, views)
+    }
+
+    /// Decides what a segment's early stop means; false when it ends the scan.
+    fn stop_at(
+        &mut self,
+        i: usize,
+        view: &SegView<'_>,
+        end: usize,
+        stop: Option<Stop>,
+        durable: Durable,
+        views: usize,
+    ) -> bool {
+        let expect = self.last_lsn + 1;
+        let what = match stop {
+            None => return true,
+            Some(Stop::Misplaced(what)) => {
+                self.damage = Some(damage(view.index, end, expect, what));
+                return false;
+            }
+            Some(Stop::Unreadable(what)) => what,
+        };
+        if expect <= durable.lsn {
+            self.damage = Some(damage(view.index, end, expect, what));
+        } else {
+            let nonzero_end = end + frame::align_up(nonzero_len(&view.bytes[end..]));
+            self.cut_at(i, end, nonzero_end.min(view.bytes.len()), expect, views);
+        }
+        false
+    }
 }
 
 /// Why the scan of a segment stopped before its clean end.
@@ -243,7 +389,8 @@ fn scan_segment(
     view: &SegView<'_>,
     durable: Durable,
     s: &mut Scan,
-    on_record: OnRecord<'_>,
+    on_record: &mut Option<OnRecord<'_>>,
+    first_ingest_us: &mut Option<i64>,
 ) -> (usize, Option<Stop>) {
     let bytes = view.bytes;
     let mut pos = SEGMENT_HEADER_BYTES;
@@ -257,9 +404,10 @@ fn scan_segment(
         if let Err(what) = check_place(&f, s, durable) {
             return (pos, Some(Stop::Misplaced(what)));
         }
-        if let Err(what) = on_record(view.index, pos, &f) {
+        if let Some(Err(what)) = on_record.as_mut().map(|f_rec| f_rec(view.index, pos, &f)) {
             return (pos, Some(Stop::Misplaced(what)));
         }
+        first_ingest_us.get_or_insert(f.ingest_us);
         s.last_lsn = f.lsn;
         s.last_link = f.link;
         s.last_ingest_us = f.ingest_us;
@@ -297,14 +445,8 @@ impl Scan {
     /// A scan that could not start (the durable marker is damaged): no records.
     pub fn damaged(damage: Damage) -> Scan {
         Scan {
-            segments: Vec::new(),
-            records: 0,
-            last_lsn: 0,
-            last_link: GENESIS_LINK,
-            last_ingest_us: i64::MIN,
-            torn: None,
-            dropped: 0,
             damage: Some(damage),
+            ..Scan::fresh(0, GENESIS_LINK)
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::frame::FRAME_HEADER_BYTES;
+use super::frame::{FRAME_HEADER_BYTES, Frame};
 use super::reader::map_with_marker;
 use super::recovery;
 use super::{JournalError, RecordKind, VerifyReport};
@@ -79,7 +79,7 @@ pub fn verify_at(
     let upto = anchor_lsn.unwrap_or(u64::MAX);
     let mut anchor = Anchor::new();
     // The scan checks frames, CRCs, LSNs, ingest times, the hash chain and the marker.
-    let scan = recovery::scan(&views, durable, &mut |index, pos, f| {
+    let mut on_record = |index: u64, pos: usize, f: &Frame<'_>| {
         check_payload(f.kind, f.payload).map_err(|e| format!("payload check failed: {e}"))?;
         if f.lsn <= upto {
             // The scan checked that segment `index` is `views[index]`.
@@ -87,7 +87,8 @@ pub fn verify_at(
             anchor.add(&seg[pos..pos + FRAME_HEADER_BYTES + f.payload.len()]);
         }
         Ok(())
-    });
+    };
+    let scan = recovery::scan(&views, durable, Some(&mut on_record));
     if let Some(d) = &scan.damage {
         return Err(d.to_error());
     }

@@ -257,7 +257,7 @@ impl Journal {
         };
         let maps = map_writable(&listed)?;
         let views = recovery::views(&maps);
-        let scan = recovery::scan(&views, marker.current(), &mut |_, _, _| Ok(()));
+        let scan = recovery::scan(&views, marker.current(), None);
         if let Some(d) = &scan.damage {
             return Err(d.to_error());
         }
