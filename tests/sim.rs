@@ -105,6 +105,8 @@ fn smoke_passes_and_writes_its_reports() {
         "duplicates_match_injected",
         "missing_matches_dropped",
         "shipments_match_ground_truth",
+        "totals_match_ground_truth",
+        "no_acknowledged_event_lost",
         "replay_digest_matches_live",
         "shuffled_digest_matches_live",
     ] {

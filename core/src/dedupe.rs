@@ -72,7 +72,9 @@ pub struct Dedupe {
     /// Indexed by `SourceId`, as is `runs`.
     marks: Vec<Mark>,
     runs: Vec<Runs>,
-    missing_total: u64,
+    /// Exact: each source misses fewer than 2^64 sequences, and there are fewer than 2^64
+    /// sources, so the sum fits.
+    missing_total: u128,
 }
 
 /// Holes of one source, for reporting.
@@ -97,7 +99,8 @@ impl Dedupe {
         if let Some(m) = self.marks.get_mut(i) {
             // Hot path: the next sequence of a source with no holes (`max == hwm` exactly when
             // no runs are tracked above the mark).
-            if sequence == m.hwm + 1 && m.max == m.hwm {
+            // `hwm` may be u64::MAX: never add to it unchecked.
+            if m.hwm.checked_add(1) == Some(sequence) && m.max == m.hwm {
                 m.hwm = sequence;
                 m.max = sequence;
                 return true;
@@ -119,7 +122,7 @@ impl Dedupe {
         let before = s.missing();
         let fresh = Self::mark_slow(&mut s, sequence);
         let after = s.missing();
-        self.missing_total = self.missing_total + after - before;
+        self.missing_total = self.missing_total + u128::from(after) - u128::from(before);
         s.check();
         fresh
     }
@@ -142,7 +145,11 @@ impl Dedupe {
         }
         s.runs.applied_above += 1;
         s.mark.max = s.mark.max.max(seq);
-        let next = s.runs.above.range(seq + 1..).next().map(|(&a, &b)| (a, b));
+        // No run starts above u64::MAX.
+        let next = seq
+            .checked_add(1)
+            .and_then(|after| s.runs.above.range(after..).next())
+            .map(|(&a, &b)| (a, b));
         let mut start = seq;
         let mut end = seq;
         if let Some((p_start, p_end)) = prev
@@ -175,8 +182,25 @@ impl Dedupe {
         true
     }
 
-    /// Missing sequences over every source.
-    pub fn missing_total(&self) -> u64 {
+    /// True when `(source, sequence)` was applied (or its hole abandoned): [`Dedupe::mark`]
+    /// would call it a duplicate. Changes nothing.
+    pub fn seen(&self, source: SourceId, sequence: u64) -> bool {
+        let i = source.0 as usize;
+        let Some(m) = self.marks.get(i) else {
+            return false;
+        };
+        if sequence <= m.hwm {
+            return true;
+        }
+        self.runs[i]
+            .above
+            .range(..=sequence)
+            .next_back()
+            .is_some_and(|(_, &end)| sequence <= end)
+    }
+
+    /// Missing sequences over every source (exact).
+    pub fn missing_total(&self) -> u128 {
         self.missing_total
     }
 
@@ -194,10 +218,12 @@ impl Dedupe {
                 continue;
             }
             let mut ranges = Vec::with_capacity(r.above.len());
-            let mut lo = m.hwm + 1;
+            // The last applied sequence before each hole (no `+ 1` on a value that may be
+            // u64::MAX: every run starts above `hwm + 1`).
+            let mut before = m.hwm;
             for (&a, &b) in &r.above {
-                ranges.push((lo, a - 1));
-                lo = b + 1;
+                ranges.push((before + 1, a - 1));
+                before = b;
             }
             out.push(SourceGaps {
                 source: SourceId(i as u32),
@@ -229,7 +255,7 @@ mod tests {
         for &(seq, fresh) in seqs {
             assert_eq!(d.mark(A, seq), fresh, "seq {seq} in {seqs:?}");
         }
-        assert_eq!(d.missing_total(), missing, "{seqs:?}");
+        assert_eq!(d.missing_total(), u128::from(missing), "{seqs:?}");
         let gaps = d.gaps();
         let got: Vec<(u64, u64)> = gaps.first().map(|g| g.ranges.clone()).unwrap_or_default();
         assert_eq!(got, ranges, "{seqs:?}");
@@ -282,6 +308,23 @@ mod tests {
         assert_eq!(d.gaps()[0].source, B);
     }
 
+    /// Each source can miss almost 2^64 sequences; the total is exact, never wrapped.
+    #[test]
+    fn missing_total_is_exact_past_64_bits() {
+        let mut d = Dedupe::new();
+        let per_source = u64::MAX - 1;
+        for (i, source) in [A, B, SourceId(2)].into_iter().enumerate() {
+            assert!(d.mark(source, u64::MAX));
+            assert_eq!(d.missing_total(), u128::from(per_source) * (i as u128 + 1));
+        }
+        assert_eq!(d.gaps().len(), 3);
+        assert!(d.gaps().iter().all(|g| g.missing == per_source));
+        // Filling holes counts down exactly.
+        assert!(d.mark(B, 1));
+        assert!(d.mark(B, u64::MAX - 1));
+        assert_eq!(d.missing_total(), u128::from(per_source) * 3 - 2);
+    }
+
     #[test]
     fn hole_limit_abandons_the_lowest_hole() {
         let mut d = Dedupe::new();
@@ -290,7 +333,11 @@ mod tests {
             assert!(d.mark(A, 2 * i));
         }
         let n = MAX_HOLES_PER_SOURCE as u64 + 2;
-        assert_eq!(d.missing_total(), n, "abandoned holes stay counted");
+        assert_eq!(
+            d.missing_total(),
+            u128::from(n),
+            "abandoned holes stay counted"
+        );
         assert!(d.runs_tracked() <= MAX_HOLES_PER_SOURCE);
         assert!(!d.mark(A, 1), "an abandoned hole reads as applied");
         assert!(d.mark(A, 2 * n - 1), "a tracked hole still fills");
@@ -303,14 +350,35 @@ mod tests {
             let mut d = Dedupe::new();
             let mut seen = BTreeSet::new();
             for &s in &seqs {
+                prop_assert_eq!(d.seen(A, s), seen.contains(&s));
                 prop_assert_eq!(d.mark(A, s), seen.insert(s));
+                prop_assert!(d.seen(A, s));
             }
             let max = seen.iter().next_back().copied().unwrap_or(0);
             let missing = max - seen.len() as u64;
-            prop_assert_eq!(d.missing_total(), missing);
+            prop_assert_eq!(d.missing_total(), u128::from(missing));
             let holes: Vec<u64> = (1..=max).filter(|s| !seen.contains(s)).collect();
             let listed: Vec<u64> = d.gaps().iter().flat_map(|g| g.ranges.iter().flat_map(|&(a, b)| a..=b)).collect();
             prop_assert_eq!(holes, listed);
+        }
+
+        /// The same at the top of the sequence space (nothing may overflow at u64::MAX).
+        #[test]
+        fn matches_a_set_at_the_top(
+            seqs in proptest::collection::vec(
+                prop_oneof![1u64..20, (u64::MAX - 20)..=u64::MAX], 0..200)
+        ) {
+            let mut d = Dedupe::new();
+            let mut seen = BTreeSet::new();
+            for &s in &seqs {
+                prop_assert_eq!(d.mark(A, s), seen.insert(s));
+            }
+            let max = seen.iter().next_back().copied().unwrap_or(0);
+            prop_assert_eq!(d.missing_total(), u128::from(max - seen.len() as u64));
+            let listed: u128 = d.gaps().iter()
+                .flat_map(|g| g.ranges.iter().map(|&(a, b)| u128::from(b - a) + 1))
+                .sum();
+            prop_assert_eq!(listed, d.missing_total());
         }
     }
 }

@@ -10,6 +10,7 @@
 //! the applying thread over a bounded queue. The applying thread steps the machine in LSN
 //! order, exactly as a sequential loop would: only the checking moves, never the order.
 
+use crate::admit::admit;
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
 use crate::journal::storage::Storage;
@@ -17,8 +18,10 @@ use crate::journal::{
     Journal, JournalEnv, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef,
     Recovery, TornTail,
 };
+use crate::limits::{CapacityExceeded, Limits};
 use crate::machine::{Counters, Machine, Outcome};
 use crate::pipeline::EncodedBatch;
+use crate::validate::Invalid;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use std::path::Path;
@@ -36,24 +39,98 @@ pub enum CoreError {
     BadRecord { lsn: u64, what: String },
     #[error("cannot encode entry: {0}")]
     Encode(String),
+    /// A typed entry that breaks a rule of the event format (the entry at `index` of the
+    /// call: 0 for [`Core::submit`] and [`EncodedBatch::push`]). Nothing of the call was
+    /// journaled.
+    #[error("invalid entry at index {index} ({}): {invalid}; nothing was journaled", invalid.field)]
+    Invalid {
+        index: usize,
+        #[source]
+        invalid: Invalid,
+    },
+    /// The batch could take a store past its limit; it was refused as a whole.
+    #[error(transparent)]
+    Capacity(#[from] CapacityExceeded),
+    /// [`Limits`] above what the core can hold.
+    #[error("invalid limits: {0}")]
+    InvalidLimits(String),
+}
+
+/// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
+/// an alert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The caller's input or options: invalid entries, limits or journal options, no journal
+    /// where one was expected. Retrying the same call fails the same way.
+    BadInput,
+    /// The core is full: a capacity limit ([`CoreError::Capacity`]) or the journal's own
+    /// format limits. Nothing of the refused batch was journaled.
+    Capacity,
+    /// The environment failed: an I/O error, a full disk, a permission, a journal locked by
+    /// another writer.
+    Environment,
+    /// The journal is damaged (or edited): a check failed.
+    Corrupt,
 }
 
 impl CoreError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::Journal(j) => journal_error_kind(j),
+            CoreError::BadRecord { .. } => ErrorKind::Corrupt,
+            CoreError::Encode(_) | CoreError::Invalid { .. } | CoreError::InvalidLimits(_) => {
+                ErrorKind::BadInput
+            }
+            CoreError::Capacity(_) => ErrorKind::Capacity,
+        }
+    }
+
+    /// The same error, for the entry at `index` of a call (an invalid entry names it).
+    fn at_index(self, index: usize) -> CoreError {
+        match self {
+            CoreError::Invalid { invalid, .. } => CoreError::Invalid { index, invalid },
+            other => other,
+        }
+    }
+
     /// True when the journal is damaged (as opposed to I/O trouble or bad usage).
     pub fn is_corruption(&self) -> bool {
-        matches!(
-            self,
-            CoreError::BadRecord { .. } | CoreError::Journal(JournalError::Corrupt { .. })
-        )
+        self.kind() == ErrorKind::Corrupt
     }
 }
 
-/// Reads a journaled payload as an entry, validating it (never trusts bytes from disk).
+/// The kind of a journal error (every variant named, so a new one must be classified).
+fn journal_error_kind(e: &JournalError) -> ErrorKind {
+    match e {
+        JournalError::Io { .. } | JournalError::Locked(_) => ErrorKind::Environment,
+        JournalError::Corrupt { .. } | JournalError::Short { .. } => ErrorKind::Corrupt,
+        JournalError::Full(_) => ErrorKind::Capacity,
+        JournalError::NoJournal(_)
+        | JournalError::NotADirectory(_)
+        | JournalError::PayloadTooLarge { .. }
+        | JournalError::EmptyPayload
+        | JournalError::InvalidKind(_)
+        | JournalError::InvalidOptions(_) => ErrorKind::BadInput,
+    }
+}
+
+/// Reads a journaled payload as an entry, validating it (never trusts bytes from disk): its
+/// archive is checked, and so are the rules every entry passed before it was journaled
+/// ([`crate::validate::archived_entry`]), so apply never meets an entry it cannot apply, even
+/// from a journal written by an older version or edited with checksums recomputed.
 pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreError> {
-    rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| CoreError::BadRecord {
+    let entry = rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| {
+        CoreError::BadRecord {
+            lsn,
+            what: e.to_string(),
+        }
+    })?;
+    crate::validate::archived_entry(entry).map_err(|invalid| CoreError::BadRecord {
         lsn,
-        what: e.to_string(),
-    })
+        what: format!("the entry breaks a rule of the event format: {invalid}"),
+    })?;
+    Ok(entry)
 }
 
 /// What one ingested batch did.
@@ -71,8 +148,14 @@ pub struct Core {
     journal: Journal,
     machine: Machine,
     scratch: AlignedVec<16>,
+    /// Reused by [`Core::ingest`] and [`Core::ingest_raw`].
+    batch: EncodedBatch,
     recovery: Recovery,
+    limits: Limits,
 }
+
+/// [`Core::ingest`] keeps its batch buffer for the next call up to this size.
+const KEEP_BATCH_BYTES: usize = 64 << 20;
 
 impl Core {
     /// Opens (or creates) the journal in `dir` and rebuilds state by replaying it.
@@ -106,8 +189,24 @@ impl Core {
             journal,
             machine,
             scratch: AlignedVec::new(),
+            batch: EncodedBatch::new(),
             recovery,
+            limits: Limits::default(),
         })
+    }
+
+    /// The capacity limits batches are admitted under ([`Limits::default`] after open).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sets the capacity limits later batches are admitted under. Limits only refuse new
+    /// batches: what the journal holds is never checked against them (a core whose state is
+    /// already past a lowered limit refuses every batch that would add to that store).
+    pub fn set_limits(&mut self, limits: Limits) -> Result<(), CoreError> {
+        limits.check().map_err(CoreError::InvalidLimits)?;
+        self.limits = limits;
+        Ok(())
     }
 
     /// Dies without shutdown, as a killed process does: nothing more is flushed or
@@ -130,53 +229,108 @@ impl Core {
         &self.journal
     }
 
-    /// Journals then applies one entry. Call [`Core::commit`] at the end of a batch.
+    /// Checks, admits, journals then applies one entry. Call [`Core::commit`] at the end of a
+    /// batch. An invalid entry ([`CoreError::Invalid`]) or one the limits refuse
+    /// ([`CoreError::Capacity`]) is not journaled, and the core stays usable.
     pub fn submit(&mut self, entry: &Entry, ingest_us: i64) -> Result<(u64, Outcome), CoreError> {
+        crate::validate::entry(entry)
+            .map_err(|invalid| CoreError::Invalid { index: 0, invalid })?;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         let buf = rkyv::api::high::to_bytes_in::<_, rancor::Error>(entry, buf)
             .map_err(|e| CoreError::Encode(e.to_string()))?;
         self.scratch = buf;
+        // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, at the start of a
+        // 16-byte aligned buffer that nothing else writes.
+        let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(&self.scratch) };
+        self.check_payload_len(self.scratch.len())?;
+        let admitted = admit(&self.machine, &self.limits, 1, self.scratch.len(), || {
+            std::iter::once(archived)
+        })?;
         let appended = self.journal.append(ingest_us, ENTRY_KIND, &self.scratch)?;
         // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, copied verbatim into
         // the mapping at a 16-byte aligned offset; nothing else writes there.
         let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
         let lsn = appended.lsn;
-        Ok((lsn, self.machine.step(lsn, archived)))
+        let outcome = self.machine.step(lsn, archived);
+        admitted.debug_check(&self.machine);
+        Ok((lsn, outcome))
     }
 
-    /// Journals and applies a batch of entries, then commits it.
+    /// Checks, admits, journals and applies a batch of entries, then commits it. The batch is
+    /// one unit: an invalid entry ([`CoreError::Invalid`], with its index) or a batch the
+    /// limits refuse ([`CoreError::Capacity`]) journals nothing of it.
     pub fn ingest<'a>(
         &mut self,
         entries: impl IntoIterator<Item = &'a Entry>,
         ingest_us: i64,
     ) -> Result<BatchReport, CoreError> {
-        let before = self.machine.counters;
-        let first_lsn = self.machine.lsn + 1;
-        for entry in entries {
-            self.submit(entry, ingest_us)?;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let mut pushed = Ok(());
+        for (index, entry) in entries.into_iter().enumerate() {
+            pushed = batch.push(entry, ingest_us).map_err(|e| e.at_index(index));
+            if pushed.is_err() {
+                break;
+            }
         }
-        self.finish_batch(before, first_lsn)
+        let report = pushed.and_then(|()| self.ingest_encoded(&batch));
+        self.keep_batch(batch);
+        report
     }
 
-    /// Decodes, journals and applies a batch of raw events, then commits it.
+    /// Decodes, journals and applies a batch of raw events, then commits it (one unit, as
+    /// [`Core::ingest`]).
     pub fn ingest_raw(
         &mut self,
         batch: &RawBatch,
         ingest_us: i64,
     ) -> Result<BatchReport, CoreError> {
-        let before = self.machine.counters;
-        let first_lsn = self.machine.lsn + 1;
+        let mut encoded = std::mem::take(&mut self.batch);
+        encoded.clear();
+        let mut pushed = Ok(());
         for raw in batch.iter() {
-            self.submit(&raw.decode(), ingest_us)?;
+            pushed = encoded.push_decoded(&raw.decode(), ingest_us);
+            if pushed.is_err() {
+                break;
+            }
         }
-        self.finish_batch(before, first_lsn)
+        let report = pushed.and_then(|()| self.ingest_encoded(&encoded));
+        self.keep_batch(encoded);
+        report
+    }
+
+    /// Refuses (before anything is appended) a payload the journal could not take: every
+    /// valid entry fits the format's record limit, but small segments take less.
+    fn check_payload_len(&self, len: usize) -> Result<(), CoreError> {
+        let max = self.journal.max_payload_bytes();
+        if len > max {
+            return Err(JournalError::PayloadTooLarge { len, max }.into());
+        }
+        Ok(())
+    }
+
+    /// Keeps a batch buffer for the next call, unless it grew large.
+    fn keep_batch(&mut self, batch: EncodedBatch) {
+        if batch.bytes_len() <= KEEP_BATCH_BYTES {
+            self.batch = batch;
+        }
     }
 
     /// Journals and applies a batch encoded ahead (on another thread, see
     /// [`crate::pipeline`]), each entry with its own ingest time, then commits it. The journal
-    /// and state are exactly those [`Core::submit`] gives for the same entries and times.
+    /// and state are exactly those [`Core::submit`] gives for the same entries and times. The
+    /// batch is admitted first: one that could take a store past its limit is refused whole
+    /// ([`CoreError::Capacity`]) before any of it is journaled.
     pub fn ingest_encoded(&mut self, batch: &EncodedBatch) -> Result<BatchReport, CoreError> {
+        self.check_payload_len(batch.max_payload_bytes())?;
+        let admitted = admit(
+            &self.machine,
+            &self.limits,
+            batch.len(),
+            batch.bytes_len(),
+            || (0..batch.len()).map(|i| batch.entry(i)),
+        )?;
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
@@ -184,13 +338,14 @@ impl Core {
             let appended =
                 self.journal
                     .append_summed(ingest_us, ENTRY_KIND, payload, batch.sums(i))?;
-            // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push`,
-            // which serializes a valid `Entry` with rkyv; they were copied verbatim into the
+            // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push` and
+            // `push_decoded`, which serialize a valid `Entry` with rkyv; they were copied verbatim into the
             // mapping at a 16-byte aligned offset, and nothing else writes there.
             let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
             let lsn = appended.lsn;
             self.machine.step(lsn, archived);
         }
+        admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)
     }
 

@@ -7,6 +7,7 @@
 //! the [`machine`] applies the journaled record (dedupe, then [`state`]); [`engine::Core`] is the
 //! imperative shell that ties them together.
 
+mod admit;
 pub mod decode;
 pub mod dedupe;
 pub mod encode;
@@ -14,8 +15,10 @@ pub mod engine;
 pub mod event;
 pub mod input;
 pub mod journal;
+pub mod limits;
 pub mod machine;
 pub mod pipeline;
 pub mod source;
 pub mod state;
 pub mod time;
+pub mod validate;

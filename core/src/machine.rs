@@ -7,8 +7,10 @@
 use crate::dedupe::Dedupe;
 use crate::event::{ArchivedEntry, DeadLetterReason};
 use crate::source::{EventKey, Sources};
-use crate::state::{Digest, State, Status};
+use crate::state::totals::exact_u128;
+use crate::state::{CurrencyTotals, Digest, State, Status};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What became of one received event (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,7 @@ impl Machine {
                 .map(|r| (r.as_str(), c.dead_letter_reasons[r.index()]))
                 .collect(),
             missing: self.dedupe.missing_total(),
+            totals: totals.money,
             shipments: self.state.shipment_count() as u64,
             vehicles: self.state.vehicle_count() as u64,
             sources: self.sources.len() as u64,
@@ -177,7 +180,6 @@ impl Machine {
                 .iter()
                 .map(|s| (s.as_str(), totals.by_status[*s as usize]))
                 .collect(),
-            leakage_cents: totals.leakage_cents,
             leaking_shipments: totals.leaking_shipments,
             invoice_ready: totals.invoice_ready,
             with_anomalies: totals.with_anomalies,
@@ -200,15 +202,19 @@ pub struct Summary {
     pub dead_lettered: u64,
     /// Every reason, in the order of SPEC §3, with its count.
     pub dead_letter_reasons: ReasonCounts,
-    /// Total missing sequences (gaps) over every source.
-    pub missing: u64,
+    /// Total missing sequences (gaps) over every source. Exact: one source can miss up to
+    /// 2^64 - 2 sequences, so the sum over sources needs more than 64 bits (JSON: a number
+    /// up to 64 bits, a string of digits past that).
+    #[serde(serialize_with = "exact_u128")]
+    pub missing: u128,
+    /// Money per currency (the contract's; orphans under `unknown`), sorted by currency. Never
+    /// added across currencies.
+    pub totals: BTreeMap<String, CurrencyTotals>,
     pub shipments: u64,
     pub vehicles: u64,
     pub sources: u64,
     /// Status -> shipments, every status in the order of SPEC §4.
     pub shipments_by_status: ReasonCounts,
-    /// Sum of `leakage_cents` over every shipment.
-    pub leakage_cents: i64,
     /// Shipments with `leakage_cents > 0`.
     pub leaking_shipments: u64,
     pub invoice_ready: u64,

@@ -33,7 +33,7 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
-use crate::event::Entry;
+use crate::event::{ArchivedEntry, Entry};
 use crate::journal::{Durability, FRAME_ALIGN_BYTES, PayloadSums};
 use crate::machine::Machine;
 
@@ -45,6 +45,8 @@ use crate::machine::Machine;
 pub struct EncodedBatch {
     bytes: AlignedVec<16>,
     records: Vec<EncodedRecord>,
+    /// The longest payload held.
+    max_payload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +69,7 @@ impl EncodedBatch {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.records.clear();
+        self.max_payload_bytes = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -82,9 +85,30 @@ impl EncodedBatch {
         self.bytes.len()
     }
 
-    /// Serializes `entry` (the same bytes [`Core::submit`] journals) and computes the payload's
-    /// sums. `ingest_us` is the ingest time to journal it with.
+    /// The longest payload held, in bytes.
+    pub fn max_payload_bytes(&self) -> usize {
+        self.max_payload_bytes
+    }
+
+    /// Checks `entry` ([`crate::validate::entry`]: an invalid one is
+    /// [`CoreError::Invalid`] and the batch is unchanged), serializes it (the same bytes
+    /// [`Core::submit`] journals) and computes the payload's sums. `ingest_us` is the ingest
+    /// time to journal it with.
     pub fn push(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
+        crate::validate::entry(entry)
+            .map_err(|invalid| CoreError::Invalid { index: 0, invalid })?;
+        self.push_valid(entry, ingest_us)
+    }
+
+    /// [`Self::push`] for an entry the validator already passed: one that
+    /// [`crate::decode::decode`] returned (it runs the validator on every event and only makes
+    /// dead letters that pass it).
+    pub fn push_decoded(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
+        debug_assert_eq!(crate::validate::entry(entry), Ok(()));
+        self.push_valid(entry, ingest_us)
+    }
+
+    fn push_valid(&mut self, entry: &Entry, ingest_us: i64) -> Result<(), CoreError> {
         let aligned = self.bytes.len().next_multiple_of(FRAME_ALIGN_BYTES);
         self.bytes.resize(aligned, 0);
         let start = self.bytes.len();
@@ -102,6 +126,7 @@ impl EncodedBatch {
             )));
         }
         let sums = PayloadSums::of(&self.bytes[start..end]);
+        self.max_payload_bytes = self.max_payload_bytes.max(end - start);
         self.records.push(EncodedRecord {
             start: start as u32,
             len: (end - start) as u32,
@@ -116,6 +141,14 @@ impl EncodedBatch {
         let r = &self.records[i];
         let start = r.start as usize;
         (&self.bytes[start..start + r.len as usize], r.ingest_us)
+    }
+
+    /// The `i`-th entry, archived.
+    pub(crate) fn entry(&self, i: usize) -> &ArchivedEntry {
+        // SAFETY: payloads are only ever written by `push_valid`, which serializes a valid
+        // `Entry` with rkyv at a 16-byte aligned offset of this 16-byte aligned buffer; the
+        // slice is exactly those bytes and nothing else writes there.
+        unsafe { rkyv::access_unchecked::<ArchivedEntry>(self.record(i).0) }
     }
 
     /// The sums of the `i`-th payload.

@@ -7,7 +7,7 @@ mod state_support;
 
 use std::path::Path;
 
-use state_support::{T0_US, created, eta, event, position};
+use state_support::{T0_US, amended, cancelled, created, event, position};
 use waybill_core::engine::{Core, CoreError, Until, Visit, access_entry, replay_with};
 use waybill_core::event::{ArchivedEntry, DeadLetter, DeadLetterReason, Entry};
 use waybill_core::journal::{
@@ -67,7 +67,7 @@ fn write_journal(dir: &Path, records: usize) {
                     let body = if k.is_multiple_of(20) {
                         created(k as i64, k as i64 + 60)
                     } else {
-                        eta(k as i64 + 120)
+                        amended(2 + k as u32, Some(k as i64 + 120), None, None)
                     };
                     Entry::Event(event("erp/main", erp, t, (k % 500) as u64, body))
                 }
@@ -79,7 +79,7 @@ fn write_journal(dir: &Path, records: usize) {
                 }),
                 3 if k % 40 == 3 && erp > 1 => {
                     // A resend of an earlier sequence: a duplicate.
-                    Entry::Event(event("erp/main", erp - 1, t, 1, eta(k as i64)))
+                    Entry::Event(event("erp/main", erp - 1, t, 1, cancelled()))
                 }
                 _ => {
                     let v = k % 300;

@@ -89,7 +89,12 @@ impl ExpectedShipment {
         differ(d, "window_end", &time(self.window_end_us), &view.window_end);
         differ(d, "delivered", &time(self.delivered_us), &view.delivered);
         differ(d, "on_time", &self.on_time, &view.on_time);
-        differ(d, "billed_cents", &self.billed_cents, &view.billed_cents);
+        differ(
+            d,
+            "billed_cents",
+            &i128::from(self.billed_cents),
+            &view.billed_cents,
+        );
         differ(
             d,
             "detention_minutes",
@@ -99,10 +104,15 @@ impl ExpectedShipment {
         differ(
             d,
             "expected_detention_cents",
-            &self.expected_detention_cents,
+            &i128::from(self.expected_detention_cents),
             &view.expected_detention_cents,
         );
-        differ(d, "leakage_cents", &self.leakage_cents, &view.leakage_cents);
+        differ(
+            d,
+            "leakage_cents",
+            &i128::from(self.leakage_cents),
+            &view.leakage_cents,
+        );
         differ(
             d,
             "unbilled_charge_ids",

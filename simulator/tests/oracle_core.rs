@@ -148,7 +148,7 @@ proptest! {
         let mut leak: std::collections::BTreeMap<String, i128> = Default::default();
         for v in views.values() {
             let currency = v.contract.as_ref().map_or("unknown", |c| c.currency.as_str());
-            *leak.entry(currency.to_string()).or_default() += i128::from(v.leakage_cents);
+            *leak.entry(currency.to_string()).or_default() += v.leakage_cents;
         }
         let want_leak: std::collections::BTreeMap<String, i128> = want
             .by_currency

@@ -76,6 +76,7 @@ fn each_misbehaviour_fails_the_checks_that_watch_for_it() {
             Sabotage::MislabelDeadLetter,
             &["dead_letters_match_injected"],
         ),
+        (Sabotage::MiscountLeakage, &["totals_match_ground_truth"]),
     ];
     for (sabotage, must_fail) in cases {
         let failed = failed_checks(*sabotage);

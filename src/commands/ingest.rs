@@ -52,7 +52,8 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
 
     let summary = core.machine().summary();
     if a.json {
-        let v = serde_json::json!({
+        use serde_json::json;
+        let v = json!({
             "received": total.received,
             "applied": total.applied,
             "duplicates": total.duplicates,
@@ -61,7 +62,9 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
             "lsn": summary.lsn,
             "durable_lsn": durable_lsn,
             "digest": summary.digest,
-            "missing": summary.missing,
+            // Exact, as the summary writes it: past 64 bits, a string of digits.
+            "missing": u64::try_from(summary.missing)
+                .map_or_else(|_| json!(summary.missing.to_string()), serde_json::Value::from),
         });
         println!("{v}");
     } else {

@@ -108,9 +108,15 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
                 println!("status     {}", statuses.join(", "));
             }
             println!(
-                "billing    {} invoice-ready, leakage {} cents in {} shipments, {} with anomalies",
-                s.invoice_ready, s.leakage_cents, s.leaking_shipments, s.with_anomalies
+                "billing    {} invoice-ready, {} leaking shipments, {} with anomalies",
+                s.invoice_ready, s.leaking_shipments, s.with_anomalies
             );
+            for (currency, t) in &s.totals {
+                println!(
+                    "  {currency}: billed {} cents, expected detention {} cents, leakage {} cents",
+                    t.billed_cents, t.expected_detention_cents, t.leakage_cents
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -325,7 +325,7 @@ fn id(at: At, v: Opt<'_>) -> Result<String, Fail> {
 }
 
 fn check_id(at: At, s: &str) -> Result<(), Fail> {
-    if s.is_empty() || s.len() > MAX_ID_BYTES {
+    if !crate::validate::is_id(s) {
         return Err(Fail::data(format!(
             "{at} must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
             s.len()
@@ -552,7 +552,7 @@ impl<'de> Visitor<'de> for IdList {
         while let Some(item) = seq.next_element::<&'de RawValue>()? {
             let item = Json::general(item.get());
             let checked = match as_string(item) {
-                Some(s) if !s.is_empty() && s.len() <= MAX_ID_BYTES => Ok(s.into_owned()),
+                Some(s) if crate::validate::is_id(&s) => Ok(s.into_owned()),
                 Some(s) => Err(Fail::data(format!(
                     "{}[{index}] must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
                     self.at,

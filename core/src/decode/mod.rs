@@ -26,9 +26,10 @@ mod tests;
 
 use crate::event::{
     DeadLetter, DeadLetterReason, Entry, Event, EventType, MAX_EVENT_BYTES, MAX_ID_BYTES,
-    MAX_SOURCE_NAME_BYTES, SubjectKind, System,
+    SubjectKind, System,
 };
 use crate::time::parse_rfc3339_us;
+use crate::validate::{self, MAX_DETAIL_BYTES, MAX_TRACEPARENT_BYTES};
 use std::borrow::Cow;
 
 /// The text of one JSON value as it appears in the event (no surrounding whitespace), already
@@ -103,7 +104,7 @@ fn dead_letter(raw: &[u8], raw_len_bytes: u64, fail: Fail) -> Entry {
     let kept = &raw[..raw.len().min(MAX_EVENT_BYTES)];
     Entry::DeadLetter(DeadLetter {
         reason: fail.reason,
-        detail: fail.detail,
+        detail: clip_to(fail.detail, MAX_DETAIL_BYTES),
         raw: kept.to_vec(),
         raw_len_bytes,
     })
@@ -175,7 +176,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     }
 
     let id = required_string("id", id)?;
-    if id.is_empty() || id.len() > MAX_ID_BYTES {
+    if !validate::is_id(&id) {
         return Err(Fail::envelope(format!(
             "attribute `id` must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
             id.len()
@@ -256,11 +257,12 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     let traceparent = match traceparent {
         None => None,
         Some(v) => match as_string(v) {
-            Some(s) if is_traceparent(&s) => Some(s.into_owned()),
+            Some(s) if validate::is_traceparent(&s) => Some(s.into_owned()),
             Some(s) => {
                 return Err(Fail::envelope(format!(
                     "attribute `traceparent` must be a W3C trace context \
-                     (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase, ids not all zeros), got {}",
+                     (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase, ids not all zeros, at most \
+                     {MAX_TRACEPARENT_BYTES} bytes), got {}",
                     show(&s)
                 )));
             }
@@ -315,7 +317,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     // 8. invalid_data
     let body = data::decode_body(event_type, data, payload.as_ref())?;
 
-    Ok(Event {
+    let event = Event {
         id: id.into_owned(),
         source: source.into_owned(),
         sequence,
@@ -324,7 +326,13 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
         correlation_id,
         traceparent,
         body,
-    })
+    };
+    // The payload rules the JSON reading above did not check already (size limits of the
+    // payload's strings and lists). The envelope and the owner were checked above with the
+    // validator's own predicates, so the whole validator agrees.
+    validate::payload(&event.body).map_err(|invalid| Fail::new(invalid.reason, invalid.detail))?;
+    debug_assert_eq!(validate::event(&event), Ok(()));
+    Ok(event)
 }
 
 /// [`scan::collect`]: the fast path for the fields of an object, `None` when it declines.
@@ -406,30 +414,7 @@ fn wrong_type(name: &str, want: &str, got: Json<'_>) -> Fail {
 
 /// `<system>/<name>`: the system of record, and a name of `[A-Za-z0-9._-]{1,64}`.
 fn parse_source(source: &str) -> Result<System, Fail> {
-    let Some((system, name)) = source.split_once('/') else {
-        return Err(Fail::envelope(format!(
-            "attribute `source` must be `<system>/<name>`, got {}",
-            show(source)
-        )));
-    };
-    let Some(system) = System::parse(system) else {
-        return Err(Fail::envelope(format!(
-            "attribute `source` system {} is not erp, route, fleet or billing",
-            show(system)
-        )));
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= MAX_SOURCE_NAME_BYTES
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if !name_ok {
-        return Err(Fail::envelope(format!(
-            "attribute `source` name must match [A-Za-z0-9._-]{{1,{MAX_SOURCE_NAME_BYTES}}}, got {}",
-            show(name)
-        )));
-    }
-    Ok(system)
+    validate::source_system(source).map_err(Fail::envelope)
 }
 
 /// A non-empty run of ASCII digits that fits a `u64`.
@@ -454,34 +439,6 @@ fn parse_subject(s: &str) -> Option<(SubjectKind, u64)> {
         Some((SubjectKind::Vehicle, parse_u64_digits(n)?))
     } else {
         None
-    }
-}
-
-/// W3C trace context `traceparent`: `<version>-<trace-id>-<parent-id>-<flags>` in lowercase
-/// hex. Version `00` is exactly 55 characters; a later version (not `ff`) may carry more after
-/// a `-` at position 55.
-fn is_traceparent(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 55 {
-        return false;
-    }
-    let hex =
-        |r: std::ops::Range<usize>| b[r].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-    let zeros = |r: std::ops::Range<usize>| b[r].iter().all(|&c| c == b'0');
-    let shape = hex(0..2)
-        && b[2] == b'-'
-        && hex(3..35)
-        && b[35] == b'-'
-        && hex(36..52)
-        && b[52] == b'-'
-        && hex(53..55);
-    if !shape || zeros(3..35) || zeros(36..52) {
-        return false;
-    }
-    match &b[0..2] {
-        b"ff" => false,
-        b"00" => b.len() == 55,
-        _ => b.len() == 55 || b[55] == b'-',
     }
 }
 
@@ -526,6 +483,21 @@ fn clip(mut message: String) -> String {
     const MAX_BYTES: usize = 200;
     if message.len() > MAX_BYTES {
         let mut cut = MAX_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// `message` cut at a character boundary so that, with an ellipsis, it is at most
+/// `max_bytes` long (a dead letter's detail: [`MAX_DETAIL_BYTES`]).
+fn clip_to(mut message: String, max_bytes: usize) -> String {
+    const ELLIPSIS_BYTES: usize = '…'.len_utf8();
+    if message.len() > max_bytes {
+        let mut cut = max_bytes - ELLIPSIS_BYTES;
         while !message.is_char_boundary(cut) {
             cut -= 1;
         }

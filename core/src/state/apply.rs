@@ -106,6 +106,7 @@ impl State {
             customers,
             detention_terms,
             routes,
+            max_failed_attempts,
             ..
         } = self;
         let s: &mut Shipment = shipments.get_mut(slot);
@@ -228,7 +229,10 @@ impl State {
             }
             ArchivedBody::DeliveryFailed { .. } => {
                 let p = progress_of(s, progress);
+                // Admission keeps it below the limit (at most u32::MAX): never saturates.
+                debug_assert!(p.failed_attempts < u32::MAX);
                 p.failed_attempts = p.failed_attempts.saturating_add(1);
+                *max_failed_attempts = (*max_failed_attempts).max(p.failed_attempts);
             }
             ArchivedBody::ChargeAdded {
                 charge_id,

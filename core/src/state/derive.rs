@@ -1,5 +1,6 @@
 //! The derived fields of SPEC §4, computed from a shipment on demand (integer arithmetic, floor
-//! division, saturating at the i64 range).
+//! division). Money is exact: sums of `i64` cents are `i128`, which no shipment can overflow
+//! (see `totals` for the bounds).
 
 use super::extra::{ExtraRef, InvoiceRecord};
 use super::shipment::{Milestone, ShipmentRef, flag};
@@ -108,10 +109,11 @@ impl Anomalies {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Derived {
     pub status: Status,
-    pub billed_cents: i64,
+    pub billed_cents: i128,
+    /// Valid event times span years 0000-9999, so this fits an `i64` with room to spare.
     pub detention_minutes: i64,
-    pub expected_detention_cents: i64,
-    pub leakage_cents: i64,
+    pub expected_detention_cents: i128,
+    pub leakage_cents: i128,
     pub on_time: Option<bool>,
     /// How many non-voided charges no invoice lists.
     pub unbilled_charges: usize,
@@ -173,9 +175,8 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
         }
         _ => 0,
     };
-    let expected_detention_cents = clamp_i64(
-        (i128::from(detention_minutes) * i128::from(c.detention_cents_per_hour)).div_euclid(60),
-    );
+    let expected_detention_cents =
+        (i128::from(detention_minutes) * i128::from(c.detention_cents_per_hour)).div_euclid(60);
 
     let mut billed: i128 = 0;
     let mut detention_billed: i128 = 0;
@@ -223,13 +224,13 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
     }
 
     let leakage_cents = if delivered.is_some() {
-        let detention_gap = (i128::from(expected_detention_cents) - detention_billed).max(0);
+        let detention_gap = (expected_detention_cents - detention_billed).max(0);
         let base_gap = if has_base {
             0
         } else {
             i128::from(c.base_cents)
         };
-        clamp_i64(detention_gap + base_gap)
+        detention_gap + base_gap
     } else {
         0
     };
@@ -263,7 +264,7 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
 
     Derived {
         status,
-        billed_cents: clamp_i64(billed),
+        billed_cents: billed,
         detention_minutes,
         expected_detention_cents,
         leakage_cents,

@@ -21,7 +21,7 @@
 //! them (they sort charges and invoices by id), and nothing orders by them.
 
 use super::register::Key;
-use super::store::{Chunked, Text};
+use super::store::{Chunked, Text, TextFill};
 use crate::event::{ChargeKind, GeoPoint};
 use std::num::NonZeroU32;
 
@@ -511,6 +511,16 @@ impl ExtraStores {
             rec.amend = self.amendments.push(Amendments::default()) + 1;
         }
         self.amendments.get_mut(rec.amend - 1)
+    }
+
+    /// Records held: (charges, invoices, listed charge slots).
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        (self.charges.len(), self.invoices.len(), self.listed.len())
+    }
+
+    /// How full the text store of ids and pods is.
+    pub(crate) fn text_fill(&self) -> TextFill {
+        self.text.fill()
     }
 
     /// Bytes held by every store, by capacity (chunks, chunk tables, text).

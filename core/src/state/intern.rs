@@ -9,7 +9,7 @@
 //! those always resolve the symbol back to its value first. The index is never iterated.
 
 use super::index::Index;
-use super::store::Text;
+use super::store::{Text, TextFill};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Upper bound on distinct values in one interner (symbols are `u32`).
@@ -30,6 +30,11 @@ impl Interner {
 
     pub(crate) fn len(&self) -> usize {
         self.refs.len()
+    }
+
+    /// How full the text store of the values is.
+    pub(crate) fn text_fill(&self) -> TextFill {
+        self.text.fill()
     }
 
     /// The symbol of `s`, adding it on first sight.

@@ -38,11 +38,13 @@ mod intern;
 pub(crate) mod register;
 mod shipment;
 mod store;
+pub mod totals;
 mod vehicle;
 pub mod view;
 
 pub use derive::{Anomalies, Derived, InvoiceStatus, Status};
 pub use digest::Digest;
+pub use totals::{CurrencyTotals, Totals, UNKNOWN_CURRENCY};
 pub use view::{
     ChargeView, ContractView, Fixed, InvoiceView, PodView, PointView, RouteView, ShipmentView,
     VehicleView,
@@ -54,23 +56,22 @@ use extra::ExtraStores;
 use index::Index;
 use intern::{Interner, TermsInterner};
 use shipment::{NO_PROGRESS, Progress, Shipment, ShipmentRef};
+use std::collections::BTreeMap;
 use store::Chunked;
+pub(crate) use store::TextFill;
 use vehicle::Vehicle;
 
-/// Most shipments one state holds (and likewise vehicles): slots are `u32`. Going past it is a
-/// limit, not a state to recover from: apply panics naming it.
+/// Most shipments one state holds (and likewise vehicles): slots are `u32`. A structural
+/// ceiling: admission (`crate::limits`) refuses a batch before apply could go past it.
 pub const MAX_SHIPMENTS: usize = index::MAX_LEN;
-
-/// Sums over every shipment, for summaries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Shipments per [`Status`], indexed by `Status as usize`.
-    pub by_status: [u64; 6],
-    pub leakage_cents: i64,
-    pub leaking_shipments: u64,
-    pub invoice_ready: u64,
-    pub with_anomalies: u64,
-}
+/// Most records of each shared store (charges, invoices, listed charge slots).
+pub const MAX_RECORDS: usize = store::MAX_RECORDS;
+/// Most distinct values of each interner (customer ids, route ids, detention terms).
+pub const MAX_SYMBOLS: usize = intern::MAX_SYMBOLS;
+/// Bytes per chunk of a text store; a string never spans two chunks.
+pub const TEXT_CHUNK_BYTES: usize = store::TEXT_CHUNK;
+/// Most bytes of each text store (ids and pods; customer ids; route ids).
+pub const MAX_TEXT_STORE_BYTES: usize = store::MAX_TEXT_STORE_BYTES;
 
 /// All shipments and vehicles. One writer owns it; reads never change it.
 #[derive(Debug, Default, Clone)]
@@ -86,6 +87,27 @@ pub struct State {
     /// Detention terms of the orders' contracts.
     detention_terms: TermsInterner,
     routes: Interner,
+    /// The most `delivery.failed` counted on any one shipment (for admission).
+    max_failed_attempts: u32,
+}
+
+/// How full each store of a [`State`] is: what admission (`crate::admit`) compares with the
+/// limits. Counts are records; text is where each text store stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub shipments: u64,
+    pub vehicles: u64,
+    pub charges: u64,
+    pub invoices: u64,
+    pub listed_charges: u64,
+    pub customers: u64,
+    pub routes: u64,
+    pub contract_terms: u64,
+    pub failed_attempts: u64,
+    /// Charge and invoice ids, pods.
+    pub ids_text: TextFill,
+    pub customers_text: TextFill,
+    pub routes_text: TextFill,
 }
 
 impl State {
@@ -127,6 +149,34 @@ impl State {
         self.shipment_slot_of(id).is_some()
     }
 
+    pub fn contains_vehicle(&self, id: u64) -> bool {
+        self.vehicle(id).is_some()
+    }
+
+    /// `delivery.failed` events counted on shipment `id` (0 when it does not exist).
+    pub(crate) fn failed_attempts(&self, id: u64) -> u32 {
+        self.shipment(id).map_or(0, |s| s.progress.failed_attempts)
+    }
+
+    /// How full each store is.
+    pub(crate) fn usage(&self) -> Usage {
+        let (charges, invoices, listed) = self.extras.counts();
+        Usage {
+            shipments: self.shipments.len() as u64,
+            vehicles: self.vehicles.len() as u64,
+            charges: charges as u64,
+            invoices: invoices as u64,
+            listed_charges: listed as u64,
+            customers: self.customers.len() as u64,
+            routes: self.routes.len() as u64,
+            contract_terms: self.detention_terms.len() as u64,
+            failed_attempts: u64::from(self.max_failed_attempts),
+            ids_text: self.extras.text_fill(),
+            customers_text: self.customers.text_fill(),
+            routes_text: self.routes.text_fill(),
+        }
+    }
+
     #[inline]
     fn shipment_slot_of(&self, id: u64) -> Option<u32> {
         let shipments = &self.shipments;
@@ -164,16 +214,29 @@ impl State {
         self.shipment(id).map(|s| view::shipment_view(self, &s))
     }
 
-    /// Totals over every shipment's derived fields (order-independent sums).
+    /// Totals over every shipment's derived fields (order-independent sums), money per
+    /// contract currency (orphans under [`UNKNOWN_CURRENCY`]), exact.
     pub fn totals(&self) -> Totals {
         let mut t = Totals::default();
+        let mut money: BTreeMap<Option<[u8; 3]>, CurrencyTotals> = BTreeMap::new();
         for s in self.shipments.iter() {
-            let d = derive::derive(&self.parts(s));
+            let parts = self.parts(s);
+            let d = derive::derive(&parts);
+            money
+                .entry(parts.contract().map(|c| c.currency))
+                .or_default()
+                .add(&d);
             t.by_status[d.status as usize] += 1;
-            t.leakage_cents += d.leakage_cents;
             t.leaking_shipments += u64::from(d.leakage_cents > 0);
             t.invoice_ready += u64::from(d.invoice_ready);
             t.with_anomalies += u64::from(d.anomalies.0 != 0);
+        }
+        for (currency, m) in money {
+            // Keys are distinct: validated currencies are three capital ASCII letters.
+            t.money
+                .entry(totals::currency_key(currency))
+                .or_default()
+                .merge(&m);
         }
         t
     }

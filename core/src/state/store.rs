@@ -9,6 +9,9 @@
 
 use super::fixed::{FixedVec, HUGE_PAGE_BYTES};
 
+/// Most records one [`Chunked`] store holds (slots are `u32`; a reference is `slot + 1`).
+pub(crate) const MAX_RECORDS: usize = u32::MAX as usize;
+
 /// The first chunk starts this small and doubles up to [`Chunked::PER_CHUNK`].
 const FIRST_CAPACITY: usize = 8;
 
@@ -69,7 +72,7 @@ impl<T> Chunked<T> {
 
     /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
     pub(crate) fn push(&mut self, value: T) -> u32 {
-        assert!(self.len < u32::MAX as usize, "record store full");
+        assert!(self.len < MAX_RECORDS, "record store full");
         let (c, _) = Self::place(self.len as u32);
         if c == self.chunks.len() {
             let cap = if c == 0 {
@@ -140,7 +143,11 @@ impl<T> Chunked<T> {
 
 /// Bytes per chunk of a [`Text`] store (a power of two).
 const TEXT_CHUNK_SHIFT: u32 = 17;
-const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
+pub(crate) const TEXT_CHUNK: usize = 1 << TEXT_CHUNK_SHIFT;
+/// Most chunks of a [`Text`] store: a reference is (chunk, offset) packed in a `u32`.
+const MAX_TEXT_CHUNKS: usize = 1 << (32 - TEXT_CHUNK_SHIFT);
+/// Most bytes of a [`Text`] store (4 GiB).
+pub(crate) const MAX_TEXT_STORE_BYTES: usize = MAX_TEXT_CHUNKS * TEXT_CHUNK;
 /// Longest string a [`Text`] store holds (an event is at most 64 KiB, so no payload string is
 /// longer).
 pub(crate) const MAX_TEXT: usize = u16::MAX as usize;
@@ -166,15 +173,8 @@ impl Text {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         assert!(len <= MAX_TEXT, "string of {len} bytes: at most {MAX_TEXT}");
         let need = 2 + len;
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| TEXT_CHUNK - c.len() >= need);
-        if !fits {
-            assert!(
-                self.chunks.len() < (1 << (32 - TEXT_CHUNK_SHIFT)),
-                "text store full"
-            );
+        if !self.fill().fits(need) {
+            assert!(self.chunks.len() < MAX_TEXT_CHUNKS, "text store full");
             // The first chunk starts small and doubles; later chunks are allocated whole.
             let cap = if self.chunks.is_empty() {
                 256
@@ -200,6 +200,14 @@ impl Text {
         // reference + 1 never overflows.
         debug_assert!(at + need <= TEXT_CHUNK);
         ((c as u32) << TEXT_CHUNK_SHIFT) | at as u32
+    }
+
+    /// How full the store is: where the next string goes.
+    pub(crate) fn fill(&self) -> TextFill {
+        TextFill {
+            chunks: self.chunks.len() as u64,
+            last_len: self.chunks.last().map_or(0, |c| c.len() as u64),
+        }
     }
 
     /// True when the string behind `r` is the concatenation of `parts`.
@@ -232,6 +240,44 @@ impl Text {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
             + self.chunks.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
+
+/// How full a [`Text`] store is: its chunks and the bytes used in the last one. The placement
+/// rule of [`Text::push_parts`] is [`TextFill::fits`], so [`TextFill::place`] follows a push
+/// exactly and admission can simulate a batch's strings before any is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TextFill {
+    pub chunks: u64,
+    pub last_len: u64,
+}
+
+impl TextFill {
+    /// True when a string taking `need` bytes (its 2-byte length included) goes into the last
+    /// chunk; otherwise it starts a new one.
+    #[inline]
+    pub(crate) fn fits(&self, need: usize) -> bool {
+        self.chunks > 0 && TEXT_CHUNK as u64 - self.last_len >= need as u64
+    }
+
+    /// Accounts for a string of `need` bytes (its length included) pushed now.
+    pub(crate) fn place(&mut self, need: usize) {
+        debug_assert!((2..=TEXT_CHUNK).contains(&need));
+        if !self.fits(need) {
+            self.chunks += 1;
+            self.last_len = 0;
+        }
+        self.last_len += need as u64;
+    }
+
+    /// Bytes held in whole chunks (what the limit counts).
+    pub(crate) fn chunk_bytes(&self) -> u64 {
+        self.chunks * TEXT_CHUNK as u64
+    }
+
+    /// Where the last string ends, counting every chunk before the last as full.
+    pub(crate) fn end_bytes(&self) -> u64 {
+        self.chunks.saturating_sub(1) * TEXT_CHUNK as u64 + self.last_len
     }
 }
 
@@ -302,6 +348,27 @@ mod tests {
             }
             assert_eq!(s.heap_bytes(), bytes, "have {have} more {more}");
             assert_eq!(s.len(), have + more);
+        }
+    }
+
+    /// [`TextFill::place`] follows real pushes exactly, and its advance per string is at most
+    /// twice the string's size (admission's fast bound relies on it).
+    #[test]
+    fn text_fill_simulates_pushes() {
+        let mut t = Text::default();
+        let mut sim = t.fill();
+        assert_eq!(sim, TextFill::default());
+        let lens = (0..3_000)
+            .map(|i: usize| (i * 7919) % 700)
+            .chain([MAX_TEXT, 0, MAX_TEXT, 5]);
+        for len in lens {
+            let before = sim.end_bytes();
+            sim.place(len + 2);
+            t.push(&"y".repeat(len));
+            assert_eq!(t.fill(), sim);
+            assert!(sim.end_bytes() - before <= 2 * (len as u64 + 2));
+            assert!(sim.chunk_bytes() >= sim.end_bytes());
+            assert_eq!(sim.chunk_bytes(), t.chunks.len() as u64 * TEXT_CHUNK as u64);
         }
     }
 

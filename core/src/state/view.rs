@@ -5,6 +5,7 @@ use super::State;
 use super::derive::{derive, is_invoiced, live_charges};
 use super::extra::InvoiceRecord;
 use super::shipment::{Milestone, ShipmentRef, flag};
+use super::totals::exact_i128;
 use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::time::format_rfc3339_us;
@@ -125,10 +126,14 @@ pub struct ShipmentView {
     pub window_end: Option<String>,
     pub delivered: Option<String>,
     pub on_time: Option<bool>,
-    pub billed_cents: i64,
+    /// Exact sums (see `Derived`): JSON numbers up to 64 bits, strings of digits past that.
+    #[serde(serialize_with = "exact_i128")]
+    pub billed_cents: i128,
     pub detention_minutes: i64,
-    pub expected_detention_cents: i64,
-    pub leakage_cents: i64,
+    #[serde(serialize_with = "exact_i128")]
+    pub expected_detention_cents: i128,
+    #[serde(serialize_with = "exact_i128")]
+    pub leakage_cents: i128,
     pub unbilled_charge_ids: Vec<String>,
     pub invoice_status: &'static str,
     pub invoice_ready: bool,

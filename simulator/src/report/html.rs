@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::format::{
     US_PER_S, absolute_us, clock, esc, money_in, money_with_code, rfc_time_of_day, si, span,
-    start_us, sum, thousands, thousands_f, time_of_day, wall,
+    start_us, sum, thousands, thousands_f, thousands_u128, time_of_day, wall,
 };
 use super::svg::{Bar, CRASH_COLOR, Marker, SYSTEM_COLORS, TimePlot, hbars, nice_scale};
 use super::{CurrencyLeakage, Report};
@@ -342,7 +342,7 @@ fn tiles(r: &Report, o: &mut String) {
         o,
         if c.missing > 0 { "warn" } else { "good" },
         "missing",
-        &thousands(c.missing),
+        &thousands_u128(c.missing),
         &format!(
             "{} dropped · {} detectable",
             thousands(r.injected.dropped),
@@ -793,7 +793,7 @@ fn counter_tables(r: &Report, o: &mut String) {
             .iter()
             .map(|(k, v)| (2, k.clone(), thousands(*v))),
     );
-    counters.push((0, "missing".to_string(), thousands(c.missing)));
+    counters.push((0, "missing".to_string(), thousands_u128(c.missing)));
     counters.push((0, "shipments".to_string(), thousands(c.shipments)));
     counters.push((0, "vehicles".to_string(), thousands(c.vehicles)));
 

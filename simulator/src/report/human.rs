@@ -2,7 +2,7 @@
 
 use super::format::{
     absolute_us, money_in, printable, rfc_time_of_day, span, start_us, sum, thousands, thousands_f,
-    time_of_day, wall,
+    thousands_u128, time_of_day, wall,
 };
 use super::{CrashReport, Report};
 
@@ -334,7 +334,7 @@ fn counters(out: &mut String, st: &Style, r: &Report) {
         row(1, "dead_lettered", thousands(c.dead_lettered)).quiet(c.dead_lettered == 0),
     ];
     rows.extend(count_rows(2, &c.dead_letter_reasons));
-    rows.push(row(0, "missing", thousands(c.missing)).note("gaps the core can see"));
+    rows.push(row(0, "missing", thousands_u128(c.missing)).note("gaps the core can see"));
     rows.push(row(0, "shipments", thousands(c.shipments)));
     rows.push(row(0, "vehicles", thousands(c.vehicles)));
     section(out, st, "counters", &rows);

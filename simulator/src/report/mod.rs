@@ -65,7 +65,7 @@ pub struct Counters {
     pub dead_lettered: u64,
     /// Every reason in SPEC order -> count.
     pub dead_letter_reasons: Vec<(String, u64)>,
-    pub missing: u64,
+    pub missing: u128,
     pub shipments: u64,
     pub vehicles: u64,
 }

@@ -73,6 +73,8 @@ pub enum Sabotage {
     CorruptShipment,
     /// One dead letter is reported under the wrong reason.
     MislabelDeadLetter,
+    /// The summary's leakage of one currency is reported one cent too high.
+    MiscountLeakage,
     /// The disk acknowledges flushes it never made (a volatile write cache that ignores
     /// flushes): at the first crash the journal's files come back as they were at the first
     /// acknowledgement, a consistent journal that lacks acknowledged records.
@@ -108,6 +110,11 @@ impl Sabotage {
                     reasons[i].1 -= 1;
                     let j = (i + 1) % reasons.len();
                     reasons[j].1 += 1;
+                }
+            }
+            Sabotage::MiscountLeakage => {
+                if let Some(t) = summary.totals.values_mut().next() {
+                    t.leakage_cents += 1;
                 }
             }
             Sabotage::None | Sabotage::DropEvery(_) | Sabotage::LyingDisk => {}

@@ -16,7 +16,7 @@ use crate::report::{
     Report, Throughput,
 };
 use crate::scenario::{ExpectSpec, Fault, Pace, Scenario};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use waybill_core::engine::{self, Core, Until};
 use waybill_core::event::Body;
@@ -60,7 +60,7 @@ fn counting_checks(e: &ExpectedCounts, obs: &Observed) -> Vec<Check> {
                 .collect::<Vec<_>>(),
         ),
         checks::equal("duplicates_match_injected", e.duplicates, s.duplicates),
-        checks::equal("missing_matches_dropped", e.missing, s.missing),
+        checks::equal("missing_matches_dropped", u128::from(e.missing), s.missing),
     ]
 }
 
@@ -151,6 +151,58 @@ struct Measured {
     events_per_second: f64,
 }
 
+/// The summary's money per currency (billed, expected detention, leakage) against the
+/// ground truth's sums: exact, and never added across currencies.
+fn totals_check(expected: &Expected, obs: &Observed) -> Check {
+    let fields = |b: i128, d: i128, l: i128| {
+        [
+            ("billed_cents", b),
+            ("expected_detention_cents", d),
+            ("leakage_cents", l),
+        ]
+    };
+    let mut diffs = Vec::new();
+    let currencies: BTreeSet<&String> = (expected.by_currency.keys())
+        .chain(obs.summary.totals.keys())
+        .collect();
+    for currency in &currencies {
+        let want = expected
+            .by_currency
+            .get(*currency)
+            .copied()
+            .unwrap_or_default();
+        let got = obs
+            .summary
+            .totals
+            .get(*currency)
+            .copied()
+            .unwrap_or_default();
+        let want = fields(
+            want.billed_cents,
+            want.expected_detention_cents,
+            want.leakage_cents,
+        );
+        let got = fields(
+            got.billed_cents,
+            got.expected_detention_cents,
+            got.leakage_cents,
+        );
+        for ((name, w), (_, g)) in want.iter().zip(got) {
+            if *w != g {
+                diffs.push(format!("{currency} {name}: expected {w}, the core has {g}"));
+            }
+        }
+    }
+    let names: Vec<&str> = currencies.iter().map(|c| c.as_str()).collect();
+    checks::check(
+        "totals_match_ground_truth",
+        diffs.is_empty(),
+        format!("{} equal", names.join(", ")),
+        format!("{} differ", diffs.len()),
+        diffs.join("\n"),
+    )
+}
+
 /// The scenario's own `[expect]` thresholds. Those on wall time (latency, throughput) hold
 /// only on the machine they were written for: they belong to scenarios run by hand.
 fn expect_checks(e: &ExpectSpec, m: &Measured) -> Vec<Check> {
@@ -231,17 +283,17 @@ fn leakage(p: &Prepared, expected: &Expected, obs: &Observed) -> Leakage {
         c.expected_cents = sums.leakage_cents;
         c.expected_leaking_shipments = sums.leaking_shipments;
     }
-    for v in &obs.views {
+    for (currency, t) in &obs.summary.totals {
+        get(&mut by, currency.clone()).found_cents = t.leakage_cents;
+    }
+    for v in obs.views.iter().filter(|v| v.leakage_cents > 0) {
         let currency = v
             .contract
             .as_ref()
             .map_or_else(|| UNKNOWN_CURRENCY.to_string(), |k| k.currency.clone());
         let c = get(&mut by, currency);
-        c.found_cents += i128::from(v.leakage_cents);
-        if v.leakage_cents > 0 {
-            c.leaking_shipments += 1;
-            c.top.push((v.id, i128::from(v.leakage_cents)));
-        }
+        c.leaking_shipments += 1;
+        c.top.push((v.id, v.leakage_cents));
     }
     let mut currencies: Vec<CurrencyLeakage> = by
         .into_values()
@@ -351,6 +403,7 @@ pub(super) fn check_run(
     let mut checks = counting_checks(&counts, &obs);
     checks.extend(lost_acknowledged_check(scenario, &ing.ledger));
     checks.push(ground_truth_check(&expected, &obs));
+    checks.push(totals_check(&expected, &obs));
     progress.phase("checking: a fresh replay of the journal");
     let replayed = engine::replay(dir, Until::End)?;
     checks.push(checks::equal(
