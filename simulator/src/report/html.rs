@@ -349,28 +349,34 @@ fn tiles(r: &Report, o: &mut String) {
             thousands(r.injected.dropped_detectable)
         ),
     );
-    if !r.crashes.is_empty() {
-        let a = &r.acknowledgements;
-        tile(
-            o,
-            if a.lost_acknowledged == 0 {
-                "good"
-            } else {
-                "bad"
-            },
-            "acknowledged",
-            &thousands(a.acknowledged),
-            &format!(
-                "{} lost · {} redelivered · {} crash{}",
-                thousands(a.lost_acknowledged),
-                thousands(a.redelivered),
-                r.crashes.len(),
-                if r.crashes.len() == 1 { "" } else { "es" }
-            ),
-        );
-    }
+    acknowledgements_tile(r, o);
     leakage_tile(r, o);
     o.push_str("</section>");
+}
+
+/// What the producers saw acknowledged and what crashes lost (runs with crashes only).
+fn acknowledgements_tile(r: &Report, o: &mut String) {
+    if r.crashes.is_empty() {
+        return;
+    }
+    let a = &r.acknowledgements;
+    tile(
+        o,
+        if a.lost_acknowledged == 0 {
+            "good"
+        } else {
+            "bad"
+        },
+        "acknowledged",
+        &thousands(a.acknowledged),
+        &format!(
+            "{} lost · {} redelivered · {} crash{}",
+            thousands(a.lost_acknowledged),
+            thousands(a.redelivered),
+            r.crashes.len(),
+            if r.crashes.len() == 1 { "" } else { "es" }
+        ),
+    );
 }
 
 /// The leakage the core found, per currency: the currency with the most leaking shipments

@@ -13,6 +13,7 @@
 //! - [`expected`]: the counters the core must show, from the deliveries the journal must hold.
 //! - [`latency`]: pacing (intended send times), histograms and timeline buckets.
 //! - [`observe`]: reading the core after the run; the shuffled-order digest.
+//! - [`money`]: money totals per currency against the ground truth; leakage per currency.
 //! - [`verdict`]: the checklist of a run and the report it becomes; [`timeline`]: its charts' series.
 //! - [`sabotage`]: ways to make the core misbehave, so tests prove each check can fail.
 
@@ -21,6 +22,7 @@ mod expected;
 mod ingest;
 mod latency;
 mod ledger;
+mod money;
 mod observe;
 mod sabotage;
 mod timeline;
