@@ -1,10 +1,18 @@
-//! Command-line arguments (SPEC §7): names fixed by the contract.
+//! Command-line arguments; docs/cli.md documents every command, flag and exit code.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "waybill", version, about = "Deterministic event core for logistics sync", long_about = None)]
+#[command(
+    name = "waybill",
+    version,
+    about = "Deterministic event core for logistics sync",
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 a check failed (a corrupt journal, a failed scenario \
+                  check); 2 bad usage or bad input; 3 the environment failed (I/O error, full \
+                  disk, permission, journal locked by another writer, capacity limit)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -12,9 +20,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Append and apply CloudEvents (JSONL or a batch array); prints the counters.
+    /// Append and apply CloudEvents (JSONL or a batch array); prints the counters once they are durable.
     Ingest(IngestArgs),
-    /// The state: a summary, one shipment, or every shipment as JSON lines.
+    /// The state: a summary, one shipment, or every shipment; now or at a point in the journal.
     State(StateArgs),
     /// Every journal record that touched a shipment, with LSN, ingest time and outcome.
     History(HistoryArgs),
@@ -44,7 +52,7 @@ pub struct BenchArgs {
     /// Seed of the generated world.
     #[arg(long, default_value_t = 9, value_name = "N")]
     pub seed: u64,
-    /// Print every figure as JSON (the names of SPEC §9).
+    /// Print every figure as one JSON object.
     #[arg(long)]
     pub json: bool,
     /// Run one path only (to profile it); the others report 0.
@@ -111,23 +119,29 @@ pub struct IngestArgs {
     pub input: Option<PathBuf>,
     #[command(flatten)]
     pub journal: JournalArg,
-    /// none: page cache; group: flushed every few ms; sync: every batch flushed before acknowledgement.
+    /// none: page cache only; group: flushed every few ms; sync: every batch flushed before it is acknowledged.
     #[arg(long, default_value = "group", value_parser = ["none", "group", "sync"])]
     pub durability: String,
-    /// Size of each journal segment file in bytes (a new journal only keeps what it was created with per segment).
-    #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
-    pub segment_bytes: u64,
+    /// Size of each new segment file in bytes (64 KiB to 1 GiB, a multiple of 4096). Default: the size of the journal's last segment, or 64 MiB for a new journal.
+    #[arg(long, value_name = "BYTES")]
+    pub segment_bytes: Option<u64>,
     /// Print the counters as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print one JSON line per durable step (lsn, durable_lsn, counters) as ingest goes, then the counters as JSON.
+    #[arg(long)]
+    pub progress_json: bool,
+    /// Lower a capacity limit for this run (repeatable), e.g. `--limit sources=1000`: a batch that could go past it is refused (exit 3). Names and defaults: docs/limits.md.
+    #[arg(long = "limit", value_name = "NAME=N")]
+    pub limits: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct PointInTime {
-    /// The state after the records up to this LSN.
+    /// The state after the records up to this LSN (an LSN past the end is an error).
     #[arg(long, value_name = "N", conflicts_with = "at_time")]
     pub at_lsn: Option<u64>,
-    /// The state after every record ingested at or before this RFC 3339 time.
+    /// The state after every record ingested at or before this RFC 3339 time (ingest time: when the journal received it, not the events' own time).
     #[arg(long, value_name = "TIME")]
     pub at_time: Option<String>,
 }
@@ -139,11 +153,12 @@ pub struct StateArgs {
     /// One shipment.
     #[arg(long, value_name = "ID", conflicts_with = "all")]
     pub shipment: Option<u64>,
-    /// Every shipment, one JSON line each, sorted by id.
+    /// Every shipment, sorted by id: a table, or one JSON line each with --json.
     #[arg(long)]
     pub all: bool,
     #[command(flatten)]
     pub at: PointInTime,
+    /// JSON instead of text: the summary or the shipment as one object, --all as one line per shipment.
     #[arg(long)]
     pub json: bool,
 }
@@ -152,8 +167,10 @@ pub struct StateArgs {
 pub struct HistoryArgs {
     #[command(flatten)]
     pub journal: JournalArg,
+    /// The shipment (the number of its subject `shipment/ID`).
     #[arg(long, value_name = "ID")]
     pub shipment: u64,
+    /// One JSON line per record.
     #[arg(long)]
     pub json: bool,
 }
@@ -174,6 +191,7 @@ pub struct VerifyArgs {
     /// checks still cover the whole journal. Fails when the journal holds fewer records.
     #[arg(long, value_name = "N")]
     pub at_lsn: Option<u64>,
+    /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
 }
@@ -182,12 +200,13 @@ pub struct VerifyArgs {
 pub struct DumpArgs {
     #[command(flatten)]
     pub journal: JournalArg,
-    /// First LSN to show.
+    /// Show records from this LSN on (LSNs start at 1; 0 means the first record too).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub from_lsn: u64,
-    /// Most records to show.
+    /// Show at most K records (0 shows none); all of them without it.
     #[arg(long, value_name = "K")]
     pub limit: Option<u64>,
+    /// One JSON line per record, lossless (raw bytes that are not UTF-8 as raw_base64).
     #[arg(long)]
     pub json: bool,
 }
@@ -196,6 +215,7 @@ pub struct DumpArgs {
 pub struct DeadLettersArgs {
     #[command(flatten)]
     pub journal: JournalArg,
+    /// One JSON line per dead letter, lossless (raw bytes that are not UTF-8 as raw_base64).
     #[arg(long)]
     pub json: bool,
 }

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::io::Write;
+use std::path::Path;
 
 #[test]
 fn ingest_then_replay_gives_the_live_digest_and_reingest_changes_nothing() {
@@ -254,40 +255,6 @@ fn bad_input_is_dead_lettered_or_refused_never_a_panic() {
     assert_eq!(r["too_large"], 1, "{r}");
     assert_eq!(r["invalid_data"], 1, "{r}");
     assert_eq!(r["invalid_envelope"], 1, "{r}");
-
-    // A missing input file, an unknown journal folder and bad flags are usage errors (exit 2).
-    let (code, _, err) = run(&["ingest", "/no/such/file.jsonl", "--journal", p(&j)]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("cannot open"), "{err}");
-    for args in [
-        vec!["state", "--journal", "/no/such/journal"],
-        vec![
-            "history",
-            "--journal",
-            "/no/such/journal",
-            "--shipment",
-            "1",
-        ],
-        vec!["journal", "verify", "--journal", "/no/such/journal"],
-        vec!["journal", "dump", "--journal", "/no/such/journal"],
-        vec!["dead-letters", "--journal", "/no/such/journal"],
-    ] {
-        let (code, _, err) = run(&args);
-        assert_eq!(code, 2, "{args:?}: {err}");
-        assert!(err.contains("no journal"), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-    }
-    let (code, _, _) = run(&["state", "--journal", p(&j), "--at-lsn", "x"]);
-    assert_eq!(code, 2);
-    let (code, _, _) = run(&[
-        "ingest",
-        p(&file),
-        "--journal",
-        p(&j),
-        "--durability",
-        "maybe",
-    ]);
-    assert_eq!(code, 2);
 }
 
 #[test]
@@ -342,8 +309,17 @@ fn check_damage(name: &str, damage: impl Fn(&mut Vec<u8>, &[(usize, usize)])) {
     for word in ["segment 00000000000000000000.seg", "offset", "lsn"] {
         assert!(err.contains(word), "{name}: no {word:?} in {err}");
     }
-    let (code, _, _) = run(&["state", "--journal", p(&j)]);
-    assert_eq!(code, 1, "{name}: reading a damaged journal fails the check");
+    for args in [
+        vec!["state", "--journal", p(&j)],
+        vec!["journal", "dump", "--journal", p(&j)],
+        vec!["dead-letters", "--journal", p(&j)],
+        vec!["history", "--journal", p(&j), "--shipment", "5"],
+        vec!["ingest", p(&example_day()), "--journal", p(&j)],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{name}: {args:?} on a damaged journal: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
 }
 
 #[test]
@@ -562,6 +538,615 @@ fn every_durability_mode_gives_the_same_state_and_acknowledges_durably() {
     assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
 }
 
+/// One case of a command that must fail: its arguments, exit code and a word of its reason.
+struct Refusal {
+    args: Vec<String>,
+    code: i32,
+    reason: &'static str,
+}
+
+fn refused(args: &[&str], code: i32, reason: &'static str) -> Refusal {
+    Refusal {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        code,
+        reason,
+    }
+}
+
+/// Runs every case: the exit code, and one line on stderr that gives the reason.
+fn check_refusals(cases: &[Refusal]) {
+    for c in cases {
+        let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, c.code, "{args:?}: {err}{out}");
+        assert!(
+            err.contains(c.reason),
+            "{args:?}: {err:?} lacks {:?}",
+            c.reason
+        );
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(err.starts_with("waybill: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Bad usage and bad input exit 2 with the path named, and nothing is created for them.
+#[test]
+fn bad_usage_and_bad_input_exit_2_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let file = dir.path().join("file");
+    fs::write(&file, "not a journal").unwrap();
+    let folder = dir.path().join("folder");
+    fs::create_dir(&folder).unwrap();
+    let new = dir.path().join("new");
+    let under_file = file.join("j");
+    let day = example_day();
+    let (day, j, file, folder, new, under_file) = (
+        p(&day),
+        p(&j),
+        p(&file),
+        p(&folder),
+        p(&new),
+        p(&under_file),
+    );
+    let mut cases = vec![
+        refused(
+            &["ingest", "/no/such.jsonl", "--journal", new],
+            2,
+            "cannot open input /no/such.jsonl",
+        ),
+        refused(&["ingest", folder, "--journal", new], 2, "is a directory"),
+        refused(&["ingest", day, "--journal", file], 2, "is not a directory"),
+        refused(
+            &["ingest", day, "--journal", under_file],
+            2,
+            "is not a directory",
+        ),
+        refused(
+            &["ingest", day, "--journal", new, "--segment-bytes", "1000"],
+            2,
+            "segment_bytes 1000",
+        ),
+        refused(
+            &["ingest", day, "--journal", new, "--durability", "maybe"],
+            2,
+            "maybe",
+        ),
+        refused(
+            &["state", "--journal", j, "--at-lsn", "1275"],
+            2,
+            "--at-lsn 1275 is past the end of the journal (its last lsn is 1274)",
+        ),
+        refused(&["state", "--journal", j, "--at-lsn", "x"], 2, "x"),
+        refused(
+            &["state", "--journal", j, "--at-time", "yesterday"],
+            2,
+            "RFC 3339",
+        ),
+        refused(
+            &["state", "--journal", j, "--shipment", "999999"],
+            2,
+            "no shipment 999999",
+        ),
+    ];
+    for read in [
+        vec!["state", "--journal"],
+        vec!["journal", "verify", "--journal"],
+        vec!["journal", "dump", "--journal"],
+        vec!["dead-letters", "--journal"],
+    ] {
+        let with_file = [read.as_slice(), &[file]].concat();
+        cases.push(refused(&with_file, 2, "is not a directory"));
+        let missing = [read.as_slice(), &["/no/such/journal"]].concat();
+        cases.push(refused(&missing, 2, "no journal at /no/such/journal"));
+    }
+    cases.push(refused(
+        &["history", "--journal", file, "--shipment", "1"],
+        2,
+        "is not a directory",
+    ));
+    check_refusals(&cases);
+    assert!(
+        !Path::new(new).exists(),
+        "a refused ingest creates no journal"
+    );
+    // The last record is there; one past it is not.
+    let at = json(&["state", "--journal", j, "--at-lsn", "1274", "--json"]);
+    assert_eq!(at["lsn"], 1274);
+}
+
+/// Runs `waybill ARGS` in a process whose files may not grow past `max_file_bytes` (as on a
+/// full disk: writing further fails with EFBIG instead of killing the process).
+fn run_with_file_limit(args: &[&str], max_file_bytes: u64) -> (i32, String, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bin();
+    cmd.args(args);
+    // SAFETY: runs in the child between fork and exec and calls only setrlimit and signal,
+    // which are async-signal-safe; nothing is allocated.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: max_file_bytes,
+                rlim_max: max_file_bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A journal that cannot grow (a full disk, here a file size limit) is the environment:
+/// exit 3 naming the file; what was journaled before still verifies and answers.
+#[test]
+fn a_journal_that_cannot_grow_exits_3_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    // No first segment of 64 MiB fits under a 1 MiB limit.
+    let (code, _, err) =
+        run_with_file_limit(&["ingest", p(&example_day()), "--journal", p(&j)], 1 << 20);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(p(&j)) && err.contains("too large"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    // A journal of small segments takes the first events; its next segment, larger than a
+    // file may grow, cannot be made: the ingest stops with exit 3 naming the segment, and the
+    // journal keeps what it held.
+    let input = dir.path().join("events.jsonl");
+    write_events(&input, 3000);
+    let small = ["--segment-bytes", "65536", "--durability", "sync"];
+    let first = json(
+        &[
+            &["ingest", p(&input), "--journal", p(&j), "--json"],
+            &small[..],
+        ]
+        .concat(),
+    );
+    let (code, _, err) = run_with_file_limit(
+        &[
+            "ingest",
+            p(&input),
+            "--journal",
+            p(&j),
+            "--segment-bytes",
+            "2097152",
+        ],
+        1 << 20,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(".seg") && err.contains("too large"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    ok(&["journal", "verify", "--journal", p(&j)]);
+    let s = summary(&j);
+    assert_conserved(&s);
+    // The message says how many events got in before the failure; they are all there.
+    let before = num(&s, "lsn") - num(&first, "lsn");
+    let said = format!(
+        "{before} events of this input were journaled before it (lsn {}",
+        num(&s, "lsn")
+    );
+    assert!(err.contains(&said), "{err:?} lacks {said:?}");
+    assert_eq!(
+        s["applied"], first["applied"],
+        "the second pass held only duplicates"
+    );
+}
+
+/// A second writer is refused with exit 3 while the first holds the journal; the first one,
+/// fed through a pipe kept open, applies and acknowledges events as they arrive.
+#[test]
+fn a_live_stream_is_applied_and_acknowledged_as_it_arrives() {
+    for mode in ["group", "sync", "none"] {
+        let dir = tempfile::tempdir().unwrap();
+        let j = dir.path().join("j");
+        let mut child = bin()
+            .args([
+                "ingest",
+                "-",
+                "--journal",
+                p(&j),
+                "--durability",
+                mode,
+                "--progress-json",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = Lines::of(child.stdout.take().unwrap());
+        // Acknowledged: durable under group and sync; applied under none.
+        let acked = |v: &serde_json::Value| match mode {
+            "none" => num(v, "lsn"),
+            _ => num(v, "durable_lsn"),
+        };
+        let mut sent = 0u64;
+        for n in [100u64, 20_000, 1, 4096] {
+            stdin.write_all(&event_lines(sent..sent + n)).unwrap();
+            stdin.flush().unwrap();
+            sent += n;
+            let v = lines.until(&format!("{mode}: {sent} acknowledged"), |v| {
+                acked(v) >= sent
+            });
+            assert_eq!(acked(&v), sent, "{mode}: {v}");
+            assert_eq!(num(&v, "received"), sent, "{mode}: {v}");
+            assert_eq!(num(&v, "applied"), sent, "{mode}: {v}");
+            assert_eq!(num(&v, "lsn"), sent, "{mode}: {v}");
+            if mode != "none" {
+                // What is acknowledged durable is in the journal for a reader already.
+                let at = json(&[
+                    "state",
+                    "--journal",
+                    p(&j),
+                    "--at-lsn",
+                    &sent.to_string(),
+                    "--json",
+                ]);
+                assert_eq!(num(&at, "applied"), sent, "{mode}");
+            }
+        }
+        // The journal is held: a second writer is refused.
+        check_refusals(&[refused(
+            &["ingest", p(&example_day()), "--journal", p(&j)],
+            3,
+            "locked by another writer",
+        )]);
+        drop(stdin); // the end of the input
+        let last = lines.until("the counters", |v| v.get("digest").is_some());
+        assert_eq!(num(&last, "received"), sent, "{mode}: {last}");
+        assert_eq!(num(&last, "durable_lsn"), sent, "{mode}: {last}");
+        assert!(lines.next().is_none(), "the counters are the last line");
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The same events from a file give the same state.
+        let file = dir.path().join("all.jsonl");
+        write_events(&file, sent);
+        let once = ingest(&file, &dir.path().join("once"));
+        assert_eq!(once["digest"], last["digest"], "{mode}");
+    }
+}
+
+/// `--progress-json` prints one line per durable step, each acknowledging more, then the
+/// counters as JSON.
+#[test]
+fn progress_lines_rise_to_the_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    write_events(&input, 30_000);
+    for mode in ["sync", "group", "none"] {
+        let j = dir.path().join(mode);
+        let out = ok(&[
+            "ingest",
+            p(&input),
+            "--journal",
+            p(&j),
+            "--durability",
+            mode,
+            "--progress-json",
+        ]);
+        let rows: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let (last, steps) = rows.split_last().unwrap();
+        assert_eq!(num(last, "received"), 30_000, "{mode}");
+        assert_eq!(num(last, "durable_lsn"), 30_000, "{mode}");
+        assert!(last.get("digest").is_some(), "{mode}: {last}");
+        assert!(steps.len() >= 2, "{mode}: {out}");
+        for s in steps {
+            assert_conserved_counts(s);
+            assert_eq!(num(s, "lsn"), num(s, "received"), "{mode}: {s}");
+            assert!(num(s, "durable_lsn") <= num(s, "lsn"), "{mode}: {s}");
+        }
+        // Under group and sync every line is a rise of the durable LSN; under none every line
+        // is an applied batch, and the final flush (the first durable step) ends them.
+        let (flushed, batches) = steps.split_last().unwrap();
+        assert_eq!(
+            num(flushed, "durable_lsn"),
+            30_000,
+            "{mode}: the final flush is a step"
+        );
+        let key = if mode == "none" { "lsn" } else { "durable_lsn" };
+        assert!(
+            steps
+                .windows(2)
+                .all(|w| num(&w[0], "durable_lsn") <= num(&w[1], "durable_lsn")),
+            "{mode}: {out}"
+        );
+        assert!(
+            batches
+                .windows(2)
+                .all(|w| num(&w[0], key) < num(&w[1], key)),
+            "{mode}: every line acknowledges more: {out}"
+        );
+        if mode == "none" {
+            assert!(batches.iter().all(|s| num(s, "durable_lsn") == 0), "{out}");
+        }
+    }
+}
+
+fn assert_conserved_counts(v: &serde_json::Value) {
+    assert_eq!(
+        num(v, "received"),
+        num(v, "applied") + num(v, "duplicates") + num(v, "dead_lettered"),
+        "{v}"
+    );
+}
+
+/// Every way of reading part of the journal: `--limit 0` shows nothing, LSNs start at 1.
+#[test]
+fn dump_shows_exactly_the_records_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let cases: &[(Option<u64>, Option<u64>, &[u64])] = &[
+        (None, Some(0), &[]),
+        (Some(0), Some(1), &[1]),
+        (Some(0), Some(0), &[]),
+        (Some(1), Some(3), &[1, 2, 3]),
+        (Some(1272), None, &[1272, 1273, 1274]),
+        (Some(1273), Some(10), &[1273, 1274]),
+        (Some(1275), None, &[]),
+        (Some(u64::MAX), Some(u64::MAX), &[]),
+        (Some(5), Some(u64::MAX), &[]), // checked below: 5..=1274
+    ];
+    for &(from, limit, want) in cases {
+        let mut args = vec![
+            "journal".to_string(),
+            "dump".into(),
+            "--journal".into(),
+            p(&j).into(),
+            "--json".into(),
+        ];
+        if let Some(f) = from {
+            args.extend(["--from-lsn".into(), f.to_string()]);
+        }
+        if let Some(l) = limit {
+            args.extend(["--limit".into(), l.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let lsns: Vec<u64> = ok(&args)
+            .lines()
+            .map(|l| num(&serde_json::from_str(l).unwrap(), "lsn"))
+            .collect();
+        if from == Some(5) {
+            assert_eq!(lsns, (5..=1274).collect::<Vec<_>>(), "{args:?}");
+        } else {
+            assert_eq!(lsns, want, "{args:?}");
+        }
+        // Text shows the same records.
+        let text_args: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
+        assert_eq!(ok(&text_args).lines().count(), lsns.len(), "{text_args:?}");
+    }
+}
+
+/// `state --all` is a table for people and one JSON line per shipment with `--json`.
+#[test]
+fn state_all_is_a_table_or_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    ingest(&example_day(), &j);
+    let json_lines = all(&j, &[]);
+    let views: Vec<serde_json::Value> = json_lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(views.len(), 40);
+    let table = ok(&["state", "--journal", p(&j), "--all"]);
+    let mut rows = table.lines();
+    let header = rows.next().unwrap();
+    for col in [
+        "id",
+        "status",
+        "delivered",
+        "billed_cents",
+        "leakage_cents",
+        "invoice",
+        "anomalies",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(rows.len(), views.len());
+    for (row, v) in rows.iter().zip(&views) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[0], v["id"].to_string(), "{row}");
+        assert_eq!(cells[1], v["status"].as_str().unwrap(), "{row}");
+        assert!(
+            cells.contains(&v["billed_cents"].to_string().as_str()),
+            "{row}"
+        );
+    }
+    // At an LSN, both forms agree on which shipments exist.
+    let early = ok(&["state", "--journal", p(&j), "--all", "--at-lsn", "10"]);
+    assert_eq!(
+        early.lines().count() - 1,
+        all(&j, &["--at-lsn", "10"]).lines().count()
+    );
+}
+
+/// Re-ingesting keeps the journal's segment size unless `--segment-bytes` says otherwise.
+#[test]
+fn an_existing_journal_keeps_its_segment_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    let sizes = || -> Vec<u64> {
+        let mut segs: Vec<_> = fs::read_dir(&j)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+            .collect();
+        segs.sort();
+        segs.iter()
+            .map(|s| fs::metadata(s).unwrap().len())
+            .collect()
+    };
+    let day = p(&example_day()).to_owned();
+    let run_ingest = |extra: &[&str]| {
+        let mut args = vec!["ingest", &day, "--journal", p(&j), "--durability", "none"];
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    run_ingest(&["--segment-bytes", "65536"]);
+    let first = sizes();
+    assert!(
+        first.len() > 2 && first.iter().all(|&s| s == 65536),
+        "{first:?}"
+    );
+    run_ingest(&[]);
+    let second = sizes();
+    assert!(
+        second.len() > first.len() && second.iter().all(|&s| s == 65536),
+        "{second:?}"
+    );
+    run_ingest(&["--segment-bytes", "131072"]);
+    let third = sizes();
+    assert!(third.len() > second.len(), "{third:?}");
+    assert!(
+        third[second.len()..].iter().all(|&s| s == 131072),
+        "{third:?}"
+    );
+    run_ingest(&[]);
+    let fourth = sizes();
+    assert!(
+        fourth[third.len()..].iter().all(|&s| s == 131072),
+        "{fourth:?}"
+    );
+    assert_eq!(summary(&j)["received"], 4 * 1274);
+}
+
+/// Input with terminal escapes, CR, NUL and invalid UTF-8: human output shows them escaped,
+/// never raw; JSON output gives back the exact bytes.
+#[test]
+fn human_output_escapes_control_characters_and_json_is_lossless() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j");
+    let order = r#"{"specversion":"1.0","id":"id\u001b[2Jx","source":"erp/main","sequence":"1","type":"order.created","time":"2026-11-27T06:07:00Z","subject":"shipment/77","data":{"customer_id":"cust\u001b]0;pwned\u0007\u009b31m\r","origin":{"lat":52.1,"lon":4.2},"destination":{"lat":51.9,"lon":4.4},"window_start":"2026-11-27T10:07:00Z","window_end":"2026-11-27T13:07:00Z","weight_kg":1,"contract":{"currency":"EUR","base_cents":1,"detention_free_min":0,"detention_cents_per_hour":0}}}"#;
+    let dead: [&[u8]; 3] = [
+        b"\x1b[31mred\x1b[0m is not json",
+        b"abc\rdef \0 nul \x7f del",
+        b"\xff\xfe invalid utf-8 \x1b[5m",
+    ];
+    let mut input = Vec::new();
+    for d in dead {
+        input.extend_from_slice(d);
+        input.push(b'\n');
+    }
+    input.extend_from_slice(order.as_bytes());
+    input.push(b'\n');
+    let file = dir.path().join("hostile.jsonl");
+    fs::write(&file, &input).unwrap();
+    let s = ingest(&file, &j);
+    assert_eq!(
+        (num(&s, "dead_lettered"), num(&s, "applied")),
+        (3, 1),
+        "{s}"
+    );
+
+    let jp = p(&j);
+    let human = |args: &[&str]| -> String {
+        let out = bin().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let bad = out
+            .stdout
+            .iter()
+            .position(|&b| (b < 0x20 && b != b'\n') || b == 0x7f);
+        assert_eq!(
+            bad,
+            None,
+            "{args:?} printed a control byte: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let text = String::from_utf8(out.stdout).expect("human output is UTF-8");
+        assert!(!text.contains('\u{9b}'), "{args:?}: a C1 control: {text}");
+        text
+    };
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["dead-letters", "--journal", jp],
+            &[
+                "\\x1b[31mred\\x1b[0m",
+                "abc\\rdef \\x00 nul \\x7f",
+                "\\xff\\xfe invalid utf-8 \\x1b[5m",
+            ],
+        ),
+        (
+            &["journal", "dump", "--journal", jp],
+            &["\\x1b[31mred", "abc\\rdef", "\\xff\\xfe", "id\\u001b[2Jx"],
+        ),
+        (
+            &["history", "--journal", jp, "--shipment", "77"],
+            &["id\\x1b[2Jx"],
+        ),
+        (
+            &["state", "--journal", jp, "--shipment", "77"],
+            &["cust\\x1b]0;pwned\\x07\\u{9b}31m\\r"],
+        ),
+        (&["state", "--journal", jp, "--all"], &["77"]),
+        (&["state", "--journal", jp], &["dead-lettered 3"]),
+    ];
+    for (args, wants) in cases {
+        let text = human(args);
+        for want in *wants {
+            assert!(text.contains(want), "{args:?}: no {want:?} in\n{text}");
+        }
+    }
+
+    // JSON gives every byte back: text when it is UTF-8, base64 when it is not.
+    let raw_of = |row: &serde_json::Value| -> Vec<u8> {
+        match (row.get("raw"), row.get("raw_base64")) {
+            (Some(text), None) => text.as_str().unwrap().as_bytes().to_vec(),
+            (None, Some(b64)) => base64_decode(b64.as_str().unwrap()),
+            _ => panic!("exactly one of raw and raw_base64: {row}"),
+        }
+    };
+    let rows: Vec<serde_json::Value> = ok(&["dead-letters", "--journal", jp, "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    for (row, want) in rows.iter().zip(dead) {
+        assert_eq!(raw_of(row), want, "{row}");
+        assert_eq!(num(row, "raw_len_bytes"), want.len() as u64);
+    }
+    assert!(
+        rows[2].get("raw_base64").is_some(),
+        "invalid UTF-8 is base64: {}",
+        rows[2]
+    );
+    let dump: Vec<serde_json::Value> = ok(&["journal", "dump", "--journal", jp, "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (row, want) in dump.iter().zip(dead) {
+        assert_eq!(raw_of(row), want, "{row}");
+    }
+    assert_eq!(dump[3]["event"]["id"], "id\u{1b}[2Jx");
+    let view = json(&["state", "--journal", jp, "--shipment", "77", "--json"]);
+    assert_eq!(view["customer_id"], "cust\u{1b}]0;pwned\u{7}\u{9b}31m\r");
+    let history = json(&["history", "--journal", jp, "--shipment", "77", "--json"]);
+    assert_eq!(history["id"], "id\u{1b}[2Jx");
+}
+
 /// Issue reproduction: two sources each sending sequence 18446744073709551615 made the
 /// summary's `missing` wrap. It is exact in every output, never wrapped and never a panic.
 #[test]
@@ -581,4 +1166,84 @@ fn missing_past_64_bits_is_exact_in_every_output() {
     assert_eq!(summary(&j)["missing"], exact);
     let human = ok(&["state", "--journal", p(&j)]);
     assert!(human.contains(&format!("missing    {exact}")), "{human}");
+}
+
+/// A batch the core cannot hold is refused with exit 3 naming the limit; nothing of it is
+/// journaled, and the journal then opens, verifies and answers with the state before.
+#[test]
+fn a_batch_past_a_capacity_limit_exits_3_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    let second = dir.path().join("second.jsonl");
+    // Lines 0..1000 order shipments 1..=100 (customers c0..c16) and ping 450 vehicles from
+    // 450 sources besides `erp/main`; lines 1000..2000 order shipments 101..=200; lines
+    // 20000..21000 add charges from a new source, `billing/engine`.
+    fs::write(&first, event_lines(0..1000)).unwrap();
+    fs::write(&second, event_lines(1000..2000)).unwrap();
+    let third = dir.path().join("third.jsonl");
+    fs::write(&third, event_lines(20_000..21_000)).unwrap();
+    let cases: &[(&str, &Path, &str)] = &[
+        (
+            "shipments=150",
+            &second,
+            "capacity limit `shipments` reached: at most 150, 100 held",
+        ),
+        (
+            "sources=451",
+            &third,
+            "capacity limit `sources` reached: at most 451, 451 held",
+        ),
+        // Every order counts as a possible new customer.
+        (
+            "customers=17",
+            &second,
+            "capacity limit `customers` reached: at most 17",
+        ),
+    ];
+    for &(limit, input, words) in cases {
+        let j = dir.path().join(limit.replace('=', "-"));
+        let before = ingest(&first, &j);
+        check_refusals(&[refused(
+            &["ingest", p(input), "--journal", p(&j), "--limit", limit],
+            3,
+            words,
+        )]);
+        ok(&["journal", "verify", "--journal", p(&j)]);
+        let after = summary(&j);
+        assert_eq!(
+            after["lsn"], before["lsn"],
+            "{limit}: nothing of the batch journaled"
+        );
+        assert_eq!(after["digest"], before["digest"], "{limit}");
+        // With room enough, the same input goes in.
+        let again = json(&["ingest", p(input), "--journal", p(&j), "--json"]);
+        assert_eq!(num(&again, "applied"), 1000, "{limit}");
+    }
+    check_refusals(&[
+        refused(
+            &[
+                "ingest",
+                p(&first),
+                "--journal",
+                p(&dir.path().join("x")),
+                "--limit",
+                "sources",
+            ],
+            2,
+            "NAME=N",
+        ),
+        refused(
+            &[
+                "ingest",
+                p(&first),
+                "--journal",
+                p(&dir.path().join("x")),
+                "--limit",
+                "sources=99999999999",
+            ],
+            2,
+            "above the most",
+        ),
+    ]);
+    assert!(!dir.path().join("x").exists());
 }

@@ -5,14 +5,23 @@
 //! `MAX_EVENT_BYTES` bytes plus their true length (the rest is read and dropped), so memory
 //! stays bounded whatever the input. If the first non-whitespace byte is `[`, the whole input
 //! is one `application/cloudevents-batch+json` array (bounded at [`MAX_ARRAY_BYTES`]).
+//!
+//! A live stream (a producer piping events and keeping the pipe open) is read through a
+//! [`PausingReader`]: it reads on a thread of its own and reports a pause in the input as
+//! [`io::ErrorKind::WouldBlock`], on which [`InputReader::read_batch`] closes the batch it is
+//! filling. Where a batch closes never changes the events or their order, only when they are
+//! handed on.
 
 use crate::decode::{decode, decode_truncated};
 use crate::event::{Entry, MAX_EVENT_BYTES};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 use std::io::{self, Read};
+use std::thread;
+use std::time::Duration;
 
 /// Size of the reader's fixed read buffer.
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
@@ -194,18 +203,31 @@ impl<R: Read> InputReader<R> {
     ///
     /// An I/O error after some events were read returns those events first and the error on
     /// the next call. A batch array larger than the bound is an `InvalidData` error.
+    ///
+    /// A read that fails with [`io::ErrorKind::WouldBlock`] means the input paused: the batch
+    /// is returned as it is if it holds an event, else reading goes on. The reader must then
+    /// block on its next read (as [`PausingReader`] does); a non-blocking reader that keeps
+    /// answering `WouldBlock` would make this spin.
     pub fn read_batch(&mut self, batch: &mut RawBatch, max_events: usize) -> io::Result<usize> {
         batch.clear();
         if let Some(e) = self.pending_error.take() {
             return Err(e);
         }
-        match self.fill_batch(batch, max_events) {
-            Ok(()) => Ok(batch.len()),
-            Err(e) if !batch.is_empty() => {
-                self.pending_error = Some(e);
-                Ok(batch.len())
-            }
-            Err(e) => Err(e),
+        loop {
+            return match self.fill_batch(batch, max_events) {
+                Ok(()) => Ok(batch.len()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if batch.is_empty() {
+                        continue; // nothing whole to hand on yet: wait for more input
+                    }
+                    Ok(batch.len())
+                }
+                Err(e) if !batch.is_empty() => {
+                    self.pending_error = Some(e);
+                    Ok(batch.len())
+                }
+                Err(e) => Err(e),
+            };
         }
     }
 
@@ -227,7 +249,9 @@ impl<R: Read> InputReader<R> {
         }
     }
 
-    /// Reads into `buf[filled..]` once; sets `eof` on a zero-length read.
+    /// Reads into `buf[filled..]` once; sets `eof` on a zero-length read. Every caller leaves
+    /// the reader's state consistent before calling, so an error (`WouldBlock` above all) can
+    /// be returned at once and the same step taken again later.
     fn fill(&mut self) -> io::Result<()> {
         debug_assert!(self.filled < self.buf.len());
         loop {
@@ -457,6 +481,137 @@ impl<R: Read> InputReader<R> {
             self.mode = Mode::Done;
         }
         Ok(())
+    }
+}
+
+/// Bytes read at a time by a [`PausingReader`]'s thread.
+pub const CHUNK_BYTES: usize = 256 << 10;
+/// Chunks a [`PausingReader`]'s thread may read ahead of its consumer (memory stays bounded
+/// at `(CHUNK_QUEUE + 2) * CHUNK_BYTES`).
+pub const CHUNK_QUEUE: usize = 4;
+
+/// A chunk read by the thread: the buffer and how many of its bytes were read (0: the end of
+/// the input).
+type Chunk = io::Result<(Vec<u8>, usize)>;
+
+/// A reader that notices when its input pauses: a thread reads the input in chunks of up to
+/// [`CHUNK_BYTES`] over a bounded queue, and once bytes were handed out, a read that finds no
+/// new input within `pause` fails with [`io::ErrorKind::WouldBlock`] (once; the next read
+/// waits as long as it takes). [`InputReader`] closes its batch there, so a producer that
+/// writes a few events and keeps its pipe open sees them applied without waiting for a full
+/// batch or the end of the input.
+///
+/// The bytes, and so the events, are exactly those of the input, whatever the pauses.
+/// Dropping the reader before the end of the input leaves its thread blocked in `read` until
+/// the input ends or the process exits (a blocking read cannot be interrupted).
+pub struct PausingReader {
+    chunks: Receiver<Chunk>,
+    recycle: Sender<Vec<u8>>,
+    /// The chunk being handed out: `current[at..len]` is unread.
+    current: Vec<u8>,
+    at: usize,
+    len: usize,
+    pause: Duration,
+    /// Bytes were handed out since the last pause was reported.
+    fresh: bool,
+    ended: bool,
+}
+
+impl PausingReader {
+    /// Starts reading `input` on a thread of its own. A `pause` of zero reports a pause
+    /// whenever no chunk is waiting.
+    pub fn new<R: Read + Send + 'static>(input: R, pause: Duration) -> PausingReader {
+        let (tx, chunks) = bounded::<Chunk>(CHUNK_QUEUE);
+        let (recycle, recycled) = bounded::<Vec<u8>>(CHUNK_QUEUE + 2);
+        thread::Builder::new()
+            .name("waybill-read".to_owned())
+            .spawn(move || read_chunks(input, &tx, &recycled))
+            .expect("spawn the input reader thread");
+        PausingReader {
+            chunks,
+            recycle,
+            current: Vec::new(),
+            at: 0,
+            len: 0,
+            pause,
+            fresh: false,
+            ended: false,
+        }
+    }
+
+    /// The next chunk: at most `pause` of waiting after bytes were handed out, else without
+    /// limit. `Ok(false)` at the end of the input.
+    fn next_chunk(&mut self) -> io::Result<bool> {
+        let next = if self.fresh {
+            match self.chunks.recv_timeout(self.pause) {
+                Ok(c) => Ok(c),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.fresh = false;
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Err(RecvTimeoutError::Disconnected) => Err(()),
+            }
+        } else {
+            self.chunks.recv().map_err(|_| ())
+        };
+        let Ok(chunk) = next else {
+            self.ended = true;
+            return Err(io::Error::other("the input reader thread stopped"));
+        };
+        match chunk {
+            Ok((_, 0)) => {
+                self.ended = true;
+                Ok(false)
+            }
+            Ok((buf, n)) => {
+                let done = std::mem::replace(&mut self.current, buf);
+                let _ = self.recycle.try_send(done);
+                self.at = 0;
+                self.len = n;
+                Ok(true)
+            }
+            Err(e) => {
+                self.ended = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Read for PausingReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        while self.at == self.len {
+            if self.ended || !self.next_chunk()? {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.len - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        self.fresh = true;
+        Ok(n)
+    }
+}
+
+/// The thread of a [`PausingReader`]: reads chunks until the end of the input, an error, or
+/// the reader is dropped.
+fn read_chunks<R: Read>(mut input: R, tx: &Sender<Chunk>, recycled: &Receiver<Vec<u8>>) {
+    loop {
+        let mut buf = recycled.try_recv().unwrap_or_default();
+        buf.resize(CHUNK_BYTES, 0);
+        let read = loop {
+            match input.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        let last = !matches!(read, Ok(n) if n > 0);
+        if tx.send(read.map(|n| (buf, n))).is_err() || last {
+            return;
+        }
     }
 }
 

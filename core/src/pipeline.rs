@@ -23,17 +23,19 @@
 //! for the core thread. Allocation: batches are recycled, so in steady state the only
 //! allocations are those of decoding itself (owned strings of an [`Entry`]).
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
 use crate::event::{ArchivedEntry, Entry};
+use crate::input::{InputReader, PausingReader, RawBatch};
 use crate::journal::{Durability, FRAME_ALIGN_BYTES, PayloadSums};
 use crate::machine::Machine;
 
@@ -332,6 +334,49 @@ fn run(
     }
 }
 
+/// Options of [`ingest_reader`].
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    /// Decoder threads (1 to 16).
+    pub decoders: usize,
+    /// Most events in a batch; a batch is journaled, applied and committed as one.
+    pub batch_events: usize,
+    /// With `Some(us)`, a batch also closes when the input pauses for `us` microseconds after
+    /// some bytes (a [`PausingReader`]), so a live stream is applied and acknowledged as it
+    /// arrives. `None` reads without watching for pauses (an input read to its end at once).
+    pub pause_us: Option<u64>,
+}
+
+/// Default of [`StreamOptions::batch_events`].
+pub const STREAM_BATCH_EVENTS: usize = 4096;
+/// Default of [`StreamOptions::pause_us`]: a few milliseconds without input close a batch.
+pub const STREAM_PAUSE_US: u64 = 2_000;
+/// Raw and encoded batches queued per decoder thread.
+const STREAM_QUEUE_BATCHES: usize = 4;
+/// Most decoder threads.
+const STREAM_DECODERS_MAX: usize = 16;
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            decoders: 2,
+            batch_events: STREAM_BATCH_EVENTS,
+            pause_us: Some(STREAM_PAUSE_US),
+        }
+    }
+}
+
+/// A step of [`ingest_reader`], reported to its progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamProgress {
+    /// Last LSN journaled and applied.
+    pub lsn: u64,
+    /// Every record up to this LSN is durable (under `none`, what happened to be flushed).
+    pub durable_lsn: u64,
+    /// Counters of this stream's events applied so far.
+    pub counters: crate::machine::Counters,
+}
+
 /// What [`ingest_reader`] did.
 #[derive(Debug)]
 pub struct StreamReport {
@@ -341,35 +386,99 @@ pub struct StreamReport {
     pub durable_lsn: u64,
     /// Reading the input failed after `counters.received` events (which are journaled).
     pub read_error: Option<std::io::Error>,
+    /// The progress callback asked to stop: the input was not read to its end.
+    pub stopped: bool,
 }
 
-/// Ingests a whole JSONL or batch-array stream: a reader thread splits it into raw batches,
+/// Ingests a JSONL or batch-array stream: a reader thread splits it into raw batches,
 /// `decoders` threads decode and encode them (batch `i` to decoder `i % decoders`), and the
 /// calling thread journals and applies them in input order (taking batch `i` back from
 /// decoder `i % decoders`), so the journal is exactly what [`Core::ingest_raw`] would write
 /// whatever the thread timing. `clock` gives each batch its ingest time. Bounded queues
 /// throughout; batches are recycled.
+///
+/// A batch closes when it holds [`StreamOptions::batch_events`] events or, with
+/// [`StreamOptions::pause_us`], when the input pauses; which of the two never changes the
+/// entries journaled or their order, only when they are journaled (and the ingest time the
+/// clock gives them).
+///
+/// `on_progress` is called at every durable step: when the durable LSN rises under `group`
+/// and `sync` (under `group` also while the input pauses: the flusher makes the tail durable
+/// without more input), after every applied batch under `none` (which promises nothing).
+/// `ControlFlow::Break` stops ingesting (the batches already applied stay).
+///
+/// When the core fails or the callback stops it before the end of the input, the reader
+/// and decoder threads are left to end by themselves (a reader blocked on an open pipe ends
+/// with the pipe or the process).
 pub fn ingest_reader<R: std::io::Read + Send + 'static>(
     input: R,
     core: &mut Core,
-    decoders: usize,
+    opts: &StreamOptions,
     clock: fn() -> i64,
+    on_progress: &mut dyn FnMut(&StreamProgress) -> ControlFlow<()>,
 ) -> Result<StreamReport, CoreError> {
-    use crate::input::{InputReader, RawBatch};
-    const BATCH_EVENTS: usize = 4096;
-    const QUEUE_BATCHES: usize = 4;
-    let decoders = decoders.clamp(1, 16);
-    let mut to_decoders = Vec::with_capacity(decoders);
-    let mut from_decoders = Vec::with_capacity(decoders);
-    let mut recycle_encoded = Vec::with_capacity(decoders);
-    let (recycle_raw_tx, recycle_raw_rx) = bounded::<RawBatch>(decoders * (QUEUE_BATCHES + 1));
-    let mut threads = Vec::with_capacity(decoders);
-    for _ in 0..decoders {
-        let (raw_tx, raw_rx) = bounded::<RawBatch>(QUEUE_BATCHES);
-        let (enc_tx, enc_rx) = bounded::<Result<EncodedBatch, CoreError>>(QUEUE_BATCHES);
-        let (back_tx, back_rx) = bounded::<EncodedBatch>(QUEUE_BATCHES + 2);
-        let recycle_raw = recycle_raw_tx.clone();
-        threads.push(thread::spawn(move || {
+    assert!(opts.batch_events > 0, "batches hold at least one event");
+    let decoders = spawn_decoders(opts.decoders.clamp(1, STREAM_DECODERS_MAX), clock);
+    let reader = match opts.pause_us {
+        Some(us) => {
+            let paused = PausingReader::new(input, Duration::from_micros(us));
+            spawn_reader(
+                paused,
+                opts.batch_events,
+                decoders.to,
+                decoders.recycled_raw,
+            )
+        }
+        None => spawn_reader(input, opts.batch_events, decoders.to, decoders.recycled_raw),
+    };
+    let written = write_batches(core, &decoders.from, &decoders.back, on_progress)?;
+    if written.stopped {
+        return Ok(StreamReport {
+            counters: written.counters,
+            durable_lsn: core.journal().durable_lsn(),
+            read_error: None,
+            stopped: true,
+        });
+    }
+    // The input ended: every thread is done or about to be.
+    let read_result = reader.join().expect("reader thread panicked");
+    for t in decoders.threads {
+        t.join().expect("decoder thread panicked");
+    }
+    Ok(StreamReport {
+        counters: written.counters,
+        durable_lsn: core.journal().durable_lsn(),
+        read_error: read_result.err(),
+        stopped: false,
+    })
+}
+
+/// The decoder threads of [`ingest_reader`] and the queues to and from each.
+struct Decoders {
+    to: Vec<Sender<RawBatch>>,
+    from: Vec<Receiver<Result<EncodedBatch, CoreError>>>,
+    /// Encoded batches handed back to each decoder for reuse.
+    back: Vec<Sender<EncodedBatch>>,
+    /// Raw batches the decoders are done with, for the reader to reuse.
+    recycled_raw: Receiver<RawBatch>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn spawn_decoders(n: usize, clock: fn() -> i64) -> Decoders {
+    let (recycle_raw, recycled_raw) = bounded::<RawBatch>(n * (STREAM_QUEUE_BATCHES + 1));
+    let mut d = Decoders {
+        to: Vec::with_capacity(n),
+        from: Vec::with_capacity(n),
+        back: Vec::with_capacity(n),
+        recycled_raw,
+        threads: Vec::with_capacity(n),
+    };
+    for _ in 0..n {
+        let (raw_tx, raw_rx) = bounded::<RawBatch>(STREAM_QUEUE_BATCHES);
+        let (enc_tx, enc_rx) = bounded::<Result<EncodedBatch, CoreError>>(STREAM_QUEUE_BATCHES);
+        let (back_tx, back_rx) = bounded::<EncodedBatch>(STREAM_QUEUE_BATCHES + 2);
+        let recycle_raw = recycle_raw.clone();
+        d.threads.push(thread::spawn(move || {
             for raw in raw_rx.iter() {
                 let mut enc = back_rx.try_recv().unwrap_or_default();
                 enc.clear();
@@ -383,64 +492,117 @@ pub fn ingest_reader<R: std::io::Read + Send + 'static>(
                 }
                 let _ = recycle_raw.try_send(raw);
                 if enc_tx.send(result.map(|()| enc)).is_err() {
-                    break; // the core stopped; its error is reported there
+                    break; // the writer stopped; its error is reported there
                 }
             }
         }));
-        to_decoders.push(raw_tx);
-        from_decoders.push(enc_rx);
-        recycle_encoded.push(back_tx);
+        d.to.push(raw_tx);
+        d.from.push(enc_rx);
+        d.back.push(back_tx);
     }
-    drop(recycle_raw_tx);
-    let reader = thread::spawn(move || -> std::io::Result<()> {
+    d
+}
+
+/// The reader thread: raw batches to decoder `i % decoders`, in input order.
+fn spawn_reader<R: std::io::Read + Send + 'static>(
+    input: R,
+    batch_events: usize,
+    to_decoders: Vec<Sender<RawBatch>>,
+    recycled: Receiver<RawBatch>,
+) -> JoinHandle<std::io::Result<()>> {
+    thread::spawn(move || {
         let mut reader = InputReader::new(input);
-        let mut i = 0;
-        loop {
-            let mut raw = recycle_raw_rx.try_recv().unwrap_or_default();
-            if reader.read_batch(&mut raw, BATCH_EVENTS)? == 0 {
+        for i in 0.. {
+            let mut raw = recycled.try_recv().unwrap_or_default();
+            if reader.read_batch(&mut raw, batch_events)? == 0 {
                 break;
             }
-            if to_decoders[i % decoders].send(raw).is_err() {
-                break; // the core stopped; its error is reported there
+            if to_decoders[i % to_decoders.len()].send(raw).is_err() {
+                break; // the writer stopped; its error is reported there
             }
-            i += 1;
         }
         Ok(())
-    });
+    })
+}
 
+/// What [`write_batches`] did.
+struct Written {
+    counters: crate::machine::Counters,
+    stopped: bool,
+}
+
+/// The writer: journals and applies batch `i` from decoder `i % decoders` until the input
+/// ends, reporting every durable step. Under `group`, while records wait to become durable it
+/// wakes every group interval to commit and report, so a paused input is still acknowledged.
+fn write_batches(
+    core: &mut Core,
+    from: &[Receiver<Result<EncodedBatch, CoreError>>],
+    back: &[Sender<EncodedBatch>],
+    on_progress: &mut dyn FnMut(&StreamProgress) -> ControlFlow<()>,
+) -> Result<Written, CoreError> {
+    let journal_opts = core.journal().options().clone();
+    let tick = Duration::from_micros(journal_opts.group_commit_interval_us.max(100));
     let mut counters = crate::machine::Counters::default();
-    let mut durable_lsn = core.journal().durable_lsn();
-    let mut core_error = None;
+    let mut reported = core.journal().durable_lsn();
     let mut i = 0;
-    while let Ok(encoded) = from_decoders[i % decoders].recv() {
-        let result = encoded.and_then(|batch| {
-            let report = core.ingest_encoded(&batch);
-            let _ = recycle_encoded[i % decoders].try_send(batch);
-            report
-        });
-        match result {
-            Ok(report) => {
-                counters.add(&report.counters);
-                durable_lsn = report.durable_lsn;
+    loop {
+        let rx = &from[i % from.len()];
+        let waiting = journal_opts.durability == Durability::Group
+            && core.journal().durable_lsn() < core.journal().last_lsn();
+        let next = if waiting {
+            match rx.recv_timeout(tick) {
+                Ok(b) => Some(b),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Err(e) => {
-                core_error = Some(e);
-                break;
+        } else {
+            match rx.recv() {
+                Ok(b) => Some(b),
+                Err(_) => break,
+            }
+        };
+        let applied_batch = next.is_some();
+        match next {
+            Some(encoded) => {
+                let batch = encoded?;
+                let report = core.ingest_encoded(&batch);
+                let _ = back[i % back.len()].try_send(batch);
+                counters.add(&report?.counters);
+                i += 1;
+            }
+            None => idle_commit(core)?,
+        }
+        let durable_lsn = core.journal().durable_lsn();
+        let step = match journal_opts.durability {
+            Durability::None => applied_batch,
+            Durability::Group | Durability::Sync => durable_lsn > reported,
+        };
+        if step {
+            reported = reported.max(durable_lsn);
+            let progress = StreamProgress {
+                lsn: core.machine().lsn,
+                durable_lsn,
+                counters,
+            };
+            if on_progress(&progress).is_break() {
+                return Ok(Written {
+                    counters,
+                    stopped: true,
+                });
             }
         }
-        i += 1;
     }
-    drop(from_decoders);
-    let read_result = reader.join().expect("reader thread panicked");
-    for t in threads {
-        t.join().expect("decoder thread panicked");
-    }
-    if let Some(e) = core_error {
-        return Err(e);
-    }
-    Ok(StreamReport {
+    Ok(Written {
         counters,
-        durable_lsn,
-        read_error: read_result.err(),
+        stopped: false,
     })
+}
+
+/// Idle under `group`: publish the tail to the flusher, or flush it here when there is none.
+fn idle_commit(core: &mut Core) -> Result<(), CoreError> {
+    let durable_lsn = core.commit()?;
+    if durable_lsn < core.journal().last_lsn() && !core.journal().flushes_in_background() {
+        core.flush()?;
+    }
+    Ok(())
 }

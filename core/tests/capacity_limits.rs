@@ -7,6 +7,7 @@ mod state_support;
 
 use state_support::*;
 use std::io::Cursor;
+use std::ops::ControlFlow;
 use std::path::Path;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{Core, CoreError, ErrorKind, replay};
@@ -15,7 +16,9 @@ use waybill_core::input::{InputReader, RawBatch};
 use waybill_core::journal::{Durability, JournalOptions, PayloadCheck, verify};
 use waybill_core::limits::{CapacityExceeded, Limits, TEXT_CHUNK_BYTES};
 use waybill_core::machine::Summary;
-use waybill_core::pipeline::{EncodedBatch, Pipeline, PipelineOptions, ingest_reader};
+use waybill_core::pipeline::{
+    EncodedBatch, Pipeline, PipelineOptions, StreamOptions, StreamReport, ingest_reader,
+};
 
 fn opts() -> JournalOptions {
     JournalOptions {
@@ -395,6 +398,21 @@ fn clock() -> i64 {
     T0_US
 }
 
+/// `text` through the command line's path (`ingest_reader`, two decoder threads).
+fn stream(text: String, core: &mut Core) -> Result<StreamReport, CoreError> {
+    let opts = StreamOptions {
+        decoders: 2,
+        ..StreamOptions::default()
+    };
+    ingest_reader(
+        Cursor::new(text.into_bytes()),
+        core,
+        &opts,
+        clock,
+        &mut |_| ControlFlow::Continue(()),
+    )
+}
+
 /// Issue reproduction: `shipment.delivered` events from one fleet source, each with a
 /// 65,000-byte `pod.signed_by`, filled the 4 GiB text store and the next one was journaled,
 /// then panicked in apply for ever. With the store lowered to 4 chunks (8 pods), the ninth is
@@ -418,17 +436,11 @@ fn reproduction_pods_fill_the_text_store() {
     // One event per batch (a batch of more would be refused as a whole).
     let lines: Vec<String> = input.lines().map(|l| format!("{l}\n")).collect();
     for line in &lines[..8] {
-        ingest_reader(Cursor::new(line.clone().into_bytes()), &mut core, 2, clock).unwrap();
+        stream(line.clone(), &mut core).unwrap();
     }
     let before = core.machine().summary();
     assert_eq!(before.applied, 8);
-    let err = ingest_reader(
-        Cursor::new(lines[8].clone().into_bytes()),
-        &mut core,
-        2,
-        clock,
-    )
-    .unwrap_err();
+    let err = stream(lines[8].clone(), &mut core).unwrap_err();
     assert_eq!(refused(err).limit, "text_bytes");
     core.flush().unwrap();
     drop(core);
@@ -453,11 +465,10 @@ fn reproduction_too_many_sources() {
         )
     };
     let first: String = (0..16).map(|i| wire(&ev(i))).collect();
-    ingest_reader(Cursor::new(first.into_bytes()), &mut core, 2, clock).unwrap();
+    stream(first, &mut core).unwrap();
     let before = core.machine().summary();
     assert_eq!(before.sources, 16);
-    let err =
-        ingest_reader(Cursor::new(wire(&ev(16)).into_bytes()), &mut core, 2, clock).unwrap_err();
+    let err = stream(wire(&ev(16)), &mut core).unwrap_err();
     let c = refused(err);
     assert_eq!((c.limit, c.max, c.held, c.needed), ("sources", 16, 16, 1));
 

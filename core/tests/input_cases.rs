@@ -1,8 +1,11 @@
 //! Splitting input into raw events: JSONL, batch arrays, huge lines, any read pattern.
 
+use proptest::prelude::*;
 use std::io::{self, Read};
+use std::sync::mpsc;
+use std::time::Duration;
 use waybill_core::event::{DeadLetterReason, Entry, MAX_EVENT_BYTES};
-use waybill_core::input::{InputReader, RawBatch};
+use waybill_core::input::{InputReader, PausingReader, RawBatch};
 
 /// A raw event as expected: kept bytes and original length.
 type Raw = (Vec<u8>, u64);
@@ -16,6 +19,8 @@ enum Pattern {
     OneByte,
     /// 7 bytes per read, with an `Interrupted` error before every read.
     Interrupted,
+    /// 5 bytes per read, with a pause (`WouldBlock`) before every other read.
+    Paused,
 }
 
 struct TestReader {
@@ -36,6 +41,13 @@ impl Read for TestReader {
                     return Err(io::ErrorKind::Interrupted.into());
                 }
                 7
+            }
+            Pattern::Paused => {
+                self.interrupt_next = !self.interrupt_next;
+                if self.interrupt_next && self.at < self.data.len() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                5
             }
         };
         let n = limit.min(out.len()).min(self.data.len() - self.at);
@@ -98,7 +110,12 @@ fn show(events: &[Raw]) -> Vec<(String, u64)> {
 /// Every read pattern and batch size gives `expected`.
 fn check(input: impl AsRef<[u8]>, expected: Vec<Raw>) {
     let input = input.as_ref();
-    for pattern in [Pattern::Whole, Pattern::OneByte, Pattern::Interrupted] {
+    for pattern in [
+        Pattern::Whole,
+        Pattern::OneByte,
+        Pattern::Interrupted,
+        Pattern::Paused,
+    ] {
         for max_events in [1, 3, 1000] {
             if matches!(pattern, Pattern::OneByte) && input.len() > 300_000 && max_events != 1000 {
                 continue; // slow and adds nothing
@@ -427,4 +444,202 @@ fn raw_batch_api() {
     batch.clear();
     assert!(batch.is_empty());
     assert_eq!(batch.iter().count(), 0);
+}
+
+/// A reader that hands out scripted parts: bytes, or a pause (`WouldBlock`) or another error.
+struct Script {
+    parts: Vec<io::Result<Vec<u8>>>,
+}
+
+impl Read for Script {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.parts.is_empty() {
+            return Ok(0);
+        }
+        let part = self.parts.remove(0)?;
+        assert!(part.len() <= out.len());
+        out[..part.len()].copy_from_slice(&part);
+        Ok(part.len())
+    }
+}
+
+fn pause() -> io::Result<Vec<u8>> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
+fn bytes(b: &str) -> io::Result<Vec<u8>> {
+    Ok(b.as_bytes().to_vec())
+}
+
+/// Every batch read until the end, as lists of events.
+fn batches<R: Read>(rd: &mut InputReader<R>, max_events: usize) -> Vec<Vec<String>> {
+    let mut batch = RawBatch::new();
+    let mut out = Vec::new();
+    while rd.read_batch(&mut batch, max_events).unwrap() > 0 {
+        out.push(
+            batch
+                .iter()
+                .map(|e| String::from_utf8(e.bytes.to_vec()).unwrap())
+                .collect(),
+        );
+    }
+    out
+}
+
+/// A pause closes the batch when it holds whole events; a pause inside a line, before the
+/// first byte or in a batch array only waits.
+#[test]
+fn a_pause_closes_the_batch_that_holds_events() {
+    type Case = (Vec<io::Result<Vec<u8>>>, usize, Vec<Vec<&'static str>>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                bytes("a\nb\n"),
+                pause(),
+                bytes("c"),
+                pause(),
+                bytes("\nd\n"),
+            ],
+            1000,
+            vec![vec!["a", "b"], vec!["c", "d"]],
+        ),
+        (
+            vec![bytes("a"), pause(), bytes("b\n")],
+            1000,
+            vec![vec!["ab"]],
+        ),
+        (
+            vec![pause(), bytes("\n\n"), pause(), bytes("x")],
+            1000,
+            vec![vec!["x"]],
+        ),
+        (
+            vec![bytes("a\nb\nc\n"), pause()],
+            2,
+            vec![vec!["a", "b"], vec!["c"]],
+        ),
+        (
+            vec![bytes("[1,"), pause(), bytes("2]")],
+            1000,
+            vec![vec!["1", "2"]],
+        ),
+        (vec![bytes("x\n"), pause(), pause()], 1000, vec![vec!["x"]]),
+    ];
+    for (parts, max_events, want) in cases {
+        let mut rd = InputReader::new(Script { parts });
+        let got = batches(&mut rd, max_events);
+        assert_eq!(got, want);
+    }
+}
+
+/// A reader fed by the test, blocking until the test sends more (an open pipe).
+struct Feed {
+    rx: mpsc::Receiver<Vec<u8>>,
+    pending: Vec<u8>,
+}
+
+impl Read for Feed {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            match self.rx.recv() {
+                Ok(b) => self.pending = b,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.pending.len());
+        out[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
+/// Runs `f` on a thread and fails if it has not finished after a generous guard (a pause
+/// that is never noticed would block for ever). No result depends on the guard.
+fn guarded(f: impl FnOnce() + Send + 'static) {
+    let (done_tx, done) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        f();
+        let _ = done_tx.send(());
+    });
+    match done.recv_timeout(Duration::from_secs(120)) {
+        Ok(()) => t.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => t.join().unwrap(), // propagates the panic
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("a pause in the input was not noticed"),
+    }
+}
+
+/// Events written to an input that stays open come out as soon as it pauses.
+#[test]
+fn a_pausing_reader_hands_over_what_an_open_input_sent() {
+    guarded(|| {
+        let (tx, rx) = mpsc::channel();
+        let feed = Feed {
+            rx,
+            pending: Vec::new(),
+        };
+        let mut rd = InputReader::new(PausingReader::new(feed, Duration::from_millis(1)));
+        let mut batch = RawBatch::new();
+        let mut events = |rd: &mut InputReader<PausingReader>| -> Vec<String> {
+            rd.read_batch(&mut batch, 4096).unwrap();
+            batch
+                .iter()
+                .map(|e| String::from_utf8(e.bytes.to_vec()).unwrap())
+                .collect()
+        };
+        for (send, want) in [
+            ("a\nb\n", vec!["a", "b"]),
+            ("c\nd", vec!["c"]),
+            ("\n", vec!["d"]),
+            ("\n\ne\n", vec!["e"]),
+        ] {
+            tx.send(send.as_bytes().to_vec()).unwrap();
+            assert_eq!(events(&mut rd), want, "after {send:?}");
+        }
+        // A last line without a newline waits for the end of the input.
+        tx.send(b"f".to_vec()).unwrap();
+        drop(tx);
+        assert_eq!(events(&mut rd), ["f"]);
+        assert_eq!(events(&mut rd), [] as [&str; 0]);
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Wherever the input pauses and however its reads are cut, the events are those of one
+    /// plain read, in the same order.
+    #[test]
+    fn pauses_never_change_the_events(
+        lines in prop::collection::vec("[ a-z{}\\[\\]\r\t,:\"0-9]{0,12}", 0..30),
+        cuts in prop::collection::vec((1usize..20, any::<bool>()), 1..40),
+        max_events in 1usize..6,
+    ) {
+        let data = lines.join("\n").into_bytes();
+        let want = read_all(&data, Pattern::Whole, 1000);
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for &(len, paused) in cuts.iter().cycle() {
+            if at >= data.len() {
+                break;
+            }
+            let end = (at + len).min(data.len());
+            parts.push(Ok(data[at..end].to_vec()));
+            if paused {
+                parts.push(pause());
+            }
+            at = end;
+        }
+        let mut rd = InputReader::new(Script { parts });
+        let mut batch = RawBatch::new();
+        let mut got = Vec::new();
+        loop {
+            let n = rd.read_batch(&mut batch, max_events).unwrap();
+            prop_assert!(n <= max_events);
+            if n == 0 {
+                break;
+            }
+            got.extend(batch.iter().map(|e| (e.bytes.to_vec(), e.original_len_bytes)));
+        }
+        prop_assert_eq!(got, want);
+    }
 }

@@ -6,6 +6,7 @@ mod limit;
 mod sqlite;
 
 use serde::Serialize;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 use waybill_core::encode::encode_event;
@@ -13,7 +14,7 @@ use waybill_core::engine::{self, Core, Until};
 use waybill_core::event::{ArchivedEntry, Entry, Event};
 use waybill_core::journal::{Durability, JournalOptions};
 use waybill_core::machine::Machine;
-use waybill_core::pipeline::{Pipeline, PipelineOptions, ingest_reader};
+use waybill_core::pipeline::{Pipeline, PipelineOptions, StreamOptions, ingest_reader};
 
 /// Events per batch handed to the core in the throughput paths.
 pub const BATCH_EVENTS: usize = 4096;
@@ -168,7 +169,12 @@ fn replay(dir: &Path, n: usize) -> f64 {
 fn jsonl(jsonl: Vec<u8>, n: usize, dir: &Path) -> f64 {
     let mut core = Core::open(dir, journal_opts(Durability::None)).expect("open journal");
     let t0 = Instant::now();
-    let r = ingest_reader(std::io::Cursor::new(jsonl), &mut core, 2, || 0).expect("ingest");
+    let input = std::io::Cursor::new(jsonl);
+    let opts = StreamOptions::default(); // as `waybill ingest` reads, pause detection included
+    let r = ingest_reader(input, &mut core, &opts, || 0, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .expect("ingest");
     core.flush().expect("flush");
     let s = t0.elapsed().as_secs_f64();
     assert!(r.read_error.is_none());

@@ -3,6 +3,7 @@
 use crate::args::BenchArgs;
 use crate::bench::{self, BenchOptions};
 use crate::error::CliError;
+use crate::output::Out;
 use std::process::ExitCode;
 use waybill_sim::report::thousands_f;
 
@@ -23,20 +24,28 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         only: a.only.clone(),
         dir: std::env::temp_dir().join(format!("waybill-bench-{}-{nanos}", std::process::id())),
     };
+    // The scratch directory the journals go to, checked before the long work starts.
+    std::fs::create_dir_all(&opts.dir)
+        .map_err(|e| CliError::Env(format!("cannot create {}: {e}", opts.dir.display())))?;
     let r = bench::run(&opts, |line| eprintln!("bench: {line}"));
+    let mut out = Out::new();
     if a.json {
-        println!(
+        out.line(format_args!(
             "{}",
             serde_json::to_string_pretty(&r).expect("report serializes")
-        );
+        ))?;
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    out.line(format_args!(
         "waybill bench: {} events over {} shipments ({} touched), {} cores",
         r.events, r.shipments, r.shipments_touched, r.cores
-    );
-    println!();
-    println!("{:<28} {:>14}  {:>12}", "path", "events/s", "target");
+    ))?;
+    out.line("")?;
+    out.line(format_args!(
+        "{:<28} {:>14}  {:>12}",
+        "path", "events/s", "target"
+    ))?;
     let rows = [
         ("limit", r.limit_eps, ""),
         ("apply only", r.apply_only_eps, ""),
@@ -47,18 +56,21 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         ("sqlite", r.sqlite_eps, ""),
     ];
     for (name, v, target) in rows {
-        println!("{name:<28} {:>14}  {target:>12}", thousands_f(v, 0));
+        out.line(format_args!(
+            "{name:<28} {:>14}  {target:>12}",
+            thousands_f(v, 0)
+        ))?;
     }
-    println!();
-    println!(
+    out.line("")?;
+    out.line(format_args!(
         "{:<28} {:>14.2}  {:>12}",
         "pipeline / limit", r.ratios.pipeline_vs_limit, ">= 0.5"
-    );
-    println!(
+    ))?;
+    out.line(format_args!(
         "{:<28} {:>14.1}  {:>12}",
         "pipeline / sqlite", r.ratios.pipeline_vs_sqlite, ">= 50"
-    );
-    println!(
+    ))?;
+    out.line(format_args!(
         "{:<28} {:>14}  {:>12}",
         format!(
             "latency p99 at {} /s",
@@ -66,19 +78,19 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         ),
         format!("{} us", r.latency_us.p99),
         "<= 50 us"
-    );
-    println!(
+    ))?;
+    out.line(format_args!(
         "{:<28} {:>14}  {:>12}",
         "durable latency p99 (group)",
         format!("{} us", r.durable_latency_us.p99),
         "<= 3000 us"
-    );
-    println!(
+    ))?;
+    out.line(format_args!(
         "{:<28} {:>14.0}  {:>12}",
         "state bytes per shipment", r.state_bytes_per_shipment, "<= 256"
-    );
-    println!();
-    println!(
+    ))?;
+    out.line("")?;
+    out.line(format_args!(
         "latency us: p50 {} p99 {} p99.9 {} max {}; durable: p50 {} p99 {} p99.9 {} max {} ({} events offered)",
         r.latency_us.p50,
         r.latency_us.p99,
@@ -89,6 +101,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, CliError> {
         r.durable_latency_us.p999,
         r.durable_latency_us.max,
         r.latency_events
-    );
+    ))?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,17 @@
 //! `waybill history`: every journal record that touched a shipment.
 
-use super::replay_with;
+use super::{check_journal_dir, replay_with};
 use crate::args::HistoryArgs;
 use crate::error::CliError;
-use serde_json::json;
+use crate::output::{Out, escape};
+use serde_json::{Value, json};
 use std::process::ExitCode;
 use waybill_core::engine::Until;
 use waybill_core::event::{ArchivedEntry, SubjectKind};
 use waybill_core::time::format_rfc3339_us;
 
 pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
+    check_journal_dir(&a.journal.journal)?;
     let mut rows = Vec::new();
     replay_with(&a.journal.journal, Until::End, |v| {
         let ArchivedEntry::Event(ev) = v.entry else {
@@ -36,21 +38,30 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
             a.shipment
         )));
     }
+    let mut out = Out::new();
     for r in &rows {
         if a.json {
-            println!("{r}");
+            out.line(r)?;
         } else {
-            println!(
-                "lsn {:<8} {}  {:<10} {:<20} {}#{}  time {}",
-                r["lsn"],
-                r["ingest_time"].as_str().unwrap_or(""),
-                r["outcome"].as_str().unwrap_or(""),
-                r["type"].as_str().unwrap_or(""),
-                r["source"].as_str().unwrap_or(""),
-                r["sequence"],
-                r["time"].as_str().unwrap_or(""),
-            );
+            out.line(human_row(r))?;
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One record for people; the event's id and source come from input and are escaped.
+fn human_row(r: &Value) -> String {
+    let s = |k: &str| escape(r[k].as_str().unwrap_or(""));
+    format!(
+        "lsn {:<8} {}  {:<10} {:<20} {}#{}  id {}  time {}",
+        r["lsn"],
+        s("ingest_time"),
+        s("outcome"),
+        s("type"),
+        s("source"),
+        r["sequence"],
+        s("id"),
+        s("time"),
+    )
 }

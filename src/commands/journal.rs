@@ -1,19 +1,20 @@
 //! `waybill journal verify` and `waybill journal dump`.
 
-use super::replay_with;
+use super::{check_journal_dir, replay_with};
 use crate::args::{DumpArgs, VerifyArgs};
 use crate::error::CliError;
-use serde_json::{Value, json};
-use std::io::{BufWriter, Write};
+use crate::output::{self, Out, escape, escape_bytes};
+use serde_json::{Map, Value, json};
 use std::process::ExitCode;
 use waybill_core::encode::event_to_json;
-use waybill_core::engine::Until;
+use waybill_core::engine::{Until, Visit};
 use waybill_core::event::{ArchivedEntry, ArchivedEvent, Event};
 use waybill_core::journal;
 use waybill_core::time::format_rfc3339_us;
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let dir = &a.journal.journal;
+    check_journal_dir(dir)?;
     let mut check = |_kind, payload: &[u8]| {
         rkyv::access::<ArchivedEntry, rkyv::rancor::Error>(payload)
             .map(|_| ())
@@ -23,6 +24,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let head = hex(&report.head_link);
     let content = hex(&report.content_digest);
     let durable_head = hex(&report.durable.link);
+    let mut out = Out::new();
     if a.json {
         let v = json!({
             "ok": true,
@@ -36,81 +38,105 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "durable_head_link": durable_head,
             "torn_tail": report.torn_tail.as_ref().map(|t| t.to_string()),
         });
-        println!("{v}");
+        out.line(v)?;
     } else {
-        println!(
+        out.line(format_args!(
             "ok: {} records in {} segments, lsn 1..{}, chain head {}",
             report.records, report.segments, report.last_lsn, head
-        );
-        println!(
+        ))?;
+        out.line(format_args!(
             "durable to lsn {}, chain head there {durable_head}",
             report.durable.lsn
-        );
-        println!("content digest {content} (lsn 1..{})", report.content_lsn);
+        ))?;
+        out.line(format_args!(
+            "content digest {content} (lsn 1..{})",
+            report.content_lsn
+        ))?;
         if let Some(t) = &report.torn_tail {
-            println!("note: {t} (cut when a writer next opens the journal)");
+            out.line(format_args!(
+                "note: {t} (cut when a writer next opens the journal)"
+            ))?;
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn dump(a: DumpArgs) -> Result<ExitCode, CliError> {
-    let limit = a.limit.unwrap_or(u64::MAX);
-    let until = match a.from_lsn.checked_add(limit) {
-        Some(end) => Until::Lsn(end - 1),
+    let dir = &a.journal.journal;
+    check_journal_dir(dir)?;
+    // LSNs start at 1: `--from-lsn 0` starts at the first record like `--from-lsn 1`.
+    let from = a.from_lsn.max(1);
+    let until = match a.limit {
+        // Nothing to show; the replay still checks that the journal is there.
+        Some(0) => Until::Lsn(0),
+        Some(k) => from.checked_add(k - 1).map_or(Until::End, Until::Lsn),
         None => Until::End,
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut broken = false;
-    replay_with(&a.journal.journal, until, |v| {
-        if v.lsn < a.from_lsn || broken {
+    let mut out = Out::new();
+    let mut failed = None;
+    replay_with(dir, until, |v| {
+        if v.lsn < from || until == Until::Lsn(0) || failed.is_some() {
             return;
         }
-        let mut row = json!({
-            "lsn": v.lsn,
-            "ingest_time": format_rfc3339_us(v.ingest_us),
-            "segment": v.segment,
-            "offset": v.offset,
-            "outcome": v.outcome.as_str(),
-        });
-        match v.entry {
-            ArchivedEntry::Event(ev) => {
-                row["event"] = event_json(ev);
-            }
-            ArchivedEntry::DeadLetter(dl) => {
-                row["reason"] = dl.reason.native().as_str().into();
-                row["detail"] = dl.detail.as_str().into();
-                row["raw_len_bytes"] = dl.raw_len_bytes.to_native().into();
-                row["raw"] = String::from_utf8_lossy(dl.raw.as_slice()).into();
-            }
-        }
         let line = if a.json {
-            row.to_string()
+            dump_json(v).to_string()
         } else {
-            let what = match v.entry {
-                ArchivedEntry::Event(_) => row["event"].to_string(),
-                ArchivedEntry::DeadLetter(_) => format!(
-                    "{}: {} | {}",
-                    row["reason"].as_str().unwrap_or(""),
-                    row["detail"].as_str().unwrap_or(""),
-                    row["raw"].as_str().unwrap_or("")
-                ),
-            };
-            format!(
-                "lsn {} seg {} off {} ingest {} {} {}",
-                v.lsn,
-                v.segment,
-                v.offset,
-                row["ingest_time"].as_str().unwrap_or(""),
-                v.outcome.as_str(),
-                what
-            )
+            dump_human(v)
         };
-        broken = writeln!(out, "{line}").is_err();
+        if let Err(e) = out.line(line) {
+            failed = Some(e);
+        }
     })?;
-    let _ = out.flush();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A record as JSON: lossless (raw bytes that are not UTF-8 in base64).
+fn dump_json(v: &Visit<'_>) -> Value {
+    let mut row = Map::new();
+    row.insert("lsn".into(), v.lsn.into());
+    row.insert("ingest_time".into(), format_rfc3339_us(v.ingest_us).into());
+    row.insert("segment".into(), v.segment.into());
+    row.insert("offset".into(), v.offset.into());
+    row.insert("outcome".into(), v.outcome.as_str().into());
+    match v.entry {
+        ArchivedEntry::Event(ev) => {
+            row.insert("event".into(), event_json(ev));
+        }
+        ArchivedEntry::DeadLetter(dl) => {
+            row.insert("reason".into(), dl.reason.native().as_str().into());
+            row.insert("detail".into(), dl.detail.as_str().into());
+            row.insert("raw_len_bytes".into(), dl.raw_len_bytes.to_native().into());
+            output::raw_fields(&mut row, dl.raw.as_slice());
+        }
+    }
+    Value::Object(row)
+}
+
+/// A record on one line for people, every text from input escaped.
+fn dump_human(v: &Visit<'_>) -> String {
+    let what = match v.entry {
+        ArchivedEntry::Event(ev) => escape(&event_json(ev).to_string()),
+        ArchivedEntry::DeadLetter(dl) => format!(
+            "{}: {} | {}",
+            dl.reason.native().as_str(),
+            escape(dl.detail.as_str()),
+            escape_bytes(dl.raw.as_slice())
+        ),
+    };
+    format!(
+        "lsn {} seg {} off {} ingest {} {} {}",
+        v.lsn,
+        v.segment,
+        v.offset,
+        format_rfc3339_us(v.ingest_us),
+        v.outcome.as_str(),
+        what
+    )
 }
 
 /// The event as the CloudEvent it was received as (re-encoded from the journal).

@@ -28,6 +28,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
+/// A `--journal` path that exists must be a directory (a missing one is reported by the
+/// command: "no journal", or created by `ingest`).
+pub fn check_journal_dir(dir: &Path) -> Result<(), CliError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Err(CliError::Usage(format!(
+            "--journal {} is not a directory (a journal is a directory of segment files)",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Replays the journal read-only, turning a missing journal into a clear usage error.
 pub fn replay_with(
     dir: &Path,
