@@ -603,3 +603,36 @@ fn a_power_cut_under_sync_is_reproduced_by_its_seed() {
         c["crashes"][0]["power_cut"]["seed"]
     );
 }
+
+/// An output path the environment refuses (no permission) fails before the run with exit 3,
+/// naming it. `/sys` refuses new files even to root; where it does not, there is nothing to
+/// test.
+#[test]
+fn an_output_path_without_permission_exits_3_before_the_run() {
+    let probe = Path::new("/sys/waybill-probe.json");
+    let refused = fs::File::create(probe)
+        .err()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+    if !refused {
+        let _ = fs::remove_file(probe);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sc = no_crash_file(dir.path(), "good", "");
+    let j = dir.path().join("j");
+    let (code, out, err) = run_in(
+        dir.path(),
+        &[
+            "sim",
+            "run",
+            p(&sc),
+            "--journal",
+            p(&j),
+            "--report",
+            p(probe),
+        ],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains(p(probe)), "{err}");
+    assert!(out.is_empty() && !j.exists(), "nothing ran: {out}");
+}

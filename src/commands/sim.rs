@@ -22,20 +22,8 @@ fn is_stdout(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
-/// The exit code of an operating-system error on a path the user named: a path that does not
-/// exist or is of the wrong kind is bad input (2); anything else (permission, full disk, I/O)
-/// is the environment (3).
-fn io_exit_code(e: &std::io::Error) -> u8 {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound | IsADirectory | NotADirectory | AlreadyExists | InvalidInput
-        | InvalidFilename => 2,
-        _ => 3,
-    }
-}
-
 fn path_error(what: &str, path: &Path, e: &std::io::Error) -> CliError {
-    CliError::Usage(format!("{what} {}: {e}", path.display()))
+    CliError::from_user_path(what, path, e)
 }
 
 fn scenario(path: &Path) -> Result<Scenario, CliError> {
@@ -193,7 +181,7 @@ fn terminal_columns() -> usize {
 fn sim_error(e: SimError) -> CliError {
     match e {
         SimError::Usage(m) => CliError::Usage(m),
-        SimError::Io(m) => CliError::Usage(m),
+        SimError::Io(m) => CliError::Env(m),
         SimError::Core(c) => c.into(),
     }
 }
@@ -210,16 +198,10 @@ fn write_output(what: &str, path: &Path, text: &str) -> Option<u8> {
     match written {
         Ok(()) => None,
         Err(e) => {
-            eprintln!("waybill: cannot write {what} {}: {e}", path.display());
-            Some(io_exit_code(&e))
+            let err = path_error(&format!("cannot write {what}"), path, &e);
+            eprintln!("waybill: {err}");
+            Some(err.code())
         }
-    }
-}
-
-fn exit_code_of(e: &CliError) -> u8 {
-    match e {
-        CliError::Check(_) => 1,
-        CliError::Usage(_) => 2,
     }
 }
 
@@ -236,14 +218,25 @@ pub fn run(a: SimRunArgs) -> Result<ExitCode, CliError> {
     } else {
         std::io::stdout().is_terminal()
     };
-    let show = |text: &str| {
-        if human_to_stderr {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
-    };
     let mut worst = 0u8;
+    // A summary that cannot be written (a closed or full standard output) is the
+    // environment's failure; the runs and the output files go on.
+    let show = |text: &str| {
+        let written = if human_to_stderr {
+            let mut err = std::io::stderr().lock();
+            err.write_all(text.as_bytes()).and_then(|()| err.flush())
+        } else {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        };
+        written
+            .map_err(|e| {
+                let err = CliError::stdout(&e);
+                eprintln!("waybill: {err}");
+                err.code()
+            })
+            .err()
+    };
     let mut runs: Vec<SuiteRun> = Vec::with_capacity(n);
     for (k, p) in planned.iter().enumerate() {
         let opts = RunOptions {
@@ -260,12 +253,12 @@ pub fn run(a: SimRunArgs) -> Result<ExitCode, CliError> {
         };
         let outcome = run::run(&p.scenario, &opts).map_err(|e| {
             let err = sim_error(e);
-            worst = worst.max(exit_code_of(&err));
+            worst = worst.max(err.code());
             eprintln!("waybill: {}: {err}", p.file.display());
             one_line(&err)
         });
         if let Ok(r) = &outcome {
-            show(&r.human(color));
+            worst = worst.max(show(&r.human(color)).unwrap_or(0));
             if !r.ok() {
                 worst = worst.max(1);
             }
@@ -276,7 +269,7 @@ pub fn run(a: SimRunArgs) -> Result<ExitCode, CliError> {
         });
     }
     if n > 1 {
-        show(&report::summary(&runs, color));
+        worst = worst.max(show(&report::summary(&runs, color)).unwrap_or(0));
     }
     for code in write_outputs(&a, &planned, &runs) {
         worst = worst.max(code);

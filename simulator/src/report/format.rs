@@ -224,17 +224,27 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-/// `s` with control characters escaped (`\x1b`, `\x0d`, `\u{9b}`), so that text from a
-/// scenario file cannot move the cursor or recolour the terminal.
+/// Characters that reorder or hide text on a terminal: bidirectional controls, line and
+/// paragraph separators.
+fn reorders(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x061c | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0x2028 | 0x2029
+    )
+}
+
+/// `s` with control characters escaped (`\x1b`, `\x0d`, `\u{9b}`, and `\u{202e}` for the
+/// characters that reorder text), so that text from a scenario file cannot move the cursor,
+/// recolour or reorder the terminal.
 pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(|c| c.is_control() || reorders(c)) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c as u32 {
             n @ (0..=0x1f | 0x7f) => out.push_str(&format!("\\x{n:02x}")),
-            n if c.is_control() => out.push_str(&format!("\\u{{{n:x}}}")),
+            n if c.is_control() || reorders(c) => out.push_str(&format!("\\u{{{n:x}}}")),
             _ => out.push(c),
         }
     }
@@ -312,6 +322,7 @@ mod tests {
             ("cr\rlf\n", "cr\\x0dlf\\x0a"),
             ("del\u{7f}", "del\\x7f"),
             ("csi\u{9b}", "csi\\u{9b}"),
+            ("rtl\u{202e}txt", "rtl\\u{202e}txt"),
             ("日本", "日本"),
         ];
         for (raw, want) in cases {
