@@ -70,21 +70,28 @@ pub enum SimCommand {
 
 #[derive(Args, Debug)]
 pub struct SimRunArgs {
-    /// The scenario file (TOML).
-    #[arg(value_name = "SCENARIO.toml")]
-    pub scenario: PathBuf,
-    /// Overrides the scenario's seed.
+    /// The scenario files (TOML); several run one after the other and end with a summary table.
+    #[arg(value_name = "SCENARIO.toml", required = true, num_args = 1..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Overrides each scenario's seed.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Journal directory (must not hold a journal yet); a temporary one by default.
+    /// Journal directory (must not hold a journal yet); with several scenarios, one
+    /// subdirectory per scenario file, named after it. A temporary one by default.
     #[arg(long, value_name = "DIR")]
     pub journal: Option<PathBuf>,
-    /// Write every figure of the report as JSON.
+    /// Write every figure of the report as JSON (`-`: standard output, the summary then goes
+    /// to standard error); with several scenarios, one JSON array of reports.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
-    /// Write a self-contained HTML report with charts.
+    /// Write a self-contained HTML report with charts; with several scenarios, one file per
+    /// scenario: FILE-<scenario file name>.html.
     #[arg(long, value_name = "FILE.html")]
     pub html: Option<PathBuf>,
+    /// Write JUnit XML for CI systems: one test suite per scenario, one test case per check
+    /// (`-`: standard output).
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

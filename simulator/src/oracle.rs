@@ -137,23 +137,67 @@ impl ExpectedShipment {
     }
 }
 
+/// The currency of shipments without a contract (orphans), as summaries name it.
+pub const UNKNOWN_CURRENCY: &str = "unknown";
+
+/// The money of the shipments of one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CurrencySums {
+    pub billed_cents: i128,
+    pub expected_detention_cents: i128,
+    pub leakage_cents: i128,
+    /// Shipments of the currency with `leakage_cents > 0`.
+    pub leaking_shipments: u64,
+}
+
 /// Expected shipments by id, and tallies for the report.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
     pub shipments: BTreeMap<u64, ExpectedShipment>,
-    pub leakage_cents: i64,
+    /// Currency (the contract's, or [`UNKNOWN_CURRENCY`]) -> sums: money is never added
+    /// across currencies.
+    pub by_currency: BTreeMap<String, CurrencySums>,
     pub leaking_shipments: u64,
+}
+
+/// The currency key of a contract currency (or of none).
+pub fn currency_key(currency: Option<[u8; 3]>) -> String {
+    currency.map_or_else(
+        || UNKNOWN_CURRENCY.to_string(),
+        |c| String::from_utf8_lossy(&c).into_owned(),
+    )
+}
+
+/// The contract currency of a shipment: that of its winning `order.created` (the greatest
+/// key), None while it has none.
+pub fn contract_currency(events: &[&Event]) -> Option<[u8; 3]> {
+    let mut created: Option<&Event> = None;
+    for e in events {
+        if matches!(e.body, Body::OrderCreated { .. }) {
+            newer(&mut created, e);
+        }
+    }
+    match created.map(|e| &e.body) {
+        Some(Body::OrderCreated { contract, .. }) => Some(contract.currency),
+        _ => None,
+    }
 }
 
 /// The expected state after every delivered, valid event is applied.
 pub fn expected(world: &World, stream: &Stream) -> Expected {
-    // Delivered shipment events, grouped by shipment (ids in order).
+    expected_of(world, |i| stream.delivered(i))
+}
+
+/// The expected state after the world events `i` with `applied(i)` are applied (each once:
+/// duplicates change nothing).
+pub fn expected_of(world: &World, applied: impl Fn(usize) -> bool) -> Expected {
+    // Applied shipment events, grouped by shipment (ids in order).
     let mut by_shipment: Vec<(u64, u32)> = world
         .events
         .iter()
         .enumerate()
         .filter(|&(i, e)| {
-            stream.delivered(i) && e.event.event_type().subject_kind() == SubjectKind::Shipment
+            applied(i) && e.event.event_type().subject_kind() == SubjectKind::Shipment
         })
         .map(|(i, e)| (e.event.subject, i as u32))
         .collect();
@@ -165,10 +209,17 @@ pub fn expected(world: &World, stream: &Stream) -> Expected {
         events.clear();
         events.extend(group.iter().map(|&(_, i)| &world.events[i as usize].event));
         let s = shipment(group[0].0, &events);
+        let sums = out
+            .by_currency
+            .entry(currency_key(contract_currency(&events)))
+            .or_default();
+        sums.billed_cents += i128::from(s.billed_cents);
+        sums.expected_detention_cents += i128::from(s.expected_detention_cents);
+        sums.leakage_cents += i128::from(s.leakage_cents);
         if s.leakage_cents > 0 {
+            sums.leaking_shipments += 1;
             out.leaking_shipments += 1;
         }
-        out.leakage_cents = out.leakage_cents.saturating_add(s.leakage_cents);
         out.shipments.insert(s.id, s);
     }
     out

@@ -112,7 +112,27 @@ pub enum Fault {
     Malformed { source: SourceSel, probability: f64 },
     /// The core dies without shutdown at this offset, reopens from its journal, and
     /// unacknowledged events are delivered again.
-    Crash { at_us: i64 },
+    Crash { at_us: i64, mode: CrashMode },
+}
+
+/// What a crash fault takes down with the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrashMode {
+    /// The process dies (like SIGKILL): nothing more is flushed, the page cache survives.
+    #[default]
+    Process,
+    /// The machine loses power: what was not durable is lost, page by page at random, and a
+    /// kept page may be torn mid-record.
+    Power,
+}
+
+impl CrashMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrashMode::Process => "process",
+            CrashMode::Power => "power",
+        }
+    }
 }
 
 impl Fault {
@@ -234,6 +254,7 @@ struct FaultToml {
     probability: Option<f64>,
     max_delay: Option<String>,
     at: Option<String>,
+    mode: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -459,6 +480,7 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
         ("probability", f.probability.is_some()),
         ("max_delay", f.max_delay.is_some()),
         ("at", f.at.is_some()),
+        ("mode", f.mode.is_some()),
     ]
     .into_iter()
     .filter(|(_, g)| *g)
@@ -468,7 +490,7 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
         "outage" => &["source", "from", "to"],
         "reorder" => &["source", "probability", "max_delay"],
         "duplicate" | "drop" | "malformed" => &["source", "probability"],
-        "crash" => &["at"],
+        "crash" => &["at", "mode"],
         other => {
             return err(format!(
                 "fault[{i}]: unknown kind {other:?} (outage, reorder, duplicate, drop, malformed, crash)"
@@ -548,6 +570,15 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
         },
         "crash" => Fault::Crash {
             at_us: offset("at", &f.at)?,
+            mode: match f.mode.as_deref() {
+                None | Some("process") => CrashMode::Process,
+                Some("power") => CrashMode::Power,
+                Some(other) => {
+                    return err(format!(
+                        "{at}.mode: {other:?} is neither \"process\" nor \"power\""
+                    ));
+                }
+            },
         },
         _ => unreachable!("kinds checked above"),
     })
@@ -655,6 +686,14 @@ horizon = "2h"
             ),
             ("[run]\npace = \"fast\"\n", "run.pace"),
             ("[run]\ndurability = \"maybe\"\n", "durability"),
+            (
+                "[[fault]]\nkind = \"crash\"\nat = \"1h\"\nmode = \"meteor\"\n",
+                "meteor",
+            ),
+            (
+                "[[fault]]\nkind = \"drop\"\nprobability = 0.1\nmode = \"power\"\n",
+                "mode",
+            ),
         ];
         for (extra, needle) in cases {
             let text = if extra.starts_with("[world]") {
@@ -671,7 +710,7 @@ horizon = "2h"
     #[test]
     fn faults_parse() {
         let text = format!(
-            "{MINIMAL}[[fault]]\nkind = \"outage\"\nsource = \"erp\"\nfrom = \"10m\"\nto = \"20m\"\n[[fault]]\nkind = \"reorder\"\nsource = \"*\"\nprobability = 0.2\nmax_delay = \"15m\"\n[[fault]]\nkind = \"crash\"\nat = \"1h\"\n"
+            "{MINIMAL}[[fault]]\nkind = \"outage\"\nsource = \"erp\"\nfrom = \"10m\"\nto = \"20m\"\n[[fault]]\nkind = \"reorder\"\nsource = \"*\"\nprobability = 0.2\nmax_delay = \"15m\"\n[[fault]]\nkind = \"crash\"\nat = \"1h\"\n[[fault]]\nkind = \"crash\"\nat = \"2h\"\nmode = \"power\"\n"
         );
         let s = Scenario::from_toml(&text).unwrap();
         assert_eq!(
@@ -688,7 +727,12 @@ horizon = "2h"
                     max_delay_us: 900 * US_PER_S
                 },
                 Fault::Crash {
-                    at_us: 3600 * US_PER_S
+                    at_us: 3600 * US_PER_S,
+                    mode: CrashMode::Process
+                },
+                Fault::Crash {
+                    at_us: 7200 * US_PER_S,
+                    mode: CrashMode::Power
                 },
             ]
         );

@@ -144,8 +144,18 @@ proptest! {
             let diff = want.shipments[id].diff(view);
             prop_assert!(diff.is_empty(), "shipment {}: {:#?}", id, diff);
         }
-        let leak: i128 = views.values().map(|v| v.leakage_cents).sum();
-        prop_assert_eq!(i128::from(want.leakage_cents), leak);
+        // Leakage per currency: the contract's, `unknown` without one.
+        let mut leak: std::collections::BTreeMap<String, i128> = Default::default();
+        for v in views.values() {
+            let currency = v.contract.as_ref().map_or("unknown", |c| c.currency.as_str());
+            *leak.entry(currency.to_string()).or_default() += v.leakage_cents;
+        }
+        let want_leak: std::collections::BTreeMap<String, i128> = want
+            .by_currency
+            .iter()
+            .map(|(k, c)| (k.clone(), c.leakage_cents))
+            .collect();
+        prop_assert_eq!(want_leak, leak);
         prop_assert_eq!(
             want.leaking_shipments,
             views.values().filter(|v| v.leakage_cents > 0).count() as u64

@@ -676,18 +676,38 @@ fn status_precedence() {
 }
 
 #[test]
-fn dropped_events_do_not_count_and_totals_add_up() {
+fn dropped_events_do_not_count_and_totals_add_up_per_currency() {
     let mut evs = delivered_shipment();
+    // The same shipment again, billed in USD.
     let mut second = delivered_shipment();
     for e in &mut second {
         e.subject = 2;
         e.sequence += 100;
+        match &mut e.body {
+            Body::OrderCreated { contract, .. } => contract.currency = *b"USD",
+            Body::ChargeAdded { currency, .. } => *currency = *b"USD",
+            _ => {}
+        }
     }
     evs.extend(second);
     let world = world_of(&evs);
     let all = expected(&world, &Stream::default());
     assert_eq!(all.shipments.len(), 2);
-    assert_eq!(all.leakage_cents, 14_000);
+    assert_eq!(all.shipments[&1].leakage_cents, 7000);
+    assert_eq!(
+        all.shipments[&2],
+        ExpectedShipment {
+            id: 2,
+            ..all.shipments[&1].clone()
+        }
+    );
+    let currencies: Vec<&str> = all.by_currency.keys().map(String::as_str).collect();
+    assert_eq!(currencies, ["EUR", "USD"]);
+    for c in all.by_currency.values() {
+        assert_eq!(c.leakage_cents, 7000);
+        assert_eq!(c.leaking_shipments, 1);
+        assert_eq!(c.billed_cents, i128::from(all.shipments[&1].billed_cents));
+    }
     assert_eq!(all.leaking_shipments, 2);
     // Lose shipment 2's delivery.
     let dropped: Vec<bool> = world
@@ -703,7 +723,8 @@ fn dropped_events_do_not_count_and_totals_add_up() {
     assert_eq!(lossy.shipments[&1], all.shipments[&1]);
     assert_eq!(lossy.shipments[&2].status, "in_transit");
     assert_eq!(lossy.shipments[&2].leakage_cents, 0);
-    assert_eq!(lossy.leakage_cents, 7000);
+    assert_eq!(lossy.by_currency["EUR"].leakage_cents, 7000);
+    assert_eq!(lossy.by_currency["USD"].leakage_cents, 0);
     assert_eq!(lossy.leaking_shipments, 1);
 }
 

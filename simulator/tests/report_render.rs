@@ -1,9 +1,11 @@
 //! The run report renders as a terminal summary, JSON and a self-contained HTML page.
 
 use waybill_sim::network::OutageWindow;
+use waybill_sim::report::thousands_f;
 use waybill_sim::report::{
-    Bucket, Check, Counters, CrashReport, InjectedReport, Leakage, Percentiles, Progress, Report,
-    Throughput, Timeline,
+    Acknowledgements, Bucket, Check, Counters, CrashReport, CurrencyLeakage, InjectedReport,
+    Leakage, Percentiles, PowerCutReport, Progress, ProgressBar, Report, Status, Throughput,
+    Timeline,
 };
 use waybill_sim::world::Facts;
 
@@ -164,11 +166,32 @@ fn sample(kind: Kind) -> Report {
                     held: 144_000,
                 },
             ],
-            vec![CrashReport {
-                at: "2026-11-27T16:00:00Z".to_string(),
-                lsn_after_reopen: 912_377,
-                redelivered: 1_024,
-            }],
+            vec![
+                CrashReport {
+                    at: "2026-11-27T13:00:00Z".to_string(),
+                    mode: "process".to_string(),
+                    lsn_after_reopen: 700_112,
+                    lost_acknowledged: 0,
+                    lost_unacknowledged: 0,
+                    redelivered: 96,
+                    power_cut: None,
+                },
+                CrashReport {
+                    at: "2026-11-27T16:00:00Z".to_string(),
+                    mode: "power".to_string(),
+                    lsn_after_reopen: 912_377,
+                    lost_acknowledged: 0,
+                    lost_unacknowledged: 731,
+                    redelivered: 928,
+                    power_cut: Some(PowerCutReport {
+                        seed: 77,
+                        pages_unflushed: 41,
+                        pages_kept: 17,
+                        pages_lost: 24,
+                        torn_at: Some("00000000000000000003.seg+1052672".to_string()),
+                    }),
+                },
+            ],
         )
     } else {
         (Vec::new(), Vec::new())
@@ -204,7 +227,13 @@ fn sample(kind: Kind) -> Report {
             reordered: 84_112,
             held_by_outage: if outages.is_empty() { 0 } else { 331_204 },
             malformed: reasons.into_iter().filter(|(_, n)| *n > 0).collect(),
-            redelivered_after_crash: if crashes.is_empty() { 0 } else { 1_024 },
+        },
+        acknowledgements: Acknowledgements {
+            sent: 1_270_410 + if crashes.is_empty() { 0 } else { 1_024 },
+            acknowledged: 1_270_410 + if crashes.is_empty() { 0 } else { 731 },
+            lost_acknowledged: 0,
+            lost_unacknowledged: if crashes.is_empty() { 0 } else { 731 },
+            redelivered: if crashes.is_empty() { 0 } else { 1_024 },
         },
         world: Facts {
             shipments: 100_000,
@@ -252,19 +281,37 @@ fn sample(kind: Kind) -> Report {
             buckets: buckets(kind, n, bucket_s),
         },
         leakage: Leakage {
-            omitted_detention_charges: 360,
-            omitted_detention_cents: 4_512_500,
-            expected_cents: 4_512_500,
-            expected_leaking_shipments: 360,
-            found_cents: if kind == Kind::Failing {
-                4_500_000
-            } else {
-                4_512_500
-            },
-            leaking_shipments: if kind == Kind::Failing { 359 } else { 360 },
-            top: (0..10)
-                .map(|i| (1000 + i * 7919, 50_000 - i as i64 * 3_250))
-                .collect(),
+            omitted_detention_charges: 372,
+            expected_leaking_shipments: 372,
+            leaking_shipments: if kind == Kind::Failing { 371 } else { 372 },
+            currencies: vec![
+                CurrencyLeakage {
+                    currency: "EUR".to_string(),
+                    omitted_detention_charges: 360,
+                    omitted_detention_cents: 4_512_500,
+                    expected_cents: 4_512_500,
+                    expected_leaking_shipments: 360,
+                    found_cents: if kind == Kind::Failing {
+                        4_500_000
+                    } else {
+                        4_512_500
+                    },
+                    leaking_shipments: if kind == Kind::Failing { 359 } else { 360 },
+                    top: (0..10)
+                        .map(|i| (1000 + i * 7919, 50_000 - i as i128 * 3_250))
+                        .collect(),
+                },
+                CurrencyLeakage {
+                    currency: "USD".to_string(),
+                    omitted_detention_charges: 12,
+                    omitted_detention_cents: 98_100,
+                    expected_cents: 98_100,
+                    expected_leaking_shipments: 12,
+                    found_cents: 98_100,
+                    leaking_shipments: 12,
+                    top: vec![(4242, 17_500), (77, 9_900)],
+                },
+            ],
         },
         journal: "/tmp/waybill-run/journal".to_string(),
         lsn: 1_207_089,
@@ -355,11 +402,16 @@ fn human_sections_and_figures() {
         "malformed_json",
         "held by outage",
         "redelivered after crash",
+        "lost after acknowledgement",
+        "must be 0",
         "outage erp",
         "10:00:00 → 12:00:00",
         "crash",
         "16:00:00",
         "LSN after reopen 912,377",
+        "crash  power",
+        "lost 0 acknowledged + 731 unacknowledged, redelivered 928",
+        "power cut kept 17 of 41 unflushed pages, tore 00000000000000000003.seg+1052672",
         "431,220",
         "p99.9",
         "2,350 µs",
@@ -433,6 +485,10 @@ fn html_marks_outages_and_crashes() {
     assert!(html.contains("erp outage 10:00–12:00"), "outage label");
     assert!(html.contains("fleet outage 15:00–15:30"));
     assert!(html.contains("crash 16:00"));
+    assert!(html.contains("power crash"));
+    assert!(html.contains("power cut kept 17 of 41 unflushed pages"));
+    assert!(html.contains("lost 0 acknowledged, 731 unacknowledged"));
+    assert!(html.contains(">acknowledged<"), "the acknowledgements tile");
     assert!(html.contains("class=\"band\""));
     assert!(html.contains("Latency p99"));
     assert!(html.contains("run p99 412 µs"));
@@ -460,11 +516,14 @@ fn html_copes_with_no_buckets_one_bucket_and_huge_values() {
         b.latency_p99_us = Some(u64::MAX);
     }
     huge.counters.dead_letter_reasons[0].1 = u64::MAX;
-    huge.leakage.found_cents = i64::MAX;
+    huge.leakage.currencies[0].found_cents = i128::MAX;
+    huge.leakage.currencies[1].expected_cents = i128::MIN;
     let html = huge.html();
     assert!(!html.contains("NaN"));
+    assert!(html.contains("EUR 1,701,411,834,604,692,317,316,873,037,158,841,057.27"));
     let text = huge.human(false);
     assert!(text.contains("18,446,744,073,709,551,615"));
+    assert!(text.contains("-1,701,411,834,604,692,317,316,873,037,158,841,057.28"));
 
     let mut zero = sample(Kind::Passing);
     zero.timeline.bucket_seconds = 0;
@@ -529,15 +588,29 @@ fn json_keeps_the_spec_counter_names() {
 
 #[test]
 fn progress_line_and_disabled_bar() {
-    let line = Progress::line(250, 1000, Some(START_US + 13 * HOUR_US + 5_000_000), 0.5);
-    assert!(line.starts_with(" 25% "), "{line}");
+    let status = Status {
+        phase: "ingesting".to_string(),
+        bar: Some(ProgressBar {
+            done: 250,
+            total: 1000,
+            simulated_us: Some(START_US + 13 * HOUR_US + 5_000_000),
+            elapsed_seconds: 0.5,
+        }),
+    };
+    let line = Progress::line("[1/2] black-friday", &status, 100);
+    assert!(
+        line.starts_with("[1/2] black-friday · ingesting   25% "),
+        "{line}"
+    );
     assert!(line.contains("500 ev/s"), "{line}");
     assert!(line.contains("sim 13:00:05"), "{line}");
-    let mut p = Progress::new(1000, false);
+    let mut p = Progress::new(None);
+    p.phase("generating");
+    p.ingest(1000);
     for i in 0..1000 {
         p.update(i, START_US);
     }
-    p.finish();
+    p.clear();
 }
 
 /// Writes the sample reports for looking at them: `WAYBILL_REPORT_SAMPLES=/dir cargo test`.
@@ -607,4 +680,29 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Money is shown per currency and never added across currencies.
+#[test]
+fn leakage_is_shown_per_currency_and_never_added() {
+    let r = sample(Kind::OutagesCrashesLatency);
+    let (eur, usd) = (45_125.00, 981.00);
+    let sum = thousands_f(eur + usd, 2);
+    let text = r.human(false);
+    let html = r.html();
+    for out in [&text, &html] {
+        assert!(!out.contains(&sum), "a sum across currencies: {sum}");
+    }
+    let section = &text[text.find("leakage (per currency)").unwrap()..];
+    let section = &section[..section.find("journal").unwrap()];
+    let usd_at = section.find("    USD").expect("a USD block");
+    assert!(section.find("    EUR").unwrap() < usd_at, "{section}");
+    assert!(section[usd_at..].contains("981.00"), "{section}");
+    assert!(section[usd_at..].contains("shipment 4242"), "{section}");
+    assert!(html.contains("<h3 class=\"currency\">USD"), "a USD chart");
+    assert!(
+        html.contains("USD 981.00"),
+        "the tile names the other currency"
+    );
+    assert!(html.contains("EUR 45,125.00"));
 }

@@ -7,6 +7,11 @@ const US_PER_DAY: i64 = 86_400 * US_PER_S;
 
 /// `1234567` -> `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
+    thousands_u128(u128::from(n))
+}
+
+/// [`thousands`] for exact sums.
+pub(crate) fn thousands_u128(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -46,11 +51,38 @@ pub fn thousands_f(v: f64, decimals: usize) -> String {
     out
 }
 
-/// Cents as currency units: `123456` -> `1,234.56`.
-pub(crate) fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+/// Digits after the point of a currency's minor unit (ISO 4217): 0 for JPY and KRW, 3 for
+/// BHD, KWD and OMR, 2 otherwise.
+fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" => 0,
+        "BHD" | "KWD" | "OMR" => 3,
+        _ => 2,
+    }
+}
+
+/// Minor units of `currency` as major units: `("EUR", 123456)` -> `1,234.56`,
+/// `("JPY", 1500)` -> `1,500`.
+pub(crate) fn money_in(currency: &str, minor: impl Into<i128>) -> String {
+    let minor: i128 = minor.into();
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return format!("{sign}{}", thousands_u128(abs));
+    }
+    let unit = 10u128.pow(digits);
+    format!(
+        "{sign}{}.{:0width$}",
+        thousands_u128(abs / unit),
+        abs % unit,
+        width = digits as usize
+    )
+}
+
+/// `EUR 1,234.56`.
+pub(crate) fn money_with_code(currency: &str, minor: impl Into<i128>) -> String {
+    format!("{currency} {}", money_in(currency, minor))
 }
 
 /// Short SI form for axis labels and tiles: `1500` -> `1.5k`, `2_000_000` -> `2M`.
@@ -192,6 +224,57 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
+/// Characters that reorder or hide text on a terminal: bidirectional controls, line and
+/// paragraph separators.
+fn reorders(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x061c | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0x2028 | 0x2029
+    )
+}
+
+/// `s` with control characters escaped (`\x1b`, `\x0d`, `\u{9b}`, and `\u{202e}` for the
+/// characters that reorder text), so that text from a scenario file cannot move the cursor,
+/// recolour or reorder the terminal.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() || reorders(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c as u32 {
+            n @ (0..=0x1f | 0x7f) => out.push_str(&format!("\\x{n:02x}")),
+            n if c.is_control() || reorders(c) => out.push_str(&format!("\\u{{{n:x}}}")),
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Columns `s` takes on a terminal: 2 for East Asian wide characters and most emoji, 0 for
+/// combining marks and zero-width characters, 1 otherwise. An estimate without Unicode
+/// tables that errs on the wide side.
+pub(crate) fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    match c as u32 {
+        0x0300..=0x036f | 0x200b..=0x200f | 0x20d0..=0x20ff | 0xfe00..=0xfe0f => 0,
+        0x1100..=0x115f
+        | 0x2e80..=0xa4cf
+        | 0xac00..=0xd7a3
+        | 0xf900..=0xfaff
+        | 0xfe30..=0xfe4f
+        | 0xff00..=0xff60
+        | 0xffe0..=0xffe6
+        | 0x1f300..=0x1f64f
+        | 0x1f900..=0x1f9ff
+        | 0x20000..=0x3fffd => 2,
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,8 +287,6 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands_f(1234567.891, 1), "1,234,567.9");
         assert_eq!(thousands_f(-0.01, 1), "0.0");
-        assert_eq!(money(123456), "1,234.56");
-        assert_eq!(money(-5), "-0.05");
         assert_eq!(si(1500.0), "1.5k");
         assert_eq!(si(2_000_000.0), "2M");
         assert_eq!(si(0.5), "0.5");
@@ -231,5 +312,54 @@ mod tests {
             esc("<a href='x'>&</a>"),
             "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn printable_escapes_control_characters() {
+        let cases = [
+            ("plain", "plain"),
+            ("a\x1b[2Jb", "a\\x1b[2Jb"),
+            ("cr\rlf\n", "cr\\x0dlf\\x0a"),
+            ("del\u{7f}", "del\\x7f"),
+            ("csi\u{9b}", "csi\\u{9b}"),
+            ("rtl\u{202e}txt", "rtl\\u{202e}txt"),
+            ("日本", "日本"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(printable(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn display_width_counts_wide_and_zero_width_characters() {
+        let cases = [("abc", 3), ("日本", 4), ("e\u{301}", 1), ("█░", 2), ("", 0)];
+        for (s, want) in cases {
+            assert_eq!(display_width(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn money_follows_the_currency_minor_unit() {
+        let cases: [(&str, i128, &str); 7] = [
+            ("EUR", 123_456, "1,234.56"),
+            ("EUR", -5, "-0.05"),
+            ("JPY", 1_500, "1,500"),
+            ("KWD", 12_345, "12.345"),
+            ("unknown", 100, "1.00"),
+            (
+                "USD",
+                i128::MAX,
+                "1,701,411,834,604,692,317,316,873,037,158,841,057.27",
+            ),
+            (
+                "USD",
+                i128::MIN,
+                "-1,701,411,834,604,692,317,316,873,037,158,841,057.28",
+            ),
+        ];
+        for (cur, minor, want) in cases {
+            assert_eq!(money_in(cur, minor), want, "{cur} {minor}");
+        }
+        assert_eq!(money_with_code("EUR", 250), "EUR 2.50");
     }
 }

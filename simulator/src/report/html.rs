@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use super::Report;
 use super::format::{
-    US_PER_S, absolute_us, clock, esc, money, rfc_time_of_day, si, span, start_us, sum, thousands,
-    thousands_f, time_of_day, wall,
+    US_PER_S, absolute_us, clock, esc, money_in, money_with_code, rfc_time_of_day, si, span,
+    start_us, sum, thousands, thousands_f, thousands_u128, time_of_day, wall,
 };
 use super::svg::{Bar, CRASH_COLOR, Marker, SYSTEM_COLORS, TimePlot, hbars, nice_scale};
+use super::{CurrencyLeakage, Report};
 
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// More buckets than this are merged for drawing (the JSON keeps them all).
@@ -33,15 +33,17 @@ header.top .desc{margin:4px 0 10px;opacity:.95;max-width:720px}
 .verdict{text-align:right;flex:0 1 400px}
 .verdict .big{font-size:34px;font-weight:800;letter-spacing:1px}
 .verdict .line{font-size:13.5px;opacity:.95;max-width:420px}
-.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin:18px 0}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:18px 0}
 .tile{background:var(--card);border-radius:12px;padding:14px 16px;border:1px solid var(--line);border-top:4px solid var(--accent)}
 .tile .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.8px}
 .tile .v{font-size:26px;font-weight:700;margin:2px 0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .tile .s{color:var(--muted);font-size:12.5px}
 .tile.warn{border-top-color:#D55E00}
 .tile.good{border-top-color:var(--pass)}
+.tile.bad{border-top-color:var(--fail)}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin-bottom:16px;min-width:0}
 .card h2{font-size:16px;margin:0 0 2px}
+.card h3.currency{font-size:14px;margin:14px 0 4px}.card h3.currency .sub{font-weight:400;color:var(--muted)}
 .card .sub{color:var(--muted);font-size:12.5px;margin:0 0 10px}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 .grid2 .card{margin-bottom:0}
@@ -340,30 +342,82 @@ fn tiles(r: &Report, o: &mut String) {
         o,
         if c.missing > 0 { "warn" } else { "good" },
         "missing",
-        &thousands(c.missing),
+        &thousands_u128(c.missing),
         &format!(
             "{} dropped · {} detectable",
             thousands(r.injected.dropped),
             thousands(r.injected.dropped_detectable)
         ),
     );
-    let l = &r.leakage;
+    acknowledgements_tile(r, o);
+    leakage_tile(r, o);
+    o.push_str("</section>");
+}
+
+/// What the producers saw acknowledged and what crashes lost (runs with crashes only).
+fn acknowledgements_tile(r: &Report, o: &mut String) {
+    if r.crashes.is_empty() {
+        return;
+    }
+    let a = &r.acknowledgements;
     tile(
         o,
-        if l.found_cents == l.expected_cents {
+        if a.lost_acknowledged == 0 {
             "good"
         } else {
-            "warn"
+            "bad"
         },
-        "leakage found",
-        &money(l.found_cents),
+        "acknowledged",
+        &thousands(a.acknowledged),
         &format!(
-            "of {} expected · {} shipments",
-            money(l.expected_cents),
-            thousands(l.leaking_shipments)
+            "{} lost · {} redelivered · {} crash{}",
+            thousands(a.lost_acknowledged),
+            thousands(a.redelivered),
+            r.crashes.len(),
+            if r.crashes.len() == 1 { "" } else { "es" }
         ),
     );
-    o.push_str("</section>");
+}
+
+/// The leakage the core found, per currency: the currency with the most leaking shipments
+/// first, the others after it (never added together).
+fn leakage_tile(r: &Report, o: &mut String) {
+    let l = &r.leakage;
+    let class = if l.all_found() { "good" } else { "warn" };
+    let mut order: Vec<&CurrencyLeakage> = l.currencies.iter().collect();
+    order.sort_by(|a, b| {
+        (b.expected_leaking_shipments, b.leaking_shipments)
+            .cmp(&(a.expected_leaking_shipments, a.leaking_shipments))
+            .then(a.currency.cmp(&b.currency))
+    });
+    let Some((first, rest)) = order.split_first() else {
+        tile(
+            o,
+            class,
+            "leakage found",
+            "none",
+            "no leakage expected or found",
+        );
+        return;
+    };
+    let mut sub = format!(
+        "of {} expected · {} shipments",
+        money_in(&first.currency, first.expected_cents),
+        thousands(l.leaking_shipments)
+    );
+    for c in rest {
+        sub.push_str(&format!(
+            " · {}",
+            money_with_code(&c.currency, c.found_cents)
+        ));
+    }
+    tile(
+        o,
+        class,
+        "leakage found",
+        &money_with_code(&first.currency, first.found_cents),
+        &sub,
+    );
 }
 
 fn checklist(r: &Report, o: &mut String) {
@@ -620,79 +674,87 @@ fn dead_letter_chart(r: &Report, o: &mut String) {
 
 fn leakage_chart(r: &Report, o: &mut String) {
     let l = &r.leakage;
-    let coverage = if l.expected_cents != 0 {
+    o.push_str(r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Per currency (never added across currencies): detention billing forgot, the leakage the ground truth expects (forgotten charges plus deliveries not yet billed at the end), and what the core flagged.</p>"#);
+    if l.currencies.is_empty() {
+        empty(o, "No leakage expected or found.");
+    }
+    for c in &l.currencies {
+        currency_leakage(c, o);
+    }
+    o.push_str("</section>");
+}
+
+/// The bars of one currency and its largest leaks.
+fn currency_leakage(c: &CurrencyLeakage, o: &mut String) {
+    let cur = c.currency.as_str();
+    let coverage = if c.expected_cents != 0 {
         format!(
             " — the core found {:.1}% of the expected leakage",
-            l.found_cents as f64 * 100.0 / l.expected_cents as f64
+            c.found_cents as f64 * 100.0 / c.expected_cents as f64
         )
     } else {
         String::new()
     };
     let _ = write!(
         o,
-        r#"<section class="card"><h2>Revenue leakage</h2><p class="sub">Detention billing forgot, the leakage the ground truth expects (forgotten charges plus deliveries not yet billed at the end), and what the core flagged{}.</p>"#,
+        r#"<h3 class="currency">{}<span class="sub">{}</span></h3>"#,
+        esc(cur),
         esc(&coverage)
     );
+    let bar = |label: &str, cents: i128, note: String, color: &str| Bar {
+        label: label.to_string(),
+        value: cents as f64,
+        text: format!("{} · {note}", money_with_code(cur, cents)),
+        color: color.to_string(),
+        under: None,
+    };
     let bars = [
-        Bar {
-            label: "omitted by billing".to_string(),
-            value: l.omitted_detention_cents as f64,
-            text: format!(
-                "{} · {} charges",
-                money(l.omitted_detention_cents),
-                thousands(l.omitted_detention_charges)
-            ),
-            color: "#8a96a8".to_string(),
-            under: None,
-        },
-        Bar {
-            label: "expected (ground truth)".to_string(),
-            value: l.expected_cents as f64,
-            text: format!(
-                "{} · {} shipments",
-                money(l.expected_cents),
-                thousands(l.expected_leaking_shipments)
-            ),
-            color: "#E69F00".to_string(),
-            under: None,
-        },
-        Bar {
-            label: "found by the core".to_string(),
-            value: l.found_cents as f64,
-            text: format!(
-                "{} · {} shipments",
-                money(l.found_cents),
-                thousands(l.leaking_shipments)
-            ),
-            color: "#009E73".to_string(),
-            under: None,
-        },
+        bar(
+            "omitted by billing",
+            c.omitted_detention_cents,
+            format!("{} charges", thousands(c.omitted_detention_charges)),
+            "#8a96a8",
+        ),
+        bar(
+            "expected (ground truth)",
+            c.expected_cents,
+            format!("{} shipments", thousands(c.expected_leaking_shipments)),
+            "#E69F00",
+        ),
+        bar(
+            "found by the core",
+            c.found_cents,
+            format!("{} shipments", thousands(c.leaking_shipments)),
+            "#009E73",
+        ),
     ];
+    hbars(o, HALF, &bars, &format!("Leakage in {cur}"), "");
+    if c.top.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        r#"<p class="sub" style="margin-top:12px">Top leaking shipments ({})</p>"#,
+        esc(cur)
+    );
+    let top: Vec<Bar> = c
+        .top
+        .iter()
+        .map(|(id, cents)| Bar {
+            label: format!("#{id}"),
+            value: *cents as f64,
+            text: money_in(cur, *cents),
+            color: "#CC79A7".to_string(),
+            under: None,
+        })
+        .collect();
     hbars(
         o,
         HALF,
-        &bars,
-        "Leakage omitted by billing and found by the core",
+        &top,
+        &format!("Top leaking shipments in {cur}"),
         "",
     );
-    if l.top.is_empty() {
-        empty(o, "No leaking shipments.");
-    } else {
-        o.push_str(r#"<p class="sub" style="margin-top:12px">Top leaking shipments</p>"#);
-        let top: Vec<Bar> = l
-            .top
-            .iter()
-            .map(|(id, cents)| Bar {
-                label: format!("#{id}"),
-                value: *cents as f64,
-                text: money(*cents),
-                color: "#CC79A7".to_string(),
-                under: None,
-            })
-            .collect();
-        hbars(o, HALF, &top, "Top leaking shipments", "");
-    }
-    o.push_str("</section>");
 }
 
 /// (depth, label, value) rows.
@@ -715,6 +777,16 @@ fn kv(o: &mut String, title: &str, rows: &[(usize, String, String)]) {
 }
 
 fn tables(r: &Report, start: i64, o: &mut String) {
+    counter_tables(r, o);
+    o.push_str(r#"<div class="grid2 row">"#);
+    kv(o, "Throughput and latency", &performance_rows(r));
+    outages_crashes_and_journal(r, start, o);
+    o.push_str("</div>");
+    world_table(r, o);
+}
+
+/// The core's counters beside what was injected and what the producers saw acknowledged.
+fn counter_tables(r: &Report, o: &mut String) {
     let c = &r.counters;
     let mut counters = vec![
         (0, "received".to_string(), thousands(c.received)),
@@ -727,7 +799,7 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             .iter()
             .map(|(k, v)| (2, k.clone(), thousands(*v))),
     );
-    counters.push((0, "missing".to_string(), thousands(c.missing)));
+    counters.push((0, "missing".to_string(), thousands_u128(c.missing)));
     counters.push((0, "shipments".to_string(), thousands(c.shipments)));
     counters.push((0, "vehicles".to_string(), thousands(c.vehicles)));
 
@@ -755,17 +827,34 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             .iter()
             .map(|(k, v)| (1, k.clone(), thousands(*v))),
     );
-    injected.push((
-        0,
-        "redelivered after crash".to_string(),
-        thousands(i.redelivered_after_crash),
-    ));
+    let a = &r.acknowledgements;
+    injected.extend([
+        (0, "sent to the core".to_string(), thousands(a.sent)),
+        (1, "acknowledged".to_string(), thousands(a.acknowledged)),
+        (
+            2,
+            "lost after acknowledgement".to_string(),
+            thousands(a.lost_acknowledged),
+        ),
+        (
+            1,
+            "lost unacknowledged".to_string(),
+            thousands(a.lost_unacknowledged),
+        ),
+        (
+            1,
+            "redelivered after crash".to_string(),
+            thousands(a.redelivered),
+        ),
+    ]);
 
     o.push_str(r#"<div class="grid2 row">"#);
     kv(o, "Core counters", &counters);
     kv(o, "Injected faults", &injected);
     o.push_str("</div>");
+}
 
+fn performance_rows(r: &Report) -> Vec<(usize, String, String)> {
     let t = &r.throughput;
     let mut perf = vec![
         (0, "events".to_string(), thousands(t.events)),
@@ -806,11 +895,11 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             },
         )),
     }
+    perf
+}
 
-    o.push_str(r#"<div class="grid2 row">"#);
-    kv(o, "Throughput and latency", &perf);
-
-    // Outages, crashes and the journal.
+/// The outage windows and crashes of the run, and where its journal is.
+fn outages_crashes_and_journal(r: &Report, start: i64, o: &mut String) {
     o.push_str(r#"<section class="card"><h2>Outages and crashes</h2>"#);
     if r.outages.is_empty() && r.crashes.is_empty() {
         empty(o, "None in this scenario.");
@@ -829,12 +918,29 @@ fn tables(r: &Report, start: i64, o: &mut String) {
             );
         }
         for c in &r.crashes {
+            let mut effect = format!(
+                "reopened at LSN {} · lost {} acknowledged, {} unacknowledged · {} redelivered",
+                thousands(c.lsn_after_reopen),
+                thousands(c.lost_acknowledged),
+                thousands(c.lost_unacknowledged),
+                thousands(c.redelivered)
+            );
+            if let Some(p) = &c.power_cut {
+                effect.push_str(&format!(
+                    " · power cut kept {} of {} unflushed pages",
+                    thousands(p.pages_kept),
+                    thousands(p.pages_unflushed)
+                ));
+                if let Some(t) = &p.torn_at {
+                    effect.push_str(&format!(", tore {t}"));
+                }
+            }
             let _ = write!(
                 o,
-                r#"<tr><td style="color:{CRASH_COLOR}">crash</td><td class="mono nowrap">{at}</td><td class="num">reopened at LSN {lsn} · {re} redelivered</td></tr>"#,
+                r#"<tr><td style="color:{CRASH_COLOR}" class="nowrap">{mode} crash</td><td class="mono nowrap">{at}</td><td class="num">{effect}</td></tr>"#,
+                mode = esc(&c.mode),
                 at = esc(&rfc_time_of_day(&c.at)),
-                lsn = thousands(c.lsn_after_reopen),
-                re = thousands(c.redelivered)
+                effect = esc(&effect),
             );
         }
         o.push_str("</tbody></table>");
@@ -846,9 +952,10 @@ fn tables(r: &Report, start: i64, o: &mut String) {
         lsn = thousands(r.lsn),
         digest = esc(&r.digest)
     );
-    o.push_str("</div>");
+}
 
-    // Ground truth of the world.
+/// The ground truth of the world, in a table.
+fn world_table(r: &Report, o: &mut String) {
     let w = &r.world;
     let facts = [
         ("shipments", w.shipments),

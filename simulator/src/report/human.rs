@@ -1,10 +1,10 @@
 //! The end-of-run summary for a terminal: header, checklist, figures, verdict.
 
-use super::Report;
 use super::format::{
-    absolute_us, money, rfc_time_of_day, span, start_us, sum, thousands, thousands_f, time_of_day,
-    wall,
+    absolute_us, money_in, printable, rfc_time_of_day, span, start_us, sum, thousands, thousands_f,
+    thousands_u128, time_of_day, wall,
 };
+use super::{CrashReport, Report};
 
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// Where values start in the figure sections (label, dot leaders, then the value).
@@ -50,6 +50,8 @@ struct Row {
     quiet: bool,
     /// Text (a path, a digest): left-aligned, not part of the number column.
     text: bool,
+    /// A heading inside the section: the label alone, no leaders, no value.
+    heading: bool,
 }
 
 fn row(depth: usize, label: impl Into<String>, value: impl Into<String>) -> Row {
@@ -60,6 +62,7 @@ fn row(depth: usize, label: impl Into<String>, value: impl Into<String>) -> Row 
         note: String::new(),
         quiet: false,
         text: false,
+        heading: false,
     }
 }
 
@@ -74,6 +77,10 @@ impl Row {
     }
     fn text(mut self) -> Row {
         self.text = true;
+        self
+    }
+    fn heading(mut self) -> Row {
+        self.heading = true;
         self
     }
 }
@@ -107,6 +114,12 @@ fn section(out: &mut String, st: &Style, title: &str, rows: &[Row]) {
         .max(LABEL_WIDTH);
     for r in rows {
         let indent = 4 + 2 * r.depth;
+        if r.heading {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&r.label);
+            out.push('\n');
+            continue;
+        }
         let label = format!("{} ", r.label);
         let dots = ".".repeat(label_width - indent - width(&label));
         let value = if r.text {
@@ -136,20 +149,120 @@ fn count_rows(depth: usize, pairs: &[(String, u64)]) -> Vec<Row> {
         .collect()
 }
 
-pub(super) fn render(r: &Report, color: bool) -> String {
-    let st = Style { color };
-    let mut out = String::new();
-    let start = start_us(&r.timeline.start);
+/// What a crash did: the reopened LSN, the records it cut, the redeliveries, the power cut.
+fn crash_note(cr: &CrashReport) -> String {
+    let mut note = format!(
+        "LSN after reopen {}, lost {} acknowledged + {} unacknowledged, redelivered {}",
+        thousands(cr.lsn_after_reopen),
+        thousands(cr.lost_acknowledged),
+        thousands(cr.lost_unacknowledged),
+        thousands(cr.redelivered)
+    );
+    if let Some(p) = &cr.power_cut {
+        note.push_str(&format!(
+            "; power cut kept {} of {} unflushed pages",
+            thousands(p.pages_kept),
+            thousands(p.pages_unflushed)
+        ));
+        if let Some(t) = &p.torn_at {
+            note.push_str(&format!(", tore {t}"));
+        }
+    }
+    note
+}
 
-    // Header.
+/// Leakage per currency: what billing forgot, what the ground truth expects, what the core
+/// found, and the largest leaks. Cents of different currencies are never added.
+fn leakage(out: &mut String, st: &Style, r: &Report) {
+    let l = &r.leakage;
+    let mut rows = Vec::new();
+    for c in &l.currencies {
+        let cur = c.currency.as_str();
+        let coverage = if c.expected_cents != 0 {
+            format!(
+                "  {:.1}% of expected",
+                c.found_cents as f64 * 100.0 / c.expected_cents as f64
+            )
+        } else {
+            String::new()
+        };
+        rows.push(row(0, printable(cur), "").heading());
+        rows.push(
+            row(
+                1,
+                "omitted by billing",
+                money_in(cur, c.omitted_detention_cents),
+            )
+            .note(format!(
+                "{} detention charges",
+                thousands(c.omitted_detention_charges)
+            )),
+        );
+        rows.push(
+            row(
+                1,
+                "expected (ground truth)",
+                money_in(cur, c.expected_cents),
+            )
+            .note(format!(
+                "{} shipments, incl. deliveries not yet billed at the end",
+                thousands(c.expected_leaking_shipments)
+            )),
+        );
+        rows.push(
+            row(1, "found by the core", money_in(cur, c.found_cents)).note(format!(
+                "{} shipments{coverage}",
+                thousands(c.leaking_shipments)
+            )),
+        );
+        rows.extend(
+            c.top
+                .iter()
+                .map(|(id, cents)| row(2, format!("shipment {id}"), money_in(cur, *cents))),
+        );
+    }
+    if rows.is_empty() {
+        rows.push(row(0, "none", "").quiet(true));
+    }
+    section(out, st, "leakage (per currency)", &rows);
+}
+
+/// The producers' account: acknowledged, lost and redelivered.
+fn acknowledgements(out: &mut String, st: &Style, r: &Report) {
+    let a = &r.acknowledgements;
+    let promise = if r.throughput.durability == "none" {
+        "durability none promises nothing"
+    } else {
+        "must be 0"
+    };
+    let rows = [
+        row(0, "sent", thousands(a.sent)).note("redeliveries included"),
+        row(0, "acknowledged", thousands(a.acknowledged)),
+        row(
+            1,
+            "lost after acknowledgement",
+            thousands(a.lost_acknowledged),
+        )
+        .note(promise)
+        .quiet(a.lost_acknowledged == 0),
+        row(0, "lost unacknowledged", thousands(a.lost_unacknowledged))
+            .note("cut by a crash before acknowledgement")
+            .quiet(a.lost_unacknowledged == 0),
+        row(0, "redelivered after crash", thousands(a.redelivered)).quiet(a.redelivered == 0),
+    ];
+    section(out, st, "acknowledgements", &rows);
+}
+
+/// Scenario name, description and the run's settings.
+fn header(out: &mut String, st: &Style, r: &Report) {
     out.push('\n');
     out.push_str(&format!(
         "  {}  {}\n",
         st.dim("waybill sim"),
-        st.bold(&r.scenario)
+        st.bold(&printable(&r.scenario))
     ));
     for line in r.description.lines().filter(|l| !l.trim().is_empty()) {
-        out.push_str(&format!("  {}\n", st.dim(line.trim())));
+        out.push_str(&format!("  {}\n", st.dim(&printable(line.trim()))));
     }
     let sep = st.dim(" · ");
     out.push_str(&format!(
@@ -160,8 +273,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         thousands(r.world.shipments),
         thousands(r.world.vehicles),
     ));
+}
 
-    // Checklist.
+/// One line per check; a failed one with its detail under it.
+fn checklist(out: &mut String, st: &Style, r: &Report) {
     out.push('\n');
     out.push_str(&format!("  {}\n", st.bold("checks")));
     let name_w = r.checks.iter().map(|c| width(&c.name)).max().unwrap_or(0);
@@ -198,8 +313,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             }
         }
     }
+}
 
-    // Counters.
+/// The core's counters, with the conservation law.
+fn counters(out: &mut String, st: &Style, r: &Report) {
     let c = &r.counters;
     let total = sum(&[c.applied, c.duplicates, c.dead_lettered]);
     let law = if total == c.received {
@@ -217,12 +334,14 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         row(1, "dead_lettered", thousands(c.dead_lettered)).quiet(c.dead_lettered == 0),
     ];
     rows.extend(count_rows(2, &c.dead_letter_reasons));
-    rows.push(row(0, "missing", thousands(c.missing)).note("gaps the core can see"));
+    rows.push(row(0, "missing", thousands_u128(c.missing)).note("gaps the core can see"));
     rows.push(row(0, "shipments", thousands(c.shipments)));
     rows.push(row(0, "vehicles", thousands(c.vehicles)));
-    section(&mut out, &st, "counters", &rows);
+    section(out, st, "counters", &rows);
+}
 
-    // Injected faults.
+/// What the network and the world injected.
+fn injected(out: &mut String, st: &Style, r: &Report) {
     let i = &r.injected;
     let malformed = sum(i.malformed.iter().map(|(_, n)| n));
     let mut rows = vec![
@@ -237,17 +356,11 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         row(0, "malformed", thousands(malformed)).quiet(malformed == 0),
     ];
     rows.extend(count_rows(1, &i.malformed));
-    rows.push(
-        row(
-            0,
-            "redelivered after crash",
-            thousands(i.redelivered_after_crash),
-        )
-        .quiet(i.redelivered_after_crash == 0),
-    );
-    section(&mut out, &st, "injected faults", &rows);
+    section(out, st, "injected faults", &rows);
+}
 
-    // Outages and crashes.
+/// Outage windows and crashes, in simulated time of day.
+fn outages_and_crashes(out: &mut String, st: &Style, r: &Report, start: i64) {
     out.push('\n');
     out.push_str(&format!("  {}\n", st.bold("outages and crashes")));
     if r.outages.is_empty() && r.crashes.is_empty() {
@@ -274,21 +387,19 @@ pub(super) fn render(r: &Report, color: bool) -> String {
     for cr in &r.crashes {
         out.push_str(&format!(
             "    crash  {}  {}  {}\n",
-            pad("", src_w),
+            pad(&cr.mode, src_w),
             rfc_time_of_day(&cr.at),
-            st.dim(&format!(
-                "LSN after reopen {}, redelivered {}",
-                thousands(cr.lsn_after_reopen),
-                thousands(cr.redelivered)
-            )),
+            st.dim(&crash_note(cr)),
         ));
     }
+}
 
-    // Throughput.
+/// Events and wall time of each phase.
+fn throughput(out: &mut String, st: &Style, r: &Report) {
     let t = &r.throughput;
     section(
-        &mut out,
-        &st,
+        out,
+        st,
         "throughput",
         &[
             row(0, "events", thousands(t.events)),
@@ -303,12 +414,14 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             ),
         ],
     );
+}
 
-    // Latency.
+/// Latency percentiles, or why there are none.
+fn latency(out: &mut String, st: &Style, r: &Report) {
     match &r.latency_us {
         Some(p) => section(
-            &mut out,
-            &st,
+            out,
+            st,
             "latency (submission → applied)",
             &[
                 row(0, "p50", format!("{} µs", thousands(p.p50))),
@@ -322,7 +435,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         None => {
             out.push('\n');
             out.push_str(&format!("  {}\n", st.bold("latency")));
-            let why = if t.pace == "max" {
+            let why = if r.throughput.pace == "max" {
                 "not measured (pace = max)".to_string()
             } else {
                 "not measured".to_string()
@@ -330,42 +443,13 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             out.push_str(&format!("    {}\n", st.dim(&why)));
         }
     }
+}
 
-    // Leakage.
-    let l = &r.leakage;
-    let coverage = if l.expected_cents != 0 {
-        format!(
-            "{:.1}% of expected",
-            l.found_cents as f64 * 100.0 / l.expected_cents as f64
-        )
-    } else {
-        String::new()
-    };
-    let mut rows = vec![
-        row(0, "omitted by billing", money(l.omitted_detention_cents)).note(format!(
-            "{} detention charges",
-            thousands(l.omitted_detention_charges)
-        )),
-        row(0, "expected (ground truth)", money(l.expected_cents)).note(format!(
-            "{} shipments, incl. deliveries not yet billed at the end",
-            thousands(l.expected_leaking_shipments)
-        )),
-        row(0, "found by the core", money(l.found_cents)).note(format!(
-            "{} shipments  {coverage}",
-            thousands(l.leaking_shipments)
-        )),
-    ];
-    rows.extend(
-        l.top
-            .iter()
-            .map(|(id, cents)| row(1, format!("shipment {id}"), money(*cents))),
-    );
-    section(&mut out, &st, "leakage", &rows);
-
-    // Journal.
+/// Where the journal is, its LSN and digest.
+fn journal(out: &mut String, st: &Style, r: &Report) {
     section(
-        &mut out,
-        &st,
+        out,
+        st,
         "journal",
         &[
             row(0, "path", r.journal.clone()).text(),
@@ -373,8 +457,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             row(0, "digest", r.digest.clone()).text(),
         ],
     );
+}
 
-    // Arrival mix, when the timeline has one.
+/// The arrival mix by system, when the timeline has one.
+fn arrivals(out: &mut String, st: &Style, r: &Report) {
     let mut by_system = [0u64; 4];
     for b in &r.timeline.buckets {
         for (k, v) in b.arrivals_by_system.iter().enumerate() {
@@ -392,10 +478,25 @@ pub(super) fn render(r: &Report, color: bool) -> String {
                     .quiet(v == 0)
             })
             .collect();
-        section(&mut out, &st, "arrivals by system", &rows);
+        section(out, st, "arrivals by system", &rows);
     }
+}
 
-    // Verdict.
+pub(super) fn render(r: &Report, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    let start = start_us(&r.timeline.start);
+    header(&mut out, &st, r);
+    checklist(&mut out, &st, r);
+    counters(&mut out, &st, r);
+    injected(&mut out, &st, r);
+    acknowledgements(&mut out, &st, r);
+    outages_and_crashes(&mut out, &st, r, start);
+    throughput(&mut out, &st, r);
+    latency(&mut out, &st, r);
+    leakage(&mut out, &st, r);
+    journal(&mut out, &st, r);
+    arrivals(&mut out, &st, r);
     out.push('\n');
     out.push_str(&format!("  {}\n", st.verdict(r.ok(), &r.verdict())));
     out

@@ -10,9 +10,11 @@ pub use format::thousands_f;
 mod html;
 mod human;
 mod progress;
+mod suite;
 mod svg;
 
-pub use progress::Progress;
+pub use progress::{Progress, ProgressBar, ProgressOptions, Status};
+pub use suite::{SuiteRun, junit, summary};
 
 /// Everything a run measured and concluded. Times are simulated unless named `wall`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -34,6 +36,8 @@ pub struct Report {
     pub latency_us: Option<Percentiles>,
     pub outages: Vec<crate::network::OutageWindow>,
     pub crashes: Vec<CrashReport>,
+    /// What the producers handed over, what the core acknowledged, and what crashes lost.
+    pub acknowledgements: Acknowledgements,
     pub timeline: Timeline,
     pub leakage: Leakage,
     pub journal: String,
@@ -61,7 +65,7 @@ pub struct Counters {
     pub dead_lettered: u64,
     /// Every reason in SPEC order -> count.
     pub dead_letter_reasons: Vec<(String, u64)>,
-    pub missing: u64,
+    pub missing: u128,
     pub shipments: u64,
     pub vehicles: u64,
 }
@@ -77,8 +81,22 @@ pub struct InjectedReport {
     pub held_by_outage: u64,
     /// Reason -> malformed copies injected.
     pub malformed: Vec<(String, u64)>,
-    /// Deliveries repeated after crashes (not acknowledged before the crash).
-    pub redelivered_after_crash: u64,
+}
+
+/// The producers' account. An acknowledgement is the durable LSN under `group` and `sync`,
+/// and "applied" under `none` (which promises nothing).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Acknowledgements {
+    /// Deliveries handed to the core, redeliveries included.
+    pub sent: u64,
+    /// Records acknowledged over the run (one cut by a crash and sent again counts again).
+    pub acknowledged: u64,
+    /// Acknowledged, then lost by a crash: always 0 under `group` and `sync` (a check).
+    pub lost_acknowledged: u64,
+    /// Journaled but not acknowledged when a crash cut them (the producers sent them again).
+    pub lost_unacknowledged: u64,
+    /// Deliveries sent again after crashes because they were not acknowledged.
+    pub redelivered: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -111,10 +129,33 @@ pub struct Percentiles {
 pub struct CrashReport {
     /// Simulated time of the crash (RFC 3339).
     pub at: String,
+    /// `process` (the page cache survives) or `power` (what was not durable may be lost).
+    pub mode: String,
     /// LSN the reopened journal held.
     pub lsn_after_reopen: u64,
+    /// Acknowledged records the reopened journal no longer held.
+    pub lost_acknowledged: u64,
+    /// Unacknowledged records the reopened journal no longer held.
+    pub lost_unacknowledged: u64,
     /// Deliveries sent again because they were not acknowledged.
     pub redelivered: u64,
+    /// What a power cut did to the journal's files (power crashes only).
+    pub power_cut: Option<PowerCutReport>,
+}
+
+/// What a power cut did to the pages that were not durable.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PowerCutReport {
+    /// The seed that chose the pages kept (drawn from the run's seed).
+    pub seed: u64,
+    /// Pages that held bytes not made durable.
+    pub pages_unflushed: u64,
+    /// Of those, pages that reached the disk whole.
+    pub pages_kept: u64,
+    /// Of those, pages lost.
+    pub pages_lost: u64,
+    /// Where a page was torn part way (`segment file+offset`), if one was.
+    pub torn_at: Option<String>,
 }
 
 /// Per-bucket series over simulated time, for the charts.
@@ -140,18 +181,43 @@ pub struct Bucket {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Leakage {
-    /// What billing forgot (ground truth).
+    /// Detention charges billing forgot (ground truth).
     pub omitted_detention_charges: u64,
-    pub omitted_detention_cents: i64,
-    /// What the ground truth says leaks: forgotten detention plus delivered shipments not yet
-    /// (fully) billed when the run ends, and shipments with leakage.
-    pub expected_cents: i64,
+    /// Shipments the ground truth says leak, every currency.
     pub expected_leaking_shipments: u64,
-    /// What the core found (sum of `leakage_cents`, shipments with leakage).
-    pub found_cents: i64,
+    /// Shipments with leakage in the core, every currency.
     pub leaking_shipments: u64,
-    /// Largest leaks: (shipment id, cents), at most 10.
-    pub top: Vec<(u64, i64)>,
+    /// Money per currency (the contract's; `unknown` for shipments without an order), sorted
+    /// by currency: cents of different currencies are never added.
+    pub currencies: Vec<CurrencyLeakage>,
+}
+
+/// The leakage of the shipments of one currency.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CurrencyLeakage {
+    pub currency: String,
+    /// What billing forgot (ground truth): detention charges and their cents.
+    pub omitted_detention_charges: u64,
+    pub omitted_detention_cents: i128,
+    /// What the ground truth says leaks: forgotten detention plus delivered shipments not yet
+    /// (fully) billed when the run ends.
+    pub expected_cents: i128,
+    pub expected_leaking_shipments: u64,
+    /// What the core found: the summary's leakage total of the currency, and its shipments
+    /// with leakage.
+    pub found_cents: i128,
+    pub leaking_shipments: u64,
+    /// Largest leaks of the currency: (shipment id, cents), at most 10.
+    pub top: Vec<(u64, i128)>,
+}
+
+impl Leakage {
+    /// True when the core found, in every currency, what the ground truth expects.
+    pub fn all_found(&self) -> bool {
+        self.currencies
+            .iter()
+            .all(|c| c.found_cents == c.expected_cents)
+    }
 }
 
 impl Report {

@@ -1,0 +1,123 @@
+//! Ways to make the core misbehave on purpose, so tests can prove each check can fail.
+
+use super::SimError;
+use std::path::{Path, PathBuf};
+use waybill_core::machine::Summary;
+use waybill_core::state::ShipmentView;
+
+/// The journal's files as they were at one moment (the writer's `LOCK` and segments still
+/// being prepared aside).
+pub(super) struct JournalFiles(Vec<(PathBuf, Vec<u8>)>);
+
+/// The files of `dir` that make up the journal's content.
+fn content_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if e.file_type()?.is_file() && name != "LOCK" && !name.ends_with(".tmp") {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn io_error(dir: &Path, e: std::io::Error) -> SimError {
+    SimError::Io(format!("{}: {e}", dir.display()))
+}
+
+impl JournalFiles {
+    /// Copies the journal's files as they are now (between batches: the writer is idle).
+    pub fn take(dir: &Path) -> Result<JournalFiles, SimError> {
+        let read = || -> std::io::Result<JournalFiles> {
+            let mut files = Vec::new();
+            for p in content_files(dir)? {
+                let bytes = std::fs::read(&p)?;
+                files.push((p, bytes));
+            }
+            Ok(JournalFiles(files))
+        };
+        read().map_err(|e| io_error(dir, e))
+    }
+
+    /// Puts the journal back as it was (the writer is dead): files it did not hold then are
+    /// removed.
+    pub fn restore(self, dir: &Path) -> Result<(), SimError> {
+        let write = || -> std::io::Result<()> {
+            for p in content_files(dir)? {
+                std::fs::remove_file(p)?;
+            }
+            for (p, bytes) in self.0 {
+                std::fs::write(p, bytes)?;
+            }
+            Ok(())
+        };
+        write().map_err(|e| io_error(dir, e))
+    }
+}
+
+/// Ways to make the core misbehave on purpose, so tests can prove each check can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sabotage {
+    #[default]
+    None,
+    /// Every n-th delivery never reaches the core (silent loss).
+    DropEvery(u64),
+    /// The live digest is reported with one bit flipped.
+    LieAboutDigest,
+    /// The duplicate counter is reported `k` too high.
+    MiscountDuplicates(u64),
+    /// One shipment's `billed_cents` is reported one cent too high.
+    CorruptShipment,
+    /// One dead letter is reported under the wrong reason.
+    MislabelDeadLetter,
+    /// The summary's leakage of one currency is reported one cent too high.
+    MiscountLeakage,
+    /// The disk acknowledges flushes it never made (a volatile write cache that ignores
+    /// flushes): at the first crash the journal's files come back as they were at the first
+    /// acknowledgement, a consistent journal that lacks acknowledged records.
+    LyingDisk,
+}
+
+impl Sabotage {
+    /// True when delivery `index` (0-based, in arrival order) must silently not reach the core.
+    pub(super) fn skips(self, index: u32) -> bool {
+        matches!(self, Sabotage::DropEvery(n) if (index as u64 + 1).is_multiple_of(n))
+    }
+
+    /// Falsifies what was read from the core, as a lying core would report it.
+    pub(super) fn falsify(self, summary: &mut Summary, views: &mut [ShipmentView]) {
+        match self {
+            Sabotage::LieAboutDigest => {
+                let flipped = if summary.digest.starts_with('0') {
+                    "1"
+                } else {
+                    "0"
+                };
+                summary.digest.replace_range(0..1, flipped);
+            }
+            Sabotage::MiscountDuplicates(k) => summary.duplicates += k,
+            Sabotage::CorruptShipment => {
+                if let Some(v) = views.first_mut() {
+                    v.billed_cents += 1;
+                }
+            }
+            Sabotage::MislabelDeadLetter => {
+                let reasons = &mut summary.dead_letter_reasons.0;
+                if let Some(i) = reasons.iter().position(|(_, n)| *n > 0) {
+                    reasons[i].1 -= 1;
+                    let j = (i + 1) % reasons.len();
+                    reasons[j].1 += 1;
+                }
+            }
+            Sabotage::MiscountLeakage => {
+                if let Some(t) = summary.totals.values_mut().next() {
+                    t.leakage_cents += 1;
+                }
+            }
+            Sabotage::None | Sabotage::DropEvery(_) | Sabotage::LyingDisk => {}
+        }
+    }
+}
