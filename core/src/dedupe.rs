@@ -1,4 +1,4 @@
-//! Dedupe by (source, sequence) and gap accounting (SPEC §3).
+//! Dedupe by (source, sequence) and gap accounting (docs/events.md, duplicates and gaps).
 //!
 //! Per source we keep a contiguous high-water mark (`hwm`: every sequence `1..=hwm` has been
 //! applied) plus the runs of sequences applied above it, as disjoint, non-adjacent ranges. The

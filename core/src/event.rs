@@ -7,14 +7,15 @@
 use rkyv::with::{AsBox, MapNiche};
 use rkyv::{Archive, Deserialize, Serialize};
 
-/// A line (or batch element) larger than this is dead-lettered as `too_large` (SPEC §1).
+/// A line (or batch element) larger than this is dead-lettered as `too_large` (docs/events.md,
+/// input).
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
-/// Upper bound on `id` and `correlationid` (SPEC §1).
+/// Upper bound on `id` and `correlationid` (docs/events.md, the envelope).
 pub const MAX_ID_BYTES: usize = 128;
-/// Upper bound on a source name after the `<system>/` prefix (SPEC §1).
+/// Upper bound on a source name after the `<system>/` prefix (docs/events.md, the envelope).
 pub const MAX_SOURCE_NAME_BYTES: usize = 64;
 
-/// The four systems of record (SPEC §2).
+/// The four systems of record (docs/events.md, event types).
 #[derive(
     Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
@@ -67,7 +68,7 @@ impl SubjectKind {
     }
 }
 
-/// Every event type of SPEC §2, with its owner and subject kind.
+/// Every event type of docs/events.md, with its owner and subject kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventType {
     OrderCreated,
@@ -279,7 +280,7 @@ pub struct Pod {
     pub photo_ref: Option<String>,
 }
 
-/// The payload of an event, one variant per type of SPEC §2, validated.
+/// The payload of an event, one variant per type of docs/events.md, validated.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum Body {
@@ -444,7 +445,8 @@ impl ArchivedEvent {
     }
 }
 
-/// Why an event was dead-lettered, in the order the checks run (SPEC §3).
+/// Why an event was dead-lettered, in the order the checks run (docs/events.md, dead-letter
+/// reasons).
 #[derive(
     Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]

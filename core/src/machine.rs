@@ -12,7 +12,7 @@ use crate::state::{CurrencyTotals, Digest, State, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What became of one received event (SPEC §3).
+/// What became of one received event (docs/events.md, acceptance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
@@ -55,7 +55,7 @@ impl Counters {
         debug_assert!(self.conserved());
     }
 
-    /// The conservation law of SPEC §3.
+    /// The conservation law (docs/events.md, acceptance).
     pub fn conserved(&self) -> bool {
         self.received == self.applied + self.duplicates + self.dead_lettered
             && self.dead_lettered == self.dead_letter_reasons.iter().sum::<u64>()
@@ -140,7 +140,7 @@ impl Machine {
         self.state.digest(&self.sources)
     }
 
-    /// The summary of SPEC §7 (`lsn`, `digest`, counters, gaps).
+    /// The summary of docs/state.md (`lsn`, `digest`, counters, gaps).
     pub fn summary(&self) -> Summary {
         let c = &self.counters;
         let mut gaps: Vec<GapView> = self
@@ -191,7 +191,7 @@ impl Machine {
 /// Gap ranges listed per source in a summary; the count is always complete.
 pub const MAX_GAP_RANGES_SHOWN: usize = 100;
 
-/// The summary of the core's state, with the JSON names of SPEC §7.
+/// The summary of the core's state, with the JSON names of docs/state.md (the summary).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Summary {
     pub lsn: u64,
@@ -200,7 +200,7 @@ pub struct Summary {
     pub applied: u64,
     pub duplicates: u64,
     pub dead_lettered: u64,
-    /// Every reason, in the order of SPEC §3, with its count.
+    /// Every reason, in the order of docs/events.md (dead-letter reasons), with its count.
     pub dead_letter_reasons: ReasonCounts,
     /// Total missing sequences (gaps) over every source. Exact: one source can miss up to
     /// 2^64 - 2 sequences, so the sum over sources needs more than 64 bits (JSON: a number
@@ -213,7 +213,7 @@ pub struct Summary {
     pub shipments: u64,
     pub vehicles: u64,
     pub sources: u64,
-    /// Status -> shipments, every status in the order of SPEC §4.
+    /// Status -> shipments, every status in the order of docs/state.md (derived fields).
     pub shipments_by_status: ReasonCounts,
     /// Shipments with `leakage_cents > 0`.
     pub leaking_shipments: u64,

@@ -1,4 +1,5 @@
-//! Sources (`<system>/<name>`) interned to small ids, and the last-writer-wins key of SPEC §4.
+//! Sources (`<system>/<name>`) interned to small ids, and the last-writer-wins key of docs/state.md
+//! (merge rules).
 //!
 //! Interned ids depend on arrival order, so they never reach output, a digest or an ordering
 //! decision by themselves: [`EventKey::cmp`] compares sources by their bytes.
@@ -236,7 +237,7 @@ impl Sources {
         self.names.is_empty()
     }
 
-    /// Sources compare as byte strings (SPEC §4).
+    /// Sources compare as byte strings (docs/state.md, merge rules).
     pub fn cmp(&self, a: SourceId, b: SourceId) -> Ordering {
         if a == b {
             Ordering::Equal

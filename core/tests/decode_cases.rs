@@ -1,4 +1,4 @@
-//! Decoding cases: one valid event of every type, and every dead-letter rule of SPEC §1-3.
+//! Decoding cases: one valid event of every type, and every dead-letter rule of docs/events.md.
 
 // The mutation fuzz below uses a subset of the edits.
 #[allow(dead_code)]

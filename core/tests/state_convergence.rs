@@ -1,4 +1,4 @@
-//! Convergence (SPEC §4): the same set of events in any order gives the same state, views and
+//! Convergence (docs/state.md): the same set of events in any order gives the same state, views and
 //! digest; the digest composes over disjoint partitions and moves when the state does.
 
 mod state_support;

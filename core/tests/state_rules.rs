@@ -1,4 +1,4 @@
-//! Every rule of SPEC §4, one small case each: a list of events for shipment 1 and the view
+//! Every rule of docs/state.md, one small case each: a list of events for shipment 1 and the view
 //! fields they must produce. Each case also runs in reverse order (with sources interned in
 //! the opposite order) and must give the same view and digest.
 
@@ -1068,7 +1068,8 @@ fn view_json_shape() {
         .keys()
         .cloned()
         .collect();
-    // serde_json's Map sorts keys; the SPEC §7 fields must all be present.
+    // serde_json's Map sorts keys; the fields of docs/state.md (the shipment view) must all be
+    // present.
     for field in [
         "id",
         "status",

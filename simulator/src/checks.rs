@@ -1,5 +1,6 @@
-//! The checklist every run ends with (SPEC §8), plus the scenario's `[expect]` thresholds.
-//! Each check compares what the core reports with what the simulator knows independently.
+//! The checklist every run ends with (docs/scenarios.md), plus the scenario's `[expect]`
+//! thresholds. Each check compares what the core reports with what the simulator knows
+//! independently.
 
 use crate::report::Check;
 

@@ -2,7 +2,7 @@
 //! simulator from the world and the events that were delivered — a plain reference model
 //! written independently of the core's `apply`.
 //!
-//! The model is SPEC §4 read literally. A shipment's state is a function of the *set* of its
+//! The model is docs/state.md read literally. A shipment's state is a function of the *set* of its
 //! events that reached the core at least once (not dropped; duplicates and malformed copies
 //! change nothing), so the oracle never looks at arrival order: it groups the delivered events
 //! by shipment and, for each field, picks the winner among the events that set it:
@@ -16,7 +16,7 @@
 //!   an id that was only ever voided is no charge), invoices by `invoice_id`, settlements by
 //!   `invoice_id`, each last-writer-wins.
 //!
-//! The derived fields follow the table of SPEC §4 with integer arithmetic and floor division
+//! The derived fields follow the table of docs/state.md with integer arithmetic and floor division
 //! (computed in i128, saturated to the i64 range), and the interpretations the core documents
 //! in `docs/decisions.md`: an invoice listing an id twice counts it twice, ids that are unknown
 //! or voided count 0 toward an invoice's sum, settlements naming no invoice of the shipment
@@ -33,7 +33,7 @@ use waybill_core::event::{Body, ChargeKind, Event, Stop, SubjectKind};
 use waybill_core::state::ShipmentView;
 use waybill_core::time::{US_PER_MIN, format_rfc3339_us};
 
-/// The SPEC §7 fields of one shipment.
+/// The fields of one shipment's view (docs/state.md).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExpectedShipment {
     pub id: u64,
@@ -72,7 +72,7 @@ fn time(us: Option<i64>) -> Option<String> {
 }
 
 impl ExpectedShipment {
-    /// The names of the SPEC §7 fields where `view` differs from this, with both values.
+    /// The names of the view's fields where `view` differs from this, with both values.
     pub fn diff(&self, view: &ShipmentView) -> Vec<String> {
         let mut out = Vec::new();
         let d = &mut out;

@@ -3,7 +3,11 @@
 //!
 //! The generator is xoshiro256++ seeded through splitmix64, implemented here so that the
 //! streams never change with a dependency's version: the same scenario and seed must give the
-//! same bytes forever.
+//! same bytes forever. The continuous distributions use the pure-Rust `libm` for `ln`, `exp`
+//! and `cos` (the platform's maths library may differ in the last bit between systems);
+//! `sqrt` is correctly rounded by IEEE 754 everywhere. Known-answer tests below pin the
+//! generator against the reference algorithms and the first outputs of named streams; the
+//! values are listed in `docs/known-answers.md`.
 
 /// A deterministic pseudo-random generator (xoshiro256++).
 #[derive(Debug, Clone)]
@@ -93,19 +97,19 @@ impl Rng {
 
     /// Exponential with the given mean.
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.f64()).ln()
+        -mean * libm::log(1.0 - self.f64())
     }
 
     /// Standard normal (Box–Muller).
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.f64();
         let u2 = self.f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
     }
 
     /// Log-normal with the given median and shape sigma (of the underlying normal).
     pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
-        median * (sigma * self.normal()).exp()
+        median * libm::exp(sigma * self.normal())
     }
 
     /// One element of a non-empty slice.
@@ -118,35 +122,154 @@ impl Rng {
 mod tests {
     use super::*;
 
+    /// Where the pinned values are recorded, for every failure message below.
+    const CHANGED: &str = "a known answer of the simulator's generator changed: the same scenario \
+        and seed must give the same events forever, so this is a deliberate format change; \
+        update docs/known-answers.md (the RNG section) and say why in the commit";
+
+    impl Rng {
+        /// A generator in a given raw state (the reference vectors start from one).
+        fn from_state(s: [u64; 4]) -> Rng {
+            assert!(s != [0; 4], "xoshiro's state must not be all zero");
+            Rng { s }
+        }
+    }
+
+    fn first<const N: usize>(rng: &mut Rng) -> [u64; N] {
+        std::array::from_fn(|_| rng.next_u64())
+    }
+
     #[test]
-    fn streams_are_deterministic_and_independent() {
-        let a: Vec<u64> = (0..4)
-            .map({
-                let mut r = Rng::stream(7, "world");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map({
-                let mut r = Rng::stream(7, "world");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let c: Vec<u64> = (0..4)
-            .map({
-                let mut r = Rng::stream(7, "fault/drop");
-                move |_| r.next_u64()
-            })
-            .collect();
-        let d: Vec<u64> = (0..4)
-            .map({
-                let mut r = Rng::stream(8, "world");
-                move |_| r.next_u64()
-            })
-            .collect();
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_ne!(a, d);
+    fn xoshiro256plusplus_matches_the_reference_outputs() {
+        // Vigna's reference xoshiro256plusplus.c, state {1, 2, 3, 4}.
+        let expected: [u64; 10] = [
+            41943041,
+            58720359,
+            3588806011781223,
+            3591011842654386,
+            9228616714210784205,
+            9973669472204895162,
+            14011001112246962877,
+            12406186145184390807,
+            15849039046786891736,
+            10450023813501588000,
+        ];
+        assert_eq!(
+            first(&mut Rng::from_state([1, 2, 3, 4])),
+            expected,
+            "{CHANGED}"
+        );
+    }
+
+    #[test]
+    fn splitmix64_matches_the_reference_outputs() {
+        // Vigna's reference splitmix64.c.
+        let cases: [(u64, [u64; 3]); 2] = [
+            (
+                0,
+                [0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4, 0x06c45d188009454f],
+            ),
+            (
+                1234567,
+                [
+                    6457827717110365317,
+                    3203168211198807973,
+                    9817491932198370423,
+                ],
+            ),
+        ];
+        for (seed, expected) in cases {
+            let mut x = seed;
+            let got: [u64; 3] = std::array::from_fn(|_| splitmix64(&mut x));
+            assert_eq!(got, expected, "seed {seed}: {CHANGED}");
+        }
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_hashes() {
+        // The published FNV-1a 64-bit test vectors.
+        for (name, expected) in [
+            ("", 0xcbf29ce484222325),
+            ("a", 0xaf63dc4c8601ec8c),
+            ("foobar", 0x85944171f73967e8),
+        ] {
+            assert_eq!(name_hash(name), expected, "{name:?}: {CHANGED}");
+        }
+    }
+
+    #[test]
+    fn seeding_is_xoshiro_over_four_splitmix_outputs() {
+        let cases: [(u64, [u64; 3]); 2] = [
+            (
+                0,
+                [0x53175d61490b23df, 0x61da6f3dc380d507, 0x5c0fdf91ec9a7bfc],
+            ),
+            (
+                42,
+                [0xd0764d4f4476689f, 0x519e4174576f3791, 0xfbe07cfb0c24ed8c],
+            ),
+        ];
+        for (seed, expected) in cases {
+            assert_eq!(
+                first(&mut Rng::new(seed)),
+                expected,
+                "seed {seed}: {CHANGED}"
+            );
+        }
+    }
+
+    #[test]
+    fn named_streams_have_pinned_first_outputs() {
+        // Seed 7, the sub-streams the world, the faults and the checks draw from.
+        #[rustfmt::skip]
+        let cases: [(&str, [u64; 4]); 8] = [
+            ("world", [0xdb3bce4db3c84462, 0x58ecc135fbe15804, 0x4311b1abcba01905, 0x393e5c56993709fa]),
+            ("world/map", [0x72907f23fa51839f, 0xac67387f604c0def, 0x10e1494d38aec550, 0x4dc732830b0f92cb]),
+            ("world/orders", [0xa1a178451506d406, 0x37dba5cbb2838915, 0xca2dba4290edb9b0, 0xbe1c78121a04aa3b]),
+            ("world/vehicles", [0x9de3353bfc83114b, 0x7669a0989336bd6c, 0x30d311176cc5ec4b, 0xabe1fab29658cd9c]),
+            ("fault/drop", [0x58d72d4911fd01d2, 0xf2016439de7bec6e, 0x5393eb2cb5f38528, 0x94e2319902a2deb2]),
+            ("fault/duplicate", [0x07f1aed650b71530, 0xc2b4994bc1b8710a, 0x588ed367088c36f7, 0xdbbdef72a120e4db]),
+            ("fault/crash", [0xd1446fdfbeb55e7a, 0x1acb9e6a3f58533a, 0xcca9a5fceff320bd, 0x1ee7b5de78f646b3]),
+            ("check/shuffle", [0x07784bc92f1e7c7f, 0xec7e5b371ffaa1a9, 0x721ddbdc68e02694, 0xbbcc244516fbf888]),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(
+                first(&mut Rng::stream(7, name)),
+                expected,
+                "{name}: {CHANGED}"
+            );
+        }
+        // Streams are independent of each other and of the seed.
+        let world: [u64; 4] = first(&mut Rng::stream(8, "world"));
+        assert_ne!(world, cases[0].1);
+    }
+
+    #[test]
+    fn derived_draws_have_pinned_values() {
+        // Every draw the world makes from the raw outputs, to the bit (`libm` makes the
+        // continuous ones the same on every platform).
+        let mut r = Rng::stream(7, "world");
+        let bits = [
+            r.f64().to_bits(),
+            r.exponential(3.0).to_bits(),
+            r.normal().to_bits(),
+            r.lognormal(20.0, 0.8).to_bits(),
+        ];
+        let ints = [r.below(10), r.range_i64(-5, 5) as u64, r.chance(0.5) as u64];
+        let forked: [u64; 2] = first(&mut r.fork("vehicle"));
+        let expected_bits: [u64; 4] = [
+            0x3feb6779c9b67908, // 0.8563...
+            0x3ff47bb3bf80a394, // 1.2802...
+            0x3fc0782e8fb7e4a0, // 0.1286...
+            0x401d93d2be9f7fbd, // 7.3943...
+        ];
+        let expected_ints: [u64; 3] = [6, 3, 0];
+        let expected_forked: [u64; 2] = [0x3221c336316320e8, 0x7d1644120c09c353];
+        assert_eq!(
+            (bits, ints, forked),
+            (expected_bits, expected_ints, expected_forked),
+            "{bits:#018x?} {ints:?} {forked:#018x?}: {CHANGED}"
+        );
     }
 
     #[test]

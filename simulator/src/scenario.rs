@@ -1,5 +1,5 @@
-//! Scenario files (TOML, SPEC §8): what world to build, which faults to inject, how to run
-//! and what to expect. Unknown keys are an error naming the key, so a typo never silently
+//! Scenario files (TOML, docs/scenarios.md): what world to build, which faults to inject, how to
+//! run and what to expect. Unknown keys are an error naming the key, so a typo never silently
 //! changes what a QA case tests.
 
 use serde::Deserialize;

@@ -1,5 +1,5 @@
-//! The oracle on tiny hand-checked worlds, one SPEC §4 rule at a time. Every case is also run
-//! through the real core, which must agree.
+//! The oracle on tiny hand-checked worlds, one rule of docs/state.md at a time. Every case is also
+//! run through the real core, which must agree.
 
 mod oracle_support;
 

@@ -45,8 +45,9 @@ fn buckets(kind: Kind, n: usize, bucket_s: u64) -> Vec<Bucket> {
     (0..n)
         .map(|i| {
             let t_h = i as f64 * bucket_s as f64 / 3600.0;
-            let day =
-                (-((t_h - 9.0) / 2.5).powi(2)).exp() + 0.7 * (-((t_h - 15.0) / 3.0).powi(2)).exp();
+            let bell =
+                |mid: f64, width: f64| libm::exp(-((t_h - mid) / width) * ((t_h - mid) / width));
+            let day = bell(9.0, 2.5) + 0.7 * bell(15.0, 3.0);
             let s = bucket_s as f64;
             let mut a = [
                 (s * (3.0 + 40.0 * day)) as u64,

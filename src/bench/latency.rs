@@ -1,6 +1,6 @@
-//! Open-loop latency (SPEC §9): events are offered at a fixed rate whatever the core does;
-//! each one's latency runs from its intended send time, so a stall shows in every event
-//! behind it (no coordinated omission). The core runs pipelined on its own thread; this
+//! Open-loop latency (docs/cli.md, `waybill bench`): events are offered at a fixed rate whatever
+//! the core does; each one's latency runs from its intended send time, so a stall shows in every
+//! event behind it (no coordinated omission). The core runs pipelined on its own thread; this
 //! thread paces, encodes, sends, and reads the acknowledgements.
 
 use super::Latency;

@@ -1,5 +1,6 @@
-//! The machine's limit (SPEC §9): frame + CRC32C + copy into a pre-faulted mapped segment, and
-//! one random hash-map update per event — the least any journaling core must do.
+//! The machine's limit (docs/cli.md, `waybill bench`): frame + CRC32C + copy into a pre-faulted
+//! mapped segment, and one random hash-map update per event — the least any journaling core must
+//! do.
 
 use super::Archived;
 use rustc_hash::FxHashMap;

@@ -1,5 +1,5 @@
-//! `waybill bench`: every path of SPEC §9 on the same simulator-generated events, in one
-//! process, so the ratios hold on a noisy machine.
+//! `waybill bench`: every path of docs/cli.md (`waybill bench`) on the same simulator-generated
+//! events, in one process, so the ratios hold on a noisy machine.
 
 mod latency;
 mod limit;
@@ -51,7 +51,7 @@ pub struct Ratios {
     pub pipeline_vs_sqlite: f64,
 }
 
-/// Every figure of SPEC §9, and what they were measured on.
+/// Every figure of `waybill bench` (docs/cli.md), and what they were measured on.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub events: u64,

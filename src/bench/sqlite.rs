@@ -2,7 +2,7 @@
 //!
 //! The same semantics as the core, in SQL: an append-only `journal` table of every event
 //! (the log), dedupe by `(source, sequence)` through a primary key, and the shipment and
-//! vehicle state of SPEC §4 kept by upserts whose `WHERE` clauses implement the same
+//! vehicle state of docs/state.md kept by upserts whose `WHERE` clauses implement the same
 //! last-writer-wins keys (`time`, `source` bytes, `sequence`; order fields by
 //! `order_version` first), milestones as the greatest time, the charge tombstone, invoices
 //! and settlements by id, failed attempts counted. Derived fields (status, leakage, ...) are

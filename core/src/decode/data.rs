@@ -1,4 +1,5 @@
-//! The payloads of SPEC §2: `data` read into the typed [`Body`] of its event type.
+//! The payloads of the event types (docs/events.md): `data` read into the typed [`Body`] of its
+//! event type.
 //!
 //! Every failure here is `invalid_data`, with a detail naming the field by its path
 //! (`data.origin.lat`) and the rule it broke.

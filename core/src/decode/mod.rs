@@ -1,7 +1,7 @@
-//! Decoding and validation of CloudEvents JSON (SPEC §1-3).
+//! Decoding and validation of CloudEvents JSON (docs/events.md).
 //!
 //! [`decode`] turns one raw event into an [`Entry`]: a typed [`Event`], or a [`DeadLetter`]
-//! naming the first check that failed, in the order of SPEC §3:
+//! naming the first check that failed, in the order of docs/events.md, dead-letter reasons:
 //! `too_large`, `malformed_json`, `invalid_envelope`, `unknown_type`,
 //! `unsupported_schema_version`, `ownership_violation`, `subject_mismatch`, `invalid_data`.
 //!
@@ -60,9 +60,9 @@ impl<'a> Json<'a> {
 
 /// Decodes one raw event (a JSONL line without its newline, or one element of a batch array).
 ///
-/// Never panics; any failure becomes [`Entry::DeadLetter`] with the first failing reason in
-/// SPEC §3 order, the raw bytes (at most [`MAX_EVENT_BYTES`] kept) and a one-line `detail`
-/// naming the field and the rule.
+/// Never panics; any failure becomes [`Entry::DeadLetter`] with the first failing reason in the
+/// order of docs/events.md (dead-letter reasons), the raw bytes (at most [`MAX_EVENT_BYTES`] kept)
+/// and a one-line `detail` naming the field and the rule.
 pub fn decode(raw: &[u8]) -> Entry {
     match decode_event(raw) {
         Ok(event) => Entry::Event(event),

@@ -1,4 +1,5 @@
-//! The append-only, memory-mapped, checksummed, hash-chained journal (SPEC §6).
+//! The append-only, memory-mapped, checksummed, hash-chained journal (design choices:
+//! docs/decisions.md, Journal).
 //!
 //! The journal is a directory of fixed-size segment files, `NNNNNNNNNNNNNNNNNNNN.seg` (the
 //! segment index, 20 digits, from 0), plus the durable marker `DURABLE` ([`marker`]: how far

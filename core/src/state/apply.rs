@@ -1,4 +1,5 @@
-//! The pure apply of SPEC §4: one accepted event folded into shipment or vehicle state.
+//! The pure apply of docs/state.md (merge rules): one accepted event folded into shipment or
+//! vehicle state.
 //!
 //! Every register keeps the winner under a total order that does not depend on arrival order
 //! (event key, or order version then key), and every other change is a commutative count or a

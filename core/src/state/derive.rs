@@ -1,5 +1,5 @@
-//! The derived fields of SPEC §4, computed from a shipment on demand (integer arithmetic, floor
-//! division). Money is exact: sums of `i64` cents are `i128`, which no shipment can overflow
+//! The derived fields of docs/state.md, computed from a shipment on demand (integer arithmetic,
+//! floor division). Money is exact: sums of `i64` cents are `i128`, which no shipment can overflow
 //! (see `totals` for the bounds).
 
 use super::extra::{ExtraRef, InvoiceRecord};
@@ -7,7 +7,7 @@ use super::shipment::{Milestone, ShipmentRef, flag};
 use crate::event::{ChargeKind, Contract};
 use crate::time::US_PER_MIN;
 
-/// Lifecycle status, by precedence (SPEC §4).
+/// Lifecycle status, by precedence (docs/state.md, derived fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     Orphan,

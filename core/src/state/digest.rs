@@ -1,4 +1,4 @@
-//! The composable state digest (SPEC §4): per entity, BLAKE3 of a canonical encoding of every
+//! The composable state digest (docs/state.md): per entity, BLAKE3 of a canonical encoding of every
 //! stored field; the state digest is the sum of the entity hashes as 256-bit little-endian
 //! integers modulo 2^256, so disjoint partitions combine by addition and order never matters.
 //!

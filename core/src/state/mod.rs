@@ -1,4 +1,4 @@
-//! Shipment and vehicle state, the pure apply of SPEC §4, derived fields and the digest.
+//! Shipment and vehicle state, the pure apply of docs/state.md, derived fields and the digest.
 //!
 //! Codemap:
 //! - [`register`]: the packed last-writer-wins key and the order-version comparison.
@@ -20,7 +20,7 @@
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
 //! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
-//! - [`view`]: what users see (SPEC §7 JSON names).
+//! - [`view`]: what users see (the JSON names of docs/state.md).
 //! - [`digest`]: the composable state digest.
 //!
 //! Invariant (convergence): applying the same set of events in any order gives stored state
@@ -207,8 +207,8 @@ impl State {
         Some(vehicles.get(slot))
     }
 
-    /// The view of shipment `id` (SPEC §7 field names), or `None` when no event named it.
-    /// `sources` is the interner the state was built with.
+    /// The view of shipment `id` (the field names of docs/state.md), or `None` when no event named
+    /// it. `sources` is the interner the state was built with.
     pub fn shipment_view(&self, id: u64, sources: &Sources) -> Option<ShipmentView> {
         let _ = sources; // winning keys are not part of the view; the digest covers them
         self.shipment(id).map(|s| view::shipment_view(self, &s))

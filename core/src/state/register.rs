@@ -56,7 +56,8 @@ impl Key {
         SourceId(self.source)
     }
 
-    /// True when `self` is strictly greater than `other` (SPEC §4 key order).
+    /// True when `self` is strictly greater than `other` (the key order of docs/state.md, merge
+    /// rules).
     #[inline]
     pub(crate) fn beats(self, other: Key, sources: &Sources) -> bool {
         self.event_key().beats(&other.event_key(), sources)
@@ -64,7 +65,7 @@ impl Key {
 }
 
 /// True when (`version`, `key`) beats (`other_version`, `other_key`): order versions first,
-/// then the event key (SPEC §4, order fields).
+/// then the event key (docs/state.md, merge rules: order fields).
 #[inline]
 pub(crate) fn version_beats(
     version: u32,

@@ -1,5 +1,5 @@
-//! Read views of a shipment and a vehicle, with the JSON names of SPEC §7. Field order is fixed,
-//! collections are sorted, times are RFC 3339 UTC strings (or null).
+//! Read views of a shipment and a vehicle, with the JSON names of docs/state.md. Field order is
+//! fixed, collections are sorted, times are RFC 3339 UTC strings (or null).
 
 use super::State;
 use super::derive::{derive, is_invoiced, live_charges};
@@ -115,7 +115,7 @@ pub struct InvoiceView {
     pub settled_cents: Option<i64>,
 }
 
-/// One shipment as users see it (SPEC §7 names first, then what the shipment carries).
+/// One shipment as users see it (the names of docs/state.md first, then what the shipment carries).
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct ShipmentView {
     pub id: u64,

@@ -1,6 +1,6 @@
-//! Malformed copies: the event's own CloudEvent with one thing broken, so that the core's
-//! decoder dead-letters it with exactly the wanted reason (the checks of SPEC §3 run in order,
-//! so everything the earlier checks look at is left intact).
+//! Malformed copies: the event's own CloudEvent with one thing broken, so that the core's decoder
+//! dead-letters it with exactly the wanted reason (the checks of docs/events.md run in order, so
+//! everything the earlier checks look at is left intact).
 //!
 //! | reason | how |
 //! |---|---|
@@ -181,7 +181,7 @@ pub(super) fn craft(event: &Event, index: u32, reason: DeadLetterReason, out: &m
 }
 
 /// One payload field of the event's type broken: out of range, of the wrong type, missing, or
-/// not among the allowed values (SPEC §3's `invalid_data` rules).
+/// not among the allowed values (the `invalid_data` rules of docs/events.md).
 fn invalid_data(event: &Event, base: usize, h: u64, out: &mut Vec<u8>) {
     let v = h % 3;
     match &event.body {

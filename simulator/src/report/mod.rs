@@ -25,7 +25,7 @@ pub struct Report {
     /// True when every check passed.
     pub passed: bool,
     pub checks: Vec<Check>,
-    /// The core's counters at the end (SPEC §7 names).
+    /// The core's counters at the end (the names of docs/state.md, the summary).
     pub counters: Counters,
     /// What the delivery network and the world injected.
     pub injected: InjectedReport,
@@ -63,7 +63,7 @@ pub struct Counters {
     pub applied: u64,
     pub duplicates: u64,
     pub dead_lettered: u64,
-    /// Every reason in SPEC order -> count.
+    /// Every reason in check order (docs/events.md) -> count.
     pub dead_letter_reasons: Vec<(String, u64)>,
     pub missing: u128,
     pub shipments: u64,

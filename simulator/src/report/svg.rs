@@ -30,7 +30,8 @@ pub(crate) fn nice_scale(max: f64, target: usize) -> Scale {
         1.0
     };
     let raw = max / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
+    // libm, not the platform's maths library: the same axes (and HTML) on every platform.
+    let mag = libm::pow(10.0, libm::log10(raw).floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)

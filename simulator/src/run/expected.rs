@@ -1,5 +1,6 @@
-//! What the core's counters must be, from the deliveries the journal must hold (the ledger's
-//! kept hand-overs, in order): a plain reference model of SPEC §3, independent of the core.
+//! What the core's counters must be, from the deliveries the journal must hold (the ledger's kept
+//! hand-overs, in order): a plain reference model of docs/events.md (acceptance), independent of
+//! the core.
 //!
 //! A valid delivery is applied the first time its event (source, sequence) comes and is a
 //! duplicate afterwards; a malformed copy is dead-lettered with the reason it was made for,

@@ -1,4 +1,4 @@
-//! The checklist of a run (SPEC §8: counts, acknowledgements, ground truth, digests,
+//! The checklist of a run (docs/scenarios.md: counts, acknowledgements, ground truth, digests,
 //! `[expect]`) and the report it becomes. Every expectation comes from the simulator's own
 //! world, stream and ledger, never from the core.
 

@@ -13,7 +13,7 @@ use waybill_core::event::{Body, ChargeKind, Contract};
 const S_US: i64 = 1_000_000;
 const MIN_US: i64 = 60 * S_US;
 
-/// Detention per SPEC §4: whole minutes of dwell past the free minutes, and its price.
+/// Detention per docs/state.md: whole minutes of dwell past the free minutes, and its price.
 pub fn detention(contract: &Contract, arrived_us: i64, departed_us: i64) -> (i64, i64) {
     let minutes = ((departed_us - arrived_us).div_euclid(MIN_US)
         - i64::from(contract.detention_free_min))

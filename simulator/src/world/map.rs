@@ -1,6 +1,9 @@
 //! The map: points in degrees, great-circle distances, and where depots and customers sit
 //! in the scenario's region (depots near the centre, customers clustered in towns plus a
 //! rural spread).
+//!
+//! Trigonometry goes through the pure-Rust `libm`, never the platform's maths library, so
+//! the same seed places every point identically on every platform.
 
 use crate::rng::Rng;
 use crate::scenario::WorldSpec;
@@ -53,7 +56,7 @@ impl Point {
 
     /// The point `east_km` east and `north_km` north of this one (local flat approximation).
     pub fn offset_km(self, east_km: f64, north_km: f64) -> Point {
-        let cos_lat = self.lat.to_radians().cos().max(0.05);
+        let cos_lat = libm::cos(self.lat.to_radians()).max(0.05);
         Point {
             lat: self.lat + north_km / KM_PER_DEG,
             lon: self.lon + east_km / (KM_PER_DEG * cos_lat),
@@ -71,7 +74,10 @@ impl Point {
 
     /// Bearing sector of `to` seen from this point, in `0..sectors`.
     pub fn sector_of(self, to: Point, sectors: usize) -> usize {
-        let angle = (to.lat - self.lat).atan2((to.lon - self.lon) * self.lat.to_radians().cos());
+        let angle = libm::atan2(
+            to.lat - self.lat,
+            (to.lon - self.lon) * libm::cos(self.lat.to_radians()),
+        );
         let turn = (angle / std::f64::consts::TAU).rem_euclid(1.0);
         ((turn * sectors as f64) as usize).min(sectors - 1)
     }
@@ -82,8 +88,9 @@ pub fn distance_km(a: Point, b: Point) -> f64 {
     let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
     let dlat = la2 - la1;
     let dlon = (b.lon - a.lon).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+    let (s_lat, s_lon) = (libm::sin(dlat / 2.0), libm::sin(dlon / 2.0));
+    let h = s_lat * s_lat + libm::cos(la1) * libm::cos(la2) * s_lon * s_lon;
+    2.0 * EARTH_RADIUS_KM * libm::asin(h.sqrt().min(1.0))
 }
 
 /// Road distance between two points.
@@ -95,7 +102,7 @@ pub fn road_km(a: Point, b: Point) -> f64 {
 fn in_disc(rng: &mut Rng, centre: Point, radius_km: f64) -> Point {
     let r = radius_km * rng.f64().sqrt();
     let a = rng.f64() * std::f64::consts::TAU;
-    centre.offset_km(r * a.cos(), r * a.sin())
+    centre.offset_km(r * libm::cos(a), r * libm::sin(a))
 }
 
 /// The region of a scenario.

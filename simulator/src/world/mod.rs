@@ -116,7 +116,7 @@ pub struct Facts {
 pub struct DetentionOmission {
     pub shipment: u64,
     pub detention_minutes: i64,
-    /// `detention_minutes * detention_cents_per_hour / 60`, as SPEC §4 computes it.
+    /// `detention_minutes * detention_cents_per_hour / 60`, as docs/state.md computes it.
     pub cents: i64,
 }
 

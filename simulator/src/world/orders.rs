@@ -256,7 +256,7 @@ fn amend(rng: &mut Rng, created: i64, window: (i64, i64), destination: Point) ->
         let new_dest = (kind >= 0.6).then(|| {
             let d = 0.5 + 3.0 * rng.f64();
             let a = rng.f64() * std::f64::consts::TAU;
-            let p = dest.offset_km(d * a.cos(), d * a.sin());
+            let p = dest.offset_km(d * libm::cos(a), d * libm::sin(a));
             debug_assert!(distance_km(dest, p) < 5.0);
             p
         });

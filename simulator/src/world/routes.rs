@@ -402,7 +402,7 @@ impl<'a> Fleet<'a> {
             // Another dock on the same site.
             return t0 + v.rng.range_i64(MIN_US, 3 * MIN_US);
         }
-        let speed = self.speed_kph * (0.15 * v.rng.normal()).exp().clamp(0.5, 1.5);
+        let speed = self.speed_kph * libm::exp(0.15 * v.rng.normal()).clamp(0.5, 1.5);
         let t1 = t0 + (km / speed * HOUR_US as f64) as i64;
         v.legs += 1;
         v.moving_us += (t1.min(end) - t0.min(end)).max(0);
