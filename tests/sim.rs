@@ -156,22 +156,7 @@ fn journal_files_are_byte_identical_across_runs_without_a_crash() {
     let (j1, j2) = (dir.path().join("j1"), dir.path().join("j2"));
     ok(&["sim", "run", p(&sc), "--journal", p(&j1)]);
     ok(&["sim", "run", p(&sc), "--journal", p(&j2)]);
-    let files = |j: &Path| {
-        let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(j)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "seg"))
-            .map(|p| {
-                (
-                    p.file_name().unwrap().to_string_lossy().into_owned(),
-                    fs::read(&p).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let (f1, f2) = (files(&j1), files(&j2));
+    let (f1, f2) = (segment_files(&j1), segment_files(&j2));
     assert!(!f1.is_empty());
     assert!(
         f1 == f2,

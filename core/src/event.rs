@@ -272,6 +272,30 @@ pub struct Contract {
     pub detention_cents_per_hour: i64,
 }
 
+impl ArchivedGeoPoint {
+    /// The point as a plain value (the fields read from their little-endian archived form).
+    #[inline]
+    pub fn to_native(&self) -> GeoPoint {
+        GeoPoint {
+            lat_ud: self.lat_ud.to_native(),
+            lon_ud: self.lon_ud.to_native(),
+        }
+    }
+}
+
+impl ArchivedContract {
+    /// The terms as a plain value (the fields read from their little-endian archived form).
+    #[inline]
+    pub fn to_native(&self) -> Contract {
+        Contract {
+            currency: self.currency,
+            base_cents: self.base_cents.to_native(),
+            detention_free_min: self.detention_free_min.to_native(),
+            detention_cents_per_hour: self.detention_cents_per_hour.to_native(),
+        }
+    }
+}
+
 /// Proof of delivery.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 #[rkyv(derive(Debug))]

@@ -12,28 +12,10 @@ use super::store::Chunked;
 use super::vehicle::Vehicle;
 use super::{MAX_SHIPMENTS, State};
 use crate::event::{
-    ArchivedBody, ArchivedChargeKind, ArchivedContract, ArchivedEvent, ArchivedGeoPoint,
-    ArchivedStop, ChargeKind, Contract, GeoPoint,
+    ArchivedBody, ArchivedChargeKind, ArchivedEvent, ArchivedStop, ChargeKind, GeoPoint,
 };
 use crate::source::{EventKey, Sources};
 use std::num::NonZeroU32;
-
-#[inline]
-fn geo(p: &ArchivedGeoPoint) -> GeoPoint {
-    GeoPoint {
-        lat_ud: p.lat_ud.to_native(),
-        lon_ud: p.lon_ud.to_native(),
-    }
-}
-
-fn contract(c: &ArchivedContract) -> Contract {
-    Contract {
-        currency: c.currency,
-        base_cents: c.base_cents.to_native(),
-        detention_free_min: c.detention_free_min.to_native(),
-        detention_cents_per_hour: c.detention_cents_per_hour.to_native(),
-    }
-}
 
 fn charge_kind(k: &ArchivedChargeKind) -> ChargeKind {
     match k {
@@ -92,7 +74,7 @@ impl State {
             self.apply_position(
                 subject,
                 k,
-                geo(position),
+                position.to_native(),
                 speed_kph_milli.to_native(),
                 sources,
             );
@@ -127,9 +109,9 @@ impl State {
                 if !s.has(flag::HAS_ORDER) || k.beats(s.created_key, sources) {
                     s.created_key = k;
                     s.customer = customers.intern_str(customer_id.as_str());
-                    s.set_contract(contract(terms), detention_terms);
-                    s.origin = geo(origin);
-                    s.destination = geo(destination);
+                    s.set_contract(terms.to_native(), detention_terms);
+                    s.origin = origin.to_native();
+                    s.destination = destination.to_native();
                     s.window_start_us = window_start_us.to_native();
                     s.window_end_us = window_end_us.to_native();
                     s.weight_kg = weight_kg.to_native();
@@ -155,7 +137,7 @@ impl State {
                     amend_field(&mut a.window_end, version, k, v.to_native(), sources);
                 }
                 if let Some(p) = destination.as_ref() {
-                    amend_field(&mut a.destination, version, k, geo(p), sources);
+                    amend_field(&mut a.destination, version, k, p.to_native(), sources);
                 }
             }
             ArchivedBody::OrderCancelled { .. } => s.flags |= flag::CANCELLED,

@@ -2,10 +2,7 @@
 //! form as it sits in the journal, so the rules are written once for both. Building it copies
 //! a few numbers and borrows the strings: nothing is allocated.
 
-use crate::event::{
-    ArchivedBody, ArchivedContract, ArchivedEvent, ArchivedGeoPoint, Body, Contract, Event,
-    EventType, GeoPoint,
-};
+use crate::event::{ArchivedBody, ArchivedEvent, Body, Contract, Event, EventType, GeoPoint};
 use rkyv::string::ArchivedString;
 
 /// The envelope of an event and its payload.
@@ -213,22 +210,6 @@ impl<'a> From<&'a Body> for BodyRef<'a> {
     }
 }
 
-fn geo(p: &ArchivedGeoPoint) -> GeoPoint {
-    GeoPoint {
-        lat_ud: p.lat_ud.to_native(),
-        lon_ud: p.lon_ud.to_native(),
-    }
-}
-
-fn contract(c: &ArchivedContract) -> Contract {
-    Contract {
-        currency: c.currency,
-        base_cents: c.base_cents.to_native(),
-        detention_free_min: c.detention_free_min.to_native(),
-        detention_cents_per_hour: c.detention_cents_per_hour.to_native(),
-    }
-}
-
 impl<'a> From<&'a ArchivedBody> for BodyRef<'a> {
     fn from(b: &'a ArchivedBody) -> Self {
         match b {
@@ -242,11 +223,11 @@ impl<'a> From<&'a ArchivedBody> for BodyRef<'a> {
                 contract: c,
             } => BodyRef::OrderCreated {
                 customer_id: customer_id.as_str(),
-                origin: geo(origin),
-                destination: geo(destination),
+                origin: origin.to_native(),
+                destination: destination.to_native(),
                 window_start_us: window_start_us.to_native(),
                 window_end_us: window_end_us.to_native(),
-                contract: contract(c),
+                contract: c.to_native(),
             },
             ArchivedBody::OrderAmended {
                 order_version,
@@ -257,7 +238,7 @@ impl<'a> From<&'a ArchivedBody> for BodyRef<'a> {
                 order_version: order_version.to_native(),
                 window_start_us: window_start_us.as_ref().map(|v| v.to_native()),
                 window_end_us: window_end_us.as_ref().map(|v| v.to_native()),
-                destination: destination.as_ref().map(|p| geo(p)),
+                destination: destination.as_ref().map(|p| p.to_native()),
             },
             ArchivedBody::OrderCancelled { reason } | ArchivedBody::DeliveryFailed { reason } => {
                 BodyRef::Reason(reason.as_str())
@@ -279,7 +260,7 @@ impl<'a> From<&'a ArchivedBody> for BodyRef<'a> {
                 eta_us: eta_us.to_native(),
             },
             ArchivedBody::VehiclePosition { position, .. } => BodyRef::VehiclePosition {
-                position: geo(position),
+                position: position.to_native(),
             },
             ArchivedBody::StopArrived { .. }
             | ArchivedBody::StopDeparted { .. }
