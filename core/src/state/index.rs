@@ -18,7 +18,9 @@
 //! Being unseeded, ids crafted to collide could lengthen probes (a cost, never a wrong answer).
 
 /// Most entries one index holds (slots are `u32`, and `slot + 1` must fit in one).
+use super::StoreBytes;
 use super::fixed::FixedVec;
+use super::spare::Spare;
 
 pub(crate) const MAX_LEN: usize = u32::MAX as usize - 1;
 
@@ -67,6 +69,10 @@ pub(crate) struct Index {
     len: usize,
     /// The previous table while it is being drained into `entries`.
     draining: Option<Draining>,
+    /// The next table, prepared off the writer thread (see `spare`), asked for when `len`
+    /// reaches `spare_at`: three quarters of the way from the last growth to the next.
+    spare: Spare<FixedVec<u64>>,
+    spare_at: usize,
 }
 
 /// A previous table being moved into the current one, slot by slot.
@@ -115,6 +121,11 @@ fn place(table: &mut FixedVec<u64>, key: u64, slot: u32) {
     entries[i] = entry(tag_of(h), slot);
 }
 
+/// The most entries a table of `cap` entries holds within the load bound.
+fn grow_len(cap: usize) -> usize {
+    cap * LOAD_NUM / LOAD_DEN
+}
+
 /// The smallest table that holds `n` entries within the load bound.
 fn capacity_for(n: usize) -> usize {
     let mut cap = MIN_CAPACITY;
@@ -158,6 +169,32 @@ impl Index {
         }
         place(&mut self.entries, id, slot);
         self.len += 1;
+        if self.len == self.spare_at {
+            self.ask_spare();
+        }
+    }
+
+    /// Asks for the table of the next growth to be prepared off this thread (when it would
+    /// be mapped: a table from the allocator is cleared as it is written, a page at a time).
+    #[cold]
+    fn ask_spare(&mut self) {
+        let cap = capacity_for(grow_len(self.entries.capacity()) + 1);
+        if FixedVec::<u64>::would_map(cap) {
+            let bytes = cap * std::mem::size_of::<u64>();
+            self.spare
+                .request(bytes, move || FixedVec::zeroed_prefaulted(cap));
+        }
+    }
+
+    /// A zeroed table of `cap` entries: the spare when it is ready and of that size.
+    fn new_table(&mut self, cap: usize) -> FixedVec<u64> {
+        match self.spare.take() {
+            Some(t) if t.capacity() == cap => t,
+            _ => {
+                self.spare.cancel();
+                FixedVec::zeroed(cap)
+            }
+        }
     }
 
     /// Makes room for `additional` more entries without growing during inserts (sizes the
@@ -166,11 +203,13 @@ impl Index {
         let want = self.len.saturating_add(additional).min(MAX_LEN);
         if want * LOAD_DEN > self.entries.capacity() * LOAD_NUM {
             self.drain(usize::MAX, &id_of);
-            let mut table = FixedVec::zeroed(capacity_for(want));
+            let cap = capacity_for(want);
+            let mut table = self.new_table(cap);
             for slot in 0..self.len as u32 {
                 place(&mut table, id_of(slot), slot);
             }
             self.entries = table;
+            self.spare_at = want + (grow_len(cap) - want) / 4 * 3;
         }
     }
 
@@ -199,7 +238,11 @@ impl Index {
         self.drain(usize::MAX, id_of);
         let cap = capacity_for(self.len + 1);
         debug_assert!(cap > self.entries.capacity());
-        let previous = std::mem::replace(&mut self.entries, FixedVec::zeroed(cap));
+        let table = self.new_table(cap);
+        let previous = std::mem::replace(&mut self.entries, table);
+        // Three quarters of the way to the next growth.
+        let (from, to) = (self.len, grow_len(cap));
+        self.spare_at = from + (to - from) / 4 * 3;
         if self.len > 0 {
             self.draining = Some(Draining {
                 entries: previous,
@@ -207,6 +250,20 @@ impl Index {
                 next: 0,
             });
         }
+    }
+
+    /// What the index holds (as `heap_bytes`) and uses (one entry per slot indexed).
+    pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
+        StoreBytes {
+            store,
+            held_bytes: self.heap_bytes(),
+            used_bytes: self.len * std::mem::size_of::<u64>(),
+        }
+    }
+
+    /// Bytes of the next table asked for and not taken yet (prepared or being prepared).
+    pub(crate) fn spare_bytes(&self) -> usize {
+        self.spare.pending_bytes()
     }
 
     /// Bytes held: the table (and a previous one still draining), by capacity.
@@ -325,7 +382,7 @@ mod tests {
         let mut index = Index {
             entries: FixedVec::zeroed(16),
             len: ids.len(),
-            draining: None,
+            ..Index::default()
         };
         let tag = tag_of(hash(9));
         let home = hash(9) as usize & 15;
