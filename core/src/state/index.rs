@@ -286,6 +286,43 @@ mod tests {
         index
     }
 
+    /// Three quarters of the way to a growth into a mapped table, the next table is asked for
+    /// off this thread; the growth takes it (zeroed, prefaulted) and every id stays found.
+    #[test]
+    fn the_next_table_is_prepared_ahead() {
+        let ids: Vec<u64> = (0..300_000u64).map(|i| i * 7919 + 3).collect();
+        let id_of = |s: u32| ids[s as usize];
+        let mut index = Index::default();
+        let mut asked = Vec::new();
+        for (slot, &id) in ids.iter().enumerate() {
+            let before = index.spare_bytes();
+            index.insert(id, slot as u32, id_of);
+            if before == 0 && index.spare_bytes() > 0 {
+                asked.push((index.len(), index.spare_bytes()));
+                // So the test does not depend on the preparing thread's speed.
+                index.spare.wait_ready();
+            }
+        }
+        // Tables of 2^18 and 2^19 entries are mapped (the smaller ones come from the
+        // allocator, cleared as written): asked for at 3/4 from the growth before.
+        let at = |from: usize, cap: usize| from + (grow_len(cap) - from) / 4 * 3;
+        let from_2_17 = grow_len(1 << 16);
+        let from_2_18 = grow_len(1 << 17);
+        assert_eq!(
+            asked,
+            vec![
+                (at(from_2_17, 1 << 17), (1 << 18) * 8),
+                (at(from_2_18, 1 << 18), (1 << 19) * 8)
+            ]
+        );
+        assert_eq!(index.spare.taken, 2, "both were taken");
+        assert_eq!(index.entries.capacity(), 1 << 19);
+        for (slot, &id) in ids.iter().enumerate() {
+            assert_eq!(index.find(id, id_of), Some(slot as u32));
+        }
+        assert_eq!(index.find(1, id_of), None);
+    }
+
     #[test]
     fn finds_what_was_inserted_and_nothing_else() {
         let cases: &[(&str, Vec<u64>, Vec<u64>)] = &[

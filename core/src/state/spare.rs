@@ -49,6 +49,9 @@ pub(crate) struct Spare<B> {
     pending: Option<Receiver<B>>,
     /// The size of the buffer asked for.
     pending_bytes: usize,
+    /// Buffers taken so far (tests tell a prepared buffer from one made inline by it).
+    #[cfg(test)]
+    pub(crate) taken: usize,
 }
 
 impl<B> Default for Spare<B> {
@@ -56,6 +59,8 @@ impl<B> Default for Spare<B> {
         Spare {
             pending: None,
             pending_bytes: 0,
+            #[cfg(test)]
+            taken: 0,
         }
     }
 }
@@ -101,6 +106,10 @@ impl<B: Send + 'static> Spare<B> {
         match rx.try_recv() {
             Ok(b) => {
                 self.pending = None;
+                #[cfg(test)]
+                {
+                    self.taken += 1;
+                }
                 Some(b)
             }
             Err(TryRecvError::Empty) => None,

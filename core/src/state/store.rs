@@ -544,7 +544,7 @@ mod tests {
             while s.len() < base + PER + 1 {
                 s.push([round as u8; 40]);
             }
-            assert_eq!(s.spare_bytes(), 0, "taken");
+            assert_eq!((s.spare_bytes(), s.spare.taken), (0, round + 1), "taken");
             let chunk = s.chunks.last().expect("a chunk");
             assert_eq!(chunk.as_slice().len(), 1);
             assert!(chunk.is_mapped());
@@ -587,6 +587,7 @@ mod tests {
             s.push([i as u8; 40]);
         }
         assert!(!s.spare.is_pending(), "taken by the next chunk");
+        assert_eq!(s.spare.taken, 1);
         assert_eq!(s.len(), 2 * PER + 1);
         assert!(s.iter().enumerate().all(|(i, r)| r[0] == i as u8));
     }
