@@ -242,6 +242,7 @@ fn ingest_time_survives_an_empty_tail_segment() {
     j.flush().unwrap();
     j.append(700, RecordKind::ENTRY, &payload(3, 30_000))
         .unwrap(); // segment 1, never made durable
+    j.commit().unwrap(); // written to the file, not made durable
     j.crash();
     // Lose the only record of segment 1: it becomes an empty segment with a valid header.
     let loc = locate(tmp.path()).pop().unwrap();
@@ -381,7 +382,13 @@ fn second_writer_is_locked_out_but_readers_are_not() {
         Err(JournalError::Locked(p)) => assert_eq!(p, tmp.path()),
         other => panic!("expected Locked, got {:?}", other.map(|_| ())),
     }
-    // A reader works while the writer is open and sees what was appended.
+    // A reader works while the writer is open and sees what was committed (appended records
+    // reach the file at the commit that ends their batch).
+    assert_eq!(
+        JournalReader::open(tmp.path()).unwrap().records().count(),
+        0
+    );
+    j.commit().unwrap();
     let r = JournalReader::open(tmp.path()).unwrap();
     assert_eq!(r.records().count(), 2);
     assert_eq!(verify_plain(tmp.path()).unwrap().records, 2);
