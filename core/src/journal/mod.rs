@@ -129,24 +129,38 @@
 //!
 //! # Storage seam
 //!
-//! Every request to make bytes durable goes through a [`storage::Storage`] (`msync` of a
-//! written range, `fdatasync` of the marker), given at open in a [`JournalEnv`] with the
-//! [`clock::Clock`] that paces group commits. [`storage::SimulatedDisk`] records what the syncs
-//! made durable, and after [`Journal::crash`] (the writer dies without flushing) its
-//! `cut_power` rewrites the segments to what a power cut leaves, so tests and the simulator can
-//! lose exactly what was not durable.
+//! Every write of record bytes to a segment file and every request to make bytes durable goes
+//! through a [`storage::Storage`] (`pwrite` of staged frames, `fdatasync` of a segment and of
+//! the marker), given at open in a [`JournalEnv`] with the [`clock::Clock`] that paces group
+//! commits. [`storage::SimulatedDisk`] records what the syncs made durable, and after
+//! [`Journal::crash`] (the writer dies without flushing) its `cut_power` rewrites the segments
+//! to what a power cut leaves, so tests and the simulator can lose exactly what was not durable.
 //!
 //! # Writing
 //!
-//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
-//! mapped and pre-faulted (`madvise(MADV_POPULATE_WRITE)` over large ranges, or one write per
-//! page on kernels without it) before any record goes in; the next segment is prepared on a
-//! background thread while the current one fills, so a rollover costs a header write, a rename
-//! and a directory fsync. An append checks limits, computes the link from the payload sums
-//! (given by the caller, [`PayloadSums`], or computed by [`Journal::append`]), writes the frame
-//! straight into the mapping and returns the payload's place in it: no allocation, no system
-//! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
-//! When rolling over in `group` or `sync` mode, the old segment is flushed first.
+//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`)
+//! and their pages brought into the page cache (`madvise(MADV_POPULATE_READ)` over a read-only
+//! mapping) before any record goes in; the next segment is prepared on a background thread
+//! while the current one fills, so the kernel clears fresh pages there, not on the writer, and
+//! a rollover costs a header write, a rename and a directory fsync. An append checks limits,
+//! computes the link from the payload sums (given by the caller, [`PayloadSums`], or computed
+//! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,
+//! at most 4 MiB) and returns the payload's place there, so the caller applies it from the
+//! very bytes that will be on disk: no allocation, no system call. [`Journal::commit`] ends a
+//! batch: it writes the staged frames to the segment file with one `pwrite` (a full staging
+//! buffer is written out early), then, by [`Durability`], `sync` makes them durable inline
+//! (`fdatasync`), `group` hands the written range to the flusher, and `none` starts the
+//! kernel's writeback every 8 MiB (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not
+//! wait), so dirty pages never pile up to the kernel's throttling threshold. When rolling over
+//! in `group` or `sync` mode, the old segment is flushed first.
+//!
+//! Bytes reach the disk through the file descriptor, never through a writable mapping: making
+//! mapped dirty pages durable (`msync`) write-protects each page again, and on a multi-core
+//! machine every such change interrupts the other cores to flush their TLBs, which was most of
+//! the flusher's time. The mapping is read-only (readers and replay); the page cache keeps it
+//! coherent with the writes. Readers, this process's included, see committed records: frames
+//! still in the staging buffer are in no file, and a crash loses them like any record that was
+//! not durable.
 //!
 //! Opening also checks the whole chain, so its cost grows with the journal (measured in
 //! BENCHMARKS.md); snapshots will bound it.
