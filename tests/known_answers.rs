@@ -44,22 +44,16 @@ const SMOKE_EXPORT_BLAKE3: &str =
 const SMOKE_DIGEST: &str = "80b2b7fbff7df21a543128e3101e4bc63e5a1640709d0720776b0d18aa644d96";
 const SMOKE_LSN: u64 = 3372;
 const SMOKE_CONTENT_DIGEST: &str =
-    "97d819afe7c1efd960976c628472b77ccc29991a37cdcceb94b25be3d4a53605";
+    "2e67714a40efff51d64d4a432df36e432ca808629c27aad7aae1bbe4feefe45c";
 const SMOKE_HEAD_LINK: &str = "b57bbd5cc9181f1df273a799984c41b6";
 const SMOKE_BEFORE_CRASH: (u64, &str) = (
     780,
-    "edbccfb847f3d33a83eac2876e768a39f3fdd6eb278912c185b99078eb77605c",
+    "d3747809fcd88b7fd74effd3b1df6b1b33a20e0ec56d907d0f529c2ba0ca3d74",
 );
-const SMOKE_SEGMENTS: [(&str, &str); 2] = [
-    (
-        "00000000000000000000.seg",
-        "1e857b6d592bd92363134c59968ae552eaeb0c41d0a60e382fe22fdded1228c9",
-    ),
-    (
-        "00000000000000000001.seg",
-        "9f731d24626a19d8c593aea0e40183f7a5f2a59c7e97db93b6b9d02ccbc62c1c",
-    ),
-];
+const SMOKE_SEGMENTS: [(&str, &str); 1] = [(
+    "00000000000000000000.seg",
+    "bf12584bd6d40a92c382a19c83ec3fbdbeb1d98586a3ee8ab5db1db13088f5f5",
+)];
 
 fn smoke() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml")

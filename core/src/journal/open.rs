@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::chain::GENESIS_LINK;
 use super::flusher::{Flusher, FlusherParts};
-use super::frame::{FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
+use super::frame::{FRAME_HEADER_LINKED_BYTES, MAX_PAYLOAD_BYTES};
 use super::marker::{self, Durable, Marker};
 use super::recovery::{self, Scan};
 use super::segment::{self, Opened, SEGMENT_HEADER_BYTES, SegmentHeader};
@@ -197,7 +197,7 @@ impl Journal {
         lock_file: File,
     ) -> Journal {
         let max_payload = MAX_PAYLOAD_BYTES
-            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES);
+            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_LINKED_BYTES);
         let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
         let durable_lsn = Arc::new(AtomicU64::new(scan.last_lsn));
         let marker = Arc::new(Mutex::new(marker));

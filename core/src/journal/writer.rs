@@ -12,7 +12,7 @@ use memmap2::Mmap;
 use super::chain::{Link, next_link_summed};
 use super::clock::{Clock, SystemClock};
 use super::flusher::Flusher;
-use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES};
+use super::frame::{self, FRAME_ALIGN_BYTES};
 use super::marker::{Durable, Marker};
 use super::reader::{Records, Span};
 use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
@@ -189,17 +189,17 @@ impl Journal {
         );
         let payload_len = payload.len();
         self.check_record(kind, payload_len)?;
-        let frame_len = frame::frame_bytes(payload_len);
+        let lsn = self
+            .last_lsn
+            .checked_add(1)
+            .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
+        let frame_len = frame::frame_bytes(lsn, payload_len);
         if self.active.end + frame_len > self.active.map.len() {
             self.roll()?;
         }
         if !self.stage.fits(frame_len) {
             self.write_out()?;
         }
-        let lsn = self
-            .last_lsn
-            .checked_add(1)
-            .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
         let ingest_us = ingest_us.max(self.last_ingest_us);
         let link = next_link_summed(
             &self.last_link,
@@ -219,7 +219,7 @@ impl Journal {
         self.last_lsn = lsn;
         self.last_link = link;
         self.last_ingest_us = ingest_us;
-        let stored = self.stage.at(at + FRAME_HEADER_BYTES, payload_len);
+        let stored = self.stage.at(at + frame::header_bytes(lsn), payload_len);
         debug_assert_eq!(stored.as_ptr() as usize % FRAME_ALIGN_BYTES, 0);
         Ok(Appended {
             lsn,
