@@ -181,3 +181,128 @@ fn latency(out: &mut String, r: &BenchReport) {
         let _ = writeln!(out, "{}", line.trim_end());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::samples::Samples;
+    use crate::bench::{Latency, Ratios};
+
+    /// A report as a full-size run of 3 repetitions gives it, figures near the first round's.
+    fn report(full_size: bool, offered_rate_eps: u64, only_pipeline: bool) -> BenchReport {
+        let mut s = Samples::default();
+        let mut three = |figure: &str, v: f64| {
+            for k in [0.9, 1.0, 1.1] {
+                s.push(figure, v * k);
+            }
+        };
+        three("pipeline_eps", 1_643_915.0);
+        three("state_bytes_per_shipment", 250.6);
+        three("journal_bytes_per_record", 185.0);
+        if !only_pipeline {
+            three("limit_eps", 7_112_487.0);
+            three("replay_eps", 3_400_000.0);
+            three("ratios.pipeline_vs_limit", 0.23);
+            three("latency_us.p99", 900.0);
+            three("durable_latency_us.p99", 63_999.0);
+        }
+        let lat = |p99| Latency {
+            p50: 1,
+            p99,
+            p999: 2,
+            max: 3,
+        };
+        BenchReport {
+            events: if full_size { 10_000_000 } else { 20_000 },
+            shipments: if full_size { 1_000_000 } else { 2_000 },
+            shipments_touched: 912_271,
+            limit_eps: 7_112_487.0,
+            apply_only_eps: 0.0,
+            pipeline_eps: 1_643_915.0,
+            pipeline_group_eps: 0.0,
+            replay_eps: 3_400_000.0,
+            jsonl_ingest_eps: 0.0,
+            sqlite_eps: 0.0,
+            sqlite_events: 1_000_000,
+            ratios: Ratios {
+                pipeline_vs_limit: 0.23,
+                pipeline_vs_sqlite: 0.0,
+            },
+            offered_rate_eps,
+            latency_events: 2_000_000,
+            latency_us: lat(900),
+            durable_latency_us: lat(63_999),
+            offered_rate_at_25pct_eps: 410_979,
+            latency_at_25pct_us: Latency::default(),
+            durable_latency_at_25pct_us: Latency::default(),
+            offered_rate_at_50pct_eps: 821_958,
+            latency_at_50pct_us: Latency::default(),
+            durable_latency_at_50pct_us: Latency::default(),
+            state_bytes_per_shipment: 250.6,
+            journal_bytes_per_record: 185.0,
+            generate_seconds: 17.0,
+            cores: 2,
+            seed: 9,
+            version: "0.1.0".into(),
+            full_size,
+            repeat: 3,
+            spread: s.spread(|f| f.contains("latency")),
+        }
+    }
+
+    fn row<'a>(text: &'a str, figure: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{figure} ")))
+            .unwrap_or_else(|| panic!("no {figure} in\n{text}"))
+    }
+
+    #[test]
+    fn the_full_size_run_is_judged_against_every_target() {
+        let text = render(&report(true, TARGET_RATE_EPS, false));
+        assert!(
+            text.contains("full-size run: the targets apply\n"),
+            "{text}"
+        );
+        assert!(text.contains("median of 3 runs"));
+        let cases = [
+            ("pipeline_eps", ">= 3,500,000", "missed (2.1x)"),
+            ("replay_eps", ">= 2 x pipeline_eps", "met"),
+            ("ratios.pipeline_vs_limit", ">= 0.5", "missed (2.2x)"),
+            ("journal_bytes_per_record", "<= 100", "missed (1.9x)"),
+            ("state_bytes_per_shipment", "<= 256", "met"),
+            ("latency_us", "<= 1,000", "met"),
+            ("durable_latency_us", "<= 3,000", "missed (21.3x)"),
+        ];
+        for (figure, target, verdict) in cases {
+            let line = row(&text, figure);
+            assert!(line.contains(target), "{line}");
+            assert!(line.ends_with(verdict), "{line}");
+        }
+        assert!(row(&text, "pipeline_eps").contains("1,479,524 .. 1,808,307"));
+        assert!(row(&text, "sqlite_eps").ends_with("not run"));
+        assert!(row(&text, "latency_at_25pct_us").contains("not run"));
+        assert!(!row(&text, "limit_eps").contains(">="), "no target");
+    }
+
+    #[test]
+    fn other_runs_are_not_comparable() {
+        let smoke = render(&report(false, TARGET_RATE_EPS, false));
+        assert!(smoke.contains("smoke test: the targets are for the full-size run"));
+        for figure in ["pipeline_eps", "state_bytes_per_shipment", "latency_us"] {
+            assert!(row(&smoke, figure).ends_with("not comparable"), "{smoke}");
+        }
+        assert!(
+            !smoke.contains(" met") && !smoke.contains("missed"),
+            "{smoke}"
+        );
+
+        let other_rate = render(&report(true, 500_000, false));
+        assert!(other_rate.contains("except the latency targets"));
+        assert!(row(&other_rate, "latency_us").ends_with("not comparable (offered 500,000/s)"));
+        assert!(row(&other_rate, "pipeline_eps").ends_with("missed (2.1x)"));
+
+        let one_path = render(&report(true, TARGET_RATE_EPS, true));
+        assert!(row(&one_path, "replay_eps").ends_with("not run"));
+        assert!(row(&one_path, "limit_eps").contains("not run"));
+    }
+}

@@ -158,3 +158,77 @@ pub fn sqlite(events: &[Event], path: &Path) -> f64 {
     }
     eps(events.len(), t0.elapsed().as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waybill_core::journal::{Durability, FRAME_HEADER_BYTES, SEGMENT_BYTES_MIN};
+
+    fn entries(n: u64) -> Vec<Entry> {
+        waybill_sim::workload::workload(n, n / 10, 3)
+            .events
+            .into_iter()
+            .map(Entry::Event)
+            .collect()
+    }
+
+    /// The bytes of the segment files from their headers to their last non-zero byte,
+    /// rounded up to the frame alignment: the extent the records occupy, seen from outside.
+    fn written_extent(dir: &Path) -> u64 {
+        let mut total = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_none_or(|e| e != "seg") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            // A spare segment prepared ahead holds no record (nor maybe a header).
+            let end = bytes
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |at| at as u64 + 1);
+            total += end
+                .next_multiple_of(16)
+                .saturating_sub(SEGMENT_HEADER_BYTES as u64);
+        }
+        total
+    }
+
+    fn record_bytes(entries: &[Entry], segment_bytes: u64) -> (u64, u64, u64, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = JournalOptions {
+            segment_bytes,
+            durability: Durability::None,
+            ..JournalOptions::default()
+        };
+        let mut core = Core::open(dir.path(), opts).unwrap();
+        for (i, chunk) in entries.chunks(500).enumerate() {
+            core.ingest(chunk, i as i64).unwrap();
+        }
+        core.flush().unwrap();
+        let (records, bytes) = journal_record_bytes(&core);
+        let segments = core.journal().records().map(|r| r.segment).max().unwrap() as usize + 1;
+        drop(core);
+        (records, bytes, written_extent(dir.path()), segments)
+    }
+
+    #[test]
+    fn journal_bytes_count_the_records_whatever_the_segments() {
+        let entries = entries(3_000);
+        let (records, one, extent, segments) = record_bytes(&entries, 8 << 20);
+        assert_eq!((records, segments), (entries.len() as u64, 1));
+        let (records, many, many_extent, segments) = record_bytes(&entries, SEGMENT_BYTES_MIN);
+        assert_eq!(records, entries.len() as u64);
+        assert!(segments > 3, "{segments} segments");
+        // Neither the segment headers nor the unused ends of full segments count.
+        assert_eq!(one, many);
+        assert!(one >= records * FRAME_HEADER_BYTES as u64);
+        // From outside: the files hold exactly that much, less any zeros ending a payload.
+        for (extent, segments) in [(extent, 1), (many_extent, segments as u64)] {
+            assert!(
+                extent <= one && one - extent < 64 * segments,
+                "{extent} {one}"
+            );
+        }
+    }
+}
