@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 const W: f64 = 760.0;
 const LEFT: f64 = 76.0;
-const RIGHT: f64 = 24.0;
+const RIGHT: f64 = 40.0;
 const TOP: f64 = 60.0;
 const PLOT_H: f64 = 300.0;
 const LEGEND_ROW_PX: f64 = 18.0;
