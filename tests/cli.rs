@@ -280,12 +280,15 @@ fn a_batch_array_ingests_like_jsonl() {
 fn frames(seg: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 64;
-    while at + 48 <= seg.len() {
+    while at + 32 <= seg.len() {
         let len = u32::from_le_bytes(seg[at..at + 4].try_into().unwrap()) as usize;
         if len == 0 {
             break;
         }
-        let size = 48 + len.div_ceil(16) * 16;
+        // A 32-byte header; records whose LSN is a multiple of 16 also store their link.
+        let lsn = u64::from_le_bytes(seg[at + 8..at + 16].try_into().unwrap());
+        let header = if lsn % 16 == 0 { 48 } else { 32 };
+        let size = header + len.div_ceil(16) * 16;
         out.push((at, size));
         at += size;
     }

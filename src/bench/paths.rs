@@ -103,7 +103,7 @@ fn journal_record_bytes(core: &Core) -> (u64, u64) {
     let mut segment: Option<(u32, u64)> = None;
     for r in core.journal().records() {
         records += 1;
-        let end = r.offset + frame_bytes(r.payload.len()) as u64;
+        let end = r.offset + frame_bytes(r.lsn, r.payload.len()) as u64;
         match segment {
             Some((s, last_end)) if s == r.segment => {
                 debug_assert!(end > last_end, "frames in order");
