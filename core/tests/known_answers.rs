@@ -54,13 +54,13 @@ const VEHICLE_DIGESTS: [(u64, &str); 1] = [(
 )];
 
 /// `journal verify`'s content digest (BLAKE3 over every frame) and the chain head.
-const CONTENT_DIGEST: &str = "1d0a39249921f878dba477e58f436a11c1bda514e77c28814ea644ea09f62ada";
+const CONTENT_DIGEST: &str = "d50a6dae96b8ef2446ac2e46d4665b08cf8b91b328772067132428050be61084";
 const HEAD_LINK: &str = "49da960efb632eb53be681766f2fd586";
 /// BLAKE3 of every segment file, by name. (The durable marker beside them is not pinned: how
 /// often it is raised depends on flush timing; its content is checked against the chain.)
 const FILES: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "b79e38a64569c3a7aebe1b134df714b15281920b1546b8222925298a9476425b",
+    "8d0114d463f3658608ef866e33f0f3f01e3fa734028aa363127a9bfb7bc122b0",
 )];
 
 /// Ingest time of the n-th record: one second apart from 2026-11-27T20:00:00Z.
