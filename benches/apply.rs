@@ -10,6 +10,7 @@ use common::{BATCH, Encoded, Gen, Mix, SHIPMENTS, VEHICLES, warm_machine};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rkyv::rancor;
 use waybill_core::event::ArchivedEntry;
+use waybill_core::machine::PREFETCH_AHEAD;
 
 fn bench(c: &mut Criterion) {
     let mut g = Gen::new(17, VEHICLES, SHIPMENTS);
@@ -20,8 +21,19 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(BATCH as u64));
-    for mix in [Mix::Realistic, Mix::VehiclePosition] {
-        group.bench_function(mix.name(), |b| {
+    // Prefetch distance 0 steps plainly; otherwise each step first prefetches the id-index
+    // entry of the entry that many places ahead (`Machine::prefetch`).
+    for (mix, ahead) in [
+        (Mix::Realistic, 0),
+        (Mix::Realistic, PREFETCH_AHEAD),
+        (Mix::VehiclePosition, 0),
+    ] {
+        let name = if ahead == 0 {
+            mix.name().to_owned()
+        } else {
+            format!("{}/prefetch {ahead}", mix.name())
+        };
+        group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -36,7 +48,12 @@ fn bench(c: &mut Criterion) {
                         .collect();
                     let _ = rkyv::access::<ArchivedEntry, rancor::Error>(enc.payload(0)).unwrap();
                     let t = Instant::now();
-                    for a in &archived {
+                    for (i, a) in archived.iter().enumerate() {
+                        if ahead > 0
+                            && let Some(next) = archived.get(i + ahead)
+                        {
+                            machine.prefetch(next);
+                        }
                         let lsn = machine.lsn + 1;
                         black_box(machine.step(lsn, a));
                     }

@@ -93,6 +93,11 @@ impl Counters {
     }
 }
 
+/// How many entries of a batch ahead of the one stepped [`Machine::prefetch`] pays off (at a
+/// million shipments stepping ran 1.05-1.33x faster with 8, median 1.11 over 12 runs; 2, 4,
+/// 16 and 32 did about as well or worse in fewer runs).
+pub const PREFETCH_AHEAD: usize = 8;
+
 /// State, dedupe memory, sources and counters: everything the journal rebuilds.
 #[derive(Debug, Default)]
 pub struct Machine {
@@ -134,6 +139,16 @@ impl Machine {
         };
         self.counters.count(outcome);
         outcome
+    }
+
+    /// Starts loading what stepping `entry` will look up first in the state (see
+    /// [`State::prefetch`]); for a batch, call it [`PREFETCH_AHEAD`] entries ahead of `step`.
+    /// Changes nothing but what is in cache.
+    #[inline]
+    pub fn prefetch(&self, entry: &ArchivedEntry) {
+        if let ArchivedEntry::Event(ev) = entry {
+            self.state.prefetch(ev);
+        }
     }
 
     pub fn digest(&self) -> Digest {

@@ -20,6 +20,7 @@
 //! all of it. Slots and references depend on arrival order; views and digests only follow
 //! them (they sort charges and invoices by id), and nothing orders by them.
 
+use super::StoreBytes;
 use super::register::Key;
 use super::store::{Chunked, Text, TextFill};
 use crate::event::{ChargeKind, GeoPoint};
@@ -525,12 +526,28 @@ impl ExtraStores {
 
     /// Bytes held by every store, by capacity (chunks, chunk tables, text).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.extras.heap_bytes()
-            + self.charges.heap_bytes()
-            + self.invoices.heap_bytes()
-            + self.listed.heap_bytes()
-            + self.amendments.heap_bytes()
-            + self.text.heap_bytes()
+        self.store_bytes().iter().map(|s| s.held_bytes).sum()
+    }
+
+    /// Bytes of the spare chunks asked for and not yet taken.
+    pub(crate) fn spare_bytes(&self) -> usize {
+        self.extras.spare_bytes()
+            + self.charges.spare_bytes()
+            + self.invoices.spare_bytes()
+            + self.listed.spare_bytes()
+            + self.amendments.spare_bytes()
+    }
+
+    /// What each store holds and uses.
+    pub(crate) fn store_bytes(&self) -> [StoreBytes; 6] {
+        [
+            self.extras.store_bytes("extras"),
+            self.charges.store_bytes("charges"),
+            self.invoices.store_bytes("invoices"),
+            self.listed.store_bytes("listed_charges"),
+            self.amendments.store_bytes("amendments"),
+            self.text.store_bytes("ids_text"),
+        ]
     }
 }
 

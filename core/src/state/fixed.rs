@@ -53,7 +53,7 @@ impl<T> FixedVec<T> {
         let bytes = capacity
             .checked_mul(std::mem::size_of::<T>())
             .expect("FixedVec capacity overflows");
-        let buf = if bytes >= MAP_MIN_BYTES && std::mem::align_of::<T>() <= HUGE_PAGE_BYTES {
+        let buf = if Self::would_map(capacity) {
             map_huge::<T>(bytes).map_or_else(
                 || Buf::Heap(Vec::with_capacity(capacity)),
                 |(ptr, map_bytes)| Buf::Mapped {
@@ -68,7 +68,27 @@ impl<T> FixedVec<T> {
         FixedVec { buf, len: 0 }
     }
 
-    #[inline]
+    /// True when a buffer of `capacity` elements gets its own huge-page-advised mapping (if
+    /// the kernel grants one).
+    pub(crate) const fn would_map(capacity: usize) -> bool {
+        match capacity.checked_mul(std::mem::size_of::<T>()) {
+            Some(bytes) => bytes >= MAP_MIN_BYTES && std::mem::align_of::<T>() <= HUGE_PAGE_BYTES,
+            None => false,
+        }
+    }
+
+    /// As [`FixedVec::with_capacity`], with every page of a mapped buffer already faulted in
+    /// (the kernel cleared it on this thread): meant for a thread other than the writer's, so
+    /// the writer later takes no page fault in it.
+    pub(crate) fn with_capacity_prefaulted(capacity: usize) -> FixedVec<T> {
+        let v = FixedVec::<T>::with_capacity(capacity);
+        if let Buf::Mapped { ptr, map_bytes, .. } = v.buf {
+            prefault(ptr.as_ptr().cast(), map_bytes);
+        }
+        v
+    }
+
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -85,6 +105,21 @@ impl<T> FixedVec<T> {
     #[cfg(test)]
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self.buf, Buf::Mapped { .. })
+    }
+
+    /// How many 4 KiB pages of the buffer's first `capacity` elements are in memory (for a
+    /// mapped buffer; 0 otherwise).
+    #[cfg(test)]
+    pub(crate) fn resident_pages(&self) -> usize {
+        let Buf::Mapped { ptr, cap, .. } = self.buf else {
+            return 0;
+        };
+        let pages = (cap * std::mem::size_of::<T>()).div_ceil(4096);
+        let mut v = vec![0u8; pages];
+        // SAFETY: the range lies inside our mapping (page aligned); `v` has a byte per page.
+        let rc = unsafe { libc::mincore(ptr.as_ptr().cast(), pages * 4096, v.as_mut_ptr().cast()) };
+        assert_eq!(rc, 0, "mincore");
+        v.iter().filter(|&&b| b & 1 != 0).count()
     }
 
     /// Appends `value`.
@@ -143,19 +178,17 @@ impl FixedVec<u64> {
     }
 }
 
-impl<T> FixedVec<T> {
-    /// The elements, moved into a `Vec` (the buffer is released by `Drop`).
-    pub(crate) fn into_vec(mut self) -> Vec<T> {
-        // From here `Drop` drops no element (at worst, on a panic, they leak).
-        let len = std::mem::take(&mut self.len);
-        match &mut self.buf {
-            Buf::Heap(v) => std::mem::take(v),
-            // SAFETY: elements `0..len` are initialized and each is read out exactly once;
-            // `Drop` then only unmaps the buffer.
-            Buf::Mapped { ptr, .. } => (0..len)
-                .map(|i| unsafe { ptr.as_ptr().add(i).read() })
-                .collect(),
+impl FixedVec<u64> {
+    /// As [`FixedVec::zeroed`], with every page of a mapped buffer already faulted in (see
+    /// [`FixedVec::with_capacity_prefaulted`]; faulting a page in for writing leaves it zero).
+    pub(crate) fn zeroed_prefaulted(capacity: usize) -> FixedVec<u64> {
+        let mut v = FixedVec::with_capacity_prefaulted(capacity);
+        match &mut v.buf {
+            Buf::Heap(h) => h.resize(capacity, 0),
+            Buf::Mapped { .. } => {}
         }
+        v.len = capacity;
+        v
     }
 }
 
@@ -233,6 +266,28 @@ fn map_huge<T>(bytes: usize) -> Option<(NonNull<T>, usize)> {
     NonNull::new(aligned as *mut T).map(|p| (p, map_bytes))
 }
 
+/// Faults in every page of the mapping at `ptr` (`bytes` long, made by `map_huge`) for
+/// writing, so later accesses take no fault: `MADV_POPULATE_WRITE` where the kernel has it
+/// (Linux 5.14), else a write of zero to every 4 KiB page. Either leaves the contents zero,
+/// as a fresh anonymous mapping reads.
+fn prefault(ptr: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: the range is a private anonymous mapping of ours; populating it changes no
+        // contents.
+        let rc = unsafe { libc::madvise(ptr.cast(), bytes, libc::MADV_POPULATE_WRITE) };
+        if rc == 0 {
+            return;
+        }
+    }
+    const PAGE_BYTES: usize = 4096;
+    for at in (0..bytes).step_by(PAGE_BYTES) {
+        // SAFETY: `at < bytes`, inside the mapping; no element lives there yet (the buffer is
+        // fresh) and the byte written is the zero it already reads as.
+        unsafe { std::ptr::write_volatile(ptr.add(at), 0) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,7 +319,6 @@ mod tests {
             v.as_mut_slice().iter_mut().for_each(|x| *x += 1);
             let c = v.clone();
             assert_eq!(c.as_slice(), v.as_slice());
-            assert_eq!(c.into_vec().as_slice(), v.as_slice());
             if v.is_mapped() {
                 assert_eq!(v.as_slice().as_ptr() as usize % HUGE_PAGE_BYTES, 0);
             }
@@ -298,6 +352,26 @@ mod tests {
                 assert_eq!(v.as_slice()[capacity - 1], 7);
             }
         }
+    }
+
+    /// A fresh mapping holds no page until written; a prefaulted one holds every page, and
+    /// still reads as zero.
+    #[test]
+    fn prefaulted_buffers_are_resident_before_any_write() {
+        let cap = 3 * HUGE_PAGE_BYTES / 8 + 5;
+        let pages = (cap * 8).div_ceil(4096);
+        let fresh = FixedVec::<u64>::with_capacity(cap);
+        assert!(fresh.is_mapped());
+        assert_eq!(fresh.resident_pages(), 0);
+        let ready = FixedVec::<u64>::with_capacity_prefaulted(cap);
+        assert_eq!((ready.len(), ready.resident_pages()), (0, pages));
+        let zeroed = FixedVec::<u64>::zeroed_prefaulted(cap);
+        assert_eq!((zeroed.len(), zeroed.resident_pages()), (cap, pages));
+        assert!(zeroed.as_slice().iter().all(|&x| x == 0));
+        // Below the mapping size, buffers come from the allocator as before.
+        let small = FixedVec::<u64>::zeroed_prefaulted(100);
+        assert!(!small.is_mapped());
+        assert_eq!(small.as_slice(), &[0; 100][..]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! Symbols depend on arrival order: they never reach a view, a digest or an ordering decision;
 //! those always resolve the symbol back to its value first. The index is never iterated.
 
+use super::StoreBytes;
 use super::index::Index;
 use super::store::{Text, TextFill};
 use xxhash_rust::xxh3::xxh3_64;
@@ -50,6 +51,17 @@ impl Interner {
         refs.push(text.push(s));
         index.insert(key, sym, |sym| xxh3_64(text.bytes(refs[sym as usize])));
         sym
+    }
+
+    /// What the interner holds (as `heap_bytes`) and uses (symbols, strings, index entries).
+    pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
+        StoreBytes {
+            store,
+            held_bytes: self.heap_bytes(),
+            used_bytes: self.refs.len() * std::mem::size_of::<u32>()
+                + self.text.used_bytes()
+                + self.index.store_bytes(store).used_bytes,
+        }
     }
 
     /// Bytes held: the symbol table and the index by capacity, the text store's chunks.
@@ -106,6 +118,16 @@ impl TermsInterner {
         terms.push(t);
         index.insert(t.hash(), sym, |sym| terms[sym as usize].hash());
         sym
+    }
+
+    /// What the interner holds (as `heap_bytes`) and uses (terms, index entries).
+    pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
+        StoreBytes {
+            store,
+            held_bytes: self.heap_bytes(),
+            used_bytes: self.terms.len() * std::mem::size_of::<DetentionTerms>()
+                + self.index.store_bytes(store).used_bytes,
+        }
     }
 
     /// Bytes held: the table and the index, by capacity.

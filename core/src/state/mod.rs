@@ -37,6 +37,7 @@ mod index;
 mod intern;
 pub(crate) mod register;
 mod shipment;
+mod spare;
 mod store;
 pub mod totals;
 mod vehicle;
@@ -89,6 +90,16 @@ pub struct State {
     routes: Interner,
     /// The most `delivery.failed` counted on any one shipment (for admission).
     max_failed_attempts: u32,
+}
+
+/// What one store of a [`State`] holds (see [`State::heap_bytes_by_store`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreBytes {
+    pub store: &'static str,
+    /// Held, by capacity (as [`State::heap_bytes`] counts).
+    pub held_bytes: usize,
+    /// Used by what the store holds.
+    pub used_bytes: usize,
 }
 
 /// How full each store of a [`State`] is: what admission (`crate::admit`) compares with the
@@ -174,6 +185,22 @@ impl State {
             ids_text: self.extras.text_fill(),
             customers_text: self.customers.text_fill(),
             routes_text: self.routes.text_fill(),
+        }
+    }
+
+    /// Starts loading the id-index entry that applying `event` will look up first (the
+    /// vehicle's for a position, else the shipment's): called a few events ahead, the lookup
+    /// then finds it in cache. Changes nothing.
+    #[inline]
+    pub fn prefetch(&self, event: &crate::event::ArchivedEvent) {
+        let subject = event.subject.to_native();
+        if matches!(
+            event.body,
+            crate::event::ArchivedBody::VehiclePosition { .. }
+        ) {
+            self.vehicle_index.prefetch(subject);
+        } else {
+            self.shipment_index.prefetch(subject);
         }
     }
 
@@ -293,6 +320,48 @@ impl State {
             + self.customers.heap_bytes()
             + self.detention_terms.heap_bytes()
             + self.routes.heap_bytes()
+    }
+
+    /// Bytes of the spare chunks and index tables asked for and not yet taken: the next buffer
+    /// of each large store, prepared off the writer thread (at most one per store). Not part of
+    /// [`State::heap_bytes`], which counts what the state holds.
+    pub fn spare_bytes(&self) -> usize {
+        self.shipments.spare_bytes()
+            + self.shipment_index.spare_bytes()
+            + self.progress.spare_bytes()
+            + self.extras.spare_bytes()
+            + self.vehicles.spare_bytes()
+            + self.vehicle_index.spare_bytes()
+    }
+
+    /// [`State::heap_bytes`] store by store (the held bytes sum to it), with the bytes each
+    /// store uses: its records, entries or strings (what a store without slack would hold).
+    pub fn heap_bytes_by_store(&self) -> Vec<StoreBytes> {
+        let one = |store, held, used| StoreBytes {
+            store,
+            held_bytes: held,
+            used_bytes: used,
+        };
+        let size = std::mem::size_of::<State>();
+        let mut stores = vec![
+            one("state", size, size),
+            self.shipments.store_bytes("shipments"),
+            self.shipment_index.store_bytes("shipment_index"),
+            self.progress.store_bytes("progress"),
+        ];
+        stores.extend(self.extras.store_bytes());
+        stores.extend([
+            self.vehicles.store_bytes("vehicles"),
+            self.vehicle_index.store_bytes("vehicle_index"),
+            self.customers.store_bytes("customers"),
+            self.detention_terms.store_bytes("detention_terms"),
+            self.routes.store_bytes("routes"),
+        ]);
+        debug_assert_eq!(
+            stores.iter().map(|s| s.held_bytes).sum::<usize>(),
+            self.heap_bytes()
+        );
+        stores
     }
 
     /// Reserves room for `shipments` more shipments and `vehicles` more vehicles, so that a

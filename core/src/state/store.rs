@@ -1,25 +1,50 @@
 //! Append-only record stores addressed by a `u32` slot.
 //!
-//! [`Chunked`] keeps records in chunks of [`Chunked::PER_CHUNK`] records (as many as fit in one
-//! 2 MiB huge page), allocated as needed, so growing never copies the records of full chunks
-//! and the capacity overhead is at most one chunk. The first chunk starts small and doubles
-//! (moving its records while it is the only one) so small states stay small; every later
-//! chunk is a [`FixedVec`] on its own huge-page-advised mapping (see `fixed`), which keeps
-//! random access to a large state from missing the TLB.
+//! [`Chunked`] keeps records in chunks that are allocated as the store grows and never move,
+//! so growing never copies a record and a reference (a slot) stays valid for the life of the
+//! store. Chunk sizes are geometric up to one huge page, then constant:
+//!
+//! - the first [`Chunked::PER_CHUNK`] slots (as many records as fit in a 2 MiB huge page) lie
+//!   in *small* chunks from the global allocator, in classes of [`CLASS_CHUNKS`] chunks each:
+//!   class `k`'s chunks hold `FIRST_CHUNK << k` records (the last one cut at `PER_CHUNK`). A
+//!   new chunk is therefore at most about `1 / CLASS_CHUNKS` of what the store holds, so a
+//!   small store holds little more than its records;
+//! - every later chunk holds `PER_CHUNK` records on its own huge-page-advised mapping (see
+//!   `fixed`), which keeps random access to a large state from missing the TLB. The next one is
+//!   prepared off the writer thread (`spare`) once the current one is three quarters full, so
+//!   the kernel clears its pages there, not on the writer; when it is not ready in time the
+//!   chunk is allocated inline (the writer never waits).
+//!
+//! A slot's chunk is computed, never searched: past the small chunks a division by the
+//! constant `PER_CHUNK`; below, the class is the position of the highest bit of
+//! `slot + CLASS_CHUNKS * FIRST_CHUNK` (see [`Chunked::place_small`]).
 
+use super::StoreBytes;
 use super::fixed::{FixedVec, HUGE_PAGE_BYTES};
+use super::spare::Spare;
 
 /// Most records one [`Chunked`] store holds (slots are `u32`; a reference is `slot + 1`).
 pub(crate) const MAX_RECORDS: usize = u32::MAX as usize;
 
-/// The first chunk starts this small and doubles up to [`Chunked::PER_CHUNK`].
-const FIRST_CAPACITY: usize = 8;
+/// Records of the first small chunk (a power of two).
+const FIRST_CHUNK_SHIFT: u32 = 3;
+/// Small chunks per size class (a power of two): a new chunk is at most about
+/// `1 / CLASS_CHUNKS` of the store's capacity.
+const CLASS_CHUNKS_SHIFT: u32 = 3;
+pub(crate) const CLASS_CHUNKS: usize = 1 << CLASS_CHUNKS_SHIFT;
+/// The fill of a large chunk (in records, out of `PER_CHUNK`) at which the next one is asked
+/// for: three quarters.
+const SPARE_AT_NUM: usize = 3;
+const SPARE_AT_DEN: usize = 4;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Chunked<T> {
-    /// Every chunk but the last is full; every chunk but the first has capacity `PER_CHUNK`.
+    /// The small chunks (`SMALL_CHUNKS` of them once the store has `PER_CHUNK` records), then
+    /// the large ones. Every chunk but the last is full.
     chunks: Vec<FixedVec<T>>,
     len: usize,
+    /// The next large chunk, being prepared off the writer thread (a clone asks for none).
+    spare: Spare<FixedVec<T>>,
 }
 
 impl<T> Default for Chunked<T> {
@@ -27,12 +52,14 @@ impl<T> Default for Chunked<T> {
         Chunked {
             chunks: Vec::new(),
             len: 0,
+            spare: Spare::default(),
         }
     }
 }
 
 impl<T> Chunked<T> {
-    /// Records per chunk: as many as fit in a huge page (at least one).
+    /// Records per large chunk: as many as fit in a huge page (at least one). The small chunks
+    /// hold the first `PER_CHUNK` slots.
     pub(crate) const PER_CHUNK: usize = {
         match HUGE_PAGE_BYTES.checked_div(std::mem::size_of::<T>()) {
             Some(0) | None => 1,
@@ -40,10 +67,62 @@ impl<T> Chunked<T> {
         }
     };
 
+    /// The slot (modulo `PER_CHUNK`) whose push asks for the next large chunk.
+    const SPARE_AT: usize = Self::PER_CHUNK / SPARE_AT_DEN * SPARE_AT_NUM;
+
+    /// How many small chunks hold the first `PER_CHUNK` slots.
+    const SMALL_CHUNKS: usize = {
+        let mut c = 0;
+        while Self::small_start(c) < Self::PER_CHUNK {
+            c += 1;
+        }
+        c
+    };
+
+    /// The first slot of small chunk `c` (where it would start, past `PER_CHUNK` too).
+    const fn small_start(c: usize) -> usize {
+        let k = (c >> CLASS_CHUNKS_SHIFT) as u32;
+        let class_start = ((1 << k) - 1) << (CLASS_CHUNKS_SHIFT + FIRST_CHUNK_SHIFT);
+        class_start + ((c & (CLASS_CHUNKS - 1)) << (FIRST_CHUNK_SHIFT + k))
+    }
+
+    /// Records chunk `c` holds.
+    fn chunk_capacity(c: usize) -> usize {
+        if c < Self::SMALL_CHUNKS {
+            let size = 1 << (FIRST_CHUNK_SHIFT + (c >> CLASS_CHUNKS_SHIFT) as u32);
+            size.min(Self::PER_CHUNK - Self::small_start(c))
+        } else {
+            Self::PER_CHUNK
+        }
+    }
+
+    /// (chunk, offset) of `slot`.
     #[inline]
     fn place(slot: u32) -> (usize, usize) {
-        let i = slot as usize;
-        (i / Self::PER_CHUNK, i % Self::PER_CHUNK)
+        let s = slot as usize;
+        if s >= Self::PER_CHUNK {
+            (
+                Self::SMALL_CHUNKS - 1 + s / Self::PER_CHUNK,
+                s % Self::PER_CHUNK,
+            )
+        } else {
+            Self::place_small(s)
+        }
+    }
+
+    /// (chunk, offset) of a slot below `PER_CHUNK`. With `u = slot + CLASS_CHUNKS *
+    /// FIRST_CHUNK` and `b` its highest bit, the class is `b - log2(CLASS_CHUNKS *
+    /// FIRST_CHUNK)`, and `u` without that bit counts the slots before it in its class.
+    #[inline]
+    fn place_small(s: usize) -> (usize, usize) {
+        debug_assert!(s < Self::PER_CHUNK);
+        let u = s + (1 << (CLASS_CHUNKS_SHIFT + FIRST_CHUNK_SHIFT));
+        let b = usize::BITS - 1 - u.leading_zeros();
+        let k = (b - CLASS_CHUNKS_SHIFT - FIRST_CHUNK_SHIFT) as usize;
+        let in_class = u - (1 << b);
+        let size_shift = b - CLASS_CHUNKS_SHIFT;
+        let c = (k << CLASS_CHUNKS_SHIFT) + (in_class >> size_shift);
+        (c, in_class & ((1 << size_shift) - 1))
     }
 
     #[inline]
@@ -70,66 +149,21 @@ impl<T> Chunked<T> {
         self.chunks.get(c)?.as_slice().get(o)
     }
 
-    /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
-    pub(crate) fn push(&mut self, value: T) -> u32 {
-        assert!(self.len < MAX_RECORDS, "record store full");
-        let (c, _) = Self::place(self.len as u32);
-        if c == self.chunks.len() {
-            let cap = if c == 0 {
-                FIRST_CAPACITY.min(Self::PER_CHUNK)
-            } else {
-                Self::PER_CHUNK
-            };
-            self.chunks.push(FixedVec::with_capacity(cap));
-        }
-        let chunk = &mut self.chunks[c];
-        if chunk.len() == chunk.capacity() {
-            // Only the first chunk is ever short of PER_CHUNK capacity.
-            debug_assert_eq!(c, 0);
-            let cap = (chunk.capacity() * 2).clamp(FIRST_CAPACITY, Self::PER_CHUNK);
-            Self::regrow(chunk, cap);
-        }
-        chunk.push(value);
-        self.len += 1;
-        (self.len - 1) as u32
-    }
-
-    /// Moves the first chunk's records into a chunk of capacity `cap`.
-    #[cold]
-    fn regrow(chunk: &mut FixedVec<T>, cap: usize) {
-        debug_assert!(cap >= chunk.len());
-        let old = std::mem::replace(chunk, FixedVec::with_capacity(cap));
-        for v in old.into_vec() {
-            chunk.push(v);
-        }
-    }
-
-    /// Allocates room for `additional` more records now (whole chunks past the first).
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        let want = self.len.saturating_add(additional).min(u32::MAX as usize);
-        if want == 0 {
-            return;
-        }
-        if self.chunks.is_empty() {
-            self.chunks.push(FixedVec::with_capacity(0));
-        }
-        let first_want = want.min(Self::PER_CHUNK);
-        if self.chunks[0].capacity() < first_want {
-            Self::regrow(&mut self.chunks[0], first_want);
-        }
-        let chunks = want.div_ceil(Self::PER_CHUNK);
-        self.chunks
-            .reserve_exact(chunks.saturating_sub(self.chunks.len()));
-        while self.chunks.len() < chunks {
-            self.chunks.push(FixedVec::with_capacity(Self::PER_CHUNK));
-        }
-    }
-
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flat_map(FixedVec::as_slice)
     }
 
-    /// Bytes held by the store itself: every chunk by capacity, and the chunk table.
+    /// What the store holds (as `heap_bytes`) and uses (its records).
+    pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
+        StoreBytes {
+            store,
+            held_bytes: self.heap_bytes(),
+            used_bytes: self.len * std::mem::size_of::<T>(),
+        }
+    }
+
+    /// Bytes held by the store itself: every chunk by capacity, and the chunk table (not a
+    /// spare chunk being prepared: see [`Chunked::spare_bytes`]).
     pub(crate) fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.chunks.capacity() * size_of::<FixedVec<T>>()
@@ -138,6 +172,74 @@ impl<T> Chunked<T> {
                 .iter()
                 .map(|c| c.capacity() * size_of::<T>())
                 .sum::<usize>()
+    }
+
+    /// Bytes of the spare chunk asked for and not taken yet (prepared or being prepared).
+    pub(crate) fn spare_bytes(&self) -> usize {
+        self.spare.pending_bytes()
+    }
+}
+
+impl<T: Send + 'static> Chunked<T> {
+    /// Appends `value` and returns its slot. Panics past `u32::MAX` records.
+    #[inline]
+    pub(crate) fn push(&mut self, value: T) -> u32 {
+        assert!(self.len < MAX_RECORDS, "record store full");
+        let slot = self.len as u32;
+        let (c, o) = Self::place(slot);
+        if c == self.chunks.len() {
+            debug_assert_eq!(o, 0, "a chunk is added for its first slot");
+            self.add_chunk();
+        }
+        self.chunks[c].push(value);
+        self.len += 1;
+        // The small chunks hold the first PER_CHUNK slots, so this is the fill level of the
+        // first large chunk's predecessor too.
+        if slot as usize % Self::PER_CHUNK == Self::SPARE_AT {
+            self.ask_spare();
+        }
+        slot
+    }
+
+    /// Adds the next chunk: the spare when it is ready, else a new one.
+    #[cold]
+    fn add_chunk(&mut self) {
+        let c = self.chunks.len();
+        let cap = Self::chunk_capacity(c);
+        let spare = if c >= Self::SMALL_CHUNKS {
+            self.spare.take()
+        } else {
+            None
+        };
+        let chunk = spare.unwrap_or_else(|| FixedVec::with_capacity(cap));
+        debug_assert_eq!(chunk.capacity(), cap);
+        self.chunks.push(chunk);
+    }
+
+    /// Asks for the next large chunk to be prepared off this thread (when it would be mapped:
+    /// a chunk from the allocator takes no large clearing at once).
+    #[cold]
+    fn ask_spare(&mut self) {
+        if FixedVec::<T>::would_map(Self::PER_CHUNK) {
+            let bytes = Self::PER_CHUNK * std::mem::size_of::<T>();
+            self.spare.request(bytes, || {
+                FixedVec::with_capacity_prefaulted(Self::PER_CHUNK)
+            });
+        }
+    }
+
+    /// Allocates room for `additional` more records now (every chunk up to there).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let want = self.len.saturating_add(additional).min(MAX_RECORDS);
+        if want == 0 {
+            return;
+        }
+        let (last, _) = Self::place((want - 1) as u32);
+        self.chunks
+            .reserve_exact((last + 1).saturating_sub(self.chunks.len()));
+        while self.chunks.len() <= last {
+            self.add_chunk();
+        }
     }
 }
 
@@ -236,6 +338,20 @@ impl Text {
         std::str::from_utf8(self.bytes(r)).expect("stored from a str")
     }
 
+    /// Bytes of the strings stored, their lengths included.
+    pub(crate) fn used_bytes(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    /// What the store holds (as `heap_bytes`) and uses (its strings).
+    pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
+        StoreBytes {
+            store,
+            held_bytes: self.heap_bytes(),
+            used_bytes: self.used_bytes(),
+        }
+    }
+
     /// Bytes held: every chunk by capacity, and the chunk table.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
@@ -287,9 +403,66 @@ mod tests {
 
     const PER: usize = Chunked::<u64>::PER_CHUNK;
 
+    /// The chunk schedule of `T`: small chunks tile the first `PER_CHUNK` slots exactly, each
+    /// class has `CLASS_CHUNKS` chunks of twice the size of the class before, and `place`
+    /// walks every chunk's offsets in order, for slots into the third large chunk.
+    fn check_schedule<T>() {
+        let per = Chunked::<T>::PER_CHUNK;
+        let small = Chunked::<T>::SMALL_CHUNKS;
+        let tiled: usize = (0..small).map(Chunked::<T>::chunk_capacity).sum();
+        assert_eq!(tiled, per, "{}", std::any::type_name::<T>());
+        for c in 0..small {
+            let size = 1 << (FIRST_CHUNK_SHIFT + (c / CLASS_CHUNKS) as u32);
+            let cap = Chunked::<T>::chunk_capacity(c);
+            assert!(cap > 0 && cap <= size, "chunk {c}");
+            assert!(
+                cap == size || c == small - 1,
+                "only the last small chunk is cut"
+            );
+        }
+        let (mut chunk, mut offset) = (0, 0);
+        for slot in 0..(3 * per + 7).min(u32::MAX as usize) {
+            if offset == Chunked::<T>::chunk_capacity(chunk) {
+                (chunk, offset) = (chunk + 1, 0);
+            }
+            assert_eq!(
+                Chunked::<T>::place(slot as u32),
+                (chunk, offset),
+                "{} slot {slot}",
+                std::any::type_name::<T>()
+            );
+            offset += 1;
+        }
+        assert_eq!(chunk, small - 1 + (3 * per + 6) / per);
+    }
+
+    #[test]
+    fn chunks_tile_the_slots() {
+        check_schedule::<u8>();
+        check_schedule::<u32>();
+        check_schedule::<u64>();
+        check_schedule::<[u8; 40]>();
+        check_schedule::<[u8; 92]>();
+        check_schedule::<[u8; 128]>();
+        check_schedule::<[u8; 100_000]>(); // 20 records per huge page: one small class
+        check_schedule::<[u8; 3 << 20]>(); // larger than a huge page: one record per chunk
+    }
+
     #[test]
     fn push_get_and_capacity_overhead() {
-        for n in [0usize, 1, 7, 8, 9, PER - 1, PER, PER + 1, 3 * PER + 5] {
+        for n in [
+            0usize,
+            1,
+            7,
+            8,
+            9,
+            65,
+            1000,
+            PER - 1,
+            PER,
+            PER + 1,
+            3 * PER + 5,
+        ] {
             let mut s = Chunked::<u64>::default();
             for i in 0..n {
                 assert_eq!(s.push(i as u64 * 3), i as u32);
@@ -300,12 +473,24 @@ mod tests {
             }
             assert_eq!(s.try_get(n as u32), None);
             assert!(s.iter().copied().eq((0..n as u64).map(|i| i * 3)), "n {n}");
+            // Slack: only the last chunk has room, and it is at most 2 / CLASS_CHUNKS of the
+            // chunks before it (a first chunk, or a huge page's worth, when larger).
             let held: usize = s.chunks.iter().map(FixedVec::capacity).sum();
-            assert!(held >= n && held - n <= PER, "n {n}: {held} held");
-            // Capacity overhead: at most one chunk, plus the chunk table.
+            let last = s.chunks.last().map_or(0, FixedVec::capacity);
+            let room = (held - last) * 2 / CLASS_CHUNKS;
+            assert!(held >= n, "n {n}");
             assert!(
-                s.heap_bytes()
-                    <= (n + PER) * 8 + s.chunks.capacity() * std::mem::size_of::<FixedVec<u64>>()
+                held - n < last
+                    && last
+                        <= room
+                            .max(1 << FIRST_CHUNK_SHIFT)
+                            .max(PER * (n > PER) as usize)
+                    || n == 0,
+                "n {n}: {held} held, last chunk {last}"
+            );
+            assert_eq!(
+                s.heap_bytes(),
+                held * 8 + s.chunks.capacity() * std::mem::size_of::<FixedVec<u64>>()
             );
             if n > 0 {
                 *s.get_mut(0) = 99;
@@ -318,20 +503,93 @@ mod tests {
     fn records_never_move() {
         const CHUNK: usize = Chunked::<[u8; 40]>::PER_CHUNK;
         let mut s = Chunked::<[u8; 40]>::default();
-        s.push([1; 40]);
-        let first = s.get(0) as *const _;
-        for _ in 0..2 * CHUNK {
-            s.push([2; 40]);
+        let mut seen = Vec::new();
+        for i in 0..3 * CHUNK {
+            let slot = s.push([i as u8; 40]);
+            if slot % 97 == 0 {
+                seen.push((slot, s.get(slot) as *const [u8; 40]));
+            }
         }
-        let second_chunk = s.get(CHUNK as u32) as *const _;
-        for _ in 0..CHUNK {
-            s.push([3; 40]);
+        for &(slot, at) in &seen {
+            assert_eq!(s.get(slot) as *const _, at, "slot {slot}");
+            assert_eq!(*s.get(slot), [slot as u8; 40]);
         }
-        assert_eq!(s.get(CHUNK as u32) as *const _, second_chunk);
-        // The first chunk grew by doubling (it may move while it is the only one); later
-        // chunks sit on huge-page mappings.
-        let _ = first;
-        assert!(s.chunks[1..].iter().all(FixedVec::is_mapped));
+        // Past the small chunks, chunks sit on huge-page mappings.
+        let small = Chunked::<[u8; 40]>::SMALL_CHUNKS;
+        assert!(s.chunks[..small].iter().all(|c| !c.is_mapped()));
+        assert!(s.chunks[small..].iter().all(FixedVec::is_mapped));
+    }
+
+    /// Three quarters into a chunk, the next one is asked for off this thread; once it is ready
+    /// it becomes the next chunk, with its pages already faulted in.
+    #[test]
+    fn the_next_large_chunk_is_prepared_ahead() {
+        type R = [u8; 40];
+        const PER: usize = Chunked::<R>::PER_CHUNK;
+        const AT: usize = Chunked::<R>::SPARE_AT;
+        let pages = (PER * 40).div_ceil(4096);
+        let mut s = Chunked::<R>::default();
+        for round in 0..3 {
+            let base = round * PER;
+            // Up to three quarters of the chunk (of the small chunks in round 0), nothing.
+            while s.len() < base + AT {
+                assert_eq!(s.spare_bytes(), 0, "slot {}", s.len());
+                s.push([round as u8; 40]);
+            }
+            s.push([round as u8; 40]);
+            assert_eq!(s.spare_bytes(), PER * 40, "asked for at slot {}", base + AT);
+            // The test waits so it does not depend on the preparing thread's speed; the
+            // writer never does (see `spare`).
+            s.spare.wait_ready();
+            while s.len() < base + PER + 1 {
+                s.push([round as u8; 40]);
+            }
+            assert_eq!((s.spare_bytes(), s.spare.taken), (0, round + 1), "taken");
+            let chunk = s.chunks.last().expect("a chunk");
+            assert_eq!(chunk.as_slice().len(), 1);
+            assert!(chunk.is_mapped());
+            assert_eq!(
+                chunk.resident_pages(),
+                pages,
+                "prefaulted, though one record is in"
+            );
+        }
+        assert!(
+            s.iter()
+                .enumerate()
+                .all(|(i, r)| r[0] as usize == i.saturating_sub(1) / PER)
+        );
+    }
+
+    /// When the spare is not ready the chunk is made inline, and the request stays for the
+    /// chunk after.
+    #[test]
+    fn a_spare_not_ready_is_not_waited_for() {
+        type R = [u8; 40];
+        const PER: usize = Chunked::<R>::PER_CHUNK;
+        let mut s = Chunked::<R>::default();
+        let (release, gate) = crossbeam_channel::bounded::<()>(0);
+        // Hold the preparing thread at a gate, so the spare cannot be ready in time.
+        let mut blocker = Spare::<()>::default();
+        blocker.request(0, move || gate.recv().expect("released"));
+        for i in 0..PER + 1 {
+            s.push([i as u8; 40]);
+        }
+        assert!(
+            s.spare.is_pending() && !s.spare.is_ready(),
+            "still asked for"
+        );
+        let chunk = s.chunks.last().expect("a chunk");
+        assert_eq!(chunk.as_slice().len(), 1, "made inline");
+        release.send(()).expect("the gate is waited at");
+        s.spare.wait_ready();
+        for i in PER + 1..2 * PER + 1 {
+            s.push([i as u8; 40]);
+        }
+        assert!(!s.spare.is_pending(), "taken by the next chunk");
+        assert_eq!(s.spare.taken, 1);
+        assert_eq!(s.len(), 2 * PER + 1);
+        assert!(s.iter().enumerate().all(|(i, r)| r[0] == i as u8));
     }
 
     #[test]
