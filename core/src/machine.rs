@@ -5,7 +5,8 @@
 //! journal*, so replaying the journal always rebuilds the live state bit for bit.
 
 use crate::dedupe::Dedupe;
-use crate::event::{ArchivedEntry, DeadLetterReason};
+use crate::event::DeadLetterReason;
+use crate::record::{EntryView, EventView};
 use crate::source::{EventKey, Sources};
 use crate::state::totals::exact_u128;
 use crate::state::{CurrencyTotals, Digest, State, Status};
@@ -109,31 +110,40 @@ impl Machine {
         Self::default()
     }
 
-    /// Applies the journal entry at `lsn`. LSNs must come in order, one after the other.
+    /// Applies the journal entry at `lsn` (an `&ArchivedEntry` or an [`EntryView`] of either
+    /// record form). LSNs must come in order, one after the other.
     #[inline]
-    pub fn step(&mut self, lsn: u64, entry: &ArchivedEntry) -> Outcome {
+    pub fn step<'a>(&mut self, lsn: u64, entry: impl Into<EntryView<'a>>) -> Outcome {
         assert_eq!(lsn, self.lsn + 1, "entries must be stepped in LSN order");
         self.lsn = lsn;
-        let outcome = match entry {
-            ArchivedEntry::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
-            ArchivedEntry::Event(ev) => {
-                let source = self.sources.intern(ev.source.as_str());
-                let sequence = ev.sequence.to_native();
-                if self.dedupe.mark(source, sequence) {
-                    let key = EventKey {
-                        time_us: ev.time_us.to_native(),
-                        source,
-                        sequence,
-                    };
-                    self.state.apply(ev, key, &self.sources);
-                    Outcome::Applied
-                } else {
-                    Outcome::Duplicate
-                }
-            }
+        let outcome = match entry.into() {
+            EntryView::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
+            EntryView::Event(ev) => self.step_event(ev),
         };
         self.counters.count(outcome);
         outcome
+    }
+
+    #[inline]
+    fn step_event(&mut self, ev: EventView<'_>) -> Outcome {
+        let source = self.sources.intern(ev.source());
+        let sequence = ev.sequence();
+        if !self.dedupe.mark(source, sequence) {
+            return Outcome::Duplicate;
+        }
+        let key = EventKey {
+            time_us: ev.time_us(),
+            source,
+            sequence,
+        };
+        match ev {
+            EventView::Archived(a) => self.state.apply(a, key, &self.sources),
+            EventView::Compact(c) => {
+                self.state
+                    .apply_body(c.subject(), &c.archived_body(), key, &self.sources)
+            }
+        }
+        Outcome::Applied
     }
 
     pub fn digest(&self) -> Digest {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use journal_util::*;
 use waybill_core::journal::{
-    Durability, Journal, JournalError, JournalReader, MARKER_FILE_NAME, RecordKind,
+    Durability, FORMAT_VERSION, Journal, JournalError, JournalReader, MARKER_FILE_NAME, RecordKind,
     SEGMENT_HEADER_BYTES,
 };
 
@@ -585,7 +585,7 @@ fn damaged_header_of_the_only_segment_is_an_error() {
 
 #[test]
 fn a_journal_of_another_format_version_is_refused() {
-    for version in [4u32, 5, 7] {
+    for version in [4u32, 5, FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();

@@ -50,7 +50,7 @@ pub use view::{
     VehicleView,
 };
 
-use crate::event::ArchivedEvent;
+use crate::event::{ArchivedBody, ArchivedEvent};
 use crate::source::{EventKey, Sources};
 use extra::ExtraStores;
 use index::Index;
@@ -121,6 +121,19 @@ impl State {
     #[inline]
     pub fn apply(&mut self, event: &ArchivedEvent, key: EventKey, sources: &Sources) {
         self.apply_event(event, key, sources);
+    }
+
+    /// [`Self::apply`] for an event given by its subject and payload (what a compact journal
+    /// record holds: its payload is built in place).
+    #[inline]
+    pub fn apply_body(
+        &mut self,
+        subject: u64,
+        body: &ArchivedBody,
+        key: EventKey,
+        sources: &Sources,
+    ) {
+        self.apply_subject_body(subject, body, key, sources);
     }
 
     pub fn shipment_count(&self) -> usize {
