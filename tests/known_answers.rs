@@ -44,20 +44,20 @@ const SMOKE_EXPORT_BLAKE3: &str =
 const SMOKE_DIGEST: &str = "80b2b7fbff7df21a543128e3101e4bc63e5a1640709d0720776b0d18aa644d96";
 const SMOKE_LSN: u64 = 4152;
 const SMOKE_CONTENT_DIGEST: &str =
-    "917bc3691a2d8084f55b5873759c830e59d57a30200bbf9de2b7901fb6bf4bd7";
-const SMOKE_HEAD_LINK: &str = "8a1b6bb91a9d76dc55ad94403bdea19f";
+    "ad5d59cedc71a1bf8da21f70e0cd926f6201ef593a0fe15cbd28876fffd9e0da";
+const SMOKE_HEAD_LINK: &str = "3ca14cd28a958f62931539b3847eeaf5";
 const SMOKE_BEFORE_CRASH: (u64, &str) = (
     780,
-    "943aa21330ee56d3c9ac0997fbab1a6f97ad12e308476cbbc92f8d8cff011e47",
+    "2cbbf99d121e84d75fb895950d22dae94859425397e95535cfda7202b8128e28",
 );
 const SMOKE_SEGMENTS: [(&str, &str); 2] = [
     (
         "00000000000000000000.seg",
-        "42eadd95d09590fabd4f8b86b878937dacd26182108b3145a6d7c7184a746d28",
+        "8b65c4d11deb22dcace077a47f09e8036aab4f15e2e59121439ed808be39e52d",
     ),
     (
         "00000000000000000001.seg",
-        "fc8dd93f160087e7e5cd7759f5070955db46d455df1726f7172484657f343836",
+        "d6f591af6e1744951439e01b587a587761cfe99eddcb44180f688312ba28f6aa",
     ),
 ];
 

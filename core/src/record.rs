@@ -178,10 +178,7 @@ impl<'a> EventView<'a> {
 
     pub fn id(&self) -> EventId<'a> {
         match self {
-            EventView::Archived(e) => EventId {
-                head: e.id.as_str(),
-                rest: "",
-            },
+            EventView::Archived(e) => EventId::whole(e.id.as_str()),
             EventView::Compact(c) => c.id(),
         }
     }

@@ -54,13 +54,13 @@ const VEHICLE_DIGESTS: [(u64, &str); 1] = [(
 )];
 
 /// `journal verify`'s content digest (BLAKE3 over every frame) and the chain head.
-const CONTENT_DIGEST: &str = "bef1b0038c6133d0c4588e07c641354d4036be7e092c7a11af1e9507c196658c";
-const HEAD_LINK: &str = "f894aac0cadffa86a60adce2e2aa9ca6";
+const CONTENT_DIGEST: &str = "2a172ce1107a5651e32b882398bc4b78ffcc9058dcbd6b21a302529abe9797db";
+const HEAD_LINK: &str = "08bc70a5264500c29b3b999a886013c0";
 /// BLAKE3 of every segment file, by name. (The durable marker beside them is not pinned: how
 /// often it is raised depends on flush timing; its content is checked against the chain.)
 const FILES: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "3dc3ec2e3fdf022c58898e8cf2cd8dca6c5adb9e55a34206adebd97d20a3a4e5",
+    "02d1c61b5c6d14f54ed8c09723d1d6be46291b1e23fd5ab674ea14064f0936f6",
 )];
 
 /// Ingest time of the n-th record: one second apart from 2026-11-27T20:00:00Z.
