@@ -303,8 +303,8 @@ impl<'a> CompactEvent<'a> {
         if !source.is_ascii() {
             return Err(CompactError::Source);
         }
-        // ASCII is UTF-8.
-        let source = std::str::from_utf8(source).map_err(|_| CompactError::Source)?;
+        // SAFETY: ASCII (checked just above) is UTF-8.
+        let source = unsafe { std::str::from_utf8_unchecked(source) };
         let id_rest = std::str::from_utf8(id_rest).map_err(|_| CompactError::Id)?;
         let c = CompactEvent {
             time_us: i64::from_le_bytes(*head.first_chunk::<8>().expect("in the head")),
@@ -318,6 +318,43 @@ impl<'a> CompactEvent<'a> {
         };
         c.check_canonical()?;
         Ok(c)
+    }
+
+    /// Reads bytes that [`encode`] wrote in this process (the live path: the bytes were just
+    /// encoded from a valid event and copied verbatim), without [`Self::parse`]'s checks.
+    ///
+    /// # Safety
+    /// `bytes` must be exactly what one call of [`encode`] appended.
+    #[inline]
+    pub unsafe fn from_own(bytes: &'a [u8]) -> CompactEvent<'a> {
+        debug_assert!(
+            Self::parse(bytes).is_ok(),
+            "compact bytes this process encoded"
+        );
+        let (head, tail) = bytes
+            .split_first_chunk::<HEAD_BYTES>()
+            .expect("a compact event this process encoded");
+        let form = head[OFF_FORM];
+        let fields_len = fields_bytes(form & CODE_MASK).unwrap_or(0);
+        let source_len = usize::from(head[OFF_SOURCE_LEN]);
+        let (sequence, tail) = take_number(tail, form & WIDE_SEQUENCE != 0);
+        let (subject, tail) = take_number(tail, form & WIDE_SUBJECT != 0);
+        let (fields, tail) = tail.split_at(fields_len);
+        let (source, id_rest) = tail.split_at(source_len);
+        CompactEvent {
+            time_us: i64::from_le_bytes(*head.first_chunk::<8>().expect("in the head")),
+            sequence,
+            subject,
+            form,
+            id_shared: head[OFF_ID_SHARED],
+            fields,
+            // SAFETY: `encode` wrote an ASCII source (it refuses any other) and the bytes of a
+            // `String` after a prefix shared with that ASCII source (so on a character
+            // boundary), and the caller promises these are its bytes.
+            source: unsafe { std::str::from_utf8_unchecked(source) },
+            // SAFETY: as above.
+            id_rest: unsafe { std::str::from_utf8_unchecked(id_rest) },
+        }
     }
 
     /// Refuses a form the encoder would not have chosen (so that each event has one).
@@ -810,6 +847,9 @@ mod tests {
             proptest::prop_assert!(encode(&e, &mut out));
             let back = CompactEvent::parse(&out).unwrap().to_event();
             proptest::prop_assert_eq!(&back, &e);
+            // SAFETY: `encode` wrote these bytes just above.
+            let own = unsafe { CompactEvent::from_own(&out) }.to_event();
+            proptest::prop_assert_eq!(&own, &e);
             let mut again = AlignedVec::<16>::new();
             proptest::prop_assert!(encode(&back, &mut again));
             proptest::prop_assert_eq!(&out[..], &again[..]);

@@ -79,9 +79,11 @@ pub fn read(kind: RecordKind, payload: &[u8]) -> Result<EntryView<'_>, RecordErr
 #[inline]
 pub unsafe fn read_own(kind: RecordKind, payload: &[u8]) -> EntryView<'_> {
     if kind == COMPACT_KIND {
-        return EntryView::Event(EventView::Compact(
-            CompactEvent::parse(payload).expect("compact bytes this process encoded"),
-        ));
+        // SAFETY: the caller promises these are the bytes `encode_entry` wrote with this kind,
+        // which are those of one `compact::encode`.
+        return EntryView::Event(EventView::Compact(unsafe {
+            CompactEvent::from_own(payload)
+        }));
     }
     debug_assert_eq!(kind, ENTRY_KIND);
     // SAFETY: the caller promises these are the bytes rkyv wrote for a valid `Entry`, 16-byte
