@@ -124,25 +124,46 @@ impl Machine {
         outcome
     }
 
+    /// Steps an event, branching on its record form once (the envelope and the payload are
+    /// then read without further dispatch).
     #[inline]
     fn step_event(&mut self, ev: EventView<'_>) -> Outcome {
-        let source = self.sources.intern(ev.source());
-        let sequence = ev.sequence();
+        match ev {
+            EventView::Archived(a) => {
+                let envelope = (
+                    a.source.as_str(),
+                    a.sequence.to_native(),
+                    a.time_us.to_native(),
+                );
+                self.step_parts(envelope, |state, key, sources| state.apply(a, key, sources))
+            }
+            EventView::Compact(c) => {
+                let envelope = (c.source(), c.sequence(), c.time_us());
+                self.step_parts(envelope, |state, key, sources| {
+                    state.apply_body(c.subject(), &c.archived_body(), key, sources)
+                })
+            }
+        }
+    }
+
+    /// Dedupe, then `apply` when the event is new: an event given by its source, sequence and
+    /// time, and how to apply it.
+    #[inline(always)]
+    fn step_parts(
+        &mut self,
+        (source, sequence, time_us): (&str, u64, i64),
+        apply: impl FnOnce(&mut State, EventKey, &Sources),
+    ) -> Outcome {
+        let source = self.sources.intern(source);
         if !self.dedupe.mark(source, sequence) {
             return Outcome::Duplicate;
         }
         let key = EventKey {
-            time_us: ev.time_us(),
+            time_us,
             source,
             sequence,
         };
-        match ev {
-            EventView::Archived(a) => self.state.apply(a, key, &self.sources),
-            EventView::Compact(c) => {
-                self.state
-                    .apply_body(c.subject(), &c.archived_body(), key, &self.sources)
-            }
-        }
+        apply(&mut self.state, key, &self.sources);
         Outcome::Applied
     }
 
