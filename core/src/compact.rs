@@ -552,8 +552,10 @@ impl<'a> EventId<'a> {
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        let mut buf = [0u8; 20];
-        let suffix = self.sequence.map_or(0, |n| 1 + decimal(n, &mut buf).len());
+        // `-` and the decimal digits of the sequence.
+        let suffix = self
+            .sequence
+            .map_or(0, |n| 2 + n.checked_ilog10().unwrap_or(0) as usize);
         self.head.len() + self.rest.len() + suffix
     }
 
@@ -845,7 +847,9 @@ mod tests {
             e.time_us = time_us;
             let mut out = AlignedVec::<16>::new();
             proptest::prop_assert!(encode(&e, &mut out));
-            let back = CompactEvent::parse(&out).unwrap().to_event();
+            let parsed = CompactEvent::parse(&out).unwrap();
+            proptest::prop_assert_eq!(parsed.id().len(), id.len());
+            let back = parsed.to_event();
             proptest::prop_assert_eq!(&back, &e);
             // SAFETY: `encode` wrote these bytes just above.
             let own = unsafe { CompactEvent::from_own(&out) }.to_event();
