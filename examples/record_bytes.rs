@@ -1,12 +1,15 @@
 //! Bytes per journal record on the benchmark's workload, by event type: each event is encoded
-//! as the core journals it and its frame is counted as the frame header plus the payload
-//! padded to the frame alignment. `cargo run --release --example record_bytes -- [EVENTS
-//! SHIPMENTS SEED]` (defaults 2000000 200000 9, the smoke-size `waybill bench`).
+//! as the core journals it and its frame is counted as the frame header (with the chain link
+//! every `LINK_EVERY`-th record) plus the payload padded to the frame alignment.
+//! `cargo run --release --example record_bytes -- [EVENTS SHIPMENTS SEED]` (defaults 2000000
+//! 200000 9, the smoke-size `waybill bench`).
 
 use std::collections::BTreeMap;
 
 use waybill_core::event::Entry;
-use waybill_core::journal::{FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES};
+use waybill_core::journal::{
+    FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, FRAME_HEADER_LINKED_BYTES, LINK_EVERY,
+};
 use waybill_core::pipeline::EncodedBatch;
 
 fn main() {
@@ -20,14 +23,21 @@ fn main() {
     // type -> (records, payload bytes, frame bytes)
     let mut by_type: BTreeMap<&'static str, (u64, u64, u64)> = BTreeMap::new();
     let mut batch = EncodedBatch::new();
-    for e in workload.events {
+    for (i, e) in workload.events.into_iter().enumerate() {
         let ty = e.event_type().as_str();
         batch.clear();
         batch
             .push(&Entry::Event(e), 0)
             .expect("valid events encode");
         let payload = batch.bytes_len() as u64;
-        let frame = FRAME_HEADER_BYTES as u64 + payload.next_multiple_of(FRAME_ALIGN_BYTES as u64);
+        // The record at LSN i + 1 stores its chain link when the LSN is a multiple of
+        // LINK_EVERY.
+        let header = if (i as u64 + 1).is_multiple_of(LINK_EVERY) {
+            FRAME_HEADER_LINKED_BYTES
+        } else {
+            FRAME_HEADER_BYTES
+        };
+        let frame = header as u64 + payload.next_multiple_of(FRAME_ALIGN_BYTES as u64);
         let t = by_type.entry(ty).or_default();
         t.0 += 1;
         t.1 += payload;

@@ -38,26 +38,48 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
+/// Defaults of `waybill bench` (the full-size run).
+pub const BENCH_EVENTS_DEFAULT: u64 = 10_000_000;
+pub const BENCH_SHIPMENTS_DEFAULT: u64 = 1_000_000;
+pub const BENCH_RATE_DEFAULT: u64 = 1_000_000;
+pub const BENCH_SEED_DEFAULT: u64 = 9;
+
+/// The options of a run are optional so that comparing two saved reports (which runs
+/// nothing) can refuse them; their defaults are the constants above.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Events to generate (a realistic mix, mostly telematics).
-    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
-    pub events: u64,
-    /// Shipments in the generated world.
-    #[arg(long, default_value_t = 1_000_000, value_name = "M")]
-    pub shipments: u64,
-    /// Offered rate of the open-loop latency runs, events per second.
-    #[arg(long, default_value_t = 1_000_000, value_name = "EPS")]
-    pub rate: u64,
-    /// Seed of the generated world.
-    #[arg(long, default_value_t = 9, value_name = "N")]
-    pub seed: u64,
+    /// Events to generate (a realistic mix, mostly telematics) [default: 10000000].
+    #[arg(long, value_name = "N")]
+    pub events: Option<u64>,
+    /// Shipments in the generated world [default: 1000000].
+    #[arg(long, value_name = "M")]
+    pub shipments: Option<u64>,
+    /// Offered rate of the fixed-rate open-loop latency runs, events per second [default:
+    /// 1000000]; the other latency runs are offered 25 % and 50 % of the measured pipeline_eps.
+    #[arg(long, value_name = "EPS")]
+    pub rate: Option<u64>,
+    /// Seed of the generated world [default: 9].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Run every path N times in this process and report each figure's median, with its
+    /// least and greatest value [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: Option<u32>,
     /// Print every figure as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Run one path only (to profile it); the others report 0.
-    #[arg(long, value_name = "PATH", value_parser = ["limit", "apply", "pipeline", "replay", "group", "jsonl", "sqlite", "latency"])]
+    /// Run one path only (to profile it); the others report 0. `replay` and `latency` also
+    /// run `pipeline` (replay reads its journal; the latency runs take their rates from it).
+    #[arg(long, value_name = "PATH", value_parser = crate::bench::PATHS)]
     pub only: Option<String>,
+    /// Write the percentile distribution of every latency run (HdrHistogram's .hgrm text) and
+    /// a chart of them all (latency.svg) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub latency_plot: Option<PathBuf>,
+    /// Compare with a report saved from `--json`: this run against OLD.json, or, given two
+    /// reports, NEW.json against OLD.json without running anything.
+    #[arg(long, value_name = "OLD.json [NEW.json]", num_args = 1..=2)]
+    pub compare: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

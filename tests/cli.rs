@@ -280,12 +280,15 @@ fn a_batch_array_ingests_like_jsonl() {
 fn frames(seg: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 64;
-    while at + 48 <= seg.len() {
+    while at + 32 <= seg.len() {
         let len = u32::from_le_bytes(seg[at..at + 4].try_into().unwrap()) as usize;
         if len == 0 {
             break;
         }
-        let size = 48 + len.div_ceil(16) * 16;
+        // A 32-byte header; records whose LSN is a multiple of 16 also store their link.
+        let lsn = u64::from_le_bytes(seg[at + 8..at + 16].try_into().unwrap());
+        let header = if lsn % 16 == 0 { 48 } else { 32 };
+        let size = header + len.div_ceil(16) * 16;
         out.push((at, size));
         at += size;
     }
@@ -434,49 +437,6 @@ fn verify_reports_the_content_digest_at_the_end_and_at_an_lsn() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("anchor lsn"), "{err}");
-}
-
-#[test]
-fn bench_prints_every_field_of_the_contract() {
-    let out = ok(&[
-        "bench",
-        "--events",
-        "20000",
-        "--shipments",
-        "2000",
-        "--rate",
-        "200000",
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    for k in [
-        "limit_eps",
-        "apply_only_eps",
-        "pipeline_eps",
-        "pipeline_group_eps",
-        "replay_eps",
-        "jsonl_ingest_eps",
-        "sqlite_eps",
-        "state_bytes_per_shipment",
-    ] {
-        assert!(v[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {v}");
-    }
-    for k in ["pipeline_vs_limit", "pipeline_vs_sqlite"] {
-        assert!(
-            v["ratios"][k].as_f64().is_some_and(|x| x > 0.0),
-            "{k} in {v}"
-        );
-    }
-    for group in ["latency_us", "durable_latency_us"] {
-        for k in ["p50", "p99", "p999", "max"] {
-            assert!(
-                v[group][k].as_u64().is_some_and(|x| x > 0),
-                "{group}.{k} in {v}"
-            );
-        }
-        assert!(v[group]["p50"].as_u64() <= v[group]["max"].as_u64());
-    }
-    assert_eq!(v["events"], 20000);
 }
 
 /// Output piped into a reader that stops early (`| head`) ends quietly, never with a panic.

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use journal_util::*;
 use waybill_core::journal::{
-    Durability, FRAME_HEADER_BYTES, Journal, JournalError, JournalOptions, RecordKind,
-    SEGMENT_HEADER_BYTES, VerifyReport, chain, frame_bytes, verify_at,
+    Durability, Journal, JournalError, JournalOptions, RecordKind, SEGMENT_HEADER_BYTES,
+    VerifyReport, carries_link, chain, frame_bytes, header_bytes, verify_at,
 };
 
 /// Payload sizes mixing padded and unpadded frames, small and large.
@@ -43,9 +43,7 @@ fn independent_digest(dir: &Path, n: usize) -> [u8; 32] {
             segments.push((loc.segment, fs::read(seg_path(dir, loc.segment)).unwrap()));
         }
         let bytes = &segments.last().unwrap().1;
-        all.extend_from_slice(
-            &bytes[loc.offset..loc.offset + FRAME_HEADER_BYTES + loc.payload_len],
-        );
+        all.extend_from_slice(&bytes[loc.offset..loc.offset + loc.header_len + loc.payload_len]);
     }
     *blake3::hash(&all).as_bytes()
 }
@@ -118,8 +116,8 @@ fn digest_at_an_lsn_is_the_digest_of_that_prefix() {
 }
 
 /// Rebuilds every segment header link and every record link and CRC from the first record on,
-/// as a forger who knows the format would after editing a record.
-fn relink(dir: &Path) {
+/// as a forger who knows the format would after editing a record. Returns the last link.
+fn relink(dir: &Path) -> [u8; 16] {
     let mut link = chain::GENESIS_LINK;
     for segment in 0.. {
         let path = seg_path(dir, segment);
@@ -138,15 +136,19 @@ fn relink(dir: &Path) {
                 }
                 let lsn = u64::from_le_bytes(b[pos + 8..pos + 16].try_into().unwrap());
                 let ingest_us = i64::from_le_bytes(b[pos + 16..pos + 24].try_into().unwrap());
-                let kind = RecordKind(b[pos + 40]);
-                let payload = &b[pos + FRAME_HEADER_BYTES..pos + FRAME_HEADER_BYTES + len];
+                let kind = RecordKind(b[pos + 24]);
+                let h = header_bytes(lsn);
+                let payload = &b[pos + h..pos + h + len];
                 link = chain::next_link(&link, lsn, ingest_us, kind, payload);
-                b[pos + 24..pos + 40].copy_from_slice(&link);
                 rewrite_frame(b, pos, lsn, None);
-                pos += frame_bytes(len);
+                if carries_link(lsn) {
+                    rewrite_link(b, pos, &link);
+                }
+                pos += frame_bytes(lsn, len);
             }
         });
     }
+    link
 }
 
 #[test]
@@ -163,24 +165,23 @@ fn a_forger_who_rebuilds_the_chain_passes_it_but_not_the_content_digest() {
     let k = locs.iter().filter(|l| l.segment == 0).count() / 2;
     let edited = locs[k].lsn;
     edit_segment(dir, locs[k].segment, |b| {
-        b[locs[k].offset + FRAME_HEADER_BYTES] ^= 0x01
+        b[locs[k].offset + locs[k].header_len] ^= 0x01
     });
     // The CRC alone gives it away; with the CRC recomputed, the chain does.
     assert_corrupt(verify_plain(dir), locs[k].segment, locs[k].offset, edited);
     edit_segment(dir, locs[k].segment, |b| {
         rewrite_frame(b, locs[k].offset, edited, None)
     });
-    let what = assert_corrupt(verify_plain(dir), locs[k].segment, locs[k].offset, edited);
+    let (seg, offset, lsn) = at_group_start(&locs, k);
+    let what = assert_corrupt(verify_plain(dir), seg, offset, lsn);
     assert!(what.contains("hash chain"), "{what}");
     // With every later link rebuilt too, the chain passes up to the durable marker, whose link
     // gives it away...
-    relink(dir);
+    let head = relink(dir);
     let last = locs.last().unwrap();
     let what = assert_corrupt(verify_plain(dir), last.segment, last.offset, n);
     assert!(what.contains("durable marker"), "{what}");
     // ...and with the marker forged as well, every check passes...
-    let seg = fs::read(seg_path(dir, last.segment)).unwrap();
-    let head: [u8; 16] = seg[last.offset + 24..last.offset + 40].try_into().unwrap();
     forge_marker(dir, n, head);
     let after = verify_plain(dir).unwrap();
     assert_eq!(after.records, n);

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use journal_util::*;
 use waybill_core::journal::{
-    Durability, FORMAT_VERSION, Journal, JournalError, JournalReader, MARKER_FILE_NAME, RecordKind,
-    SEGMENT_HEADER_BYTES,
+    Durability, FORMAT_VERSION, FRAME_HEADER_BYTES, Journal, JournalError, JournalReader,
+    LINK_EVERY, MARKER_FILE_NAME, RecordKind, SEGMENT_HEADER_BYTES,
 };
 
 /// Writes a journal of about three segments with mixed payload sizes; returns the records.
@@ -58,7 +58,13 @@ fn flip(dir: &Path, seg: u32, at: usize) {
 const CASES: &[Case] = &[
     Case {
         name: "flipped payload byte",
-        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 48 + l[k].payload_len / 2),
+        fault: |d, l, k| {
+            flip(
+                d,
+                l[k].segment,
+                l[k].offset + l[k].header_len + l[k].payload_len / 2,
+            )
+        },
         at: at_record,
         says: "payload crc mismatch",
     },
@@ -70,7 +76,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "flipped header crc byte",
-        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 46),
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + l[k].header_len - 2),
         at: at_record,
         says: "header crc mismatch",
     },
@@ -78,7 +84,7 @@ const CASES: &[Case] = &[
         name: "flipped payload byte, header crc still matching",
         fault: |d, l, k| {
             edit_segment(d, l[k].segment, |b| {
-                b[l[k].offset + 48 + l[k].payload_len - 1] ^= 0x04;
+                b[l[k].offset + l[k].header_len + l[k].payload_len - 1] ^= 0x04;
                 // Even recomputed, the header CRC does not cover the payload.
                 rewrite_header_crc(b, l[k].offset);
             })
@@ -90,7 +96,7 @@ const CASES: &[Case] = &[
         name: "payload edited with its crc, header crc left alone",
         fault: |d, l, k| {
             edit_segment(d, l[k].segment, |b| {
-                let p = l[k].offset + 48;
+                let p = l[k].offset + l[k].header_len;
                 b[p] ^= 0x04;
                 let crc = crc32c::crc32c(&b[p..p + l[k].payload_len]);
                 b[l[k].offset + 4..l[k].offset + 8].copy_from_slice(&crc.to_le_bytes());
@@ -103,11 +109,11 @@ const CASES: &[Case] = &[
         name: "payload edited with both crcs recomputed",
         fault: |d, l, k| {
             edit_segment(d, l[k].segment, |b| {
-                b[l[k].offset + 48 + 3] ^= 0x04;
+                b[l[k].offset + l[k].header_len + 3] ^= 0x04;
                 rewrite_frame(b, l[k].offset, l[k].lsn, None);
             })
         },
-        at: at_record,
+        at: at_group_start,
         says: "hash chain mismatch",
     },
     Case {
@@ -130,14 +136,14 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "flipped kind byte",
-        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 40),
+        fault: |d, l, k| flip(d, l[k].segment, l[k].offset + 24),
         at: at_record,
         says: "",
     },
     Case {
         name: "flipped padding byte",
         fault: |d, l, k| {
-            // Record sizes 100 and 700 leave padding (48 + n is not a multiple of 16).
+            // Record sizes 100 and 700 leave padding (n is not a multiple of 16).
             let k = (k..).find(|&i| l[i].payload_len % 16 != 0).unwrap();
             flip(d, l[k].segment, l[k].offset + l[k].frame_len - 1)
         },
@@ -185,7 +191,9 @@ const CASES: &[Case] = &[
                 rewrite_frame(b, start + b_len, l[k + 1].lsn, None);
             })
         },
-        at: at_record,
+        // The ingest times moved with the records: the second one (now after the shorter or
+        // longer first) goes back.
+        at: |l, k| (l[k].segment, l[k].offset + l[k + 1].frame_len, l[k + 1].lsn),
         says: "",
     },
     Case {
@@ -207,7 +215,8 @@ const CASES: &[Case] = &[
                 );
             })
         },
-        at: at_record,
+        // Ingest times in order again: only the chain finds the swap.
+        at: at_group_start,
         says: "",
     },
     Case {
@@ -299,10 +308,15 @@ fn every_fault_is_reported_where_it_is() {
         let opened = Journal::open(dir, opts(Durability::None)).map(|_| ());
         assert_corrupt(opened, seg, offset, lsn);
 
-        // The reader yields every record before the damage, then the error.
+        // The reader yields every record before the damage that the chain confirmed (up to
+        // the last stored link before it, when the damage is inside a segment), then the error.
         let reader = JournalReader::open(dir).unwrap();
         let mut got: Vec<_> = reader.records().collect();
-        let good = (lsn - 1) as usize;
+        let good = if offset == 0 {
+            (lsn - 1) as usize
+        } else {
+            (at_group_start(&locs, (lsn - 1) as usize).2 - 1) as usize
+        };
         assert_eq!(got.len(), good + 1, "{}", case.name);
         for (r, m) in got[..good].iter().zip(&recs) {
             let r = r.as_ref().unwrap();
@@ -332,6 +346,7 @@ fn build_with_last(dir: &Path, sizes_before: usize, last_len: usize, durable: bo
     if durable {
         j.flush().unwrap();
     }
+    j.commit().unwrap(); // written to the file, not made durable
     j.crash();
     assert_eq!(durable_of(dir).lsn, recs.len() as u64 - u64::from(!durable));
     recs
@@ -353,19 +368,21 @@ fn tear(dir: &Path, last: &Loc, cut: Cut) {
 #[test]
 fn the_last_record_is_a_torn_tail_only_when_it_was_not_durable() {
     let payload_len = 1500usize;
+    // The last record (LSN 4 or 61) stores no link: its header is the short one.
+    let h = FRAME_HEADER_BYTES;
     let cuts = [
         (Cut::ZeroFrom(0), false),
         (Cut::ZeroFrom(2), true),
         (Cut::ZeroFrom(4), true),
         (Cut::ZeroFrom(8), true),
         (Cut::ZeroFrom(20), true),
-        (Cut::ZeroFrom(41), true),
-        (Cut::ZeroFrom(48), true),
-        (Cut::ZeroFrom(48 + payload_len / 2), true),
-        (Cut::ZeroFrom(48 + payload_len - 1), true),
-        (Cut::PayloadGarbageFrom(48 + 100), true),
+        (Cut::ZeroFrom(h - 7), true),
+        (Cut::ZeroFrom(h), true),
+        (Cut::ZeroFrom(h + payload_len / 2), true),
+        (Cut::ZeroFrom(h + payload_len - 1), true),
+        (Cut::PayloadGarbageFrom(h + 100), true),
         (Cut::Flip(9), true),
-        (Cut::Flip(48 + 700), true),
+        (Cut::Flip(h + 700), true),
     ];
     for (cut, torn) in cuts {
         for sizes_before in [3usize, 60] {
@@ -373,10 +390,12 @@ fn the_last_record_is_a_torn_tail_only_when_it_was_not_durable() {
                 let tmp = tempfile::tempdir().unwrap();
                 let dir = tmp.path();
                 let recs = build_with_last(dir, sizes_before, payload_len, durable);
-                let last = locate(dir).pop().unwrap();
+                let locs = locate(dir);
+                let last = locs.last().unwrap().clone();
+                assert_eq!(last.header_len, h);
                 tear(dir, &last, cut);
                 if durable {
-                    damaged_last_record_is_refused(dir, &last, &recs);
+                    damaged_last_record_is_refused(dir, &locs);
                 } else {
                     torn_last_record_is_cut(dir, &last, &recs, torn, cut);
                 }
@@ -385,7 +404,8 @@ fn the_last_record_is_a_torn_tail_only_when_it_was_not_durable() {
     }
 }
 
-fn damaged_last_record_is_refused(dir: &Path, last: &Loc, recs: &[Rec]) {
+fn damaged_last_record_is_refused(dir: &Path, locs: &[Loc]) {
+    let last = locs.last().unwrap();
     let before = snapshot(dir);
     let at = (last.segment, last.offset, last.lsn);
     assert_corrupt(verify_plain(dir), at.0, at.1, at.2);
@@ -395,9 +415,11 @@ fn damaged_last_record_is_refused(dir: &Path, last: &Loc, recs: &[Rec]) {
         at.1,
         at.2,
     );
+    // The records the chain has not confirmed (since the last stored link) are not given out.
     let reader = JournalReader::open(dir).unwrap();
     let mut got: Vec<_> = reader.records().collect();
-    assert_eq!(got.len(), recs.len());
+    let confirmed = at_group_start(locs, locs.len() - 1).2 - 1;
+    assert_eq!(got.len() as u64, confirmed + 1);
     assert_corrupt(got.pop().unwrap().map(|_| ()), at.0, at.1, at.2);
     assert_eq!(snapshot(dir), before);
 }
@@ -449,6 +471,7 @@ fn build_rolled(dir: &Path, durable: bool) -> (Vec<Rec>, Vec<Loc>) {
     if durable {
         j.flush().unwrap();
     }
+    j.commit().unwrap(); // written to the file, not made durable
     j.crash();
     let locs = locate(dir);
     assert_eq!(
@@ -585,7 +608,7 @@ fn damaged_header_of_the_only_segment_is_an_error() {
 
 #[test]
 fn a_journal_of_another_format_version_is_refused() {
-    for version in [4u32, 5, FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
+    for version in [5u32, 6, FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();
@@ -643,16 +666,20 @@ fn a_zeroed_range_of_durable_records_is_damage() {
         assert!(what.contains("durable marker"), "{what}");
         let opened = Journal::open(dir, opts(Durability::Sync)).map(|_| ());
         assert_corrupt(opened, last_seg, from.offset, from.lsn);
+        // The reader gives out the records before the zeroed range that the chain confirmed
+        // (up to the last stored link before it), then the error.
         let reader = JournalReader::open(dir).unwrap();
         let mut got: Vec<_> = reader.records().collect();
-        assert_eq!(got.len() as u64, from.lsn);
+        let confirmed = at_group_start(&locs, (from.lsn - 1) as usize).2 - 1;
+        assert!(confirmed + LINK_EVERY >= from.lsn && confirmed < from.lsn);
+        assert_eq!(got.len() as u64, confirmed + 1);
         assert_corrupt(
             got.pop().unwrap().map(|_| ()),
             last_seg,
             from.offset,
             from.lsn,
         );
-        assert_eq!(got.len(), recs.len() - (in_last.len() - first_zeroed));
+        assert!(got.len() < recs.len() - (in_last.len() - first_zeroed) + 1);
         assert_eq!(snapshot(dir), before);
     }
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use journal_util::*;
 use waybill_core::journal::clock::ManualClock;
 use waybill_core::journal::{
-    Durability, FRAME_HEADER_BYTES, Journal, JournalEnv, JournalError, JournalOptions,
-    JournalReader, MAX_PAYLOAD_BYTES, RecordKind, SEGMENT_HEADER_BYTES, chain, frame_bytes,
-    segment_file_name,
+    Durability, FRAME_HEADER_LINKED_BYTES, Journal, JournalEnv, JournalError, JournalOptions,
+    JournalReader, MAX_PAYLOAD_BYTES, RecordKind, SEGMENT_HEADER_BYTES, carries_link, chain,
+    frame_bytes, segment_file_name,
 };
 
 #[test]
@@ -107,7 +107,8 @@ fn records_read_back_across_reopens_and_rollover() {
     for (r, m) in reader.records().zip(&model) {
         let r = r.unwrap();
         link = chain::next_link(&link, m.lsn, m.ingest_us, m.kind, &m.payload);
-        assert_eq!(r.link, link);
+        // Only every LINK_EVERY-th record stores its link; the reader passes it on.
+        assert_eq!(r.link, carries_link(m.lsn).then_some(link));
         assert_eq!(r.payload.as_ptr() as usize % 16, 0);
     }
     let report = verify_plain(dir).unwrap();
@@ -121,14 +122,15 @@ fn records_read_back_across_reopens_and_rollover() {
 fn record_that_does_not_fit_rolls_to_a_new_segment() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut j, _) = Journal::open(tmp.path(), opts(Durability::None)).unwrap();
-    let per_segment = (SEGMENT_BYTES as usize - SEGMENT_HEADER_BYTES) / frame_bytes(10_000);
+    let per_segment = (SEGMENT_BYTES as usize - SEGMENT_HEADER_BYTES) / frame_bytes(1, 10_000);
     assert_eq!(per_segment, 6);
     append_sizes(&mut j, &[10_000; 7]);
     let segs: Vec<(u32, u64)> = j.records().map(|r| (r.segment, r.offset)).collect();
     assert_eq!(segs[5].0, 0);
     assert_eq!(segs[6], (1, SEGMENT_HEADER_BYTES as u64));
-    // The largest payload fills an empty segment exactly; one byte more is refused.
-    let max = SEGMENT_BYTES as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES;
+    // The largest payload fills an empty segment exactly under the longer header (the one
+    // that stores a link); one byte more is refused.
+    let max = SEGMENT_BYTES as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_LINKED_BYTES;
     assert_eq!(j.max_payload_bytes(), max);
     let a = j.append(0, RecordKind::ENTRY, &payload(8, max)).unwrap();
     assert_eq!(a.lsn, 8);
@@ -242,6 +244,7 @@ fn ingest_time_survives_an_empty_tail_segment() {
     j.flush().unwrap();
     j.append(700, RecordKind::ENTRY, &payload(3, 30_000))
         .unwrap(); // segment 1, never made durable
+    j.commit().unwrap(); // written to the file, not made durable
     j.crash();
     // Lose the only record of segment 1: it becomes an empty segment with a valid header.
     let loc = locate(tmp.path()).pop().unwrap();
@@ -381,7 +384,13 @@ fn second_writer_is_locked_out_but_readers_are_not() {
         Err(JournalError::Locked(p)) => assert_eq!(p, tmp.path()),
         other => panic!("expected Locked, got {:?}", other.map(|_| ())),
     }
-    // A reader works while the writer is open and sees what was appended.
+    // A reader works while the writer is open and sees what was committed (appended records
+    // reach the file at the commit that ends their batch).
+    assert_eq!(
+        JournalReader::open(tmp.path()).unwrap().records().count(),
+        0
+    );
+    j.commit().unwrap();
     let r = JournalReader::open(tmp.path()).unwrap();
     assert_eq!(r.records().count(), 2);
     assert_eq!(verify_plain(tmp.path()).unwrap().records, 2);

@@ -54,13 +54,13 @@ const VEHICLE_DIGESTS: [(u64, &str); 1] = [(
 )];
 
 /// `journal verify`'s content digest (BLAKE3 over every frame) and the chain head.
-const CONTENT_DIGEST: &str = "2a172ce1107a5651e32b882398bc4b78ffcc9058dcbd6b21a302529abe9797db";
+const CONTENT_DIGEST: &str = "8f31337148fa11c7db4dc451fdd36eb761c0b64c064b650cc91f07cdbe0d36c1";
 const HEAD_LINK: &str = "08bc70a5264500c29b3b999a886013c0";
 /// BLAKE3 of every segment file, by name. (The durable marker beside them is not pinned: how
 /// often it is raised depends on flush timing; its content is checked against the chain.)
 const FILES: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "02d1c61b5c6d14f54ed8c09723d1d6be46291b1e23fd5ab674ea14064f0936f6",
+    "aa6540a22071d060c0cb121bda1a78ed788ba8e1f67722f5491dcde7aac6716d",
 )];
 
 /// Ingest time of the n-th record: one second apart from 2026-11-27T20:00:00Z.

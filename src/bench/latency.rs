@@ -10,21 +10,31 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use waybill_core::engine::Core;
 use waybill_core::event::Entry;
-use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::journal::JournalOptions;
 use waybill_core::pipeline::{Pipeline, PipelineOptions};
 
 /// Most events handed over at once (events already due are sent together).
 const SEND_BATCH_MAX: usize = 256;
 /// Batches that may wait for the core thread (then sending blocks: backpressure).
 const QUEUE_BATCHES: usize = 64;
-const LATENCY_US_MAX: u64 = 60_000_000;
+/// The largest latency recorded (a minute); longer ones are recorded as this.
+pub const LATENCY_US_MAX: u64 = 60_000_000;
+/// Significant decimal digits the histograms keep.
+const SIGNIFICANT_DIGITS: u8 = 3;
 
+/// The latencies of one open-loop run, in microseconds: to applied, and to durable.
 pub struct Measured {
-    pub applied: Latency,
-    pub durable: Latency,
+    pub applied: Histogram<u64>,
+    pub durable: Histogram<u64>,
 }
 
-fn summary(h: &Histogram<u64>) -> Latency {
+/// An empty histogram of the latency runs' range and precision.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, SIGNIFICANT_DIGITS).expect("bounds")
+}
+
+/// The percentiles the report gives.
+pub fn summary(h: &Histogram<u64>) -> Latency {
     Latency {
         p50: h.value_at_quantile(0.5),
         p99: h.value_at_quantile(0.99),
@@ -82,16 +92,10 @@ impl Recorder {
     }
 }
 
-pub fn open_loop(entries: &[Entry], dir: &Path, durability: Durability, rate_eps: u64) -> Measured {
-    let core = Core::open(
-        dir,
-        JournalOptions {
-            segment_bytes: 256 << 20,
-            durability,
-            ..JournalOptions::default()
-        },
-    )
-    .expect("open journal");
+/// Offers `entries` at `rate_eps` to a pipelined core on a fresh journal in `dir`.
+pub fn open_loop(entries: &[Entry], dir: &Path, opts: JournalOptions, rate_eps: u64) -> Measured {
+    assert!(rate_eps > 0, "an offered rate");
+    let core = Core::open(dir, opts).expect("open journal");
     let first_lsn = core.machine().lsn + 1;
     let p = Pipeline::start(
         core,
@@ -99,10 +103,10 @@ pub fn open_loop(entries: &[Entry], dir: &Path, durability: Durability, rate_eps
             queue_batches: QUEUE_BATCHES,
         },
     );
-    let hist = Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("bounds");
+    let hist = histogram();
     let mut r = Recorder {
         start: Instant::now() + Duration::from_millis(5),
-        interval_ns: 1e9 / rate_eps.max(1) as f64,
+        interval_ns: 1e9 / rate_eps as f64,
         applied: hist.clone(),
         durable: hist,
         in_flight: VecDeque::new(),
@@ -139,8 +143,18 @@ pub fn open_loop(entries: &[Entry], dir: &Path, durability: Durability, rate_eps
     let durable_lsn = core.flush().expect("flush");
     r.settle(durable_lsn);
     assert!(r.not_durable.is_empty());
+    assert_eq!(
+        r.applied.len(),
+        entries.len() as u64,
+        "every event measured"
+    );
+    assert_eq!(
+        r.durable.len(),
+        entries.len() as u64,
+        "every event measured"
+    );
     Measured {
-        applied: summary(&r.applied),
-        durable: summary(&r.durable),
+        applied: r.applied,
+        durable: r.durable,
     }
 }

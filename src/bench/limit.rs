@@ -2,7 +2,7 @@
 //! mapped segment, and one random hash-map update per event — the least any journaling core must
 //! do.
 
-use super::Archived;
+use super::paths::Archived;
 use rustc_hash::FxHashMap;
 use std::time::Instant;
 

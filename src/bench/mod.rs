@@ -1,29 +1,51 @@
 //! `waybill bench`: every path of docs/cli.md (`waybill bench`) on the same simulator-generated
 //! events, in one process, so the ratios hold on a noisy machine.
+//!
+//! With `--repeat N` the throughput paths run in N rounds (each round runs every path once,
+//! so a disturbance of the machine hits one round of every path rather than every round of
+//! one), then the latency runs N times; every figure of the report is the median of its
+//! measurements, and `spread` gives each one's minimum, median and maximum.
 
+pub mod compare;
+pub mod hgrm;
+pub mod human;
 mod latency;
 mod limit;
+mod paths;
+pub mod plot;
+pub mod samples;
 mod sqlite;
+pub mod targets;
 
+use hdrhistogram::Histogram;
+use samples::{Samples, Spread};
 use serde::Serialize;
-use std::ops::ControlFlow;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use waybill_core::encode::encode_event;
-use waybill_core::engine::{self, Core, Until};
-use waybill_core::event::{ArchivedEntry, Entry, Event};
+use waybill_core::event::{Entry, Event};
 use waybill_core::journal::{Durability, JournalOptions};
-use waybill_core::machine::Machine;
-use waybill_core::pipeline::{Pipeline, PipelineOptions, StreamOptions, ingest_reader};
 
 /// Events per batch handed to the core in the throughput paths.
 pub const BATCH_EVENTS: usize = 4096;
-/// Journal segment size for the benchmark's journals.
-const SEGMENT_BYTES: u64 = 256 << 20;
+/// Journal segment size for the benchmark's journals (smaller for small runs, see
+/// [`segment_bytes`]).
+const SEGMENT_BYTES_MAX: u64 = 256 << 20;
+/// The smallest segment the benchmark uses.
+const SEGMENT_BYTES_MIN: u64 = 8 << 20;
+/// What a record is assumed to take when sizing segments for a small run (more than any
+/// record of the mix takes).
+const SEGMENT_SIZING_BYTES_PER_EVENT: u64 = 256;
 /// The SQLite path runs on at most this many events (it is the slow one).
 pub const SQLITE_EVENTS_MAX: usize = 1_000_000;
 /// The open-loop latency runs use at most this many events.
 pub const LATENCY_EVENTS_MAX: usize = 2_000_000;
+/// The paths `--only` accepts.
+pub const PATHS: [&str; 8] = [
+    "limit", "apply", "pipeline", "replay", "group", "jsonl", "sqlite", "latency",
+];
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -31,13 +53,15 @@ pub struct BenchOptions {
     pub shipments: u64,
     pub offered_rate_eps: u64,
     pub seed: u64,
+    /// Rounds of every path (`--repeat`), at least 1.
+    pub repeat: u32,
     /// Where the journals and the SQLite file go (removed after).
-    pub dir: std::path::PathBuf,
+    pub dir: PathBuf,
     /// Run only this path (for profiling one path); every path when None.
     pub only: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
 pub struct Latency {
     pub p50: u64,
     pub p99: u64,
@@ -51,7 +75,8 @@ pub struct Ratios {
     pub pipeline_vs_sqlite: f64,
 }
 
-/// Every figure of `waybill bench` (docs/cli.md), and what they were measured on.
+/// Every figure of `waybill bench` (docs/cli.md), and what they were measured on. With
+/// `repeat` > 1 every figure is the median of its measurements (`spread`).
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub events: u64,
@@ -70,9 +95,43 @@ pub struct BenchReport {
     pub latency_events: u64,
     pub latency_us: Latency,
     pub durable_latency_us: Latency,
+    /// 25 % of `pipeline_eps` (0 when the latency runs did not run).
+    pub offered_rate_at_25pct_eps: u64,
+    pub latency_at_25pct_us: Latency,
+    pub durable_latency_at_25pct_us: Latency,
+    /// 50 % of `pipeline_eps`.
+    pub offered_rate_at_50pct_eps: u64,
+    pub latency_at_50pct_us: Latency,
+    pub durable_latency_at_50pct_us: Latency,
     pub state_bytes_per_shipment: f64,
+    pub journal_bytes_per_record: f64,
     pub generate_seconds: f64,
     pub cores: usize,
+    pub seed: u64,
+    /// The version of `waybill` that ran.
+    pub version: String,
+    /// The full-size workload, the one the targets are for.
+    pub full_size: bool,
+    pub repeat: u32,
+    /// Minimum, median and maximum of every figure measured, by field path.
+    pub spread: BTreeMap<String, Spread>,
+}
+
+/// One open-loop latency run's distribution, all repetitions pooled.
+pub struct LatencyRun {
+    /// The report's field.
+    pub figure: &'static str,
+    /// `applied` or `durable`.
+    pub measure: &'static str,
+    pub durability: Durability,
+    pub offered_eps: u64,
+    pub histogram: Histogram<u64>,
+}
+
+/// A benchmark run: its report, and the latency distributions behind it.
+pub struct Bench {
+    pub report: BenchReport,
+    pub latency_runs: Vec<LatencyRun>,
 }
 
 fn eps(n: usize, seconds: f64) -> f64 {
@@ -83,242 +142,370 @@ fn eps(n: usize, seconds: f64) -> f64 {
     }
 }
 
-fn journal_opts(durability: Durability) -> JournalOptions {
+/// Segments of 256 MiB, or smaller when the run's events need less (a power of two, at least
+/// 8 MiB): every journal opened prepares a segment and a spare, so a small run does not clear
+/// half a gigabyte of pages per journal it never fills.
+fn segment_bytes(events: usize) -> u64 {
+    (events as u64 * SEGMENT_SIZING_BYTES_PER_EVENT)
+        .next_power_of_two()
+        .clamp(SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX)
+}
+
+fn journal_opts(durability: Durability, events: usize) -> JournalOptions {
     JournalOptions {
-        segment_bytes: SEGMENT_BYTES,
+        segment_bytes: segment_bytes(events),
         durability,
         ..JournalOptions::default()
     }
 }
 
-/// Events as rkyv payloads in one buffer, each 16-byte aligned (what the journal holds).
-pub struct Archived {
-    bytes: rkyv::util::AlignedVec<16>,
-    spans: Vec<(usize, usize)>,
+/// Each path starts with no dirty pages left behind by the one before: writing back
+/// gigabytes of an earlier path's journal would otherwise run (on the kernel's threads,
+/// taking CPU) during this one. A path still pays for its own writeback.
+fn settle() {
+    // SAFETY: sync(2) has no preconditions and cannot fail.
+    unsafe { libc::sync() };
 }
 
-impl Archived {
-    fn of(entries: &[Entry]) -> Archived {
-        let mut bytes = rkyv::util::AlignedVec::<16>::new();
-        let mut spans = Vec::with_capacity(entries.len());
-        let mut one = rkyv::util::AlignedVec::<16>::new();
-        for e in entries {
-            one.clear();
-            one = rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(e, one)
-                .expect("entries serialize");
-            let start = bytes.len();
-            bytes.extend_from_slice(&one);
-            while bytes.len() % 16 != 0 {
-                bytes.push(0);
-            }
-            spans.push((start, one.len()));
-        }
-        Archived { bytes, spans }
-    }
-
-    fn get(&self, i: usize) -> &[u8] {
-        let (start, len) = self.spans[i];
-        &self.bytes[start..start + len]
-    }
-
-    fn len(&self) -> usize {
-        self.spans.len()
+/// Removes a scratch directory of an earlier path, if any.
+fn clear(dir: &Path) {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot remove {}: {e}", dir.display()),
     }
 }
 
-fn apply_only(archived: &Archived) -> f64 {
-    let mut m = Machine::new();
-    let t0 = Instant::now();
-    for i in 0..archived.len() {
-        // SAFETY: rkyv serialized these bytes from valid entries just above.
-        let entry = unsafe { rkyv::access_unchecked::<ArchivedEntry>(archived.get(i)) };
-        m.step(i as u64 + 1, entry);
-    }
-    eps(archived.len(), t0.elapsed().as_secs_f64())
+/// The events of the run, in every form the paths take them.
+struct Workload {
+    entries: Vec<Entry>,
+    sqlite_events: Vec<Event>,
+    jsonl: Arc<[u8]>,
+    shipments_touched: u64,
+    generate_seconds: f64,
 }
 
-/// Typed entries through the whole core, pipelined: this thread encodes batches (rkyv and
-/// the payload hashes of the chain), the core thread journals and applies them.
-fn pipeline(entries: &[Entry], dir: &Path, durability: Durability) -> (f64, Core) {
-    let core = Core::open(dir, journal_opts(durability)).expect("open journal");
+fn workload(opts: &BenchOptions) -> Workload {
     let t0 = Instant::now();
-    let p = Pipeline::start(core, PipelineOptions::default());
-    for (i, chunk) in entries.chunks(BATCH_EVENTS).enumerate() {
-        let mut batch = p.batch();
-        for e in chunk {
-            batch.push(e, i as i64).expect("entries encode");
-        }
-        p.send(batch).expect("the core thread runs");
-        while p.acks().try_recv().is_ok() {}
-    }
-    let mut core = p.finish().expect("pipeline");
-    core.flush().expect("flush");
-    (eps(entries.len(), t0.elapsed().as_secs_f64()), core)
-}
-
-fn replay(dir: &Path, n: usize) -> f64 {
-    let t0 = Instant::now();
-    let r = engine::replay(dir, Until::End).expect("replay");
-    let s = t0.elapsed().as_secs_f64();
-    assert_eq!(r.machine.lsn as usize, n);
-    eps(n, s)
-}
-
-/// CloudEvents JSONL through the whole core, as `waybill ingest` does it: a reader thread,
-/// decoder threads, and the journal and apply on this thread.
-fn jsonl(jsonl: Vec<u8>, n: usize, dir: &Path) -> f64 {
-    let mut core = Core::open(dir, journal_opts(Durability::None)).expect("open journal");
-    let t0 = Instant::now();
-    let input = std::io::Cursor::new(jsonl);
-    let opts = StreamOptions::default(); // as `waybill ingest` reads, pause detection included
-    let r = ingest_reader(input, &mut core, &opts, || 0, &mut |_| {
-        ControlFlow::Continue(())
-    })
-    .expect("ingest");
-    core.flush().expect("flush");
-    let s = t0.elapsed().as_secs_f64();
-    assert!(r.read_error.is_none());
-    assert_eq!(core.machine().lsn as usize, n);
-    eps(n, s)
-}
-
-fn sqlite_path(events: &[Event], dir: &Path) -> f64 {
-    let mut store = sqlite::SqliteStore::create(&dir.join("bench.sqlite")).expect("create sqlite");
-    let t0 = Instant::now();
-    for (i, chunk) in events.chunks(BATCH_EVENTS).enumerate() {
-        store.ingest(chunk, i as i64).expect("sqlite ingest");
-    }
-    eps(events.len(), t0.elapsed().as_secs_f64())
-}
-
-/// Runs every path; `progress` gets a line per finished path.
-pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> BenchReport {
-    std::fs::create_dir_all(&opts.dir).expect("bench dir");
-    let t0 = Instant::now();
-    let workload = waybill_sim::workload::workload(opts.events, opts.shipments, opts.seed);
+    let w = waybill_sim::workload::workload(opts.events, opts.shipments, opts.seed);
     let generate_seconds = t0.elapsed().as_secs_f64();
-    let n = workload.events.len();
+    let sqlite_events = w.events[..w.events.len().min(SQLITE_EVENTS_MAX)].to_vec();
+    let mut jsonl = Vec::with_capacity(w.events.len() * 260);
+    for e in &w.events {
+        encode_event(e, &mut jsonl);
+        jsonl.push(b'\n');
+    }
+    Workload {
+        entries: w.events.into_iter().map(Entry::Event).collect(),
+        sqlite_events,
+        jsonl: jsonl.into(),
+        shipments_touched: w.shipments_touched,
+        generate_seconds,
+    }
+}
+
+/// Runs every path (or the one of `--only`) `opts.repeat` times; `progress` gets a line per
+/// finished path.
+pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Bench {
+    assert!((1..=samples::REPEAT_MAX).contains(&opts.repeat));
+    assert!(opts.events > 0 && opts.shipments > 0 && opts.offered_rate_eps > 0);
+    std::fs::create_dir_all(&opts.dir).expect("bench dir");
+    let w = workload(opts);
+    let n = w.entries.len();
     progress(&format!(
-        "generated {n} events over {} shipments in {generate_seconds:.1} s",
-        workload.shipments_touched
+        "generated {n} events over {} shipments in {:.1} s",
+        w.shipments_touched, w.generate_seconds
     ));
-    let sqlite_n = n.min(SQLITE_EVENTS_MAX);
-    let sqlite_events: Vec<Event> = workload.events[..sqlite_n].to_vec();
-    let mut jsonl_bytes = Vec::with_capacity(n * 260);
-    for e in &workload.events {
-        encode_event(e, &mut jsonl_bytes);
-        jsonl_bytes.push(b'\n');
+    let mut samples = Samples::default();
+    for round in 0..opts.repeat {
+        throughput_round(opts, &w, round, &mut samples, &mut progress);
     }
-    let entries: Vec<Entry> = workload.events.into_iter().map(Entry::Event).collect();
-    let archived = Archived::of(&entries);
-
-    let want = |path: &str| opts.only.as_deref().is_none_or(|o| o == path);
-    let mut run_path = |path: &str, f: &mut dyn FnMut() -> f64| -> f64 {
-        if !want(path) {
-            return 0.0;
-        }
-        // Each path starts with no dirty pages left behind by the one before: writing back
-        // gigabytes of an earlier path's journal would otherwise run (on the kernel's
-        // threads, taking CPU) during this one. A path still pays for its own writeback.
-        // SAFETY: sync(2) has no preconditions and cannot fail.
-        unsafe { libc::sync() };
-        let v = f();
-        progress(&format!("{path:<10} {v:>12.0} events/s"));
-        v
-    };
-    let limit_eps = run_path("limit", &mut || limit::run(&archived, opts.shipments));
-    let apply_only_eps = run_path("apply", &mut || apply_only(&archived));
-    drop(archived);
-    let none_dir = opts.dir.join("pipeline");
-    let mut state_bytes_per_shipment = 0.0;
-    // Replay reads the journal the pipeline path writes.
-    let pipeline_eps = run_path(
-        if want("replay") && !want("pipeline") {
-            "replay"
-        } else {
-            "pipeline"
-        },
-        &mut || {
-            let (eps, core) = pipeline(&entries, &none_dir, Durability::None);
-            let m = core.machine();
-            state_bytes_per_shipment =
-                m.state.heap_bytes() as f64 / (m.state.shipment_count().max(1)) as f64;
-            eps
-        },
-    );
-    let pipeline_eps = if want("pipeline") { pipeline_eps } else { 0.0 };
-    let replay_eps = run_path("replay", &mut || replay(&none_dir, n));
-    let _ = std::fs::remove_dir_all(&none_dir);
-    let group_dir = opts.dir.join("group");
-    let pipeline_group_eps = run_path("group", &mut || {
-        pipeline(&entries, &group_dir, Durability::Group).0
-    });
-    let _ = std::fs::remove_dir_all(&group_dir);
-    let jsonl_dir = opts.dir.join("jsonl");
-    let mut jsonl_bytes = Some(jsonl_bytes);
-    let jsonl_ingest_eps = run_path("jsonl", &mut || {
-        jsonl(jsonl_bytes.take().expect("run once"), n, &jsonl_dir)
-    });
-    let _ = std::fs::remove_dir_all(&jsonl_dir);
-    let sqlite_eps = run_path("sqlite", &mut || sqlite_path(&sqlite_events, &opts.dir));
-
+    let want_latency = wants(opts, "latency");
     let lat_n = n.min(LATENCY_EVENTS_MAX);
-    let lat_dir = opts.dir.join("latency");
-    let (mut latency_us, mut durable_latency_us) = (Latency::default(), Latency::default());
-    if want("latency") {
-        latency_us = latency::open_loop(
-            &entries[..lat_n],
-            &lat_dir,
-            Durability::None,
-            opts.offered_rate_eps,
-        )
-        .applied;
-        let _ = std::fs::remove_dir_all(&lat_dir);
-        durable_latency_us = latency::open_loop(
-            &entries[..lat_n],
-            &lat_dir,
-            Durability::Group,
-            opts.offered_rate_eps,
-        )
-        .durable;
-        let _ = std::fs::remove_dir_all(&lat_dir);
-        progress(&format!(
-            "latency p99 {} us, durable p99 {} us",
-            latency_us.p99, durable_latency_us.p99
-        ));
+    let latency_runs = if want_latency {
+        latency_rounds(opts, &w.entries[..lat_n], &mut samples, &mut progress)
+    } else {
+        Vec::new()
+    };
+    clear(&opts.dir);
+    let report = report(opts, &w, lat_n, &samples, &latency_runs);
+    Bench {
+        report,
+        latency_runs,
     }
-    let _ = std::fs::remove_dir_all(&opts.dir);
+}
 
+/// The report: the median of every figure, and the spread.
+fn report(
+    opts: &BenchOptions,
+    w: &Workload,
+    lat_n: usize,
+    samples: &Samples,
+    latency_runs: &[LatencyRun],
+) -> BenchReport {
+    let n = w.entries.len() as u64;
+    let rate_at = |figure| {
+        latency_runs
+            .iter()
+            .find(|r| r.figure == figure)
+            .map_or(0, |r| r.offered_eps)
+    };
+    let m = |figure: &str| samples.median_or_zero(figure);
+    let lat = |figure: &str| latency_median(samples, figure);
     BenchReport {
-        events: n as u64,
+        events: n,
         shipments: opts.shipments,
-        shipments_touched: workload.shipments_touched,
-        limit_eps,
-        apply_only_eps,
-        pipeline_eps,
-        pipeline_group_eps,
-        replay_eps,
-        jsonl_ingest_eps,
-        sqlite_eps,
-        sqlite_events: sqlite_n as u64,
+        shipments_touched: w.shipments_touched,
+        limit_eps: m("limit_eps"),
+        apply_only_eps: m("apply_only_eps"),
+        pipeline_eps: m("pipeline_eps"),
+        pipeline_group_eps: m("pipeline_group_eps"),
+        replay_eps: m("replay_eps"),
+        jsonl_ingest_eps: m("jsonl_ingest_eps"),
+        sqlite_eps: m("sqlite_eps"),
+        sqlite_events: w.sqlite_events.len() as u64,
         ratios: Ratios {
-            pipeline_vs_limit: if limit_eps > 0.0 {
-                pipeline_eps / limit_eps
-            } else {
-                0.0
-            },
-            pipeline_vs_sqlite: if sqlite_eps > 0.0 {
-                pipeline_eps / sqlite_eps
-            } else {
-                0.0
-            },
+            pipeline_vs_limit: m("ratios.pipeline_vs_limit"),
+            pipeline_vs_sqlite: m("ratios.pipeline_vs_sqlite"),
         },
         offered_rate_eps: opts.offered_rate_eps,
         latency_events: lat_n as u64,
-        latency_us,
-        durable_latency_us,
-        state_bytes_per_shipment,
-        generate_seconds,
+        latency_us: lat("latency_us"),
+        durable_latency_us: lat("durable_latency_us"),
+        offered_rate_at_25pct_eps: rate_at("latency_at_25pct_us"),
+        latency_at_25pct_us: lat("latency_at_25pct_us"),
+        durable_latency_at_25pct_us: lat("durable_latency_at_25pct_us"),
+        offered_rate_at_50pct_eps: rate_at("latency_at_50pct_us"),
+        latency_at_50pct_us: lat("latency_at_50pct_us"),
+        durable_latency_at_50pct_us: lat("durable_latency_at_50pct_us"),
+        state_bytes_per_shipment: m("state_bytes_per_shipment"),
+        journal_bytes_per_record: m("journal_bytes_per_record"),
+        generate_seconds: w.generate_seconds,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        seed: opts.seed,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        full_size: targets::is_full_size(n, opts.shipments),
+        repeat: opts.repeat,
+        spread: samples.spread(is_whole),
+    }
+}
+
+/// Figures the report holds as whole numbers (latencies in microseconds).
+fn is_whole(figure: &str) -> bool {
+    figure.contains("latency")
+}
+
+fn wants(opts: &BenchOptions, path: &str) -> bool {
+    opts.only.as_deref().is_none_or(|o| o == path)
+}
+
+/// One round of the throughput paths, each after [`settle`].
+fn throughput_round(
+    opts: &BenchOptions,
+    w: &Workload,
+    round: u32,
+    samples: &mut Samples,
+    progress: &mut impl FnMut(&str),
+) {
+    let n = w.entries.len();
+    let dir = opts.dir.join(format!("round-{round}"));
+    clear(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let mut record = |figure: &str, v: f64| {
+        let of = if opts.repeat > 1 {
+            format!(" ({}/{})", round + 1, opts.repeat)
+        } else {
+            String::new()
+        };
+        progress(&format!("{figure:<28} {v:>14.1}{of}"));
+        samples.push(figure, v);
+    };
+    if wants(opts, "limit") || wants(opts, "apply") {
+        // Built for each round (outside the timing) and dropped before the pipeline: at full
+        // size it is a gigabyte.
+        let archived = paths::Archived::of(&w.entries);
+        if wants(opts, "limit") {
+            settle();
+            record("limit_eps", limit::run(&archived, opts.shipments));
+        }
+        if wants(opts, "apply") {
+            settle();
+            record("apply_only_eps", paths::apply_only(&archived));
+        }
+    }
+    // Replay reads the journal the pipeline path writes; the latency runs take their offered
+    // rates from the pipeline's.
+    if wants(opts, "pipeline") || wants(opts, "replay") || wants(opts, "latency") {
+        let pipe_dir = dir.join("pipeline");
+        settle();
+        let run = paths::pipeline(&w.entries, &pipe_dir, journal_opts(Durability::None, n));
+        record("pipeline_eps", run.eps);
+        record("state_bytes_per_shipment", run.state_bytes_per_shipment);
+        record("journal_bytes_per_record", run.journal_bytes_per_record);
+        if wants(opts, "replay") {
+            settle();
+            record("replay_eps", paths::replay(&pipe_dir, n));
+        }
+        clear(&pipe_dir);
+    }
+    if wants(opts, "group") {
+        let group_dir = dir.join("group");
+        settle();
+        let run = paths::pipeline(&w.entries, &group_dir, journal_opts(Durability::Group, n));
+        record("pipeline_group_eps", run.eps);
+        clear(&group_dir);
+    }
+    if wants(opts, "jsonl") {
+        let jsonl_dir = dir.join("jsonl");
+        settle();
+        let v = paths::jsonl(
+            w.jsonl.clone(),
+            n,
+            &jsonl_dir,
+            journal_opts(Durability::None, n),
+        );
+        record("jsonl_ingest_eps", v);
+        clear(&jsonl_dir);
+    }
+    if wants(opts, "sqlite") {
+        settle();
+        record(
+            "sqlite_eps",
+            paths::sqlite(&w.sqlite_events, &dir.join("bench.sqlite")),
+        );
+    }
+    clear(&dir);
+    ratios_of_round(samples, round);
+}
+
+/// The round's ratios, from the round's own figures (paths measured minutes apart on a
+/// shared machine compare best within a round).
+fn ratios_of_round(samples: &mut Samples, round: u32) {
+    let of = |figure: &str| samples.get(figure, round);
+    let (pipeline, limit, sqlite) = (of("pipeline_eps"), of("limit_eps"), of("sqlite_eps"));
+    if let (Some(p), Some(l)) = (pipeline, limit) {
+        samples.push(
+            "ratios.pipeline_vs_limit",
+            if l > 0.0 { p / l } else { 0.0 },
+        );
+    }
+    if let (Some(p), Some(s)) = (pipeline, sqlite) {
+        samples.push(
+            "ratios.pipeline_vs_sqlite",
+            if s > 0.0 { p / s } else { 0.0 },
+        );
+    }
+}
+
+/// The open-loop latency runs, `opts.repeat` times each: at the fixed offered rate and at
+/// 25 % and 50 % of the median `pipeline_eps`; applied latency under `none`, durable latency
+/// under `group`.
+fn latency_rounds(
+    opts: &BenchOptions,
+    entries: &[Entry],
+    samples: &mut Samples,
+    progress: &mut impl FnMut(&str),
+) -> Vec<LatencyRun> {
+    let pipeline_eps = samples
+        .median("pipeline_eps")
+        .expect("the pipeline ran before the latency runs");
+    let pct = |p: f64| ((pipeline_eps * p).round() as u64).max(1);
+    let runs: [(&'static str, &'static str, u64); 3] = [
+        ("latency_us", "durable_latency_us", opts.offered_rate_eps),
+        (
+            "latency_at_25pct_us",
+            "durable_latency_at_25pct_us",
+            pct(0.25),
+        ),
+        (
+            "latency_at_50pct_us",
+            "durable_latency_at_50pct_us",
+            pct(0.50),
+        ),
+    ];
+    let mut out: Vec<LatencyRun> = Vec::new();
+    for (applied, durable, rate) in runs {
+        for (figure, measure, durability) in [
+            (applied, "applied", Durability::None),
+            (durable, "durable", Durability::Group),
+        ] {
+            out.push(LatencyRun {
+                figure,
+                measure,
+                durability,
+                offered_eps: rate,
+                histogram: latency::histogram(),
+            });
+        }
+    }
+    let dir = opts.dir.join("latency");
+    for round in 0..opts.repeat {
+        for pair in out.chunks_mut(2) {
+            let [applied, durable] = pair else {
+                unreachable!("applied and durable")
+            };
+            for run in [applied, durable] {
+                clear(&dir);
+                settle();
+                let journal = journal_opts(run.durability, entries.len());
+                let m = latency::open_loop(entries, &dir, journal, run.offered_eps);
+                let h = if run.measure == "applied" {
+                    m.applied
+                } else {
+                    m.durable
+                };
+                let l = latency::summary(&h);
+                for (p, v) in [
+                    ("p50", l.p50),
+                    ("p99", l.p99),
+                    ("p999", l.p999),
+                    ("max", l.max),
+                ] {
+                    samples.push(&format!("{}.{p}", run.figure), v as f64);
+                }
+                run.histogram.add(&h).expect("same bounds");
+                progress(&format!(
+                    "{:<28} p50 {} p99 {} max {} us at {} events/s ({}/{})",
+                    run.figure,
+                    l.p50,
+                    l.p99,
+                    l.max,
+                    run.offered_eps,
+                    round + 1,
+                    opts.repeat
+                ));
+            }
+        }
+    }
+    clear(&dir);
+    out
+}
+
+fn latency_median(samples: &Samples, figure: &str) -> Latency {
+    let m = |p: &str| samples.median_or_zero(&format!("{figure}.{p}")).round() as u64;
+    Latency {
+        p50: m("p50"),
+        p99: m("p99"),
+        p999: m("p999"),
+        max: m("max"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_shrink_for_small_runs_only() {
+        let cases = [
+            (20_000, 8 << 20),
+            (200_000, 64 << 20),
+            (1_000_000, 256 << 20),
+            (2_000_000, 256 << 20),
+            (10_000_000, 256 << 20),
+        ];
+        for (events, want) in cases {
+            assert_eq!(segment_bytes(events), want, "{events} events");
+        }
     }
 }

@@ -2,20 +2,17 @@
 //! durable on a thread of its own, on the group schedule, so the writer never waits for the
 //! disk.
 //!
-//! Protocol. After a batch the writer publishes (active segment, where its mapping starts,
-//! the end of its records, last LSN written); every record up to that LSN sits in that
-//! segment or in an earlier one, and earlier segments were flushed by the writer itself
-//! before it rolled past them. At most once per group interval the flusher takes the latest
-//! published target, `msync`s the part of the segment written since its last flush (not the
-//! whole file: the pages ahead of the writer are pre-faulted and dirty) through the journal's
-//! [`Storage`], raises the durable marker (synced) and only then the durable LSN. So neither
-//! ever passes a record that is not on disk, and both only grow. An I/O error stops the
-//! flusher; the writer reports it at its next commit. "Due" is read from the journal's
+//! Protocol. After a batch the writer writes its records to the segment file and publishes
+//! (active segment and its file, the end of its records, last LSN written, its link); every
+//! record up to that LSN sits in that segment or in an earlier one, and earlier segments were
+//! flushed by the writer itself before it rolled past them. At most once per group interval
+//! the flusher takes the latest published target, `fdatasync`s the segment through the
+//! journal's [`Storage`], raises the durable marker (synced) and only then the durable LSN.
+//! So neither ever passes a record that is not on disk, and both only grow. An I/O error stops
+//! the flusher; the writer reports it at its next commit. "Due" is read from the journal's
 //! [`Clock`].
-//!
-//! The writer keeps every segment it wrote mapped for its whole life and stops (joins) the
-//! flusher before it unmaps anything, so a published mapping outlives every use here.
 
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,19 +25,17 @@ use super::chain::{GENESIS_LINK, Link};
 use super::clock::Clock;
 use super::marker::{Durable, Marker};
 use super::segment::segment_file_name;
-use super::storage::{MappedRange, Storage};
+use super::storage::Storage;
 
 /// Name of the flusher thread.
 const THREAD_NAME: &str = "journal-flush";
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Target {
     segment: u64,
-    /// Address of the segment's mapping (page aligned).
-    base: usize,
-    /// Length of the segment's mapping.
-    len: usize,
-    /// Offset just past the last record published.
+    /// The segment's file (`None` before anything was published).
+    file: Option<Arc<File>>,
+    /// Offset just past the last record published (written to the file).
     end: usize,
     lsn: u64,
     /// The chain link of the record at `lsn`.
@@ -90,8 +85,7 @@ impl Flusher {
         let shared = Arc::new(Shared {
             target: Mutex::new(Target {
                 segment: 0,
-                base: 0,
-                len: 0,
+                file: None,
                 end: 0,
                 lsn,
                 link: GENESIS_LINK,
@@ -118,18 +112,16 @@ impl Flusher {
         })
     }
 
-    /// Every record up to `lsn` (whose link is `link`) is written: those past the already
-    /// durable ones sit in `segment` (mapped at `base`, `len` bytes, records up to offset
-    /// `end`). Makes them durable on the next tick. `base` must stay mapped until this flusher
-    /// is dropped.
-    pub fn publish(&self, segment: u64, map: (*const u8, usize), end: usize, lsn: u64, link: Link) {
+    /// Every record up to `lsn` (whose link is `link`) is written to the files: those past
+    /// the already durable ones sit in `segment` (open as `file`), before offset `end`. Makes
+    /// them durable on the next tick.
+    pub fn publish(&self, segment: u64, file: &Arc<File>, end: usize, lsn: u64, link: Link) {
         let mut t = lock(&self.shared.target);
-        debug_assert!(lsn >= t.lsn && segment >= t.segment && end <= map.1);
+        debug_assert!(lsn >= t.lsn && segment >= t.segment);
         if lsn > t.lsn {
             *t = Target {
                 segment,
-                base: map.0 as usize,
-                len: map.1,
+                file: Some(Arc::clone(file)),
                 end,
                 lsn,
                 link,
@@ -166,7 +158,7 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
         let pending = t.lsn > shared.durable_lsn.load(Ordering::Acquire);
         let since_us = shared.clock.now_us().saturating_sub(last_flush_us);
         if pending && since_us >= interval_us {
-            return Some(*t);
+            return Some(t.clone());
         }
         let mut wait = Duration::from_micros(if pending {
             interval_us - since_us
@@ -185,25 +177,20 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
 }
 
 fn run(dir: &Path, interval_us: u64, started_us: u64, shared: &Shared) {
-    // (segment, offset) up to which this thread has flushed.
-    let mut flushed: (u64, usize) = (u64::MAX, 0);
     let mut last_flush_us = started_us;
     while let Some(target) = next_target(shared, interval_us, last_flush_us) {
-        let from = if flushed.0 == target.segment {
-            flushed.1
-        } else {
-            0
+        let Some(file) = &target.file else {
+            debug_assert!(false, "a pending target names its file");
+            continue;
         };
         // The schedule counts from the start of a flush: one flush per interval, not per
         // interval plus the time the flush took.
         let started_us = shared.clock.now_us();
-        debug_assert!(from <= target.end);
-        // SAFETY: `base..base + len` is a live shared mapping of the segment (the writer keeps
-        // it mapped until this thread has been joined, see `Flusher::publish`).
-        let range =
-            unsafe { MappedRange::new(target.base as *const u8, target.len, from, target.end) };
         let path = || dir.join(segment_file_name(target.segment));
-        if let Err(e) = shared.storage.sync_segment(target.segment, &range) {
+        if let Err(e) = shared
+            .storage
+            .sync_segment(target.segment, file, target.end)
+        {
             *lock(&shared.failed) = Some((path(), e));
             return;
         }
@@ -220,7 +207,6 @@ fn run(dir: &Path, interval_us: u64, started_us: u64, shared: &Shared) {
             return;
         }
         shared.durable_lsn.fetch_max(target.lsn, Ordering::AcqRel);
-        flushed = (target.segment, target.end);
         last_flush_us = started_us;
     }
 }

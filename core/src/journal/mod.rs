@@ -26,32 +26,35 @@
 //!
 //! There is no wall-clock time anywhere: the same records give byte-identical files.
 //!
-//! Record frame, starting at a 16-byte aligned offset (the first at offset 64):
+//! Record frame, starting at a 16-byte aligned offset (the first at offset 64). The header is
+//! [`FRAME_HEADER_BYTES`] = 32 bytes, or [`FRAME_HEADER_LINKED_BYTES`] = 48 for the records
+//! that store their chain link: those whose LSN is a multiple of [`LINK_EVERY`] (16), a rule
+//! of the LSN alone, so the bytes never depend on batching:
 //!
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | 4 | payload_len (u32), never 0: a zero length means "no record here" |
-//! | 4 | 4 | CRC32C of the payload (bytes 48..48+payload_len) |
+//! | 4 | 4 | CRC32C of the payload |
 //! | 8 | 8 | LSN (u64) |
 //! | 16 | 8 | ingest time, microseconds (i64) |
-//! | 24 | 16 | chain link of this record |
-//! | 40 | 1 | kind ([`RecordKind`], never 0) |
-//! | 41 | 3 | reserved, zero |
-//! | 44 | 4 | header CRC: CRC32C of bytes 0..44 (the payload CRC included) |
-//! | 48 | payload_len | payload (16-byte aligned) |
+//! | 24 | 1 | kind ([`RecordKind`], never 0) |
+//! | 25 | 3 | reserved, zero |
+//! | 28 | 16 | chain link of this record (linked header only) |
+//! | 28 or 44 | 4 | header CRC: CRC32C of every header byte before it (the payload CRC and the link included) |
+//! | 32 or 48 | payload_len | payload (16-byte aligned) |
 //! | .. | 0..15 | zero padding to the next 16-byte boundary |
 //!
 //! The payload of a [`RecordKind::ENTRY`] record is an rkyv-archived `event::Entry` (its root,
 //! 88 bytes, at the end, the strings and out-of-line fields before it). The journal reads it as
-//! opaque bytes, but its layout is part of the format: version 5 has the frames of version 4
-//! and changed only this layout (the archived entry was 160 bytes).
+//! opaque bytes, but its layout is part of the format.
 //!
 //! A frame is valid when both CRCs match: the header CRC guards every header field (the
-//! length and the payload CRC among them), the payload CRC guards the payload, so every byte
-//! of the frame is covered. The payload CRC is a [`PayloadSums`] field, computed once per
-//! payload, by the pipeline's producer threads when the payload was encoded ahead; the writer
-//! only computes the header CRC over 44 bytes. A record never spans segments; the space a
-//! record did not fit into stays zero. LSNs are contiguous from 1 across segments.
+//! length, the LSN that decides the header's size, and the payload CRC among them), the payload
+//! CRC guards the payload, so every byte of the frame is covered. The payload CRC is a
+//! [`PayloadSums`] field, computed once per payload, by the pipeline's producer threads when the
+//! payload was encoded ahead; the writer only computes the header CRC. A record never spans
+//! segments; the space a record did not fit into stays zero. LSNs are contiguous from 1 across
+//! segments.
 //!
 //! # Hash chain
 //!
@@ -67,6 +70,16 @@
 //! LSN inputs, so `journal verify` detects all three (and the CRCs still guard each record on
 //! its own).
 //!
+//! Every scan recomputes every link, and compares it where one is stored: with the record's own
+//! when it stores one (every 16th), with the next segment header's link after a segment's last
+//! record, and with the durable marker's at the durable LSN. A mismatch condemns the records
+//! since the last confirmed one (at most 16): the damage is named at the first of them, and a
+//! reader is given only the records before it. Storing one link in 16 records saves 15 bytes per
+//! record against one per record, and detects the same edits; what it gives up is naming the
+//! exact record of an edit whose CRCs were recomputed (it names a range of at most 16), and
+//! records past the last stored link and past the durable LSN (the not-yet-durable tail) are
+//! checked only by their CRCs, as the last record always was.
+//!
 //! The link is deliberately not cryptographic. A chain without a secret or an anchor kept
 //! elsewhere can be recomputed by whoever edits the files, whatever the hash, so a per-record
 //! cryptographic link buys nothing on its own, and it was the largest single cost of ingest
@@ -76,8 +89,8 @@
 //! # Content digest: the anchor for auditors
 //!
 //! [`verify`] also computes `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, where
-//! `frame(i)` is the exact bytes of record `i` as stored: the 48-byte header (both CRCs and
-//! the link included) and the payload, without the padding after it. It depends on the records
+//! `frame(i)` is the exact bytes of record `i` as stored: the header (both CRCs, and the link
+//! where stored) and the payload, without the padding after it. It depends on the records
 //! alone, not on segment size or batching, and is computed in large slices so BLAKE3 runs at
 //! SIMD speed. An auditor who records the digest (and `last_lsn`) somewhere the writer cannot
 //! reach can later prove the first `n` records unchanged with [`verify_at`] at LSN `n`
@@ -85,9 +98,9 @@
 //! and every later link passes the chain check, but not this digest. (Format version 1 hashed
 //! the payload inside a BLAKE3 link, version 2 a BLAKE3 digest of the payload, version 3 had
 //! one CRC over header and payload and an XXH3 link over the whole payload, version 4 had
-//! today's frames around the larger entry layout, version 5 today's segments without the
-//! durable marker; journals of any other version are refused with "unsupported format
-//! version".)
+//! 48-byte frames with a link in every record around the larger entry layout, version 5 those
+//! frames without the durable marker, version 6 those frames with it; journals of any other
+//! version are refused with "unsupported format version".)
 //!
 //! # Ingest time
 //!
@@ -129,24 +142,38 @@
 //!
 //! # Storage seam
 //!
-//! Every request to make bytes durable goes through a [`storage::Storage`] (`msync` of a
-//! written range, `fdatasync` of the marker), given at open in a [`JournalEnv`] with the
-//! [`clock::Clock`] that paces group commits. [`storage::SimulatedDisk`] records what the syncs
-//! made durable, and after [`Journal::crash`] (the writer dies without flushing) its
-//! `cut_power` rewrites the segments to what a power cut leaves, so tests and the simulator can
-//! lose exactly what was not durable.
+//! Every write of record bytes to a segment file and every request to make bytes durable goes
+//! through a [`storage::Storage`] (`pwrite` of staged frames, `fdatasync` of a segment and of
+//! the marker), given at open in a [`JournalEnv`] with the [`clock::Clock`] that paces group
+//! commits. [`storage::SimulatedDisk`] records what the syncs made durable, and after
+//! [`Journal::crash`] (the writer dies without flushing) its `cut_power` rewrites the segments
+//! to what a power cut leaves, so tests and the simulator can lose exactly what was not durable.
 //!
 //! # Writing
 //!
-//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`),
-//! mapped and pre-faulted (`madvise(MADV_POPULATE_WRITE)` over large ranges, or one write per
-//! page on kernels without it) before any record goes in; the next segment is prepared on a
-//! background thread while the current one fills, so a rollover costs a header write, a rename
-//! and a directory fsync. An append checks limits, computes the link from the payload sums
-//! (given by the caller, [`PayloadSums`], or computed by [`Journal::append`]), writes the frame
-//! straight into the mapping and returns the payload's place in it: no allocation, no system
-//! call. [`Journal::commit`] ends a batch and flushes (msync) according to [`Durability`].
-//! When rolling over in `group` or `sync` mode, the old segment is flushed first.
+//! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`)
+//! and their pages brought into the page cache (`madvise(MADV_POPULATE_READ)` over a read-only
+//! mapping) before any record goes in; the next segment is prepared on a background thread
+//! while the current one fills, so the kernel clears fresh pages there, not on the writer, and
+//! a rollover costs a header write, a rename and a directory fsync. An append checks limits,
+//! computes the link from the payload sums (given by the caller, [`PayloadSums`], or computed
+//! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,
+//! at most 4 MiB) and returns the payload's place there, so the caller applies it from the
+//! very bytes that will be on disk: no allocation, no system call. [`Journal::commit`] ends a
+//! batch: it writes the staged frames to the segment file with one `pwrite` (a full staging
+//! buffer is written out early), then, by [`Durability`], `sync` makes them durable inline
+//! (`fdatasync`), `group` hands the written range to the flusher, and `none` starts the
+//! kernel's writeback every 8 MiB (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not
+//! wait), so dirty pages never pile up to the kernel's throttling threshold. When rolling over
+//! in `group` or `sync` mode, the old segment is flushed first.
+//!
+//! Bytes reach the disk through the file descriptor, never through a writable mapping: making
+//! mapped dirty pages durable (`msync`) write-protects each page again, and on a multi-core
+//! machine every such change interrupts the other cores to flush their TLBs, which was most of
+//! the flusher's time. The mapping is read-only (readers and replay); the page cache keeps it
+//! coherent with the writes. Readers, this process's included, see committed records: frames
+//! still in the staging buffer are in no file, and a crash loses them like any record that was
+//! not durable.
 //!
 //! Opening also checks the whole chain, so its cost grows with the journal (measured in
 //! BENCHMARKS.md); snapshots will bound it.
@@ -157,10 +184,12 @@ mod error;
 mod flusher;
 pub mod frame;
 pub mod marker;
+mod open;
 mod reader;
 mod recovery;
 pub mod segment;
 mod spare;
+mod stage;
 pub mod storage;
 mod sums;
 mod verify;
@@ -170,7 +199,10 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use error::JournalError;
-pub use frame::{FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frame_bytes};
+pub use frame::{
+    FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, FRAME_HEADER_LINKED_BYTES, LINK_EVERY,
+    MAX_PAYLOAD_BYTES, carries_link, frame_bytes, header_bytes,
+};
 pub use marker::{Durable, MARKER_FILE_NAME};
 pub use reader::{JournalReader, Records};
 pub use segment::{
@@ -327,7 +359,9 @@ pub struct RecordRef<'a> {
     pub lsn: u64,
     pub ingest_us: i64,
     pub kind: RecordKind,
-    pub link: [u8; 16],
+    /// The chain link stored with the record: only every [`LINK_EVERY`]-th record (LSN a
+    /// multiple of it) stores one; scans recompute every link.
+    pub link: Option<[u8; 16]>,
     pub payload: &'a [u8],
 }
 

@@ -13,13 +13,31 @@ use super::recovery;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use super::{JournalError, RecordRef, TornTail};
 
-/// The valid record region of one segment.
+/// The valid record region of one segment, or part of one.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span<'a> {
     pub segment: u32,
+    /// The bytes of the segment from offset `origin` on.
     pub bytes: &'a [u8],
-    /// Offset just past the last record.
+    /// Segment offset of `bytes[0]`.
+    pub origin: usize,
+    /// Segment offset of the first record of the span.
+    pub start: usize,
+    /// Segment offset just past the last record.
     pub end: usize,
+}
+
+impl<'a> Span<'a> {
+    /// The records of a whole segment mapped at `bytes`, up to `end`.
+    pub fn whole(segment: u32, bytes: &'a [u8], end: usize) -> Span<'a> {
+        Span {
+            segment,
+            bytes,
+            origin: 0,
+            start: SEGMENT_HEADER_BYTES,
+            end,
+        }
+    }
 }
 
 /// Iterator over validated records (no checks are repeated: the spans were scanned).
@@ -32,10 +50,11 @@ pub struct Records<'a> {
 
 impl<'a> Records<'a> {
     pub(crate) fn new(spans: Vec<Span<'a>>) -> Records<'a> {
+        let pos = spans.first().map_or(SEGMENT_HEADER_BYTES, |s| s.start);
         Records {
             spans,
             span: 0,
-            pos: SEGMENT_HEADER_BYTES,
+            pos,
         }
     }
 }
@@ -47,7 +66,7 @@ impl<'a> Iterator for Records<'a> {
         loop {
             let span = *self.spans.get(self.span)?;
             if self.pos < span.end {
-                let f = frame::decode_trusted(span.bytes, self.pos);
+                let f = frame::decode_trusted(span.bytes, self.pos - span.origin);
                 let offset = self.pos;
                 self.pos += f.bytes();
                 debug_assert!(self.pos <= span.end);
@@ -62,7 +81,7 @@ impl<'a> Iterator for Records<'a> {
                 });
             }
             self.span += 1;
-            self.pos = SEGMENT_HEADER_BYTES;
+            self.pos = self.spans.get(self.span).map_or(0, |s| s.start);
         }
     }
 }
@@ -148,11 +167,7 @@ impl JournalReader {
             .ends
             .iter()
             .zip(&self.maps)
-            .map(|(&end, (index, map))| Span {
-                segment: *index as u32,
-                bytes: &map[..],
-                end,
-            })
+            .map(|(&end, (index, map))| Span::whole(*index as u32, &map[..], end))
             .collect();
         Records::new(spans)
             .map(Ok)

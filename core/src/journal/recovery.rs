@@ -30,6 +30,12 @@ pub(crate) struct SegScan {
     pub index: u64,
     /// Offset just past the last valid record.
     pub end: usize,
+    /// Valid records in the segment.
+    pub records: u64,
+    /// The part of them whose chain is confirmed by a stored link in the segment (the records
+    /// up to its last one that stores a link), and where that part ends.
+    pub checked_records: u64,
+    pub checked_end: usize,
 }
 
 /// A torn tail: `views[view]` from `offset` to `nonzero_end` is to be cut.
@@ -150,6 +156,9 @@ struct SegResult {
     last_ingest_us: i64,
     /// Ingest time of its first valid record.
     first_ingest_us: Option<i64>,
+    /// Records up to the last one that stores its link, and where they end.
+    checked_records: u64,
+    checked_end: usize,
 }
 
 /// Scans the records of one segment whose header is `header`.
@@ -161,7 +170,16 @@ fn scan_records(
 ) -> SegResult {
     let mut s = Scan::fresh(header.first_lsn - 1, header.prev_link);
     let mut first_ingest_us = None;
-    let (end, stop) = scan_segment(view, durable, &mut s, on_record, &mut first_ingest_us);
+    let mut checked = Checkpoint::start(&s);
+    let (end, stop) = scan_segment(
+        view,
+        durable,
+        &mut s,
+        on_record,
+        &mut first_ingest_us,
+        &mut checked,
+    );
+    debug_assert!(checked.records <= s.records && checked.end <= end);
     SegResult {
         end,
         stop,
@@ -170,6 +188,8 @@ fn scan_records(
         last_link: s.last_link,
         last_ingest_us: s.last_ingest_us,
         first_ingest_us,
+        checked_records: checked.records,
+        checked_end: checked.end,
     }
 }
 
@@ -260,6 +280,9 @@ pub(crate) fn scan(
                 s.last_lsn, durable.lsn
             ),
         ));
+        if let Some(last) = s.segments.len().checked_sub(1) {
+            s.keep_confirmed(last);
+        }
     }
     s
 }
@@ -303,6 +326,10 @@ impl Scan {
         if header.first_lsn == expect_lsn && header.prev_link == self.last_link {
             return Some(header);
         }
+        if header.first_lsn == expect_lsn && i > 0 && self.unchecked_tail(i - 1) > 0 {
+            self.refuse_unchecked_tail(i - 1, view.index);
+            return None;
+        }
         if i > 0 && expect_lsn > durable.lsn {
             // Records lost at the end of the previous segment, none of them durable.
             let end = self.segments[i - 1].end;
@@ -338,6 +365,9 @@ impl Scan {
         self.segments.push(SegScan {
             index: view.index,
             end: r.end,
+            records: r.records,
+            checked_records: r.checked_records,
+            checked_end: r.checked_end,
         });
         self.stop_at(i, view, r.end, r.stop, durable, views)
     }
@@ -357,12 +387,14 @@ impl Scan {
             None => return true,
             Some(Stop::Misplaced(what)) => {
                 self.damage = Some(damage(view.index, end, expect, what));
+                self.keep_confirmed(i);
                 return false;
             }
             Some(Stop::Unreadable(what)) => what,
         };
         if expect <= durable.lsn {
             self.damage = Some(damage(view.index, end, expect, what));
+            self.keep_confirmed(i);
         } else {
             let nonzero_end = end + frame::align_up(nonzero_len(&view.bytes[end..]));
             self.cut_at(i, end, nonzero_end.min(view.bytes.len()), expect, views);
@@ -382,15 +414,53 @@ enum Stop {
     Misplaced(String),
 }
 
+/// The scan's state just after the last record whose chain a stored link confirmed (or at the
+/// segment's start): what an edit found at the next stored link rolls back to.
+struct Checkpoint {
+    end: usize,
+    records: u64,
+    lsn: u64,
+    link: Link,
+    ingest_us: i64,
+}
+
+impl Checkpoint {
+    fn start(s: &Scan) -> Checkpoint {
+        Checkpoint {
+            end: SEGMENT_HEADER_BYTES,
+            records: s.records,
+            lsn: s.last_lsn,
+            link: s.last_link,
+            ingest_us: s.last_ingest_us,
+        }
+    }
+
+    fn at(end: usize, s: &Scan) -> Checkpoint {
+        Checkpoint {
+            end,
+            ..Checkpoint::start(s)
+        }
+    }
+
+    /// Puts `s` back to this point.
+    fn restore(&self, s: &mut Scan) {
+        (s.records, s.last_lsn) = (self.records, self.lsn);
+        (s.last_link, s.last_ingest_us) = (self.link, self.ingest_us);
+    }
+}
+
 /// Walks the frames of one segment whose header was accepted, updating `s` for every valid
 /// record. Returns the offset just past the last valid record, and why the scan stopped there
-/// when it was not the clean end of the segment (zeros to the end).
+/// when it was not the clean end of the segment (zeros to the end). A stored link that does
+/// not match the chain condemns every record since the last confirmed point (one of them was
+/// changed), so the scan is put back there and the damage named at the first of them.
 fn scan_segment(
     view: &SegView<'_>,
     durable: Durable,
     s: &mut Scan,
     on_record: &mut Option<OnRecord<'_>>,
     first_ingest_us: &mut Option<i64>,
+    checked: &mut Checkpoint,
 ) -> (usize, Option<Stop>) {
     let bytes = view.bytes;
     let mut pos = SEGMENT_HEADER_BYTES;
@@ -401,24 +471,39 @@ fn scan_segment(
             Err(Bad::Empty) if is_zero(&bytes[pos..]) => return (pos, None),
             Err(bad) => return (pos, Some(Stop::Unreadable(bad.describe()))),
         };
-        if let Err(what) = check_place(&f, s, durable) {
-            return (pos, Some(Stop::Misplaced(what)));
+        let link = match check_place(&f, s, durable) {
+            Ok(link) => link,
+            Err(what) => return (pos, Some(Stop::Misplaced(what))),
+        };
+        if f.link.is_some_and(|stored| stored != link) {
+            let what = format!(
+                "hash chain mismatch at the link stored with lsn {} (a record at lsn {} to {} was edited, removed or reordered)",
+                f.lsn,
+                checked.lsn + 1,
+                f.lsn
+            );
+            checked.restore(s);
+            return (checked.end, Some(Stop::Misplaced(what)));
         }
         if let Some(Err(what)) = on_record.as_mut().map(|f_rec| f_rec(view.index, pos, &f)) {
             return (pos, Some(Stop::Misplaced(what)));
         }
         first_ingest_us.get_or_insert(f.ingest_us);
         s.last_lsn = f.lsn;
-        s.last_link = f.link;
+        s.last_link = link;
         s.last_ingest_us = f.ingest_us;
         s.records += 1;
         pos += f.bytes();
+        if f.link.is_some() || f.lsn == durable.lsn {
+            *checked = Checkpoint::at(pos, s);
+        }
     }
 }
 
-/// Checks that an intact frame is the next record: its LSN, its ingest time, its chain link,
-/// and at the durable LSN the marker's link.
-fn check_place(f: &Frame<'_>, s: &Scan, durable: Durable) -> Result<(), String> {
+/// Checks that an intact frame is the next record: its LSN, its ingest time, and at the durable
+/// LSN the marker's link. Returns the record's chain link, recomputed from the previous one
+/// (the caller compares it with the stored one, where the frame stores one).
+fn check_place(f: &Frame<'_>, s: &Scan, durable: Durable) -> Result<Link, String> {
     let expect = s.last_lsn + 1;
     if f.lsn != expect {
         return Err(format!("lsn {} found, expected {expect}", f.lsn));
@@ -429,16 +514,15 @@ fn check_place(f: &Frame<'_>, s: &Scan, durable: Durable) -> Result<(), String> 
             f.ingest_us, s.last_ingest_us
         ));
     }
-    if next_link(&s.last_link, f.lsn, f.ingest_us, f.kind, f.payload) != f.link {
-        return Err("hash chain mismatch (a record was edited, removed or reordered)".to_owned());
-    }
-    if f.lsn == durable.lsn && f.link != durable.link {
+    debug_assert_eq!(f.link.is_some(), frame::carries_link(f.lsn));
+    let link = next_link(&s.last_link, f.lsn, f.ingest_us, f.kind, f.payload);
+    if f.lsn == durable.lsn && link != durable.link {
         return Err(
             "the chain link does not match the durable marker's (the records up to it were replaced)"
                 .to_owned(),
         );
     }
-    Ok(())
+    Ok(link)
 }
 
 impl Scan {
@@ -448,6 +532,44 @@ impl Scan {
             damage: Some(damage),
             ..Scan::fresh(0, GENESIS_LINK)
         }
+    }
+
+    /// With damage found in segment `k`, keeps as valid only its records the chain confirmed
+    /// (up to its last stored link or the durable marker's LSN): those after it may be the
+    /// changed ones, so no reader is given them.
+    fn keep_confirmed(&mut self, k: usize) {
+        debug_assert!(self.damage.is_some());
+        let unchecked = self.unchecked_tail(k);
+        self.records -= unchecked;
+        self.last_lsn -= unchecked;
+        let seg = &mut self.segments[k];
+        seg.records -= unchecked;
+        seg.end = seg.checked_end;
+    }
+
+    /// Records of kept segment `k` past its last stored link: the chain has not confirmed them.
+    fn unchecked_tail(&self, k: usize) -> u64 {
+        let seg = &self.segments[k];
+        seg.records - seg.checked_records
+    }
+
+    /// The header of segment `next` does not follow the records of segment `k`, while the LSNs
+    /// do: one of the records after `k`'s last stored link was changed (or the header was).
+    /// Damage at the first of them; the scan keeps the records before it.
+    fn refuse_unchecked_tail(&mut self, k: usize, next: u64) {
+        let unchecked = self.unchecked_tail(k);
+        debug_assert!(unchecked > 0 && unchecked <= self.records);
+        let (first, last) = (self.last_lsn - unchecked + 1, self.last_lsn);
+        self.records -= unchecked;
+        self.last_lsn -= unchecked;
+        let seg = &mut self.segments[k];
+        seg.records -= unchecked;
+        seg.end = seg.checked_end;
+        let what = format!(
+            "hash chain mismatch at the link in the header of segment {} (a record at lsn {first} to {last}, or that header, was edited, removed or reordered)",
+            segment_file_name(next)
+        );
+        self.damage = Some(damage(seg.index, seg.end, first, what));
     }
 
     /// Ends the scan with a torn tail in `views[view]` from `offset` to `nonzero_end`; every

@@ -6,11 +6,11 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use memmap2::MmapMut;
+use memmap2::Mmap;
 
 use super::JournalError;
 use super::chain::{LINK_BYTES, Link};
-use super::storage::{MappedRange, Storage};
+use super::storage::Storage;
 
 /// Magic bytes at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
@@ -22,8 +22,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
 /// `order.created` and `order.amended` and an event's optional strings out of line); see the
 /// module docs of `journal`. 6: the frames and entries of version 5, plus the durable marker
 /// file (`DURABLE`) beside the segments, without which a journal with segments is refused.
-/// 7: the frames of version 6; most events journaled as compact records of kind 2.
-pub const FORMAT_VERSION: u32 = 7;
+/// 7: the frames of `journal`'s module docs (32-byte headers, a stored chain link every
+/// [`super::LINK_EVERY`] records). 8: the frames of version 7; most events journaled as
+/// compact records of kind 2.
+pub const FORMAT_VERSION: u32 = 8;
 /// Bytes of the segment header; the first frame starts here.
 pub const SEGMENT_HEADER_BYTES: usize = 64;
 /// Page size assumed for pre-faulting and segment sizes.
@@ -188,44 +190,33 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<(), JournalError> {
         .map_err(|e| JournalError::io(dir, e))
 }
 
-/// Bytes pre-faulted per `madvise(MADV_POPULATE_WRITE)` call.
+/// Bytes populated per `madvise(MADV_POPULATE_READ)` call.
 const POPULATE_CHUNK_BYTES: usize = 16 << 20;
 
-/// Pre-faults the mapping writable from the first page boundary at or after `from` to the end,
-/// so that appends do not take page faults; the content does not change.
-///
-/// On Linux it asks the kernel to populate the page tables writable
-/// (`madvise(MADV_POPULATE_WRITE)`, Linux >= 5.14) in ranges of [`POPULATE_CHUNK_BYTES`]: one
-/// system call per range instead of a trap per page. A kernel that refuses (`EINVAL` before
-/// 5.14, or any other error) gets the rest touched one page at a time, as before.
-pub(crate) fn prefault(map: &mut MmapMut, from: usize) {
+/// Brings the pages of the mapping from the first page boundary at or after `from` to the end
+/// into the page cache (zero pages of the file's allocated, unwritten extents), so that the
+/// writer's `pwrite`s find their pages there instead of allocating and clearing them on the
+/// writer thread. The content does not change. On Linux it asks the kernel to populate the
+/// range (`madvise(MADV_POPULATE_READ)`, Linux >= 5.14) in ranges of
+/// [`POPULATE_CHUNK_BYTES`]; a kernel that refuses gets the rest read one byte per page.
+pub(crate) fn populate(map: &Mmap, from: usize) {
     let mut at = from.div_ceil(PAGE_BYTES) * PAGE_BYTES;
     #[cfg(target_os = "linux")]
     while at < map.len() {
         let len = (map.len() - at).min(POPULATE_CHUNK_BYTES);
         if map
-            .advise_range(memmap2::Advice::PopulateWrite, at, len)
+            .advise_range(memmap2::Advice::PopulateRead, at, len)
             .is_err()
         {
             break;
         }
         at += len;
     }
-    touch_pages(map, at);
-}
-
-/// Touches one byte per page from `from` (a page boundary) on, rewriting the byte it holds.
-fn touch_pages(map: &mut MmapMut, from: usize) {
-    debug_assert!(from.is_multiple_of(PAGE_BYTES));
-    let base = map.as_mut_ptr();
-    for at in (from..map.len()).step_by(PAGE_BYTES) {
-        // SAFETY: `at < map.len()`; this process is the single writer of the mapping and
-        // stores back the byte it read, so the content does not change.
-        unsafe {
-            let p = base.add(at);
-            std::ptr::write_volatile(p, std::ptr::read_volatile(p));
-        }
+    let mut sum = 0u8;
+    for page in (at..map.len()).step_by(PAGE_BYTES) {
+        sum ^= map[page];
     }
+    std::hint::black_box(sum);
 }
 
 /// Path of the temporary file segment `index` is prepared in.
@@ -233,14 +224,26 @@ pub(crate) fn temporary_path(dir: &Path, index: u64) -> PathBuf {
     dir.join(format!("{}.tmp", segment_file_name(index)))
 }
 
+/// An open segment file and its read-only shared mapping (which sees every `pwrite` to the
+/// file at once: one page cache).
+pub(crate) struct Opened {
+    pub file: File,
+    pub map: Mmap,
+}
+
+/// Maps an open segment file read-only.
+pub(crate) fn map_read(file: File, path: &Path) -> Result<Opened, JournalError> {
+    // SAFETY: segment files are never truncated while a journal exists (the writer only writes
+    // into pre-allocated space and zeroes torn tails in place), so the mapping stays valid.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| JournalError::io(path, e))?;
+    Ok(Opened { file, map })
+}
+
 /// Prepares the file of segment `index` under its temporary name: allocated for real with
-/// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped and
-/// pre-faulted ([`prefault`]). All zero; [`install`] gives it its header.
-pub(crate) fn allocate(
-    dir: &Path,
-    index: u64,
-    segment_bytes: u64,
-) -> Result<MmapMut, JournalError> {
+/// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped
+/// read-only and its pages brought into the page cache ([`populate`]). All zero; [`install`]
+/// gives it its header.
+pub(crate) fn allocate(dir: &Path, index: u64, segment_bytes: u64) -> Result<Opened, JournalError> {
     check_segment_bytes(segment_bytes).map_err(JournalError::InvalidOptions)?;
     let tmp = temporary_path(dir, index);
     let file = OpenOptions::new()
@@ -257,27 +260,36 @@ pub(crate) fn allocate(
         let _ = fs::remove_file(&tmp);
         return Err(JournalError::io(&tmp, io::Error::from_raw_os_error(rc)));
     }
-    // SAFETY: the file is ours (a temporary name under the writer's lock); nothing truncates
-    // it while mapped.
-    let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(&tmp, e))?;
-    debug_assert_eq!(map.len() as u64, segment_bytes);
-    prefault(&mut map, 0);
-    Ok(map)
+    let opened = map_read(file, &tmp)?;
+    debug_assert_eq!(opened.map.len() as u64, segment_bytes);
+    populate(&opened.map, 0);
+    Ok(opened)
 }
 
-/// Makes `map[from..to]` of segment `index` durable through `storage`.
+/// Writes `bytes` at `offset` of segment `index` through `storage`.
+pub(crate) fn write(
+    dir: &Path,
+    storage: &dyn Storage,
+    index: u64,
+    file: &File,
+    offset: usize,
+    bytes: &[u8],
+) -> Result<(), JournalError> {
+    storage
+        .write_segment(index, file, offset as u64, bytes)
+        .map_err(|e| JournalError::io(dir.join(segment_file_name(index)), e))
+}
+
+/// Makes what was written to segment `index` up to offset `to` durable through `storage`.
 pub(crate) fn sync(
     dir: &Path,
     storage: &dyn Storage,
     index: u64,
-    map: &MmapMut,
-    from: usize,
+    file: &File,
     to: usize,
 ) -> Result<(), JournalError> {
-    // SAFETY: `map` is a live shared mapping of the segment, borrowed for the whole call.
-    let range = unsafe { MappedRange::new(map.as_ptr(), map.len(), from, to) };
     storage
-        .sync_segment(index, &range)
+        .sync_segment(index, file, to)
         .map_err(|e| JournalError::io(dir.join(segment_file_name(index)), e))
 }
 
@@ -287,17 +299,19 @@ pub(crate) fn install(
     dir: &Path,
     storage: &dyn Storage,
     header: &SegmentHeader,
-    mut map: MmapMut,
-) -> Result<MmapMut, JournalError> {
-    debug_assert_eq!(map.len() as u64, header.segment_bytes);
-    debug_assert!(map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
+    prepared: Opened,
+) -> Result<Opened, JournalError> {
+    debug_assert_eq!(prepared.map.len() as u64, header.segment_bytes);
+    debug_assert!(prepared.map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
     let tmp = temporary_path(dir, header.index);
     let path = dir.join(segment_file_name(header.index));
-    map[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
-    sync(dir, storage, header.index, &map, 0, SEGMENT_HEADER_BYTES)?;
+    let file = &prepared.file;
+    write(dir, storage, header.index, file, 0, &header.encode())?;
+    sync(dir, storage, header.index, file, SEGMENT_HEADER_BYTES)?;
     fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
     fsync_dir(dir)?;
-    Ok(map)
+    debug_assert_eq!(prepared.map[..8], SEGMENT_MAGIC);
+    Ok(prepared)
 }
 
 /// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]).
@@ -305,9 +319,9 @@ pub(crate) fn create(
     dir: &Path,
     storage: &dyn Storage,
     header: &SegmentHeader,
-) -> Result<MmapMut, JournalError> {
-    let map = allocate(dir, header.index, header.segment_bytes)?;
-    install(dir, storage, header, map)
+) -> Result<Opened, JournalError> {
+    let prepared = allocate(dir, header.index, header.segment_bytes)?;
+    install(dir, storage, header, prepared)
 }
 
 /// The segment size of an existing journal: that of its last segment (`None` when `dir` holds
@@ -375,30 +389,20 @@ mod tests {
         }
     }
 
-    /// Both ways of pre-faulting leave the content as it was, before and after `from`.
+    /// Populating the page cache leaves the content as it was.
     #[test]
-    fn prefault_keeps_the_content() {
+    fn populate_keeps_the_content() {
         let dir = tempfile::tempdir().unwrap();
         let len = 3 * POPULATE_CHUNK_BYTES / 2 + 5 * PAGE_BYTES;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("f"))
-            .unwrap();
-        file.set_len(len as u64).unwrap();
-        // SAFETY: a private temporary file.
-        let mut map = unsafe { MmapMut::map_mut(&file) }.unwrap();
+        let path = dir.path().join("f");
         let pattern = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) as u8;
-        for (i, b) in map.iter_mut().enumerate().step_by(997) {
-            *b = pattern(i);
-        }
-        let before = map.to_vec();
-        prefault(&mut map, 100);
-        assert!(map[..] == before[..]);
-        prefault(&mut map, 0);
-        touch_pages(&mut map, PAGE_BYTES);
-        assert!(map[..] == before[..]);
+        let bytes: Vec<u8> = (0..len)
+            .map(|i| if i % 997 == 0 { pattern(i) } else { 0 })
+            .collect();
+        fs::write(&path, &bytes).unwrap();
+        let opened = map_read(File::open(&path).unwrap(), &path).unwrap();
+        populate(&opened.map, 100);
+        populate(&opened.map, 0);
+        assert!(opened.map[..] == bytes[..]);
     }
 }

@@ -1,15 +1,13 @@
-//! The next segment file, allocated and pre-faulted on a background thread while the current
-//! one fills, so that a rollover costs a header write, a rename and a directory fsync instead
-//! of thousands of page faults on the append path.
+//! The next segment file, allocated and brought into the page cache on a background thread
+//! while the current one fills, so that a rollover costs a header write, a rename and a
+//! directory fsync, and the writer's writes find their pages already there.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::thread::{self, JoinHandle};
 
-use memmap2::MmapMut;
-
 use super::JournalError;
-use super::segment;
+use super::segment::{self, Opened};
 
 /// Name of the preparing thread.
 const THREAD_NAME: &str = "journal-spare";
@@ -20,7 +18,7 @@ pub(crate) struct Spare {
     segment_bytes: u64,
     path: PathBuf,
     /// `None` when no thread could be started: [`Spare::take`] then prepares it inline.
-    handle: Option<JoinHandle<Result<MmapMut, JournalError>>>,
+    handle: Option<JoinHandle<Result<Opened, JournalError>>>,
 }
 
 impl Spare {
@@ -44,7 +42,7 @@ impl Spare {
     }
 
     /// Waits for the prepared mapping (normally ready long before it is needed).
-    pub fn take(mut self, dir: &Path) -> Result<MmapMut, JournalError> {
+    pub fn take(mut self, dir: &Path) -> Result<Opened, JournalError> {
         match self.handle.take() {
             Some(handle) => handle.join().unwrap_or_else(|_| {
                 Err(JournalError::io(

@@ -1,23 +1,29 @@
-//! The journal's one seam to the disk: every request to make bytes durable goes through a
-//! [`Storage`], so a test or the simulator can see exactly what was made durable and then cut
-//! the power on everything else.
+//! The journal's one seam to the disk: every byte the writer puts into a segment file and
+//! every request to make bytes durable goes through a [`Storage`], so a test or the simulator
+//! can see exactly what was made durable and then cut the power on everything else.
 //!
-//! The journal writes its records straight into shared mappings of the segment files; what
-//! sits in a mapping is in the page cache, which survives the death of the process but not a
-//! power cut. Durability comes only from the explicit syncs: `msync` of a written range of a
-//! segment ([`Storage::sync_segment`]) and `fdatasync` of the durable marker
-//! ([`Storage::sync_marker`]). [`OsStorage`] does just that. [`SimulatedDisk`] does the same
-//! and also records, per segment, how far the syncs reached; after the writer died without
+//! The writer frames records in a buffer of its own and writes them into the segment files with
+//! `pwrite` ([`Storage::write_segment`]); what was written is in the page cache, which survives
+//! the death of the process but not a power cut, and the read-only mappings that replay and
+//! queries read see it at once. Durability comes only from the explicit syncs: `fdatasync` of a
+//! segment ([`Storage::sync_segment`]) and of the durable marker ([`Storage::sync_marker`]).
+//! Writing through the file descriptor rather than through a writable mapping means no mapped
+//! page is ever dirty, so making pages durable never has to write-protect them again (which
+//! costs a TLB shootdown per page). [`OsStorage`] does just that. [`SimulatedDisk`] does the
+//! same and also records, per segment, how far the syncs reached; after the writer died without
 //! shutdown ([`super::Journal::crash`]) its [`SimulatedDisk::cut_power`] rewrites the segment
 //! files to what a power cut could leave: every byte that was made durable, and of the bytes
-//! that were not, none, or an arbitrary subset of pages, one of them torn at a sector boundary.
+//! that were not, none, a prefix, or an arbitrary subset of pages, one of them torn at a sector
+//! boundary.
 //!
 //! The model is exact for this journal because segments are append-only over pre-allocated
 //! zeros: a page that was never synced, or was written again after its last sync, holds on
 //! disk what it held at its last sync, which is the current bytes before the synced end and
-//! zeros after it. Segment headers are synced through the seam when a segment is installed;
-//! directory entries (renames, removals) are made durable with a directory fsync and are not
-//! modelled (the writer fsyncs the directory before it relies on them).
+//! zeros after it. A sync is modelled as reaching exactly the end it was asked for (the real
+//! `fdatasync` may reach further: both outcomes are possible after a crash). Segment headers
+//! are synced through the seam when a segment is installed; directory entries (renames,
+//! removals) are made durable with a directory fsync and are not modelled (the writer fsyncs
+//! the directory before it relies on them).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,91 +39,36 @@ use super::segment::{self, PAGE_BYTES, segment_file_name};
 /// A sector: the unit a torn write keeps whole.
 pub const SECTOR_BYTES: usize = 512;
 
-/// A range of a live segment mapping to be made durable. Built only by the journal, for a
-/// mapping that stays mapped for the whole call.
-#[derive(Debug)]
-pub struct MappedRange {
-    /// Start of the segment's mapping (page aligned).
-    base: *const u8,
-    /// Length of the mapping.
-    len: usize,
-    from: usize,
-    to: usize,
-}
-
-// SAFETY: a `MappedRange` is an address range handed to `msync`, never dereferenced by this
-// module; the journal keeps the mapping alive while any thread holds a range into it.
-unsafe impl Send for MappedRange {}
-
-impl MappedRange {
-    /// # Safety
-    /// `base..base + len` is a live shared mapping of a segment file that stays mapped until the
-    /// range is dropped, and `from <= to <= len`.
-    pub(crate) unsafe fn new(base: *const u8, len: usize, from: usize, to: usize) -> MappedRange {
-        assert!(
-            from <= to && to <= len,
-            "range {from}..{to} outside 0..{len}"
-        );
-        debug_assert_eq!(base as usize % PAGE_BYTES, 0, "mapping not page aligned");
-        MappedRange {
-            base,
-            len,
-            from,
-            to,
-        }
-    }
-
-    /// First byte offset of the range in the segment.
-    pub fn from(&self) -> usize {
-        self.from
-    }
-
-    /// Offset just past the range.
-    pub fn to(&self) -> usize {
-        self.to
-    }
-
-    /// `msync(MS_SYNC)` of the pages that hold the range: they reach the disk before it returns.
-    pub fn msync(&self) -> io::Result<()> {
-        if self.from == self.to {
-            return Ok(());
-        }
-        let start = self.from - self.from % PAGE_BYTES;
-        debug_assert!(self.to <= self.len);
-        // SAFETY: `base + start .. base + to` lies inside the live mapping (`new`'s contract);
-        // msync reads no memory of ours, it asks the kernel to write those pages back.
-        let rc = unsafe {
-            libc::msync(
-                self.base.add(start) as *mut libc::c_void,
-                self.to - start,
-                libc::MS_SYNC,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-}
-
-/// Where the journal's bytes become durable. Implementations must make the bytes durable
-/// (or model that they are) before returning `Ok`; the journal raises its durable LSN and the
-/// durable marker only after that.
+/// Where the journal's bytes go and become durable. Implementations must make the bytes durable
+/// (or model that they are) before a sync returns `Ok`; the journal raises its durable LSN and
+/// the durable marker only after that.
 pub trait Storage: Send + Sync + fmt::Debug + 'static {
-    /// Makes `range` of segment `segment` (the number in its file name) durable.
-    fn sync_segment(&self, segment: u64, range: &MappedRange) -> io::Result<()>;
+    /// Writes `bytes` at `offset` of segment `segment` (the number in its file name), whose
+    /// open file is `file`. Not durable until [`Self::sync_segment`].
+    fn write_segment(
+        &self,
+        _segment: u64,
+        file: &File,
+        offset: u64,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        file.write_all_at(bytes, offset)
+    }
+
+    /// Makes everything written to segment `segment` up to offset `to` durable.
+    fn sync_segment(&self, segment: u64, file: &File, to: usize) -> io::Result<()>;
+
     /// Makes the durable marker file's written content durable.
     fn sync_marker(&self, file: &File) -> io::Result<()>;
 }
 
-/// The real disk: `msync` and `fdatasync`.
+/// The real disk: `pwrite` and `fdatasync`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsStorage;
 
 impl Storage for OsStorage {
-    fn sync_segment(&self, _segment: u64, range: &MappedRange) -> io::Result<()> {
-        range.msync()
+    fn sync_segment(&self, _segment: u64, file: &File, _to: usize) -> io::Result<()> {
+        file.sync_data()
     }
 
     fn sync_marker(&self, file: &File) -> io::Result<()> {
@@ -205,8 +156,8 @@ pub struct PowerCut {
 }
 
 /// A [`Storage`] over the real files that remembers what each sync made durable, so that a
-/// power cut can be applied afterwards ([`SimulatedDisk::cut_power`]). Syncs still reach the
-/// real disk (their cost stays real).
+/// power cut can be applied afterwards ([`SimulatedDisk::cut_power`]). Writes and syncs still
+/// reach the real files and disk (their cost stays real).
 #[derive(Debug, Default)]
 pub struct SimulatedDisk {
     /// Per segment, the offset up to which its bytes are durable.
@@ -218,14 +169,12 @@ fn lock(m: &Mutex<BTreeMap<u64, usize>>) -> MutexGuard<'_, BTreeMap<u64, usize>>
 }
 
 impl Storage for SimulatedDisk {
-    fn sync_segment(&self, segment: u64, range: &MappedRange) -> io::Result<()> {
-        range.msync()?;
+    fn sync_segment(&self, segment: u64, file: &File, to: usize) -> io::Result<()> {
+        file.sync_data()?;
         let mut ends = lock(&self.durable_end);
         let end = ends.entry(segment).or_insert(0);
-        // Syncs are of ranges starting at or before the durable end (the journal never skips
-        // bytes), so the durable part stays one prefix.
-        debug_assert!(range.from() <= (*end).max(range.from()));
-        *end = (*end).max(range.to());
+        // A sync covers everything written before it, so the durable part stays one prefix.
+        *end = (*end).max(to);
         Ok(())
     }
 
@@ -249,7 +198,7 @@ impl SimulatedDisk {
     /// again; refused while a writer holds the journal. Afterwards what is on disk is all there
     /// is, so the record of durable ranges starts over.
     pub fn cut_power(&self, dir: &Path, loss: PowerLoss) -> Result<PowerCut, JournalError> {
-        let _writer_gone = super::writer::lock_dir(dir)?;
+        let _writer_gone = super::open::lock_dir(dir)?;
         let mut ends = lock(&self.durable_end);
         let mut cut = PowerCut::default();
         let mut fate = Fate::new(loss);

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::frame::{FRAME_HEADER_BYTES, Frame};
+use super::frame::Frame;
 use super::reader::map_with_marker;
 use super::recovery;
 use super::{JournalError, RecordKind, VerifyReport};
@@ -84,7 +84,7 @@ pub fn verify_at(
         if f.lsn <= upto {
             // The scan checked that segment `index` is `views[index]`.
             let seg = views[index as usize].bytes;
-            anchor.add(&seg[pos..pos + FRAME_HEADER_BYTES + f.payload.len()]);
+            anchor.add(&seg[pos..pos + f.unpadded_bytes()]);
         }
         Ok(())
     };

@@ -1,31 +1,30 @@
-//! The single writer: open with recovery, append, group commit, segment rollover.
+//! The single writer: append into a staging buffer, write out and make durable on commit
+//! (inline or by the group flusher), segment rollover. Opening and recovery are in `open.rs`.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use memmap2::MmapMut;
+use memmap2::Mmap;
 
-use super::chain::{GENESIS_LINK, Link, next_link_summed};
+use super::chain::{Link, next_link_summed};
 use super::clock::{Clock, SystemClock};
-use super::flusher::{Flusher, FlusherParts};
-use super::frame::{self, FRAME_ALIGN_BYTES, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
-use super::marker::{self, Durable, Marker};
+use super::flusher::Flusher;
+use super::frame::{self, FRAME_ALIGN_BYTES};
+use super::marker::{Durable, Marker};
 use super::reader::{Records, Span};
-use super::recovery::{self, Scan};
-use super::segment::{self, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
+use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
+use super::stage::Stage;
 use super::storage::{OsStorage, Storage};
-use super::{
-    Appended, Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, PayloadSums,
-    RecordKind, Recovery,
-};
+use super::{Appended, Durability, JournalError, JournalOptions, PayloadSums, RecordKind};
 
-/// What the journal needs from its surroundings: where bytes become durable and the clock that
-/// paces group commits. The default is the real disk and the machine's clock; tests and the
-/// simulator inject a [`super::storage::SimulatedDisk`] or a [`super::clock::ManualClock`].
+/// What the journal needs from its surroundings: where bytes are written and become durable,
+/// and the clock that paces group commits. The default is the real disk and the machine's
+/// clock; tests and the simulator inject a [`super::storage::SimulatedDisk`] or a
+/// [`super::clock::ManualClock`].
 #[derive(Clone, Debug)]
 pub struct JournalEnv {
     pub storage: Arc<dyn Storage>,
@@ -51,304 +50,117 @@ impl JournalEnv {
     }
 }
 
-/// One mapped segment file.
-struct Seg {
-    index: u64,
-    map: MmapMut,
-    /// Offset just past the last record (the write offset of the active segment).
-    end: usize,
-    /// Everything before this offset has been flushed.
-    flushed: usize,
+/// One segment file: open for writing (through the storage), mapped read-only for reading.
+pub(crate) struct Seg {
+    pub index: u64,
+    pub file: Arc<File>,
+    pub map: Mmap,
+    /// Offset just past the last record, staged ones included (the active segment's append
+    /// offset).
+    pub end: usize,
+    /// Everything before this offset was written to the file.
+    pub written: usize,
+    /// Everything before this offset was made durable.
+    pub flushed: usize,
 }
 
 impl Seg {
-    fn flush(&mut self, dir: &Path, storage: &dyn Storage) -> Result<(), JournalError> {
-        if self.flushed < self.end {
-            segment::sync(dir, storage, self.index, &self.map, self.flushed, self.end)?;
-            self.flushed = self.end;
+    pub fn new(index: u64, opened: Opened, end: usize, flushed: usize) -> Seg {
+        debug_assert!(flushed <= end && end <= opened.map.len());
+        Seg {
+            index,
+            file: Arc::new(opened.file),
+            map: opened.map,
+            end,
+            written: end,
+            flushed,
+        }
+    }
+
+    pub fn flush(&mut self, dir: &Path, storage: &dyn Storage) -> Result<(), JournalError> {
+        debug_assert_eq!(self.written, self.end, "staged bytes are written out first");
+        if self.flushed < self.written {
+            segment::sync(dir, storage, self.index, &self.file, self.written)?;
+            self.flushed = self.written;
         }
         Ok(())
     }
 
+    /// The records written to the file.
     fn span(&self) -> Span<'_> {
-        Span {
-            segment: self.index as u32,
-            bytes: &self.map[..],
-            end: self.end,
-        }
+        Span::whole(self.index as u32, &self.map[..], self.written)
     }
 }
 
 /// The journal's single writer. Holds an exclusive lock on the journal directory itself while
-/// it lives (deleting a file cannot break it); on drop it flushes what is unflushed (except in
-/// [`Durability::None`]) and releases the lock. [`Journal::crash`] drops it without flushing.
+/// it lives (deleting a file cannot break it); on drop it writes out and flushes what is
+/// unflushed (except in [`Durability::None`], where it only writes out) and releases the lock.
+/// [`Journal::crash`] drops it without writing out or flushing anything.
 pub struct Journal {
-    dir: PathBuf,
-    opts: JournalOptions,
-    env: JournalEnv,
-    /// Largest payload accepted: [`MAX_PAYLOAD_BYTES`], or less if it would not fit in an
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: JournalOptions,
+    pub(crate) env: JournalEnv,
+    /// Largest payload accepted: [`super::MAX_PAYLOAD_BYTES`], or less if it would not fit in an
     /// empty segment of `opts.segment_bytes`.
-    max_payload: usize,
+    pub(crate) max_payload: usize,
     /// Segments before the active one, in order.
-    sealed: Vec<Seg>,
+    pub(crate) sealed: Vec<Seg>,
     /// Sealed segments before this one are fully flushed.
-    sealed_unflushed_from: usize,
-    active: Seg,
+    pub(crate) sealed_unflushed_from: usize,
+    pub(crate) active: Seg,
+    /// Frames of the active segment not yet written to its file.
+    pub(crate) stage: Stage,
     /// The next segment, prepared in the background.
-    spare: Option<Spare>,
-    last_lsn: u64,
-    last_link: Link,
-    last_ingest_us: i64,
+    pub(crate) spare: Option<Spare>,
+    pub(crate) last_lsn: u64,
+    pub(crate) last_link: Link,
+    pub(crate) last_ingest_us: i64,
     /// Every record up to this LSN is durable: raised by [`Self::flush`] and by the flusher,
     /// after the durable marker.
-    durable_lsn: Arc<AtomicU64>,
+    pub(crate) durable_lsn: Arc<AtomicU64>,
     /// The durable marker file, shared with the flusher.
-    marker: Arc<Mutex<Marker>>,
+    pub(crate) marker: Arc<Mutex<Marker>>,
     /// When the last inline flush started, by `env.clock`.
-    last_flush_us: u64,
+    pub(crate) last_flush_us: u64,
     /// Group mode: flushes the active segment on its own thread (`None` in the other modes,
     /// or when no thread could be started: group commits then run inline).
-    flusher: Option<Flusher>,
+    pub(crate) flusher: Option<Flusher>,
     /// The last LSN handed to the flusher.
-    published_lsn: u64,
-    /// False after [`Self::crash`]: drop then flushes nothing.
-    flush_on_drop: bool,
+    pub(crate) published_lsn: u64,
+    /// Under `none`: the offset of the active segment up to which write-back was started.
+    pub(crate) writeback_from: usize,
+    /// False after [`Self::crash`]: drop then writes out and flushes nothing.
+    pub(crate) flush_on_drop: bool,
     /// Held for the writer's whole life; declared last so that it is released last.
-    _lock: File,
+    pub(crate) _lock: File,
 }
 
-fn check_options(opts: &JournalOptions) -> Result<(), JournalError> {
-    segment::check_segment_bytes(opts.segment_bytes).map_err(JournalError::InvalidOptions)?;
-    if opts.group_commit_interval_us > GROUP_COMMIT_INTERVAL_US_MAX {
-        return Err(JournalError::InvalidOptions(format!(
-            "group_commit_interval_us {} exceeds {GROUP_COMMIT_INTERVAL_US_MAX}",
-            opts.group_commit_interval_us
-        )));
-    }
-    Ok(())
-}
-
-/// Takes the single writer's lock: an exclusive `flock` on the journal directory itself, so
-/// that no file in it can be deleted or replaced to let a second writer in. Released when the
-/// returned handle is closed.
-pub(crate) fn lock_dir(dir: &Path) -> Result<File, JournalError> {
-    let file = File::open(dir).map_err(|e| JournalError::io(dir, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(JournalError::Locked(dir.to_owned())),
-        Err(TryLockError::Error(e)) => Err(JournalError::io(dir, e)),
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the marker leaves plain data behind: keep going.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Creates `dir` if needed; an existing path that is not a directory is refused.
-fn prepare_dir(dir: &Path) -> Result<(), JournalError> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(JournalError::NotADirectory(dir.to_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))
-        }
-        Err(e) => Err(JournalError::io(dir, e)),
-    }
-}
-
-/// Maps every segment file of `dir` writable.
-fn map_writable(listed: &[(u64, PathBuf)]) -> Result<Vec<(u64, MmapMut)>, JournalError> {
-    let mut maps = Vec::with_capacity(listed.len());
-    for (index, path) in listed {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| JournalError::io(path, e))?;
-        // SAFETY: we hold the writer lock; segment files are never truncated.
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| JournalError::io(path, e))?;
-        maps.push((*index, map));
-    }
-    Ok(maps)
-}
-
-/// Cuts what the scan found torn (zeroes it and syncs the zeros) and removes the segment
-/// files after it; returns the kept segments.
-fn cut_tail(
-    dir: &Path,
-    storage: &dyn Storage,
-    listed: &[(u64, PathBuf)],
-    mut maps: Vec<(u64, MmapMut)>,
-    scan: &Scan,
-) -> Result<Vec<Seg>, JournalError> {
-    if let Some(t) = &scan.torn {
-        let (index, map) = &mut maps[t.view];
-        map[t.offset..t.nonzero_end].fill(0);
-        segment::sync(dir, storage, *index, map, t.offset, t.nonzero_end)?;
-    }
-    let kept = scan.segments.len();
-    debug_assert_eq!(kept + scan.dropped, maps.len());
-    if scan.dropped > 0 {
-        for (_, path) in &listed[kept..] {
-            fs::remove_file(path).map_err(|e| JournalError::io(path, e))?;
-        }
-        segment::fsync_dir(dir)?;
-        maps.truncate(kept);
-    }
-    Ok(maps
-        .into_iter()
-        .zip(&scan.segments)
-        .map(|((index, map), s)| {
-            debug_assert_eq!(index, s.index);
-            // Synced from the start at open, header included: what recovery keeps is all
-            // made durable before it is reported so.
-            Seg {
-                index,
-                map,
-                end: s.end,
-                flushed: 0,
-            }
-        })
-        .collect())
-}
+/// Under `none`, write-back of what was written is started (not waited for) every this many
+/// bytes, so that dirty pages stay few and the kernel never throttles the writer.
+const WRITEBACK_EVERY_BYTES: usize = 8 << 20;
 
 impl Journal {
-    /// Opens the journal in `dir` (creating the directory, the durable marker and the first
-    /// segment if absent) with an exclusive lock ([`JournalError::Locked`] if another writer
-    /// holds it), on the real disk and clock.
-    ///
-    /// Recovery validates every frame (framing, both CRCs, LSN continuity, ingest-time order,
-    /// the hash chain, segment headers) against the durable marker: damage at or below the
-    /// durable LSN is [`JournalError::Corrupt`] and nothing is changed; past it, the records
-    /// from the first bad position on are a torn tail, which is cut (zeroed and synced, with
-    /// every later segment removed). Then everything kept is synced and the marker raised to
-    /// it, so the durable LSN starts at the last recovered record.
-    pub fn open(dir: &Path, opts: JournalOptions) -> Result<(Journal, Recovery), JournalError> {
-        Journal::open_with(dir, opts, JournalEnv::default())
-    }
-
-    /// [`Self::open`] with the storage and clock of `env`.
-    pub fn open_with(
-        dir: &Path,
-        opts: JournalOptions,
-        env: JournalEnv,
-    ) -> Result<(Journal, Recovery), JournalError> {
-        check_options(&opts)?;
-        prepare_dir(dir)?;
-        let lock_file = lock_dir(dir)?;
-        segment::remove_temporaries(dir)?;
-        let storage = &*env.storage;
-        let mut listed = segment::list(dir)?;
-        let mut marker = if listed.is_empty() {
-            let marker = Marker::create(dir, Arc::clone(&env.storage))?;
-            let header = SegmentHeader {
-                index: 0,
-                first_lsn: 1,
-                segment_bytes: opts.segment_bytes,
-                prev_link: GENESIS_LINK,
-            };
-            drop(segment::create(dir, storage, &header)?);
-            listed = segment::list(dir)?;
-            marker
-        } else {
-            let durable = marker::read(dir)?.map_err(|d| d.to_error())?;
-            Marker::open(dir, Arc::clone(&env.storage), durable)?
-        };
-        let maps = map_writable(&listed)?;
-        let views = recovery::views(&maps);
-        let scan = recovery::scan(&views, marker.current(), None);
-        if let Some(d) = &scan.damage {
-            return Err(d.to_error());
-        }
-        let torn_tail = scan.torn_tail(&views);
-        drop(views);
-        let mut segs = cut_tail(dir, storage, &listed, maps, &scan)?;
-        // What recovery kept is made durable before it is reported so.
-        for seg in &mut segs {
-            seg.flush(dir, storage)?;
-        }
-        marker.raise(Durable {
-            lsn: scan.last_lsn,
-            link: scan.last_link,
-        })?;
-        let mut active = segs.pop().expect("a journal has at least one segment");
-        segment::prefault(&mut active.map, active.end);
-        let recovery = Recovery {
-            records: scan.records,
-            segments: (segs.len() + 1) as u32,
-            torn_tail,
-            removed_segments: scan.dropped as u32,
-        };
-        let journal = Journal::assemble(dir, opts, env, (segs, active), &scan, marker, lock_file);
-        Ok((journal, recovery))
-    }
-
-    /// Puts a recovered journal together and starts its background threads.
-    fn assemble(
-        dir: &Path,
-        opts: JournalOptions,
-        env: JournalEnv,
-        (sealed, active): (Vec<Seg>, Seg),
-        scan: &Scan,
-        marker: Marker,
-        lock_file: File,
-    ) -> Journal {
-        let max_payload = MAX_PAYLOAD_BYTES
-            .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_BYTES);
-        let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
-        let durable_lsn = Arc::new(AtomicU64::new(scan.last_lsn));
-        let marker = Arc::new(Mutex::new(marker));
-        let flusher = match opts.durability {
-            Durability::Group => Flusher::start(
-                dir,
-                opts.group_commit_interval_us,
-                FlusherParts {
-                    durable_lsn: Arc::clone(&durable_lsn),
-                    marker: Arc::clone(&marker),
-                    storage: Arc::clone(&env.storage),
-                    clock: Arc::clone(&env.clock),
-                },
-            ),
-            Durability::None | Durability::Sync => None,
-        };
-        let last_flush_us = env.clock.now_us();
-        Journal {
-            dir: dir.to_owned(),
-            _lock: lock_file,
-            opts,
-            env,
-            max_payload,
-            sealed_unflushed_from: sealed.len(),
-            sealed,
-            spare: Some(spare),
-            active,
-            last_lsn: scan.last_lsn,
-            last_link: scan.last_link,
-            last_ingest_us: scan.last_ingest_us,
-            durable_lsn,
-            marker,
-            last_flush_us,
-            flusher,
-            published_lsn: scan.last_lsn,
-            flush_on_drop: true,
-        }
-    }
-
-    /// Dies without shutdown, as a killed process does: nothing more is flushed (a group
-    /// flush already under way completes), the durable marker stays where it is, and what was
-    /// written but not flushed stays in the page cache, where a power cut can still take it
-    /// (see [`super::storage::SimulatedDisk::cut_power`]).
+    /// Dies without shutdown, as a killed process does: nothing more is written out or
+    /// flushed (a group flush already under way completes), the durable marker stays where it
+    /// is, and what was written but not flushed stays in the page cache, where a power cut can
+    /// still take it (see [`super::storage::SimulatedDisk::cut_power`]). Staged records that
+    /// were never written out are lost with the process.
     pub fn crash(mut self) {
         self.flush_on_drop = false;
     }
 
     /// Appends one record and returns its LSN, the stored ingest time
     /// (`max(ingest_us, last_ingest_us())`: ingest times never go backwards) and the payload as
-    /// it now sits in the mapping (16-byte aligned, for zero-copy reads). The payload's sums
-    /// (CRC32C and XXH3-128, see [`PayloadSums`]) are computed here; the chain link then hashes
-    /// a fixed-size input. The record is not durable until [`Self::commit`] or [`Self::flush`]
-    /// says so. No allocation.
+    /// it now sits in the writer's staging buffer, exactly as it will sit in the file (16-byte
+    /// aligned, for zero-copy reads). The payload's sums (CRC32C and XXH3-128, see
+    /// [`PayloadSums`]) are computed here; the chain link then hashes a fixed-size input. The
+    /// record reaches the file at the next [`Self::commit`] (or when the staging buffer is
+    /// full) and is not durable until a commit or [`Self::flush`] says so. No allocation.
     #[inline]
     pub fn append(
         &mut self,
@@ -376,6 +188,47 @@ impl Journal {
             "payload sums do not match the payload"
         );
         let payload_len = payload.len();
+        self.check_record(kind, payload_len)?;
+        let lsn = self
+            .last_lsn
+            .checked_add(1)
+            .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
+        let frame_len = frame::frame_bytes(lsn, payload_len);
+        if self.active.end + frame_len > self.active.map.len() {
+            self.roll()?;
+        }
+        if !self.stage.fits(frame_len) {
+            self.write_out()?;
+        }
+        let ingest_us = ingest_us.max(self.last_ingest_us);
+        let link = next_link_summed(
+            &self.last_link,
+            lsn,
+            ingest_us,
+            kind,
+            payload_len,
+            &sums.xxh3_128,
+        );
+        let at = self.active.end;
+        debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
+        debug_assert_eq!(at, self.stage.base() + self.stage.len());
+        debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());
+        let dst = self.stage.grow(frame_len);
+        frame::write(dst, lsn, ingest_us, &link, kind, payload, sums.crc32c);
+        self.active.end = at + frame_len;
+        self.last_lsn = lsn;
+        self.last_link = link;
+        self.last_ingest_us = ingest_us;
+        let stored = self.stage.at(at + frame::header_bytes(lsn), payload_len);
+        debug_assert_eq!(stored.as_ptr() as usize % FRAME_ALIGN_BYTES, 0);
+        Ok(Appended {
+            lsn,
+            ingest_us,
+            payload: stored,
+        })
+    }
+
+    fn check_record(&self, kind: RecordKind, payload_len: usize) -> Result<(), JournalError> {
         if payload_len == 0 {
             return Err(JournalError::EmptyPayload);
         }
@@ -388,47 +241,28 @@ impl Journal {
         if !kind.is_valid() {
             return Err(JournalError::InvalidKind(kind.0));
         }
-        let frame_len = frame::frame_bytes(payload_len);
-        if self.active.end + frame_len > self.active.map.len() {
-            self.roll()?;
+        Ok(())
+    }
+
+    /// Writes the staged frames to the active segment's file (one `pwrite`).
+    fn write_out(&mut self) -> Result<(), JournalError> {
+        if self.stage.is_empty() {
+            return Ok(());
         }
-        let lsn = self
-            .last_lsn
-            .checked_add(1)
-            .ok_or_else(|| JournalError::Full("LSN space exhausted".into()))?;
-        let ingest_us = ingest_us.max(self.last_ingest_us);
-        let link = next_link_summed(
-            &self.last_link,
-            lsn,
-            ingest_us,
-            kind,
-            payload_len,
-            &sums.xxh3_128,
-        );
-        let at = self.active.end;
-        debug_assert_eq!(at % FRAME_ALIGN_BYTES, 0);
-        debug_assert!(at >= SEGMENT_HEADER_BYTES && at + frame_len <= self.active.map.len());
-        frame::write(
-            &mut self.active.map[at..at + frame_len],
-            lsn,
-            ingest_us,
-            &link,
-            kind,
-            payload,
-            sums.crc32c,
-        );
-        self.active.end = at + frame_len;
-        self.last_lsn = lsn;
-        self.last_link = link;
-        self.last_ingest_us = ingest_us;
-        let payload_at = at + FRAME_HEADER_BYTES;
-        let stored = &self.active.map[payload_at..payload_at + payload_len];
-        debug_assert_eq!(stored.as_ptr() as usize % FRAME_ALIGN_BYTES, 0);
-        Ok(Appended {
-            lsn,
-            ingest_us,
-            payload: stored,
-        })
+        let a = &mut self.active;
+        debug_assert_eq!(self.stage.base(), a.written);
+        let storage = &*self.env.storage;
+        segment::write(
+            &self.dir,
+            storage,
+            a.index,
+            &a.file,
+            a.written,
+            self.stage.bytes(),
+        )?;
+        a.written = a.end;
+        self.stage.restart(a.end);
+        Ok(())
     }
 
     /// Moves to a new segment (the record did not fit). In group and sync mode the old
@@ -436,6 +270,7 @@ impl Journal {
     /// has unflushed ones.
     #[cold]
     fn roll(&mut self) -> Result<(), JournalError> {
+        self.write_out()?;
         if self.opts.durability != Durability::None {
             self.flush()?;
         }
@@ -455,58 +290,84 @@ impl Journal {
             Some(spare) if spare.index() == index => spare.take(&self.dir)?,
             _ => segment::allocate(&self.dir, index, self.opts.segment_bytes)?,
         };
-        let map = segment::install(&self.dir, &*self.env.storage, &header, prepared)?;
-        let fresh = Seg {
-            index,
-            map,
-            end: SEGMENT_HEADER_BYTES,
-            flushed: SEGMENT_HEADER_BYTES,
-        };
+        let opened = segment::install(&self.dir, &*self.env.storage, &header, prepared)?;
+        let fresh = Seg::new(index, opened, SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES);
         let old = mem::replace(&mut self.active, fresh);
         self.sealed.push(old);
+        self.stage.restart(SEGMENT_HEADER_BYTES);
+        self.writeback_from = SEGMENT_HEADER_BYTES;
         if index + 1 < SEGMENT_COUNT_MAX {
             self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes));
         }
         Ok(())
     }
 
-    /// End of a batch. `none`: nothing; `sync`: flush everything appended so far; `group`:
-    /// flush if `group_commit_interval_us` has passed since the last flush. Returns the
-    /// durable LSN (only what was flushed counts; in `none` mode that is what [`Self::flush`]
-    /// flushed). In group mode the caller should call `commit` again when idle, so that the
-    /// last batch does not wait for the next one.
+    /// End of a batch: writes the staged records to the file (readers see them from now on),
+    /// then `none`: starts write-back now and then, so dirty pages stay few, and promises
+    /// nothing; `sync`: flushes everything appended so far; `group`: hands the records to the
+    /// flusher (or flushes inline when `group_commit_interval_us` has passed, if it has no
+    /// thread). Returns the durable LSN (only what was flushed counts; in `none` mode that is
+    /// what [`Self::flush`] flushed). In group mode the caller should call `commit` again when
+    /// idle, so that the last batch does not wait for the next one.
     pub fn commit(&mut self) -> Result<u64, JournalError> {
+        self.write_out()?;
         match self.opts.durability {
-            Durability::None => Ok(self.durable_lsn()),
+            Durability::None => {
+                self.start_writeback();
+                Ok(self.durable_lsn())
+            }
             Durability::Sync => self.flush(),
-            Durability::Group => {
-                if let Some(f) = &self.flusher {
-                    if let Some((path, e)) = f.take_error() {
-                        return Err(JournalError::io(&path, e));
-                    }
-                    if self.published_lsn < self.last_lsn {
-                        // The active segment stays mapped (sealed segments too) until
-                        // the flusher is joined in `drop`.
-                        f.publish(
-                            self.active.index,
-                            (self.active.map.as_ptr(), self.active.map.len()),
-                            self.active.end,
-                            self.last_lsn,
-                            self.last_link,
-                        );
-                        self.published_lsn = self.last_lsn;
-                    }
-                    Ok(self.durable_lsn())
-                } else if self.durable_lsn() < self.last_lsn
-                    && self.env.clock.now_us().saturating_sub(self.last_flush_us)
-                        >= self.opts.group_commit_interval_us
-                {
-                    self.flush()
-                } else {
-                    Ok(self.durable_lsn())
-                }
+            Durability::Group => self.commit_group(),
+        }
+    }
+
+    fn commit_group(&mut self) -> Result<u64, JournalError> {
+        if let Some(f) = &self.flusher {
+            if let Some((path, e)) = f.take_error() {
+                return Err(JournalError::io(&path, e));
+            }
+            if self.published_lsn < self.last_lsn {
+                let a = &self.active;
+                f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
+                self.published_lsn = self.last_lsn;
+            }
+            Ok(self.durable_lsn())
+        } else if self.durable_lsn() < self.last_lsn
+            && self.env.clock.now_us().saturating_sub(self.last_flush_us)
+                >= self.opts.group_commit_interval_us
+        {
+            self.flush()
+        } else {
+            Ok(self.durable_lsn())
+        }
+    }
+
+    /// Under `none`: once [`WRITEBACK_EVERY_BYTES`] were written since the last time, asks the
+    /// kernel to start writing them back (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does
+    /// not wait for the disk and promises nothing). Without it nothing bounds the dirty pages,
+    /// and the kernel throttles the writer once they pass its limits, which made `none` slower
+    /// than `group`. Best effort: an error here is ignored (a later flush reports real trouble).
+    fn start_writeback(&mut self) {
+        let a = &self.active;
+        if a.written < self.writeback_from + WRITEBACK_EVERY_BYTES {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (self.writeback_from, a.written - self.writeback_from);
+            // SAFETY: a valid open descriptor and a range inside the file; the call only
+            // schedules write-back of those pages.
+            unsafe {
+                libc::sync_file_range(
+                    a.file.as_raw_fd(),
+                    from as libc::off64_t,
+                    len as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
             }
         }
+        self.writeback_from = a.written;
     }
 
     /// True when group commits run on the flusher thread: [`Self::commit`] then never waits
@@ -515,9 +376,10 @@ impl Journal {
         self.flusher.is_some()
     }
 
-    /// Flushes (msync) everything appended so far, whatever the mode, then raises the durable
-    /// marker (synced) and the durable LSN; returns the durable LSN.
+    /// Writes out and flushes (fdatasync) everything appended so far, whatever the mode, then
+    /// raises the durable marker (synced) and the durable LSN; returns the durable LSN.
     pub fn flush(&mut self) -> Result<u64, JournalError> {
+        self.write_out()?;
         if self.durable_lsn() == self.last_lsn {
             return Ok(self.last_lsn);
         }
@@ -579,13 +441,20 @@ impl Journal {
     }
 
     /// Iterates every record in the journal, in LSN order (those recovered at open and those
-    /// appended since). Used right after open to rebuild state.
+    /// appended since, staged ones included). Used right after open to rebuild state.
     pub fn records(&self) -> Records<'_> {
+        let staged = Span {
+            segment: self.active.index as u32,
+            bytes: self.stage.bytes(),
+            origin: self.stage.base(),
+            start: self.stage.base(),
+            end: self.active.end,
+        };
         let spans = self
             .sealed
             .iter()
             .map(Seg::span)
-            .chain(std::iter::once(self.active.span()))
+            .chain([self.active.span(), staged])
             .collect();
         Records::new(spans)
     }
@@ -595,9 +464,12 @@ impl Drop for Journal {
     fn drop(&mut self) {
         // The flusher stops first (after a flush in progress), then the tail is flushed here.
         drop(self.flusher.take());
-        if self.flush_on_drop && self.opts.durability != Durability::None {
+        if self.flush_on_drop {
             // Best effort: errors cannot be reported from drop; call flush() to see them.
-            let _ = self.flush();
+            let _ = match self.opts.durability {
+                Durability::None => self.write_out(),
+                Durability::Group | Durability::Sync => self.flush().map(|_| ()),
+            };
         }
         // Wait for and remove the unused spare while the lock is still held.
         drop(self.spare.take());

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use waybill_core::journal::{
-    Durability, FRAME_HEADER_BYTES, Journal, JournalError, JournalOptions, JournalReader,
-    RecordKind, chain, frame_bytes, segment_file_name, verify,
+    Durability, Journal, JournalError, JournalOptions, JournalReader, RecordKind, chain,
+    frame_bytes, header_bytes, segment_file_name, verify,
 };
 
 pub const SEGMENT_BYTES: u64 = 64 * 1024;
@@ -86,6 +86,8 @@ pub struct Loc {
     pub segment: u32,
     pub offset: usize,
     pub frame_len: usize,
+    /// Bytes of the frame header: the payload starts at `offset + header_len`.
+    pub header_len: usize,
     pub payload_len: usize,
     pub lsn: u64,
 }
@@ -98,7 +100,8 @@ pub fn locate(dir: &Path) -> Vec<Loc> {
             Loc {
                 segment: rec.segment,
                 offset: rec.offset as usize,
-                frame_len: frame_bytes(rec.payload.len()),
+                frame_len: frame_bytes(rec.lsn, rec.payload.len()),
+                header_len: header_bytes(rec.lsn),
                 payload_len: rec.payload.len(),
                 lsn: rec.lsn,
             }
@@ -178,23 +181,49 @@ pub fn assert_corrupt<T: std::fmt::Debug>(
 }
 
 /// Rewrites the frame at `offset` in `bytes` with a new LSN (and ingest time) and recomputed
-/// CRCs (payload and header), as a forger would.
+/// CRCs (payload and header), as a forger would. The new LSN must need a header of the same
+/// size (both or neither carry a link); a stored link is kept.
 pub fn rewrite_frame(bytes: &mut [u8], offset: usize, lsn: u64, ingest_us: Option<i64>) {
+    let old_lsn = u64::from_le_bytes(bytes[offset + 8..offset + 16].try_into().unwrap());
+    assert_eq!(
+        header_bytes(old_lsn),
+        header_bytes(lsn),
+        "header size changes"
+    );
     bytes[offset + 8..offset + 16].copy_from_slice(&lsn.to_le_bytes());
     if let Some(t) = ingest_us {
         bytes[offset + 16..offset + 24].copy_from_slice(&t.to_le_bytes());
     }
     let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap()) as usize;
-    let payload_crc =
-        crc32c::crc32c(&bytes[offset + FRAME_HEADER_BYTES..offset + FRAME_HEADER_BYTES + len]);
+    let at = offset + header_bytes(lsn);
+    let payload_crc = crc32c::crc32c(&bytes[at..at + len]);
     bytes[offset + 4..offset + 8].copy_from_slice(&payload_crc.to_le_bytes());
     rewrite_header_crc(bytes, offset);
 }
 
-/// Recomputes only the header CRC of the frame at `offset` (bytes 44..48, over bytes 0..44).
+/// Where the header CRC of the frame at `offset` sits (its last 4 header bytes; it covers
+/// every header byte before it).
+pub fn header_crc_at(bytes: &[u8], offset: usize) -> usize {
+    let lsn = u64::from_le_bytes(bytes[offset + 8..offset + 16].try_into().unwrap());
+    offset + header_bytes(lsn) - 4
+}
+
+/// Recomputes only the header CRC of the frame at `offset`.
 pub fn rewrite_header_crc(bytes: &mut [u8], offset: usize) {
-    let crc = crc32c::crc32c(&bytes[offset..offset + 44]);
-    bytes[offset + 44..offset + 48].copy_from_slice(&crc.to_le_bytes());
+    let at = header_crc_at(bytes, offset);
+    let crc = crc32c::crc32c(&bytes[offset..at]);
+    bytes[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Stores `link` in the frame at `offset`, which must carry one, and recomputes its header CRC.
+pub fn rewrite_link(bytes: &mut [u8], offset: usize, link: &[u8; 16]) {
+    let lsn = u64::from_le_bytes(bytes[offset + 8..offset + 16].try_into().unwrap());
+    assert!(
+        waybill_core::journal::carries_link(lsn),
+        "lsn {lsn} stores no link"
+    );
+    bytes[offset + 28..offset + 44].copy_from_slice(link);
+    rewrite_header_crc(bytes, offset);
 }
 
 /// Rewrites the durable marker (file `DURABLE`) to say that records up to `lsn`, whose chain
@@ -219,4 +248,21 @@ pub fn forge_marker(dir: &Path, lsn: u64, link: [u8; 16]) {
 /// The durable marker as the journal reads it.
 pub fn durable_of(dir: &Path) -> waybill_core::journal::Durable {
     verify_plain(dir).expect("verify").durable
+}
+
+/// Where a record edited with its CRCs recomputed shows: the chain finds it at the next
+/// stored link (or at the next segment's header, whose link follows the segment's last
+/// record), and the damage is named at the first record the last stored link before it did
+/// not cover: the first record after a record that stores its link, or the segment's first.
+pub fn at_group_start(locs: &[Loc], k: usize) -> (u32, usize, u64) {
+    let seg = locs[k].segment;
+    let start = (0..k)
+        .rev()
+        .take_while(|&i| locs[i].segment == seg)
+        .find(|&i| waybill_core::journal::carries_link(locs[i].lsn))
+        .map_or_else(
+            || locs.iter().position(|l| l.segment == seg).unwrap(),
+            |i| i + 1,
+        );
+    (locs[start].segment, locs[start].offset, locs[start].lsn)
 }
