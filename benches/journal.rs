@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{BATCH, Encoded, Gen, Mix, T0_US, bench_journal_options};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use waybill_core::journal::{Journal, RecordKind};
+use waybill_core::journal::Journal;
 
 /// Records appended to one journal before it is thrown away (keeps disk use bounded).
 const RECORDS_PER_JOURNAL: u64 = 1_000_000;
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
                 let j = journal.as_mut().unwrap();
                 let t = Instant::now();
                 for i in 0..enc.len() {
-                    let a = j.append(T0_US, RecordKind::ENTRY, enc.payload(i));
+                    let a = j.append(T0_US, enc.kinds[i], enc.payload(i));
                     black_box(a.unwrap().lsn);
                 }
                 total += t.elapsed();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Gen, write_journal};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use waybill_core::engine::{Until, access_entry, replay};
+use waybill_core::engine::{Until, access_record, replay};
 use waybill_core::journal::JournalReader;
 use waybill_core::machine::Machine;
 
@@ -36,7 +36,10 @@ fn bench(c: &mut Criterion) {
             let mut m = Machine::new();
             for rec in reader.records() {
                 let rec = rec.unwrap();
-                m.step(rec.lsn, access_entry(rec.lsn, rec.payload).unwrap());
+                m.step(
+                    rec.lsn,
+                    access_record(rec.lsn, rec.kind, rec.payload).unwrap(),
+                );
             }
             assert_eq!(m.lsn, RECORDS as u64);
         })

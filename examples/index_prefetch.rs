@@ -47,7 +47,7 @@ fn main() {
     let mut m = Machine::new();
     let warm = entries.len() * 2 / 3;
     for (i, a) in entries[..warm].iter().enumerate() {
-        m.step(i as u64 + 1, a);
+        m.step(i as u64 + 1, *a);
     }
     let (mut plain, mut fetched) = (Vec::new(), Vec::new());
     for (b, block) in entries[warm..].chunks(BLOCK).enumerate() {
@@ -55,10 +55,10 @@ fn main() {
         let t = Instant::now();
         for (i, a) in block.iter().enumerate() {
             if prefetch && let Some(next) = block.get(i + ahead) {
-                m.prefetch(next);
+                m.prefetch(*next);
             }
             let lsn = m.lsn + 1;
-            m.step(lsn, a);
+            m.step(lsn, *a);
         }
         let ns = t.elapsed().as_nanos() as f64 / block.len() as f64;
         if prefetch {

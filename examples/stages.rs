@@ -13,15 +13,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::{Encoded, Gen, Mix, T0_US, bench_journal_options};
-use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use waybill_core::encode::encode_event;
 use waybill_core::engine::{Core, Until, replay};
-use waybill_core::event::{ArchivedEntry, Entry};
+use waybill_core::event::Entry;
 use waybill_core::input::RawBatch;
-use waybill_core::journal::{Journal, JournalReader, RecordKind};
+use waybill_core::journal::{Journal, JournalReader};
 use waybill_core::machine::Machine;
 use waybill_core::pipeline::{Pipeline, PipelineOptions};
+use waybill_core::record;
 
 const BATCH: usize = 4096;
 
@@ -39,8 +39,7 @@ fn stage_encode(entries: &[Entry]) -> usize {
     let mut total = 0;
     for e in entries {
         buf.clear();
-        buf =
-            rkyv::api::high::to_bytes_in::<_, rancor::Error>(e, std::mem::take(&mut buf)).unwrap();
+        buf = record::encode_entry(e, std::mem::take(&mut buf)).unwrap().0;
         total += buf.len();
     }
     total
@@ -50,11 +49,7 @@ fn stage_encode(entries: &[Entry]) -> usize {
 fn stage_append(dir: &Path, enc: &Encoded) {
     let (mut j, _) = Journal::open(dir, bench_journal_options()).unwrap();
     for i in 0..enc.len() {
-        black_box(
-            j.append(T0_US, RecordKind::ENTRY, enc.payload(i))
-                .unwrap()
-                .lsn,
-        );
+        black_box(j.append(T0_US, enc.kinds[i], enc.payload(i)).unwrap().lsn);
     }
 }
 
@@ -62,8 +57,9 @@ fn stage_append(dir: &Path, enc: &Encoded) {
 fn stage_step(enc: &Encoded) -> Machine {
     let mut m = Machine::new();
     for i in 0..enc.len() {
-        // SAFETY: bytes rkyv just wrote for a valid entry.
-        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(enc.payload(i)) };
+        // SAFETY: bytes `encode_entry` just wrote for a valid entry, with their kind, at a
+        // 16-byte aligned offset.
+        let a = unsafe { record::read_own(enc.kinds[i], enc.payload(i)) };
         m.step(i as u64 + 1, a);
     }
     m
@@ -73,8 +69,9 @@ fn stage_step(enc: &Encoded) -> Machine {
 #[inline(never)]
 fn stage_step_warm(m: &mut Machine, enc: &Encoded) {
     for i in 0..enc.len() {
-        // SAFETY: bytes rkyv just wrote for a valid entry.
-        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(enc.payload(i)) };
+        // SAFETY: bytes `encode_entry` just wrote for a valid entry, with their kind, at a
+        // 16-byte aligned offset.
+        let a = unsafe { record::read_own(enc.kinds[i], enc.payload(i)) };
         let lsn = m.lsn + 1;
         black_box(m.step(lsn, a));
     }
@@ -126,7 +123,7 @@ fn stage_replay_sequential(dir: &Path) -> Machine {
     let mut m = Machine::new();
     for rec in reader.records() {
         let rec = rec.unwrap();
-        let a = rkyv::access::<ArchivedEntry, rancor::Error>(rec.payload).unwrap();
+        let a = record::read(rec.kind, rec.payload).unwrap();
         m.step(rec.lsn, a);
     }
     m
@@ -140,7 +137,7 @@ fn stage_replay_unchecked(dir: &Path) -> Machine {
     for rec in reader.records() {
         let rec = rec.unwrap();
         // SAFETY: comparison only; the journal was just written by this process.
-        let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(rec.payload) };
+        let a = unsafe { record::read_own(rec.kind, rec.payload) };
         m.step(rec.lsn, a);
     }
     m

@@ -44,15 +44,15 @@ const SMOKE_EXPORT_BLAKE3: &str =
 const SMOKE_DIGEST: &str = "80b2b7fbff7df21a543128e3101e4bc63e5a1640709d0720776b0d18aa644d96";
 const SMOKE_LSN: u64 = 3372;
 const SMOKE_CONTENT_DIGEST: &str =
-    "2e67714a40efff51d64d4a432df36e432ca808629c27aad7aae1bbe4feefe45c";
-const SMOKE_HEAD_LINK: &str = "b57bbd5cc9181f1df273a799984c41b6";
+    "fea858669a3a92f846a22928d95f90c5e37e5f85988f3d7ebbfae1838cc140e8";
+const SMOKE_HEAD_LINK: &str = "8ecd89ef6bcce6f6dec2f13dcfb7abb3";
 const SMOKE_BEFORE_CRASH: (u64, &str) = (
     780,
-    "d3747809fcd88b7fd74effd3b1df6b1b33a20e0ec56d907d0f529c2ba0ca3d74",
+    "0b9d33943a3b93281f6487b15aa6e0ad705e1fc7b77069d17c9b090ae03079d0",
 );
 const SMOKE_SEGMENTS: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "bf12584bd6d40a92c382a19c83ec3fbdbeb1d98586a3ee8ab5db1db13088f5f5",
+    "cee0456aeff93036122656c8283daf1c770d035d9fd9060ccd3e7af9c12e6ad2",
 )];
 
 fn smoke() -> PathBuf {

@@ -5,14 +5,12 @@
 
 use std::path::Path;
 
-use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use waybill_core::engine::Core;
-use waybill_core::event::{
-    ArchivedEntry, Body, ChargeKind, Contract, Entry, Event, GeoPoint, Stop,
-};
-use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::event::{Body, ChargeKind, Contract, Entry, Event, GeoPoint, Stop};
+use waybill_core::journal::{Durability, JournalOptions, RecordKind};
 use waybill_core::machine::Machine;
+use waybill_core::record::{self, EntryView};
 
 /// 2026-11-27T08:00:00Z.
 pub const T0_US: i64 = 1_795_766_400_000_000;
@@ -238,24 +236,32 @@ impl Gen {
 pub struct Encoded {
     pub bytes: AlignedVec<16>,
     pub spans: Vec<(usize, usize)>,
+    pub kinds: Vec<RecordKind>,
 }
 
 impl Encoded {
     pub fn new(entries: &[Entry]) -> Encoded {
         let mut bytes = AlignedVec::<16>::new();
         let mut spans = Vec::with_capacity(entries.len());
+        let mut kinds = Vec::with_capacity(entries.len());
         let mut scratch = AlignedVec::<16>::new();
         for e in entries {
             scratch.clear();
-            scratch = rkyv::api::high::to_bytes_in::<_, rancor::Error>(e, scratch).unwrap();
+            let kind;
+            (scratch, kind) = record::encode_entry(e, scratch).unwrap();
             while bytes.len() % 16 != 0 {
                 bytes.push(0);
             }
             let start = bytes.len();
             bytes.extend_from_slice(&scratch);
             spans.push((start, bytes.len()));
+            kinds.push(kind);
         }
-        Encoded { bytes, spans }
+        Encoded {
+            bytes,
+            spans,
+            kinds,
+        }
     }
 
     pub fn payload(&self, i: usize) -> &[u8] {
@@ -263,8 +269,9 @@ impl Encoded {
         &self.bytes[a..b]
     }
 
-    pub fn archived(&self, i: usize) -> &ArchivedEntry {
-        rkyv::access::<ArchivedEntry, rancor::Error>(self.payload(i)).unwrap()
+    /// The `i`-th record read in place (its structure checked, as replay does).
+    pub fn view(&self, i: usize) -> EntryView<'_> {
+        record::read(self.kinds[i], self.payload(i)).unwrap()
     }
 
     pub fn len(&self) -> usize {
@@ -280,14 +287,10 @@ pub fn warm_machine(g: &mut Gen) -> Machine {
     let mut lsn = 0;
     let mut step = |m: &mut Machine, e: Event| {
         buf.clear();
-        buf = rkyv::api::high::to_bytes_in::<_, rancor::Error>(
-            &Entry::Event(e),
-            std::mem::take(&mut buf),
-        )
-        .unwrap();
-        let a = rkyv::access::<ArchivedEntry, rancor::Error>(&buf).unwrap();
+        let kind;
+        (buf, kind) = record::encode_entry(&Entry::Event(e), std::mem::take(&mut buf)).unwrap();
         lsn += 1;
-        m.step(lsn, a);
+        m.step(lsn, record::read(kind, &buf).unwrap());
     };
     for v in 0..g.vehicles {
         let e = g.position_of(v);

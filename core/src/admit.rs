@@ -23,9 +23,10 @@
 //! and replay never checks: what was admitted fits the structural ceilings, which are the
 //! largest limits allowed.
 
-use crate::event::{ArchivedBody, ArchivedEntry};
+use crate::event::{ArchivedBody, EventType};
 use crate::limits::{CapacityExceeded, Limits, TEXT_CHUNK_BYTES};
 use crate::machine::Machine;
+use crate::record::{EntryView, EventView};
 use crate::state::{TextFill, Usage};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -155,7 +156,7 @@ pub(crate) fn admit<'a, I>(
     entries: impl FnOnce() -> I,
 ) -> Result<Admitted, CapacityExceeded>
 where
-    I: Iterator<Item = &'a ArchivedEntry>,
+    I: Iterator<Item = EntryView<'a>>,
 {
     let usage = machine.state.usage();
     let mut rows = rows(machine, &usage, limits);
@@ -195,7 +196,7 @@ fn count<'a>(
     machine: &Machine,
     usage: &Usage,
     rows: &mut [Row; ROWS],
-    entries: impl Iterator<Item = &'a ArchivedEntry>,
+    entries: impl Iterator<Item = EntryView<'a>>,
 ) {
     let mut sources: FxHashSet<&str> = FxHashSet::default();
     let mut shipments: FxHashSet<u64> = FxHashSet::default();
@@ -207,13 +208,13 @@ fn count<'a>(
         routes: usage.routes_text,
     };
     for entry in entries {
-        let ArchivedEntry::Event(ev) = entry else {
+        let EntryView::Event(ev) = entry else {
             continue; // a dead letter never touches state
         };
-        let source = ev.source.as_str();
+        let source = ev.source();
         match machine.sources.get(source) {
             // Already applied: a duplicate changes nothing (a redelivery at the edge passes).
-            Some(id) if machine.dedupe.seen(id, ev.sequence.to_native()) => continue,
+            Some(id) if machine.dedupe.seen(id, ev.sequence()) => continue,
             Some(_) => {}
             None => {
                 if sources.insert(source) {
@@ -221,8 +222,9 @@ fn count<'a>(
                 }
             }
         }
-        let subject = ev.subject.to_native();
-        if let ArchivedBody::VehiclePosition { .. } = ev.body {
+        let subject = ev.subject();
+        let ty = ev.event_type();
+        if ty == EventType::VehiclePosition {
             if !machine.state.contains_vehicle(subject) && vehicles.insert(subject) {
                 rows[VEHICLES].needed += 1;
             }
@@ -231,10 +233,13 @@ fn count<'a>(
         if !machine.state.contains_shipment(subject) && shipments.insert(subject) {
             rows[SHIPMENTS].needed += 1;
         }
-        if let ArchivedBody::DeliveryFailed { .. } = ev.body {
+        if ty == EventType::DeliveryFailed {
             *failed.entry(subject).or_default() += 1;
         }
-        count_body(&ev.body, rows, &mut text);
+        // A compact event's payload holds no string and adds no record but its shipment.
+        if let EventView::Archived(ev) = ev {
+            count_body(&ev.body, rows, &mut text);
+        }
     }
     let grown = |now: &TextFill, before: &TextFill| now.chunk_bytes() - before.chunk_bytes();
     rows[IDS_TEXT].needed = grown(&text.ids, &usage.ids_text);

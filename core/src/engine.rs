@@ -21,14 +21,14 @@ use crate::journal::{
 use crate::limits::{CapacityExceeded, Limits};
 use crate::machine::{Counters, Machine, Outcome};
 use crate::pipeline::EncodedBatch;
+use crate::record::{self, EntryView, encode_entry, read_own};
 use crate::validate::Invalid;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The record kind of a journaled [`Entry`].
-pub const ENTRY_KIND: RecordKind = RecordKind::ENTRY;
+pub use crate::record::{COMPACT_KIND, ENTRY_KIND};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -115,10 +115,28 @@ fn journal_error_kind(e: &JournalError) -> ErrorKind {
     }
 }
 
-/// Reads a journaled payload as an entry, validating it (never trusts bytes from disk): its
-/// archive is checked, and so are the rules every entry passed before it was journaled
-/// ([`crate::validate::archived_entry`]), so apply never meets an entry it cannot apply, even
-/// from a journal written by an older version or edited with checksums recomputed.
+/// Reads a journaled record of `kind` as an entry, validating it (never trusts bytes from
+/// disk): its structure is checked ([`record::read`]: the archive, or the compact form), and so
+/// are the rules every entry passed before it was journaled
+/// ([`crate::validate::entry_view`]), so apply never meets an entry it cannot apply, even from
+/// a journal written by an older version or edited with checksums recomputed.
+pub fn access_record(
+    lsn: u64,
+    kind: RecordKind,
+    payload: &[u8],
+) -> Result<EntryView<'_>, CoreError> {
+    let entry = record::read(kind, payload).map_err(|e| CoreError::BadRecord {
+        lsn,
+        what: e.to_string(),
+    })?;
+    crate::validate::entry_view(&entry).map_err(|invalid| CoreError::BadRecord {
+        lsn,
+        what: format!("the entry breaks a rule of the event format: {invalid}"),
+    })?;
+    Ok(entry)
+}
+
+/// [`access_record`] for a payload of kind [`ENTRY_KIND`] (an archived entry).
 pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreError> {
     let entry = rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| {
         CoreError::BadRecord {
@@ -237,22 +255,22 @@ impl Core {
             .map_err(|invalid| CoreError::Invalid { index: 0, invalid })?;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        let buf = rkyv::api::high::to_bytes_in::<_, rancor::Error>(entry, buf)
-            .map_err(|e| CoreError::Encode(e.to_string()))?;
+        let (buf, kind) = encode_entry(entry, buf).map_err(|e| CoreError::Encode(e.to_string()))?;
         self.scratch = buf;
-        // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, at the start of a
-        // 16-byte aligned buffer that nothing else writes.
-        let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(&self.scratch) };
+        // SAFETY: these are the bytes `encode_entry` just wrote for a valid `Entry`, with its
+        // kind, at the start of a 16-byte aligned buffer that nothing else writes.
+        let view = unsafe { read_own(kind, &self.scratch) };
         self.check_payload_len(self.scratch.len())?;
         let admitted = admit(&self.machine, &self.limits, 1, self.scratch.len(), || {
-            std::iter::once(archived)
+            std::iter::once(view)
         })?;
-        let appended = self.journal.append(ingest_us, ENTRY_KIND, &self.scratch)?;
-        // SAFETY: these are the bytes rkyv just wrote for a valid `Entry`, copied verbatim into
-        // the mapping at a 16-byte aligned offset; nothing else writes there.
-        let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
+        let appended = self.journal.append(ingest_us, kind, &self.scratch)?;
+        // SAFETY: these are the bytes `encode_entry` just wrote for a valid `Entry`, with its
+        // kind, copied verbatim into the mapping at a 16-byte aligned offset; nothing else
+        // writes there.
+        let view = unsafe { read_own(kind, appended.payload) };
         let lsn = appended.lsn;
-        let outcome = self.machine.step(lsn, archived);
+        let outcome = self.machine.step(lsn, view);
         admitted.debug_check(&self.machine);
         Ok((lsn, outcome))
     }
@@ -334,16 +352,17 @@ impl Core {
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
-            let (payload, ingest_us) = batch.record(i);
-            let appended =
-                self.journal
-                    .append_summed(ingest_us, ENTRY_KIND, payload, batch.sums(i))?;
+            let (payload, kind, ingest_us) = batch.record(i);
+            let appended = self
+                .journal
+                .append_summed(ingest_us, kind, payload, batch.sums(i))?;
             // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push` and
-            // `push_decoded`, which serialize a valid `Entry` with rkyv; they were copied verbatim into the
-            // mapping at a 16-byte aligned offset, and nothing else writes there.
-            let archived = unsafe { rkyv::access_unchecked::<ArchivedEntry>(appended.payload) };
+            // `push_decoded`, which encode a valid `Entry` with `encode_entry` and keep its
+            // kind; they were copied verbatim into the mapping at a 16-byte aligned offset, and
+            // nothing else writes there.
+            let view = unsafe { read_own(kind, appended.payload) };
             let lsn = appended.lsn;
-            self.machine.step(lsn, archived);
+            self.machine.step(lsn, view);
         }
         admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)
@@ -397,7 +416,8 @@ pub struct Visit<'a> {
     pub ingest_us: i64,
     pub segment: u32,
     pub offset: u64,
-    pub entry: &'a ArchivedEntry,
+    /// The entry as the record holds it (an archived entry or a compact event).
+    pub entry: EntryView<'a>,
     pub outcome: Outcome,
 }
 
@@ -441,7 +461,7 @@ struct Verified<'a> {
     ingest_us: i64,
     segment: u32,
     offset: u64,
-    entry: &'a ArchivedEntry,
+    entry: EntryView<'a>,
 }
 
 /// Walks `records` up to `until`, checking each payload as an entry, and passes every
@@ -462,7 +482,7 @@ fn verify_records<'a>(
         if stop {
             break;
         }
-        let entry = access_entry(rec.lsn, rec.payload)?;
+        let entry = access_record(rec.lsn, rec.kind, rec.payload)?;
         emit(Verified {
             lsn: rec.lsn,
             ingest_us: rec.ingest_us,

@@ -8,6 +8,7 @@
 //! imperative shell that ties them together.
 
 mod admit;
+pub mod compact;
 pub mod decode;
 pub mod dedupe;
 pub mod encode;
@@ -18,6 +19,7 @@ pub mod journal;
 pub mod limits;
 pub mod machine;
 pub mod pipeline;
+pub mod record;
 pub mod source;
 pub mod state;
 pub mod time;

@@ -5,7 +5,8 @@
 //! journal*, so replaying the journal always rebuilds the live state bit for bit.
 
 use crate::dedupe::Dedupe;
-use crate::event::{ArchivedEntry, DeadLetterReason};
+use crate::event::{DeadLetterReason, EventType};
+use crate::record::{EntryView, EventView};
 use crate::source::{EventKey, Sources};
 use crate::state::totals::exact_u128;
 use crate::state::{CurrencyTotals, Digest, State, Status};
@@ -114,28 +115,15 @@ impl Machine {
         Self::default()
     }
 
-    /// Applies the journal entry at `lsn`. LSNs must come in order, one after the other.
+    /// Applies the journal entry at `lsn` (an `&ArchivedEntry` or an [`EntryView`] of either
+    /// record form). LSNs must come in order, one after the other.
     #[inline]
-    pub fn step(&mut self, lsn: u64, entry: &ArchivedEntry) -> Outcome {
+    pub fn step<'a>(&mut self, lsn: u64, entry: impl Into<EntryView<'a>>) -> Outcome {
         assert_eq!(lsn, self.lsn + 1, "entries must be stepped in LSN order");
         self.lsn = lsn;
-        let outcome = match entry {
-            ArchivedEntry::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
-            ArchivedEntry::Event(ev) => {
-                let source = self.sources.intern(ev.source.as_str());
-                let sequence = ev.sequence.to_native();
-                if self.dedupe.mark(source, sequence) {
-                    let key = EventKey {
-                        time_us: ev.time_us.to_native(),
-                        source,
-                        sequence,
-                    };
-                    self.state.apply(ev, key, &self.sources);
-                    Outcome::Applied
-                } else {
-                    Outcome::Duplicate
-                }
-            }
+        let outcome = match entry.into() {
+            EntryView::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
+            EntryView::Event(ev) => self.step_event(ev),
         };
         self.counters.count(outcome);
         outcome
@@ -145,10 +133,54 @@ impl Machine {
     /// [`State::prefetch`]); for a batch, call it [`PREFETCH_AHEAD`] entries ahead of `step`.
     /// Changes nothing but what is in cache.
     #[inline]
-    pub fn prefetch(&self, entry: &ArchivedEntry) {
-        if let ArchivedEntry::Event(ev) = entry {
-            self.state.prefetch(ev);
+    pub fn prefetch<'a>(&self, entry: impl Into<EntryView<'a>>) {
+        if let EntryView::Event(ev) = entry.into() {
+            let vehicle = ev.event_type() == EventType::VehiclePosition;
+            self.state.prefetch(ev.subject(), vehicle);
         }
+    }
+
+    /// Steps an event, branching on its record form once (the envelope and the payload are
+    /// then read without further dispatch).
+    #[inline]
+    fn step_event(&mut self, ev: EventView<'_>) -> Outcome {
+        match ev {
+            EventView::Archived(a) => {
+                let envelope = (
+                    a.source.as_str(),
+                    a.sequence.to_native(),
+                    a.time_us.to_native(),
+                );
+                self.step_parts(envelope, |state, key, sources| state.apply(a, key, sources))
+            }
+            EventView::Compact(c) => {
+                let envelope = (c.source(), c.sequence(), c.time_us());
+                self.step_parts(envelope, |state, key, sources| {
+                    state.apply_body(c.subject(), &c.archived_body(), key, sources)
+                })
+            }
+        }
+    }
+
+    /// Dedupe, then `apply` when the event is new: an event given by its source, sequence and
+    /// time, and how to apply it.
+    #[inline(always)]
+    fn step_parts(
+        &mut self,
+        (source, sequence, time_us): (&str, u64, i64),
+        apply: impl FnOnce(&mut State, EventKey, &Sources),
+    ) -> Outcome {
+        let source = self.sources.intern(source);
+        if !self.dedupe.mark(source, sequence) {
+            return Outcome::Duplicate;
+        }
+        let key = EventKey {
+            time_us,
+            source,
+            sequence,
+        };
+        apply(&mut self.state, key, &self.sources);
+        Outcome::Applied
     }
 
     pub fn digest(&self) -> Digest {

@@ -30,19 +30,20 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
-use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use crate::engine::{BatchReport, Core, CoreError};
-use crate::event::{ArchivedEntry, Entry};
+use crate::event::Entry;
 use crate::input::{InputReader, PausingReader, RawBatch};
-use crate::journal::{Durability, FRAME_ALIGN_BYTES, PayloadSums};
+use crate::journal::{Durability, FRAME_ALIGN_BYTES, PayloadSums, RecordKind};
 use crate::machine::Machine;
+use crate::record::{EntryView, encode_entry, read_own};
 
-/// Entries serialized for the journal, back to back in one reusable 16-byte aligned buffer,
-/// each with its ingest time and its [`PayloadSums`] (CRC32C and XXH3-128, computed here so
-/// the core thread does not hash payloads). Only [`EncodedBatch::push`] fills it, so every
-/// payload is the rkyv archive of a valid [`Entry`] and its sums are its own.
+/// Entries encoded for the journal, back to back in one reusable 16-byte aligned buffer,
+/// each with its record kind, its ingest time and its [`PayloadSums`] (CRC32C and XXH3-128,
+/// computed here so the core thread does not hash payloads). Only [`EncodedBatch::push`]
+/// fills it, so every payload is the journal form of a valid [`Entry`]
+/// ([`crate::record::encode_entry`]: compact or rkyv-archived) and its sums are its own.
 #[derive(Debug, Default)]
 pub struct EncodedBatch {
     bytes: AlignedVec<16>,
@@ -55,6 +56,7 @@ pub struct EncodedBatch {
 struct EncodedRecord {
     start: u32,
     len: u32,
+    kind: RecordKind,
     ingest_us: i64,
     sums: PayloadSums,
 }
@@ -114,12 +116,11 @@ impl EncodedBatch {
         let aligned = self.bytes.len().next_multiple_of(FRAME_ALIGN_BYTES);
         self.bytes.resize(aligned, 0);
         let start = self.bytes.len();
-        // Serialized in place after the previous payloads: rkyv's relative pointers and
-        // padding only depend on positions modulo the alignment (at most 16), so the bytes are
-        // those of a fresh buffer.
+        // Encoded in place after the previous payloads (the bytes are those of a fresh buffer).
         let bytes = std::mem::take(&mut self.bytes);
-        self.bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(entry, bytes)
-            .map_err(|e| CoreError::Encode(e.to_string()))?;
+        let (bytes, kind) =
+            encode_entry(entry, bytes).map_err(|e| CoreError::Encode(e.to_string()))?;
+        self.bytes = bytes;
         let end = self.bytes.len();
         if end > MAX_BATCH_BYTES {
             self.bytes.resize(start, 0);
@@ -132,25 +133,32 @@ impl EncodedBatch {
         self.records.push(EncodedRecord {
             start: start as u32,
             len: (end - start) as u32,
+            kind,
             ingest_us,
             sums,
         });
         Ok(())
     }
 
-    /// The `i`-th payload and its ingest time.
-    pub(crate) fn record(&self, i: usize) -> (&[u8], i64) {
+    /// The `i`-th payload, its record kind and its ingest time.
+    pub(crate) fn record(&self, i: usize) -> (&[u8], RecordKind, i64) {
         let r = &self.records[i];
         let start = r.start as usize;
-        (&self.bytes[start..start + r.len as usize], r.ingest_us)
+        (
+            &self.bytes[start..start + r.len as usize],
+            r.kind,
+            r.ingest_us,
+        )
     }
 
-    /// The `i`-th entry, archived.
-    pub(crate) fn entry(&self, i: usize) -> &ArchivedEntry {
-        // SAFETY: payloads are only ever written by `push_valid`, which serializes a valid
-        // `Entry` with rkyv at a 16-byte aligned offset of this 16-byte aligned buffer; the
-        // slice is exactly those bytes and nothing else writes there.
-        unsafe { rkyv::access_unchecked::<ArchivedEntry>(self.record(i).0) }
+    /// The `i`-th entry, read in place.
+    pub(crate) fn entry(&self, i: usize) -> EntryView<'_> {
+        let (payload, kind, _) = self.record(i);
+        // SAFETY: payloads are only ever written by `push_valid`, which encodes a valid `Entry`
+        // with `encode_entry` at a 16-byte aligned offset of this 16-byte aligned buffer and
+        // keeps the kind it returned; the slice is exactly those bytes and nothing else writes
+        // there.
+        unsafe { read_own(kind, payload) }
     }
 
     /// The sums of the `i`-th payload.

@@ -10,13 +10,13 @@ use std::path::Path;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{Core, ErrorKind, Until, replay_with};
 use waybill_core::event::{
-    ArchivedEntry, Body, ChargeKind, Contract, DeadLetter, DeadLetterReason, Entry, Event,
-    GeoPoint, Pod, Stop,
+    Body, ChargeKind, Contract, DeadLetter, DeadLetterReason, Entry, Event, GeoPoint, Pod, Stop,
 };
 use waybill_core::input::{InputReader, RawBatch};
 use waybill_core::journal::{Durability, JournalOptions, PayloadCheck, verify};
 use waybill_core::limits::{Limits, TEXT_CHUNK_BYTES};
 use waybill_core::machine::{Machine, Outcome, Summary};
+use waybill_core::record::EntryView;
 
 const T0_US: i64 = 1_795_766_400_000_000;
 
@@ -402,15 +402,15 @@ fn reread(dir: &Path, live: &Summary) {
     let mut dead = 0u64;
     let mut touched = 0u64;
     let replayed = replay_with(dir, Until::End, |v| match v.entry {
-        ArchivedEntry::DeadLetter(dl) => {
+        EntryView::DeadLetter(dl) => {
             dead += 1;
             assert!(matches!(v.outcome, Outcome::DeadLettered(_)));
             assert!(dl.raw.len() as u64 <= dl.raw_len_bytes.to_native());
             let _ = (dl.detail.as_str(), dl.reason.native());
         }
-        ArchivedEntry::Event(ev) => {
-            touched += u64::from(ev.subject.to_native() < 6);
-            let _ = (ev.id.as_str(), ev.source.as_str(), ev.event_type());
+        EntryView::Event(ev) => {
+            touched += u64::from(ev.subject() < 6);
+            let _ = (ev.id().to_string(), ev.source(), ev.event_type());
         }
     })
     .unwrap();

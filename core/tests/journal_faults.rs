@@ -9,8 +9,8 @@ use std::path::Path;
 
 use journal_util::*;
 use waybill_core::journal::{
-    Durability, FRAME_HEADER_BYTES, Journal, JournalError, JournalReader, LINK_EVERY,
-    MARKER_FILE_NAME, RecordKind, SEGMENT_HEADER_BYTES,
+    Durability, FORMAT_VERSION, FRAME_HEADER_BYTES, Journal, JournalError, JournalReader,
+    LINK_EVERY, MARKER_FILE_NAME, RecordKind, SEGMENT_HEADER_BYTES,
 };
 
 /// Writes a journal of about three segments with mixed payload sizes; returns the records.
@@ -608,7 +608,7 @@ fn damaged_header_of_the_only_segment_is_an_error() {
 
 #[test]
 fn a_journal_of_another_format_version_is_refused() {
-    for version in [5u32, 6, 8] {
+    for version in [5u32, 6, FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (mut j, _) = Journal::open(dir, opts(Durability::Sync)).unwrap();

@@ -36,7 +36,7 @@ fn opts() -> JournalOptions {
 /// Raw lines: mostly positions, some shipment events, duplicates and dead letters.
 fn lines() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    for i in 0..700u64 {
+    for i in 0..1400u64 {
         let (source, seq, subject, body) = match i % 10 {
             0 => (
                 "billing/core".to_owned(),
@@ -128,7 +128,7 @@ fn every_path_writes_the_same_journal_and_state() {
     let lines = lines();
     let entries: Vec<Entry> = lines.iter().map(|l| decode(l)).collect();
     let n = entries.len();
-    assert!(n > 700);
+    assert!(n > 1400);
     let tmp = tempfile::tempdir().unwrap();
 
     // Reference: one entry at a time.

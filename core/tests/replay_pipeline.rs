@@ -8,12 +8,13 @@ mod state_support;
 use std::path::Path;
 
 use state_support::{T0_US, amended, cancelled, created, event, position};
-use waybill_core::engine::{Core, CoreError, Until, Visit, access_entry, replay_with};
-use waybill_core::event::{ArchivedEntry, DeadLetter, DeadLetterReason, Entry};
+use waybill_core::engine::{Core, CoreError, Until, Visit, access_record, replay_with};
+use waybill_core::event::{DeadLetter, DeadLetterReason, Entry};
 use waybill_core::journal::{
     Durability, Journal, JournalOptions, JournalReader, RecordKind, SEGMENT_BYTES_MIN,
 };
 use waybill_core::machine::{Machine, Outcome};
+use waybill_core::record::EntryView;
 
 /// What a visitor saw of one record.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,8 +34,8 @@ fn seen(v: &Visit<'_>) -> Seen {
         segment: v.segment,
         offset: v.offset,
         event_id: match v.entry {
-            ArchivedEntry::Event(e) => Some(e.id.as_str().to_owned()),
-            ArchivedEntry::DeadLetter(_) => None,
+            EntryView::Event(e) => Some(e.id().to_string()),
+            EntryView::DeadLetter(_) => None,
         },
         outcome: v.outcome,
     }
@@ -125,7 +126,7 @@ fn sequential(dir: &Path, until: Until) -> (Result<(), String>, Machine, Vec<See
         if stop {
             break;
         }
-        let entry = match access_entry(rec.lsn, rec.payload) {
+        let entry = match access_record(rec.lsn, rec.kind, rec.payload) {
             Ok(e) => e,
             Err(e) => return (Err(e.to_string()), m, visits),
         };

@@ -7,7 +7,8 @@ use crate::output::{self, Out, escape};
 use serde_json::{Map, Value};
 use std::process::ExitCode;
 use waybill_core::engine::{Until, Visit};
-use waybill_core::event::{ArchivedDeadLetter, ArchivedEntry};
+use waybill_core::event::ArchivedDeadLetter;
+use waybill_core::record::EntryView;
 use waybill_core::time::format_rfc3339_us;
 
 /// Characters of raw bytes shown per dead letter in human output (JSON shows all).
@@ -19,7 +20,7 @@ pub fn run(a: DeadLettersArgs) -> Result<ExitCode, CliError> {
     let mut out = Out::new();
     let mut failed = None;
     replay_with(&a.journal.journal, Until::End, |v| {
-        let ArchivedEntry::DeadLetter(dl) = v.entry else {
+        let EntryView::DeadLetter(dl) = v.entry else {
             return;
         };
         if failed.is_some() {

@@ -7,18 +7,19 @@ use crate::output::{Out, escape};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 use waybill_core::engine::Until;
-use waybill_core::event::{ArchivedEntry, SubjectKind};
+use waybill_core::event::SubjectKind;
+use waybill_core::record::EntryView;
 use waybill_core::time::format_rfc3339_us;
 
 pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
     check_journal_dir(&a.journal.journal)?;
     let mut rows = Vec::new();
     replay_with(&a.journal.journal, Until::End, |v| {
-        let ArchivedEntry::Event(ev) = v.entry else {
+        let EntryView::Event(ev) = v.entry else {
             return;
         };
         let ty = ev.event_type();
-        if ty.subject_kind() != SubjectKind::Shipment || ev.subject.to_native() != a.shipment {
+        if ty.subject_kind() != SubjectKind::Shipment || ev.subject() != a.shipment {
             return;
         }
         rows.push(json!({
@@ -26,10 +27,10 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode, CliError> {
             "ingest_time": format_rfc3339_us(v.ingest_us),
             "outcome": v.outcome.as_str(),
             "type": ty.as_str(),
-            "source": ev.source.as_str(),
-            "sequence": ev.sequence.to_native(),
-            "id": ev.id.as_str(),
-            "time": format_rfc3339_us(ev.time_us.to_native()),
+            "source": ev.source(),
+            "sequence": ev.sequence(),
+            "id": ev.id().to_string(),
+            "time": format_rfc3339_us(ev.time_us()),
         }));
     })?;
     if rows.is_empty() {

@@ -8,15 +8,16 @@ use serde_json::{Map, Value, json};
 use std::process::ExitCode;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{Until, Visit};
-use waybill_core::event::{ArchivedEntry, ArchivedEvent, Event};
+use waybill_core::event::Event;
 use waybill_core::journal;
+use waybill_core::record::{self, EntryView};
 use waybill_core::time::format_rfc3339_us;
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let dir = &a.journal.journal;
     check_journal_dir(dir)?;
-    let mut check = |_kind, payload: &[u8]| {
-        rkyv::access::<ArchivedEntry, rkyv::rancor::Error>(payload)
+    let mut check = |kind, payload: &[u8]| {
+        record::read(kind, payload)
             .map(|_| ())
             .map_err(|e| format!("payload is not a valid entry: {e}"))
     };
@@ -104,10 +105,10 @@ fn dump_json(v: &Visit<'_>) -> Value {
     row.insert("offset".into(), v.offset.into());
     row.insert("outcome".into(), v.outcome.as_str().into());
     match v.entry {
-        ArchivedEntry::Event(ev) => {
-            row.insert("event".into(), event_json(ev));
+        EntryView::Event(ev) => {
+            row.insert("event".into(), event_json(&ev.to_event()));
         }
-        ArchivedEntry::DeadLetter(dl) => {
+        EntryView::DeadLetter(dl) => {
             row.insert("reason".into(), dl.reason.native().as_str().into());
             row.insert("detail".into(), dl.detail.as_str().into());
             row.insert("raw_len_bytes".into(), dl.raw_len_bytes.to_native().into());
@@ -120,8 +121,8 @@ fn dump_json(v: &Visit<'_>) -> Value {
 /// A record on one line for people, every text from input escaped.
 fn dump_human(v: &Visit<'_>) -> String {
     let what = match v.entry {
-        ArchivedEntry::Event(ev) => escape(&event_json(ev).to_string()),
-        ArchivedEntry::DeadLetter(dl) => format!(
+        EntryView::Event(ev) => escape(&event_json(&ev.to_event()).to_string()),
+        EntryView::DeadLetter(dl) => format!(
             "{}: {} | {}",
             dl.reason.native().as_str(),
             escape(dl.detail.as_str()),
@@ -140,10 +141,8 @@ fn dump_human(v: &Visit<'_>) -> String {
 }
 
 /// The event as the CloudEvent it was received as (re-encoded from the journal).
-fn event_json(ev: &ArchivedEvent) -> Value {
-    let owned: Event = rkyv::deserialize::<Event, rkyv::rancor::Error>(ev)
-        .expect("validated archived events deserialize");
-    serde_json::from_str(&event_to_json(&owned)).expect("the encoder writes JSON")
+fn event_json(ev: &Event) -> Value {
+    serde_json::from_str(&event_to_json(ev)).expect("the encoder writes JSON")
 }
 
 fn hex(bytes: &[u8]) -> String {

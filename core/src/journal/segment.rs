@@ -22,7 +22,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
 /// `order.created` and `order.amended` and an event's optional strings out of line); see the
 /// module docs of `journal`. 6: the frames and entries of version 5, plus the durable marker
 /// file (`DURABLE`) beside the segments, without which a journal with segments is refused.
-pub const FORMAT_VERSION: u32 = 7;
+/// 7: the frames of `journal`'s module docs (32-byte headers, a stored chain link every
+/// [`super::LINK_EVERY`] records). 8: the frames of version 7; most events journaled as
+/// compact records of kind 2.
+pub const FORMAT_VERSION: u32 = 8;
 /// Bytes of the segment header; the first frame starts here.
 pub const SEGMENT_HEADER_BYTES: usize = 64;
 /// Page size assumed for pre-faulting and segment sizes.

@@ -63,13 +63,23 @@ impl State {
                 && sources.name(key.source) == event.source.as_str(),
             "key source is the event's source"
         );
-        let subject = event.subject.to_native();
+        self.apply_subject_body(event.subject.to_native(), &event.body, key, sources);
+    }
+
+    /// [`Self::apply_event`] for an event given by its subject and payload.
+    pub(super) fn apply_subject_body(
+        &mut self,
+        subject: u64,
+        body: &ArchivedBody,
+        key: EventKey,
+        sources: &Sources,
+    ) {
         let k = Key::new(key);
 
         if let ArchivedBody::VehiclePosition {
             position,
             speed_kph_milli,
-        } = &event.body
+        } = body
         {
             self.apply_position(
                 subject,
@@ -95,7 +105,7 @@ impl State {
         let s: &mut Shipment = shipments.get_mut(slot);
         debug_assert_eq!({ s.id }, subject);
 
-        match &event.body {
+        match body {
             ArchivedBody::VehiclePosition { .. } => unreachable!("handled above"),
             ArchivedBody::OrderCreated {
                 customer_id,

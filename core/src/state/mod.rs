@@ -51,7 +51,7 @@ pub use view::{
     VehicleView,
 };
 
-use crate::event::ArchivedEvent;
+use crate::event::{ArchivedBody, ArchivedEvent};
 use crate::source::{EventKey, Sources};
 use extra::ExtraStores;
 use index::Index;
@@ -134,6 +134,19 @@ impl State {
         self.apply_event(event, key, sources);
     }
 
+    /// [`Self::apply`] for an event given by its subject and payload (what a compact journal
+    /// record holds: its payload is built in place).
+    #[inline]
+    pub fn apply_body(
+        &mut self,
+        subject: u64,
+        body: &ArchivedBody,
+        key: EventKey,
+        sources: &Sources,
+    ) {
+        self.apply_subject_body(subject, body, key, sources);
+    }
+
     pub fn shipment_count(&self) -> usize {
         self.shipments.len()
     }
@@ -188,16 +201,12 @@ impl State {
         }
     }
 
-    /// Starts loading the id-index entry that applying `event` will look up first (the
-    /// vehicle's for a position, else the shipment's): called a few events ahead, the lookup
-    /// then finds it in cache. Changes nothing.
+    /// Starts loading the id-index entry that applying an event about `subject` will look up
+    /// first (the vehicle's for a position, `vehicle`, else the shipment's): called a few events
+    /// ahead, the lookup then finds it in cache. Changes nothing.
     #[inline]
-    pub fn prefetch(&self, event: &crate::event::ArchivedEvent) {
-        let subject = event.subject.to_native();
-        if matches!(
-            event.body,
-            crate::event::ArchivedBody::VehiclePosition { .. }
-        ) {
+    pub fn prefetch(&self, subject: u64, vehicle: bool) {
+        if vehicle {
             self.vehicle_index.prefetch(subject);
         } else {
             self.shipment_index.prefetch(subject);

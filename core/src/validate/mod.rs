@@ -14,10 +14,12 @@
 
 mod view;
 
+use crate::compact::CompactEvent;
 use crate::event::{
     ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, Body, Contract, DeadLetter, DeadLetterReason,
     Entry, Event, GeoPoint, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_SOURCE_NAME_BYTES, System,
 };
+use crate::record::{EntryView, EventView};
 use view::{BodyRef, EventRef};
 
 /// Longest `reason` of `order.cancelled` and `delivery.failed`, in bytes.
@@ -237,6 +239,21 @@ pub fn archived_event(e: &ArchivedEvent) -> Result<(), Invalid> {
     event_ref(&EventRef::from(e))
 }
 
+/// Checks a journaled event in its compact form as [`event`] does the event it was encoded
+/// from.
+pub fn compact_event(e: &CompactEvent<'_>) -> Result<(), Invalid> {
+    event_ref(&EventRef::from(e))
+}
+
+/// Checks a journaled entry in either form ([`archived_entry`], [`compact_event`]).
+pub fn entry_view(e: &EntryView<'_>) -> Result<(), Invalid> {
+    match e {
+        EntryView::Event(EventView::Archived(ev)) => archived_event(ev),
+        EntryView::Event(EventView::Compact(c)) => compact_event(c),
+        EntryView::DeadLetter(dl) => archived_dead_letter(dl),
+    }
+}
+
 fn event_ref(e: &EventRef<'_>) -> Result<(), Invalid> {
     let system = envelope(e)?;
     let ty = e.ty;
@@ -257,12 +274,12 @@ fn event_ref(e: &EventRef<'_>) -> Result<(), Invalid> {
 
 /// Checks the envelope attributes; returns the source's system.
 fn envelope(e: &EventRef<'_>) -> Result<System, Invalid> {
-    if !is_id(e.id) {
+    if e.id_bytes == 0 || e.id_bytes > MAX_ID_BYTES {
         return Err(Invalid::envelope(
             "id",
             format!(
                 "attribute `id` must be a non-empty string of at most {MAX_ID_BYTES} bytes (got {} bytes)",
-                e.id.len()
+                e.id_bytes
             ),
         ));
     }

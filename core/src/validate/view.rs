@@ -2,12 +2,15 @@
 //! form as it sits in the journal, so the rules are written once for both. Building it copies
 //! a few numbers and borrows the strings: nothing is allocated.
 
+use crate::compact::CompactEvent;
 use crate::event::{ArchivedBody, ArchivedEvent, Body, Contract, Event, EventType, GeoPoint};
 use rkyv::string::ArchivedString;
 
 /// The envelope of an event and its payload.
 pub(super) struct EventRef<'a> {
-    pub id: &'a str,
+    /// The id's length in bytes (the only thing its rule reads; a compact event keeps the id
+    /// in two parts).
+    pub id_bytes: usize,
     pub source: &'a str,
     pub sequence: u64,
     pub time_us: i64,
@@ -101,7 +104,7 @@ impl<'a> Ids<'a> {
 impl<'a> From<&'a Event> for EventRef<'a> {
     fn from(e: &'a Event) -> Self {
         EventRef {
-            id: &e.id,
+            id_bytes: e.id.len(),
             source: &e.source,
             sequence: e.sequence,
             time_us: e.time_us,
@@ -116,7 +119,7 @@ impl<'a> From<&'a Event> for EventRef<'a> {
 impl<'a> From<&'a ArchivedEvent> for EventRef<'a> {
     fn from(e: &'a ArchivedEvent) -> Self {
         EventRef {
-            id: e.id.as_str(),
+            id_bytes: e.id.len(),
             source: e.source.as_str(),
             sequence: e.sequence.to_native(),
             time_us: e.time_us.to_native(),
@@ -124,6 +127,27 @@ impl<'a> From<&'a ArchivedEvent> for EventRef<'a> {
             traceparent: e.traceparent.as_ref().map(|s| s.as_str()),
             ty: e.event_type(),
             body: BodyRef::from(&e.body),
+        }
+    }
+}
+
+impl<'a> From<&CompactEvent<'a>> for EventRef<'a> {
+    fn from(c: &CompactEvent<'a>) -> Self {
+        let ty = c.event_type();
+        let body = match c.body() {
+            Body::VehiclePosition { position, .. } => BodyRef::VehiclePosition { position },
+            Body::EtaRevised { eta_us } => BodyRef::EtaRevised { eta_us },
+            _ => BodyRef::NoData,
+        };
+        EventRef {
+            id_bytes: c.id().len(),
+            source: c.source(),
+            sequence: c.sequence(),
+            time_us: c.time_us(),
+            correlation_id: None,
+            traceparent: None,
+            ty,
+            body,
         }
     }
 }

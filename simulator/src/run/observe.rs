@@ -6,9 +6,9 @@ use super::{Sabotage, SimError};
 use crate::rng::Rng;
 use std::path::Path;
 use waybill_core::engine::{self, Core, CoreError, Until};
-use waybill_core::event::ArchivedEntry;
-use waybill_core::journal::JournalReader;
+use waybill_core::journal::{JournalReader, RecordKind};
 use waybill_core::machine::{Machine, Outcome, Summary};
+use waybill_core::record::EntryView;
 use waybill_core::state::ShipmentView;
 
 /// Everything the checks compare, read from the core after the run.
@@ -55,12 +55,12 @@ pub(super) fn shuffled_digest(dir: &Path, seed: u64) -> Result<String, SimError>
         }
     })?;
     let reader = JournalReader::open(dir).map_err(CoreError::from)?;
-    let mut payloads: Vec<&[u8]> = Vec::with_capacity(applied_lsns.len());
+    let mut payloads: Vec<(RecordKind, &[u8])> = Vec::with_capacity(applied_lsns.len());
     let mut want = applied_lsns.iter().peekable();
     for rec in reader.records() {
         let rec = rec.map_err(CoreError::from)?;
         if want.peek() == Some(&&rec.lsn) {
-            payloads.push(rec.payload);
+            payloads.push((rec.kind, rec.payload));
             want.next();
         }
     }
@@ -70,9 +70,9 @@ pub(super) fn shuffled_digest(dir: &Path, seed: u64) -> Result<String, SimError>
         payloads.swap(i, j);
     }
     let mut m = Machine::new();
-    for (k, payload) in payloads.iter().enumerate() {
-        let entry = engine::access_entry(k as u64 + 1, payload)?;
-        debug_assert!(matches!(entry, ArchivedEntry::Event(_)));
+    for (k, &(kind, payload)) in payloads.iter().enumerate() {
+        let entry = engine::access_record(k as u64 + 1, kind, payload)?;
+        debug_assert!(matches!(entry, EntryView::Event(_)));
         m.step(k as u64 + 1, entry);
     }
     Ok(m.digest().to_string())
