@@ -19,7 +19,7 @@ use crate::journal::{
     Recovery, TornTail,
 };
 use crate::limits::{CapacityExceeded, Limits};
-use crate::machine::{Counters, Machine, Outcome};
+use crate::machine::{Counters, Machine, Outcome, PREFETCH_AHEAD};
 use crate::pipeline::EncodedBatch;
 use crate::record::{self, EntryView, encode_entry, read_own};
 use crate::validate::Invalid;
@@ -352,6 +352,10 @@ impl Core {
         let before = self.machine.counters;
         let first_lsn = self.machine.lsn + 1;
         for i in 0..batch.len() {
+            // The id-index entry a later step reads first, loaded while this one runs.
+            if i + PREFETCH_AHEAD < batch.len() {
+                self.machine.prefetch(batch.entry(i + PREFETCH_AHEAD));
+            }
             let (payload, kind, ingest_us) = batch.record(i);
             let appended = self
                 .journal
