@@ -328,9 +328,12 @@ fn commit_reports_only_flushed_records_as_durable() {
     clock.advance(999_999);
     append_sizes(&mut j, &[10]);
     assert_eq!(j.commit().unwrap(), 0, "still one microsecond short");
-    clock.advance(1);
     append_sizes(&mut j, &[10]);
     j.commit().unwrap();
+    // Written before the interval passes, so the flush that comes due takes all three.
+    j.wait_written().unwrap();
+    assert_eq!(j.durable_lsn(), 0);
+    clock.advance(1);
     // The flusher thread makes it durable by itself once due, without another call.
     wait_durable(&j, 3);
     assert_eq!(j.commit().unwrap(), 3);
@@ -384,13 +387,14 @@ fn second_writer_is_locked_out_but_readers_are_not() {
         Err(JournalError::Locked(p)) => assert_eq!(p, tmp.path()),
         other => panic!("expected Locked, got {:?}", other.map(|_| ())),
     }
-    // A reader works while the writer is open and sees what was committed (appended records
-    // reach the file at the commit that ends their batch).
+    // A reader works while the writer is open and sees what was committed and written
+    // (appended records reach the file after the commit that ends their batch).
     assert_eq!(
         JournalReader::open(tmp.path()).unwrap().records().count(),
         0
     );
     j.commit().unwrap();
+    j.wait_written().unwrap();
     let r = JournalReader::open(tmp.path()).unwrap();
     assert_eq!(r.records().count(), 2);
     assert_eq!(verify_plain(tmp.path()).unwrap().records, 2);

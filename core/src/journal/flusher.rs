@@ -68,6 +68,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Publishes written records to a flusher ([`Flusher::publish`]); publishing after the
+/// flusher stopped does nothing.
+pub(crate) struct Publisher {
+    shared: Arc<Shared>,
+}
+
+impl Publisher {
+    /// See [`Flusher::publish`].
+    pub fn publish(&self, segment: u64, file: &Arc<File>, end: usize, lsn: u64, link: Link) {
+        let mut t = lock(&self.shared.target);
+        debug_assert!(lsn >= t.lsn && segment >= t.segment);
+        if lsn > t.lsn && !t.stop {
+            *t = Target {
+                segment,
+                file: Some(Arc::clone(file)),
+                end,
+                lsn,
+                link,
+                stop: false,
+            };
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
 /// What a flusher needs from its journal.
 pub(crate) struct FlusherParts {
     pub durable_lsn: Arc<AtomicU64>,
@@ -116,18 +141,13 @@ impl Flusher {
     /// the already durable ones sit in `segment` (open as `file`), before offset `end`. Makes
     /// them durable on the next tick.
     pub fn publish(&self, segment: u64, file: &Arc<File>, end: usize, lsn: u64, link: Link) {
-        let mut t = lock(&self.shared.target);
-        debug_assert!(lsn >= t.lsn && segment >= t.segment);
-        if lsn > t.lsn {
-            *t = Target {
-                segment,
-                file: Some(Arc::clone(file)),
-                end,
-                lsn,
-                link,
-                stop: false,
-            };
-            self.shared.wake.notify_one();
+        self.publisher().publish(segment, file, end, lsn, link);
+    }
+
+    /// A handle that publishes to this flusher from another thread (the write thread).
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            shared: Arc::clone(&self.shared),
         }
     }
 

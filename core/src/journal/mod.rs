@@ -183,6 +183,7 @@ pub mod clock;
 mod error;
 mod flusher;
 pub mod frame;
+mod io;
 pub mod marker;
 mod open;
 mod reader;

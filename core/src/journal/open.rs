@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::chain::GENESIS_LINK;
 use super::flusher::{Flusher, FlusherParts};
 use super::frame::{FRAME_HEADER_LINKED_BYTES, MAX_PAYLOAD_BYTES};
+use super::io::{After, IoThread};
 use super::marker::{self, Durable, Marker};
 use super::recovery::{self, Scan};
 use super::segment::{self, Opened, SEGMENT_HEADER_BYTES, SegmentHeader};
@@ -214,6 +215,15 @@ impl Journal {
             ),
             Durability::None | Durability::Sync => None,
         };
+        let io = match (&opts.durability, &flusher) {
+            (Durability::None, _) => {
+                IoThread::start(dir, Arc::clone(&env.storage), After::Writeback)
+            }
+            (Durability::Group, Some(f)) => {
+                IoThread::start(dir, Arc::clone(&env.storage), After::Publish(f.publisher()))
+            }
+            (Durability::Group, None) | (Durability::Sync, _) => None,
+        };
         let last_flush_us = env.clock.now_us();
         let mut stage = Stage::new();
         stage.restart(active.end);
@@ -237,6 +247,7 @@ impl Journal {
             last_flush_us,
             flusher,
             published_lsn: scan.last_lsn,
+            io,
             flush_on_drop: true,
         }
     }

@@ -51,6 +51,27 @@ impl Stage {
         self.base = base;
     }
 
+    /// Takes the staged bytes' buffer (the stage holds no buffer until [`Self::install`]).
+    pub fn take(&mut self) -> AlignedVec<{ FRAME_ALIGN_BYTES }> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Installs an empty buffer after [`Self::take`]; what comes next starts at segment offset
+    /// `base`.
+    pub fn install(&mut self, mut fresh: AlignedVec<{ FRAME_ALIGN_BYTES }>, base: usize) {
+        debug_assert!(
+            self.buf.is_empty() && self.buf.capacity() == 0,
+            "taken first"
+        );
+        debug_assert_eq!(base % FRAME_ALIGN_BYTES, 0);
+        fresh.clear();
+        if fresh.capacity() < STAGE_BYTES_MAX {
+            fresh.reserve(STAGE_BYTES_MAX);
+        }
+        self.buf = fresh;
+        self.base = base;
+    }
+
     /// The staged bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.buf

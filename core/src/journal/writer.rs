@@ -13,6 +13,7 @@ use super::chain::{Link, next_link_summed};
 use super::clock::{Clock, SystemClock};
 use super::flusher::Flusher;
 use super::frame::{self, FRAME_ALIGN_BYTES};
+use super::io::{self, IoThread, Job, WRITEBACK_EVERY_BYTES};
 use super::marker::{Durable, Marker};
 use super::reader::{Records, Span};
 use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
@@ -127,6 +128,10 @@ pub struct Journal {
     pub(crate) flusher: Option<Flusher>,
     /// The last LSN handed to the flusher.
     pub(crate) published_lsn: u64,
+    /// Under `none` and `group`: writes committed frames to the files on a thread of its own
+    /// (`None` under `sync`, or when no thread could be started: frames are then written
+    /// inline).
+    pub(crate) io: Option<IoThread>,
     /// Under `none`: the offset of the active segment up to which write-back was started.
     pub(crate) writeback_from: usize,
     /// False after [`Self::crash`]: drop then writes out and flushes nothing.
@@ -140,16 +145,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Under `none`, write-back of what was written is started (not waited for) every this many
-/// bytes, so that dirty pages stay few and the kernel never throttles the writer.
-const WRITEBACK_EVERY_BYTES: usize = 8 << 20;
-
 impl Journal {
     /// Dies without shutdown, as a killed process does: nothing more is written out or
     /// flushed (a group flush already under way completes), the durable marker stays where it
     /// is, and what was written but not flushed stays in the page cache, where a power cut can
     /// still take it (see [`super::storage::SimulatedDisk::cut_power`]). Staged records that
-    /// were never written out are lost with the process.
+    /// were never written out are lost with the process; committed ones already handed to the
+    /// write thread are written first (the process dies just after its last write), so what a
+    /// crash leaves does not depend on thread timing.
     pub fn crash(mut self) {
         self.flush_on_drop = false;
     }
@@ -244,25 +247,53 @@ impl Journal {
         Ok(())
     }
 
-    /// Writes the staged frames to the active segment's file (one `pwrite`).
+    /// Writes the staged frames to the active segment's file (one `pwrite`), on the write
+    /// thread when there is one (the frames are handed over with their buffer).
     fn write_out(&mut self) -> Result<(), JournalError> {
         if self.stage.is_empty() {
             return Ok(());
         }
         let a = &mut self.active;
         debug_assert_eq!(self.stage.base(), a.written);
-        let storage = &*self.env.storage;
-        segment::write(
-            &self.dir,
-            storage,
-            a.index,
-            &a.file,
-            a.written,
-            self.stage.bytes(),
-        )?;
+        debug_assert_eq!(a.written + self.stage.len(), a.end);
+        if let Some(io) = &mut self.io {
+            let fresh = io.send(Job {
+                segment: a.index,
+                file: Arc::clone(&a.file),
+                offset: a.written,
+                buf: self.stage.take(),
+                lsn: self.last_lsn,
+                link: self.last_link,
+            });
+            self.stage.install(fresh, a.end);
+        } else {
+            let storage = &*self.env.storage;
+            let bytes = self.stage.bytes();
+            segment::write(&self.dir, storage, a.index, &a.file, a.written, bytes)?;
+            self.stage.restart(a.end);
+        }
         a.written = a.end;
-        self.stage.restart(a.end);
         Ok(())
+    }
+
+    /// Waits until every committed record is in the segment files, where readers see it (the
+    /// write thread writes committed records shortly after the commit); the error that
+    /// stopped writing, if any. Makes nothing durable.
+    pub fn wait_written(&self) -> Result<(), JournalError> {
+        if let Some(io) = &self.io {
+            io.wait_written();
+        }
+        self.io_error()
+    }
+
+    /// The error that stopped the write thread or the flusher, if one did.
+    fn io_error(&self) -> Result<(), JournalError> {
+        let failed = self.io.as_ref().and_then(IoThread::take_error);
+        let failed = failed.or_else(|| self.flusher.as_ref().and_then(Flusher::take_error));
+        match failed {
+            Some((path, e)) => Err(JournalError::io(&path, e)),
+            None => Ok(()),
+        }
     }
 
     /// Moves to a new segment (the record did not fit). In group and sync mode the old
@@ -313,7 +344,10 @@ impl Journal {
         self.write_out()?;
         match self.opts.durability {
             Durability::None => {
-                self.start_writeback();
+                if self.io.is_none() {
+                    self.start_writeback();
+                }
+                self.io_error()?;
                 Ok(self.durable_lsn())
             }
             Durability::Sync => self.flush(),
@@ -323,10 +357,9 @@ impl Journal {
 
     fn commit_group(&mut self) -> Result<u64, JournalError> {
         if let Some(f) = &self.flusher {
-            if let Some((path, e)) = f.take_error() {
-                return Err(JournalError::io(&path, e));
-            }
-            if self.published_lsn < self.last_lsn {
+            self.io_error()?;
+            // With a write thread, it publishes what it wrote.
+            if self.io.is_none() && self.published_lsn < self.last_lsn {
                 let a = &self.active;
                 f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
                 self.published_lsn = self.last_lsn;
@@ -342,32 +375,14 @@ impl Journal {
         }
     }
 
-    /// Under `none`: once [`WRITEBACK_EVERY_BYTES`] were written since the last time, asks the
-    /// kernel to start writing them back (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does
-    /// not wait for the disk and promises nothing). Without it nothing bounds the dirty pages,
-    /// and the kernel throttles the writer once they pass its limits, which made `none` slower
-    /// than `group`. Best effort: an error here is ignored (a later flush reports real trouble).
+    /// Under `none` without a write thread: once [`WRITEBACK_EVERY_BYTES`] were written since
+    /// the last time, starts write-back of them (see `io::start_writeback`).
     fn start_writeback(&mut self) {
         let a = &self.active;
-        if a.written < self.writeback_from + WRITEBACK_EVERY_BYTES {
-            return;
+        if a.written >= self.writeback_from + WRITEBACK_EVERY_BYTES {
+            io::start_writeback(&a.file, self.writeback_from, a.written);
+            self.writeback_from = a.written;
         }
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let (from, len) = (self.writeback_from, a.written - self.writeback_from);
-            // SAFETY: a valid open descriptor and a range inside the file; the call only
-            // schedules write-back of those pages.
-            unsafe {
-                libc::sync_file_range(
-                    a.file.as_raw_fd(),
-                    from as libc::off64_t,
-                    len as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
-        }
-        self.writeback_from = a.written;
     }
 
     /// True when group commits run on the flusher thread: [`Self::commit`] then never waits
@@ -380,6 +395,7 @@ impl Journal {
     /// raises the durable marker (synced) and the durable LSN; returns the durable LSN.
     pub fn flush(&mut self) -> Result<u64, JournalError> {
         self.write_out()?;
+        self.wait_written()?;
         if self.durable_lsn() == self.last_lsn {
             return Ok(self.last_lsn);
         }
@@ -441,8 +457,12 @@ impl Journal {
     }
 
     /// Iterates every record in the journal, in LSN order (those recovered at open and those
-    /// appended since, staged ones included). Used right after open to rebuild state.
+    /// appended since, staged ones included; it first waits for the write thread to write what
+    /// it holds). Used right after open to rebuild state.
     pub fn records(&self) -> Records<'_> {
+        if let Some(io) = &self.io {
+            io.wait_written();
+        }
         let staged = Span {
             segment: self.active.index as u32,
             bytes: self.stage.bytes(),
@@ -462,7 +482,8 @@ impl Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        // The flusher stops first (after a flush in progress), then the tail is flushed here.
+        // The flusher stops first (after a flush in progress), then the tail is flushed here;
+        // the write thread ends after writing every frame handed to it (after a crash too).
         drop(self.flusher.take());
         if self.flush_on_drop {
             // Best effort: errors cannot be reported from drop; call flush() to see them.
@@ -471,6 +492,7 @@ impl Drop for Journal {
                 Durability::Group | Durability::Sync => self.flush().map(|_| ()),
             };
         }
+        drop(self.io.take());
         // Wait for and remove the unused spare while the lock is still held.
         drop(self.spare.take());
     }
