@@ -23,7 +23,7 @@ use crate::journal::RecordKind;
 /// The record kind of an archived [`Entry`].
 pub const ENTRY_KIND: RecordKind = RecordKind::ENTRY;
 /// The record kind of a [`CompactEvent`].
-pub const COMPACT_KIND: RecordKind = RecordKind(2);
+pub const COMPACT_KIND: RecordKind = RecordKind::COMPACT;
 
 /// Appends the journal payload of `entry` to `buf` (from its current end, which must be
 /// 16-byte aligned) and returns the buffer with the record kind: the compact form when the

@@ -160,20 +160,26 @@
 //! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,
 //! at most 4 MiB) and returns the payload's place there, so the caller applies it from the
 //! very bytes that will be on disk: no allocation, no system call. [`Journal::commit`] ends a
-//! batch: it writes the staged frames to the segment file with one `pwrite` (a full staging
-//! buffer is written out early), then, by [`Durability`], `sync` makes them durable inline
-//! (`fdatasync`), `group` hands the written range to the flusher, and `none` starts the
-//! kernel's writeback every 8 MiB (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not
-//! wait), so dirty pages never pile up to the kernel's throttling threshold. When rolling over
-//! in `group` or `sync` mode, the old segment is flushed first.
+//! batch: the staged frames go to the segment file with one `pwrite`; under `none` and
+//! `group` that write is done by the journal's write thread (`io.rs`: the staging buffer is
+//! handed over, and an empty one of at most three comes back), so the thread that applies
+//! events never waits in the kernel (a buffered write can wait, tens of milliseconds at worst,
+//! for the page lock that write-back of the very page being appended to holds). Then, by
+//! [`Durability`], `sync` writes inline and makes the records durable inline (`fdatasync`),
+//! `group` has the write thread hand each written range to the flusher, and `none` has it start
+//! the kernel's write-back every 8 MiB (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does
+//! not wait), so dirty pages never pile up to the kernel's throttling threshold. When rolling
+//! over in `group` or `sync` mode, the old segment is flushed first.
 //!
 //! Bytes reach the disk through the file descriptor, never through a writable mapping: making
 //! mapped dirty pages durable (`msync`) write-protects each page again, and on a multi-core
 //! machine every such change interrupts the other cores to flush their TLBs, which was most of
 //! the flusher's time. The mapping is read-only (readers and replay); the page cache keeps it
-//! coherent with the writes. Readers, this process's included, see committed records: frames
-//! still in the staging buffer are in no file, and a crash loses them like any record that was
-//! not durable.
+//! coherent with the writes. Readers see committed records once they are written
+//! ([`Journal::wait_written`] waits for that; the writer's own [`Journal::records`] does):
+//! frames still in the staging buffer are in no file, and a crash loses them like any record
+//! that was not durable. Frames handed to the write thread are written even when the writer
+//! crashes, so what a crash leaves does not depend on thread timing.
 //!
 //! Opening also checks the whole chain, so its cost grows with the journal (measured in
 //! BENCHMARKS.md); snapshots will bound it.
@@ -214,15 +220,18 @@ pub use sums::PayloadSums;
 pub use verify::{PayloadCheck, verify, verify_at};
 pub use writer::{Journal, JournalEnv};
 
-/// The kind byte of a record. 0 is never a valid kind; [`RecordKind::ENTRY`] (1) is the only
-/// kind the core writes today; every other value is reserved for the journal format (e.g.
-/// markers that refer to snapshots, which will live in their own files).
+/// The kind byte of a record. 0 is never a valid kind; the core writes [`RecordKind::ENTRY`] (1)
+/// and [`RecordKind::COMPACT`] (2) (their payloads are defined by `crate::record`); every other
+/// value is reserved for the journal format (e.g. markers that refer to snapshots, which will
+/// live in their own files).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordKind(pub u8);
 
 impl RecordKind {
     /// A journaled entry (an event or a dead letter, as the event model defines it).
     pub const ENTRY: RecordKind = RecordKind(1);
+    /// A compact event: an event without strings in a hand-laid layout.
+    pub const COMPACT: RecordKind = RecordKind(2);
 
     /// Whether a record may carry this kind (every kind but 0).
     pub const fn is_valid(self) -> bool {
@@ -234,6 +243,7 @@ impl fmt::Display for RecordKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             RecordKind::ENTRY => f.write_str("entry"),
+            RecordKind::COMPACT => f.write_str("compact"),
             RecordKind(k) => write!(f, "kind-{k}"),
         }
     }
