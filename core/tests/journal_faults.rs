@@ -346,7 +346,7 @@ fn build_with_last(dir: &Path, sizes_before: usize, last_len: usize, durable: bo
     if durable {
         j.flush().unwrap();
     }
-    j.commit().unwrap(); // written to the file, not made durable
+    j.wait_written().unwrap(); // written to the file, not made durable
     j.crash();
     assert_eq!(durable_of(dir).lsn, recs.len() as u64 - u64::from(!durable));
     recs
@@ -471,7 +471,7 @@ fn build_rolled(dir: &Path, durable: bool) -> (Vec<Rec>, Vec<Loc>) {
     if durable {
         j.flush().unwrap();
     }
-    j.commit().unwrap(); // written to the file, not made durable
+    j.wait_written().unwrap(); // written to the file, not made durable
     j.crash();
     let locs = locate(dir);
     assert_eq!(

@@ -132,7 +132,7 @@ fn a_lost_page_before_a_kept_one_cuts_at_the_last_intact_record() {
     let mut model = append_sizes(&mut j, &[300; 5]);
     j.flush().unwrap();
     model.extend(append_sizes(&mut j, &[1000; 30]));
-    j.commit().unwrap(); // written to the file, not made durable
+    j.wait_written().unwrap(); // written to the file, not made durable
     j.crash();
     let durable = disk.durable_end(0);
     let locs = locate(dir);
@@ -163,7 +163,7 @@ fn drop_unflushed_keeps_exactly_the_durable_records() {
         let mut model = append_sizes(&mut j, &vec![2500; flushed]);
         j.flush().unwrap();
         model.extend(append_sizes(&mut j, &[2500; 40]));
-        j.commit().unwrap(); // written to the file, not made durable
+        j.wait_written().unwrap(); // written to the file, not made durable
         j.crash();
         let cut = disk.cut_power(dir, PowerLoss::DropUnflushed).unwrap();
         assert!(cut.pages_lost > 0 && cut.pages_kept == 0, "{cut:?}");

@@ -98,7 +98,7 @@ proptest! {
         append_sizes(&mut j, &sizes[..durable]);
         j.flush().unwrap();
         append_sizes(&mut j, &sizes[durable..]);
-        j.commit().unwrap(); // written to the file, not made durable
+        j.wait_written().unwrap(); // written to the file, not made durable
         j.crash();
         let locs = locate(dir);
         let target = &locs[pick.index(locs.len())];

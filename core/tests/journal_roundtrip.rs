@@ -244,7 +244,7 @@ fn ingest_time_survives_an_empty_tail_segment() {
     j.flush().unwrap();
     j.append(700, RecordKind::ENTRY, &payload(3, 30_000))
         .unwrap(); // segment 1, never made durable
-    j.commit().unwrap(); // written to the file, not made durable
+    j.wait_written().unwrap(); // written to the file, not made durable
     j.crash();
     // Lose the only record of segment 1: it becomes an empty segment with a valid header.
     let loc = locate(tmp.path()).pop().unwrap();

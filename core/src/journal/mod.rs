@@ -160,7 +160,9 @@
 //! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,
 //! at most 4 MiB) and returns the payload's place there, so the caller applies it from the
 //! very bytes that will be on disk: no allocation, no system call. [`Journal::commit`] ends a
-//! batch: the staged frames go to the segment file with one `pwrite`; under `none` and
+//! batch: the staged frames go to the segment file with one `pwrite` (under `none` only once
+//! [`NONE_WRITE_OUT_BYTES`] are staged: nothing is promised, and a write per small
+//! batch set the applied latency at low rates); under `none` and
 //! `group` that write is done by the journal's write thread (`io.rs`: the staging buffer is
 //! handed over, and an empty one of at most three comes back), so the thread that applies
 //! events never waits in the kernel (a buffered write can wait, tens of milliseconds at worst,
@@ -218,7 +220,7 @@ pub use segment::{
 };
 pub use sums::PayloadSums;
 pub use verify::{PayloadCheck, verify, verify_at};
-pub use writer::{Journal, JournalEnv};
+pub use writer::{Journal, JournalEnv, NONE_WRITE_OUT_BYTES};
 
 /// The kind byte of a record. 0 is never a valid kind; the core writes [`RecordKind::ENTRY`] (1)
 /// and [`RecordKind::COMPACT`] (2) (their payloads are defined by `crate::record`); every other

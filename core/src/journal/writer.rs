@@ -140,6 +140,11 @@ pub struct Journal {
     pub(crate) _lock: File,
 }
 
+/// Under `none`, a commit writes the staged records out once at least this many bytes are
+/// staged: nothing is promised durable, and a write per small batch cost the applying thread a
+/// system call (or a thread wake-up) each time, which set the applied latency at low rates.
+pub const NONE_WRITE_OUT_BYTES: usize = 256 << 10;
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the marker leaves plain data behind: keep going.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -276,10 +281,12 @@ impl Journal {
         Ok(())
     }
 
-    /// Waits until every committed record is in the segment files, where readers see it (the
-    /// write thread writes committed records shortly after the commit); the error that
-    /// stopped writing, if any. Makes nothing durable.
-    pub fn wait_written(&self) -> Result<(), JournalError> {
+    /// Writes every record appended so far to the segment files, where readers see them, and
+    /// waits until they are there (the write thread writes committed records shortly after the
+    /// commit; under `none` small batches stay staged); the error that stopped writing, if
+    /// any. Makes nothing durable.
+    pub fn wait_written(&mut self) -> Result<(), JournalError> {
+        self.write_out()?;
         if let Some(io) = &self.io {
             io.wait_written();
         }
@@ -333,15 +340,19 @@ impl Journal {
         Ok(())
     }
 
-    /// End of a batch: writes the staged records to the file (readers see them from now on),
-    /// then `none`: starts write-back now and then, so dirty pages stay few, and promises
-    /// nothing; `sync`: flushes everything appended so far; `group`: hands the records to the
-    /// flusher (or flushes inline when `group_commit_interval_us` has passed, if it has no
-    /// thread). Returns the durable LSN (only what was flushed counts; in `none` mode that is
-    /// what [`Self::flush`] flushed). In group mode the caller should call `commit` again when
-    /// idle, so that the last batch does not wait for the next one.
+    /// End of a batch. `none`: writes the staged records to the file once
+    /// [`NONE_WRITE_OUT_BYTES`] are staged (nothing is promised, so small batches are not each
+    /// worth a write; [`Self::wait_written`] writes the rest), starts write-back now and then,
+    /// so dirty pages stay few; `sync`: writes and flushes everything appended so far; `group`:
+    /// writes the staged records and hands them to the flusher (or flushes inline when
+    /// `group_commit_interval_us` has passed, if it has no thread). Returns the durable LSN
+    /// (only what was flushed counts; in `none` mode that is what [`Self::flush`] flushed). In
+    /// group mode the caller should call `commit` again when idle, so that the last batch does
+    /// not wait for the next one.
     pub fn commit(&mut self) -> Result<u64, JournalError> {
-        self.write_out()?;
+        if self.opts.durability != Durability::None || self.stage.len() >= NONE_WRITE_OUT_BYTES {
+            self.write_out()?;
+        }
         match self.opts.durability {
             Durability::None => {
                 if self.io.is_none() {
