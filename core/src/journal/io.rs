@@ -123,7 +123,7 @@ impl IoThread {
     /// came back, a new one while fewer than [`BUFFERS_MAX`] exist, or else the next one to
     /// come back (waiting for the disk).
     pub fn send(&mut self, job: Job) -> Buffer {
-        debug_assert!(!job.buf.is_empty() && job.offset % FRAME_ALIGN_BYTES == 0);
+        debug_assert!(!job.buf.is_empty() && job.offset.is_multiple_of(FRAME_ALIGN_BYTES));
         debug_assert!(job.offset >= SEGMENT_HEADER_BYTES);
         let capacity = job.buf.capacity();
         let jobs = self.jobs.as_ref().expect("the channel is open until drop");
