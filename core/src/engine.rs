@@ -266,8 +266,8 @@ impl Core {
         })?;
         let appended = self.journal.append(ingest_us, kind, &self.scratch)?;
         // SAFETY: these are the bytes `encode_entry` just wrote for a valid `Entry`, with its
-        // kind, copied verbatim into the mapping at a 16-byte aligned offset; nothing else
-        // writes there.
+        // kind, copied verbatim into the journal's staging buffer at a 16-byte aligned offset;
+        // nothing else writes there while `appended` borrows the journal.
         let view = unsafe { read_own(kind, appended.payload) };
         let lsn = appended.lsn;
         let outcome = self.machine.step(lsn, view);
@@ -362,8 +362,8 @@ impl Core {
                 .append_summed(ingest_us, kind, payload, batch.sums(i))?;
             // SAFETY: `EncodedBatch` payloads are only ever written by `EncodedBatch::push` and
             // `push_decoded`, which encode a valid `Entry` with `encode_entry` and keep its
-            // kind; they were copied verbatim into the mapping at a 16-byte aligned offset, and
-            // nothing else writes there.
+            // kind; they were copied verbatim into the journal's staging buffer at a 16-byte
+            // aligned offset, and nothing else writes there while `appended` borrows the journal.
             let view = unsafe { read_own(kind, appended.payload) };
             let lsn = appended.lsn;
             self.machine.step(lsn, view);

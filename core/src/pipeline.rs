@@ -4,10 +4,10 @@
 //! ```text
 //!  producer thread(s)                     core thread (the single writer)
 //!  decode / take typed entries            journal append (frame, header CRC, XXH3 chain
-//!  rkyv-serialize into one aligned  ──►   link over a fixed-size input, copy into the
-//!  buffer (EncodedBatch); payload         pre-faulted mapping), then Machine::step on the
-//!  CRC32C + XXH3-128 (PayloadSums)        payload as it sits in the mapping; commit per
-//!                          bounded queue  batch; acks ──► caller
+//!  encode into one aligned buffer   ──►   link over a fixed-size input, copy into the
+//!  (EncodedBatch: compact or rkyv);       staging buffer), then Machine::step on the
+//!  CRC32C + XXH3-128 (PayloadSums)        payload as it sits there, the bytes the file
+//!                          bounded queue  gets; commit per batch; acks ──► caller
 //!        ▲                                        │
 //!        └──────── recycled batches (bounded) ◄───┘
 //! ```
