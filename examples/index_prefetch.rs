@@ -49,13 +49,21 @@ fn main() {
     for (i, a) in entries[..warm].iter().enumerate() {
         m.step(i as u64 + 1, *a);
     }
+    let sources = std::env::var_os("SOURCES").is_some();
     let (mut plain, mut fetched) = (Vec::new(), Vec::new());
     for (b, block) in entries[warm..].chunks(BLOCK).enumerate() {
         let prefetch = matches!(b % 4, 1 | 2);
         let t = Instant::now();
         for (i, a) in block.iter().enumerate() {
-            if prefetch && let Some(next) = block.get(i + ahead) {
-                m.prefetch(*next);
+            if let Some(next) = block.get(i + ahead) {
+                if sources {
+                    m.prefetch(*next);
+                    if prefetch && let ArchivedEntry::Event(e) = *next {
+                        m.sources.prefetch(e.source.as_str());
+                    }
+                } else if prefetch {
+                    m.prefetch(*next);
+                }
             }
             let lsn = m.lsn + 1;
             m.step(lsn, *a);

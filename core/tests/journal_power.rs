@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use journal_util::*;
 use proptest::prelude::*;
+use waybill_core::journal::clock::ManualClock;
 use waybill_core::journal::storage::{PowerLoss, SimulatedDisk};
 use waybill_core::journal::{Durability, Journal, JournalEnv, JournalOptions, RecordKind};
 
@@ -186,4 +187,75 @@ fn cutting_the_power_under_a_live_writer_is_refused() {
     drop(j);
     disk.cut_power(tmp.path(), PowerLoss::DropUnflushed)
         .unwrap();
+}
+
+/// What a power cut can do to a segment a rollover installed and no flush reached yet.
+#[derive(Clone, Copy, Debug)]
+enum LostRollover {
+    /// The header write never reached the disk.
+    ZeroHeader,
+    /// Part of the header reached it.
+    TornHeader,
+    /// The rename never reached it: the file is gone.
+    Missing,
+}
+
+/// A rollover waits for no disk: the new segment's header and name are synced by the next
+/// flush. Lost before that flush, in any of the ways above, the segment held no durable
+/// record: the journal opens at the durable point, with the segment removed as a torn tail.
+#[test]
+fn a_rollover_lost_before_its_flush_is_a_torn_tail() {
+    for lost in [
+        LostRollover::ZeroHeader,
+        LostRollover::TornHeader,
+        LostRollover::Missing,
+    ] {
+        for d in [Durability::None, Durability::Group] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            let disk = Arc::new(SimulatedDisk::new());
+            // A clock that stands still: the group flusher's first tick never comes.
+            let env = JournalEnv {
+                storage: disk.clone(),
+                clock: Arc::new(ManualClock::new()),
+            };
+            let mut j = Journal::open_with(dir, opts(d), env).unwrap().0;
+            let mut model = append_sizes(&mut j, &[2000; 5]);
+            j.flush().unwrap();
+            // Past the end of segment 0 and into segment 2: two rollovers, nothing flushed.
+            model.extend(append_sizes(&mut j, &[3000; 50]));
+            j.wait_written().unwrap();
+            assert!(seg_path(dir, 2).exists(), "{lost:?} {d:?}: two rollovers");
+            j.crash();
+            let durable = durable_of(dir).lsn;
+            assert_eq!(durable, 5, "{lost:?} {d:?}: only the flushed records are durable");
+            match lost {
+                LostRollover::ZeroHeader => edit_segment(dir, 1, |b| b[..64].fill(0)),
+                LostRollover::TornHeader => edit_segment(dir, 1, |b| b[8..24].fill(0)),
+                LostRollover::Missing => std::fs::remove_file(seg_path(dir, 1)).unwrap(),
+            }
+            let (_, rec) = Journal::open(dir, opts(Durability::Sync)).unwrap();
+            let kept = rec.records as usize;
+            assert!(kept as u64 >= durable, "{lost:?} {d:?}: {kept} < {durable}");
+            assert_eq!(read_all(dir), model[..kept], "{lost:?} {d:?}");
+            assert!(!seg_path(dir, 1).exists() && !seg_path(dir, 2).exists());
+        }
+    }
+}
+
+/// A segment whose records the durable marker covers is never cut: a torn header there is
+/// damage, and the journal refuses to open.
+#[test]
+fn a_torn_header_under_the_durable_point_is_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut j = Journal::open(dir, opts(Durability::Sync)).unwrap().0;
+    append_sizes(&mut j, &[3000; 30]);
+    j.flush().unwrap();
+    drop(j);
+    assert!(seg_path(dir, 1).exists());
+    let first_lsn_of_1 = locate(dir).iter().find(|l| l.segment == 1).unwrap().lsn;
+    edit_segment(dir, 1, |b| b[8..24].fill(0));
+    let opened = Journal::open(dir, opts(Durability::Sync)).map(|(_, rec)| rec);
+    assert_corrupt(opened, 1, 0, first_lsn_of_1);
 }

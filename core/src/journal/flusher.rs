@@ -4,16 +4,20 @@
 //!
 //! Protocol. After a batch the writer writes its records to the segment file and publishes
 //! (active segment and its file, the end of its records, last LSN written, its link); every
-//! record up to that LSN sits in that segment or in an earlier one, and earlier segments were
-//! flushed by the writer itself before it rolled past them. At most once per group interval
-//! the flusher takes the latest published target, `fdatasync`s the segment through the
-//! journal's [`Storage`], raises the durable marker (synced) and only then the durable LSN.
+//! record up to that LSN sits in that segment or in an earlier one. A publish that names a
+//! later segment than the one before it keeps the earlier segment's last published end, to be
+//! synced too (the writer does not wait for the disk when it rolls over). At most once per
+//! group interval the flusher takes the latest published target, `fdatasync`s the segments
+//! left since its last flush and then the target's through the journal's [`Storage`], fsyncs
+//! the directory when the target's segment was installed since it last did (its header and
+//! name), raises the durable marker (synced) and only then the durable LSN.
 //! So neither ever passes a record that is not on disk, and both only grow. An I/O error stops
 //! the flusher; the writer reports it at its next commit. "Due" is read from the journal's
 //! [`Clock`].
 
 use std::fs::File;
 use std::io;
+use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -30,8 +34,19 @@ use super::storage::Storage;
 /// Name of the flusher thread.
 const THREAD_NAME: &str = "journal-flush";
 
+/// A segment the writer rolled past, and the end of its records to sync.
+#[derive(Clone, Debug)]
+struct Sealed {
+    segment: u64,
+    file: Arc<File>,
+    end: usize,
+}
+
 #[derive(Clone, Debug)]
 struct Target {
+    /// Segments rolled past since the flusher last took a target, oldest first (one per
+    /// rollover in a group interval: a handful at most).
+    sealed: Vec<Sealed>,
     segment: u64,
     /// The segment's file (`None` before anything was published).
     file: Option<Arc<File>>,
@@ -80,7 +95,19 @@ impl Publisher {
         let mut t = lock(&self.shared.target);
         debug_assert!(lsn >= t.lsn && segment >= t.segment);
         if lsn > t.lsn && !t.stop {
+            let mut sealed = mem::take(&mut t.sealed);
+            if segment > t.segment
+                && let Some(old) = t.file.take()
+                && t.lsn > self.shared.durable_lsn.load(Ordering::Acquire)
+            {
+                sealed.push(Sealed {
+                    segment: t.segment,
+                    file: old,
+                    end: t.end,
+                });
+            }
             *t = Target {
+                sealed,
                 segment,
                 file: Some(Arc::clone(file)),
                 end,
@@ -95,6 +122,8 @@ impl Publisher {
 
 /// What a flusher needs from its journal.
 pub(crate) struct FlusherParts {
+    /// Segments up to this index have durable directory entries.
+    pub dir_synced_segment: u64,
     pub durable_lsn: Arc<AtomicU64>,
     pub marker: Arc<Mutex<Marker>>,
     pub storage: Arc<dyn Storage>,
@@ -109,6 +138,7 @@ impl Flusher {
         let lsn = parts.durable_lsn.load(Ordering::Acquire);
         let shared = Arc::new(Shared {
             target: Mutex::new(Target {
+                sealed: Vec::new(),
                 segment: 0,
                 file: None,
                 end: 0,
@@ -127,9 +157,10 @@ impl Flusher {
         let dir = dir.to_owned();
         // The schedule starts now, not whenever the thread gets to run.
         let started_us = shared.clock.now_us();
+        let dir_synced = parts.dir_synced_segment;
         let thread = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || run(&dir, interval_us, started_us, &thread_shared))
+            .spawn(move || run(&dir, interval_us, started_us, dir_synced, &thread_shared))
             .ok()?;
         Some(Flusher {
             shared,
@@ -178,7 +209,8 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
         let pending = t.lsn > shared.durable_lsn.load(Ordering::Acquire);
         let since_us = shared.clock.now_us().saturating_sub(last_flush_us);
         if pending && since_us >= interval_us {
-            return Some(t.clone());
+            let sealed = mem::take(&mut t.sealed);
+            return Some(Target { sealed, ..t.clone() });
         }
         let mut wait = Duration::from_micros(if pending {
             interval_us - since_us
@@ -196,37 +228,61 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
     }
 }
 
-fn run(dir: &Path, interval_us: u64, started_us: u64, shared: &Shared) {
+fn run(dir: &Path, interval_us: u64, started_us: u64, dir_synced: u64, shared: &Shared) {
     let mut last_flush_us = started_us;
+    let mut dir_synced = dir_synced;
     while let Some(target) = next_target(shared, interval_us, last_flush_us) {
-        let Some(file) = &target.file else {
-            debug_assert!(false, "a pending target names its file");
-            continue;
-        };
         // The schedule counts from the start of a flush: one flush per interval, not per
         // interval plus the time the flush took.
         let started_us = shared.clock.now_us();
-        let path = || dir.join(segment_file_name(target.segment));
-        if let Err(e) = shared
-            .storage
-            .sync_segment(target.segment, file, target.end)
-        {
-            *lock(&shared.failed) = Some((path(), e));
-            return;
-        }
-        let durable = Durable {
-            lsn: target.lsn,
-            link: target.link,
-        };
-        if let Err(e) = lock(&shared.marker).raise(durable) {
-            let (path, e) = match e {
-                JournalError::Io { path, source } => (path, source),
-                other => (path(), io::Error::other(other.to_string())),
-            };
+        if let Err((path, e)) = flush(dir, shared, &target, &mut dir_synced) {
             *lock(&shared.failed) = Some((path, e));
             return;
         }
         shared.durable_lsn.fetch_max(target.lsn, Ordering::AcqRel);
         last_flush_us = started_us;
     }
+}
+
+/// Syncs the segments `target` names (those rolled past, then its own), the directory when
+/// the target's segment is newer than the last one whose entry was synced, and raises the
+/// durable marker to the target.
+fn flush(
+    dir: &Path,
+    shared: &Shared,
+    target: &Target,
+    dir_synced: &mut u64,
+) -> Result<(), (PathBuf, io::Error)> {
+    let Some(file) = &target.file else {
+        debug_assert!(false, "a pending target names its file");
+        return Ok(());
+    };
+    debug_assert!(target.sealed.iter().all(|s| s.segment < target.segment));
+    let sync = |segment: u64, file: &File, end: usize| {
+        shared
+            .storage
+            .sync_segment(segment, file, end)
+            .map_err(|e| (dir.join(segment_file_name(segment)), e))
+    };
+    for s in &target.sealed {
+        sync(s.segment, &s.file, s.end)?;
+    }
+    sync(target.segment, file, target.end)?;
+    if target.segment > *dir_synced {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| (dir.to_owned(), e))?;
+        *dir_synced = target.segment;
+    }
+    let durable = Durable {
+        lsn: target.lsn,
+        link: target.link,
+    };
+    lock(&shared.marker).raise(durable).map_err(|e| match e {
+        JournalError::Io { path, source } => (path, source),
+        other => (
+            dir.join(segment_file_name(target.segment)),
+            io::Error::other(other.to_string()),
+        ),
+    })
 }

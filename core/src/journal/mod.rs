@@ -155,7 +155,8 @@
 //! and their pages brought into the page cache (`madvise(MADV_POPULATE_READ)` over a read-only
 //! mapping) before any record goes in; the next segment is prepared on a background thread
 //! while the current one fills, so the kernel clears fresh pages there, not on the writer, and
-//! a rollover costs a header write, a rename and a directory fsync. An append checks limits,
+//! a rollover costs a header write and a rename (the next flush syncs the header, the rest of
+//! the old segment and the directory, before the durable marker passes into the new segment). An append checks limits,
 //! computes the link from the payload sums (given by the caller, [`PayloadSums`], or computed
 //! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,
 //! at most 4 MiB) and returns the payload's place there, so the caller applies it from the
@@ -170,8 +171,7 @@
 //! [`Durability`], `sync` writes inline and makes the records durable inline (`fdatasync`),
 //! `group` has the write thread hand each written range to the flusher, and `none` has it start
 //! the kernel's write-back every 8 MiB (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does
-//! not wait), so dirty pages never pile up to the kernel's throttling threshold. When rolling
-//! over in `group` or `sync` mode, the old segment is flushed first.
+//! not wait), so dirty pages never pile up to the kernel's throttling threshold.
 //!
 //! Bytes reach the disk through the file descriptor, never through a writable mapping: making
 //! mapped dirty pages durable (`msync`) write-protects each page again, and on a multi-core

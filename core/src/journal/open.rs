@@ -171,6 +171,9 @@ impl Journal {
         for seg in &mut segs {
             seg.flush(dir, storage)?;
         }
+        // The last segments' directory entries may never have been synced (a rollover leaves
+        // that to the next flush, and the writer may have died before it).
+        segment::fsync_dir(dir)?;
         marker.raise(Durable {
             lsn: scan.last_lsn,
             link: scan.last_link,
@@ -207,6 +210,7 @@ impl Journal {
                 dir,
                 opts.group_commit_interval_us,
                 FlusherParts {
+                    dir_synced_segment: active.index,
                     durable_lsn: Arc::clone(&durable_lsn),
                     marker: Arc::clone(&marker),
                     storage: Arc::clone(&env.storage),
@@ -237,6 +241,7 @@ impl Journal {
             sealed,
             spare: Some(spare),
             writeback_from: active.end,
+            dir_synced_segment: active.index,
             active,
             stage,
             last_lsn: scan.last_lsn,

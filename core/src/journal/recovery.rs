@@ -312,12 +312,24 @@ impl Scan {
         views: usize,
     ) -> Option<SegmentHeader> {
         let expect_lsn = self.last_lsn + 1;
+        // Past the durable point a segment may be missing, hold a torn header (a rollover
+        // syncs neither its header nor its name: the next flush does) or not continue the
+        // previous one (records lost at its end): none of it durable, a torn tail.
+        let torn_from_here = i > 0 && expect_lsn > durable.lsn;
         if view.index != i as u64 {
-            self.damage = Some(damage(i as u64, 0, expect_lsn, "segment file missing"));
+            if torn_from_here {
+                self.cut_after(i - 1, expect_lsn, views);
+            } else {
+                self.damage = Some(damage(i as u64, 0, expect_lsn, "segment file missing"));
+            }
             return None;
         }
         let header = match check_header(view) {
             Ok(h) => h,
+            Err(_) if torn_from_here => {
+                self.cut_after(i - 1, expect_lsn, views);
+                return None;
+            }
             Err(what) => {
                 self.damage = Some(damage(view.index, 0, expect_lsn, what));
                 return None;
@@ -330,10 +342,8 @@ impl Scan {
             self.refuse_unchecked_tail(i - 1, view.index);
             return None;
         }
-        if i > 0 && expect_lsn > durable.lsn {
-            // Records lost at the end of the previous segment, none of them durable.
-            let end = self.segments[i - 1].end;
-            self.cut_at(i - 1, end, end, expect_lsn, views);
+        if torn_from_here {
+            self.cut_after(i - 1, expect_lsn, views);
         } else {
             let what = discontinuity(&header, expect_lsn, self.segments.last());
             self.damage = Some(damage(view.index, 0, expect_lsn, what));
@@ -574,6 +584,12 @@ impl Scan {
 
     /// Ends the scan with a torn tail in `views[view]` from `offset` to `nonzero_end`; every
     /// segment after it goes too.
+    /// Keeps segment `view` whole and drops every segment after it.
+    fn cut_after(&mut self, view: usize, lsn: u64, views: usize) {
+        let end = self.segments[view].end;
+        self.cut_at(view, end, end, lsn, views);
+    }
+
     fn cut_at(&mut self, view: usize, offset: usize, nonzero_end: usize, lsn: u64, views: usize) {
         debug_assert!(offset <= nonzero_end && self.damage.is_none());
         self.torn = Some(TornAt {

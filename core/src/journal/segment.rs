@@ -293,8 +293,12 @@ pub(crate) fn sync(
         .map_err(|e| JournalError::io(dir.join(segment_file_name(index)), e))
 }
 
-/// Turns a prepared (all-zero) file into segment `header.index`: writes and syncs the
-/// header, renames the file into place and fsyncs the directory.
+/// Turns a prepared (all-zero) file into segment `header.index`: writes the header and
+/// renames the file into place. Neither is durable yet: the writer's next flush syncs the
+/// segment (header included) and the directory before the durable marker names a record in
+/// it, so a rollover costs the writer no wait for the disk. After a power cut before that
+/// flush the segment may be missing or hold a torn header; no durable record is in it, and
+/// recovery cuts it as a torn tail.
 pub(crate) fn install(
     dir: &Path,
     storage: &dyn Storage,
@@ -305,46 +309,57 @@ pub(crate) fn install(
     debug_assert!(prepared.map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
     let tmp = temporary_path(dir, header.index);
     let path = dir.join(segment_file_name(header.index));
-    let file = &prepared.file;
-    write(dir, storage, header.index, file, 0, &header.encode())?;
-    sync(dir, storage, header.index, file, SEGMENT_HEADER_BYTES)?;
+    write(dir, storage, header.index, &prepared.file, 0, &header.encode())?;
     fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
-    fsync_dir(dir)?;
     debug_assert_eq!(prepared.map[..8], SEGMENT_MAGIC);
     Ok(prepared)
 }
 
-/// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]).
+/// Creates segment `header.index` in `dir` ([`allocate`] then [`install`]) and makes it
+/// durable at once (header synced, directory fsynced): the first segment of a new journal.
 pub(crate) fn create(
     dir: &Path,
     storage: &dyn Storage,
     header: &SegmentHeader,
 ) -> Result<Opened, JournalError> {
     let prepared = allocate(dir, header.index, header.segment_bytes)?;
-    install(dir, storage, header, prepared)
+    let opened = install(dir, storage, header, prepared)?;
+    sync(dir, storage, header.index, &opened.file, SEGMENT_HEADER_BYTES)?;
+    fsync_dir(dir)?;
+    Ok(opened)
 }
 
-/// The segment size of an existing journal: that of its last segment (`None` when `dir` holds
-/// no segment). A writer that reopens a journal keeps this size unless told otherwise.
+/// The segment size of an existing journal: that of its newest segment whose header reads
+/// (a power cut can leave the newest one with a torn header; `None` when `dir` holds no
+/// segment). A writer that reopens a journal keeps this size unless told otherwise.
 pub fn existing_segment_bytes(dir: &Path) -> Result<Option<u64>, JournalError> {
-    let Some((_, path)) = list(dir)?.pop() else {
-        return Ok(None);
-    };
+    let segments = list(dir)?;
+    let mut first_error = None;
+    for (_, path) in segments.iter().rev() {
+        match read_header(path) {
+            Ok(header) => return Ok(Some(header.segment_bytes)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(None), Err)
+}
+
+fn read_header(path: &Path) -> Result<SegmentHeader, JournalError> {
     let mut header = [0u8; SEGMENT_HEADER_BYTES];
-    let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
+    let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
     std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0)
-        .map_err(|e| JournalError::io(&path, e))?;
-    SegmentHeader::decode(&header)
-        .map(|h| Some(h.segment_bytes))
-        .map_err(|what| JournalError::Corrupt {
-            segment: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            offset: 0,
-            lsn: 0,
-            what,
-        })
+        .map_err(|e| JournalError::io(path, e))?;
+    SegmentHeader::decode(&header).map_err(|what| JournalError::Corrupt {
+        segment: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        offset: 0,
+        lsn: 0,
+        what,
+    })
 }
 
 #[cfg(test)]

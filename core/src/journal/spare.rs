@@ -1,6 +1,6 @@
 //! The next segment file, allocated and brought into the page cache on a background thread
-//! while the current one fills, so that a rollover costs a header write, a rename and a
-//! directory fsync, and the writer's writes find their pages already there.
+//! while the current one fills, so that a rollover costs a header write and a rename, and the
+//! writer's writes find their pages already there.
 
 use std::fs;
 use std::path::{Path, PathBuf};

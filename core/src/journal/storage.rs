@@ -21,9 +21,10 @@
 //! disk what it held at its last sync, which is the current bytes before the synced end and
 //! zeros after it. A sync is modelled as reaching exactly the end it was asked for (the real
 //! `fdatasync` may reach further: both outcomes are possible after a crash). Segment headers
-//! are synced through the seam when a segment is installed; directory entries (renames,
-//! removals) are made durable with a directory fsync and are not modelled (the writer fsyncs
-//! the directory before it relies on them).
+//! are written and synced through the seam like records (a rollover writes the header, the
+//! next flush syncs it); directory entries (renames, removals) are made durable with a
+//! directory fsync and are not modelled (the writer fsyncs the directory before the durable
+//! marker relies on them).
 
 use std::collections::BTreeMap;
 use std::fmt;

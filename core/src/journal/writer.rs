@@ -126,6 +126,8 @@ pub struct Journal {
     /// Group mode: flushes the active segment on its own thread (`None` in the other modes,
     /// or when no thread could be started: group commits then run inline).
     pub(crate) flusher: Option<Flusher>,
+    /// Segments up to this index have durable directory entries (see [`Self::roll`]).
+    pub(crate) dir_synced_segment: u64,
     /// The last LSN handed to the flusher.
     pub(crate) published_lsn: u64,
     /// Under `none` and `group`: writes committed frames to the files on a thread of its own
@@ -303,14 +305,23 @@ impl Journal {
         }
     }
 
-    /// Moves to a new segment (the record did not fit). In group and sync mode the old
-    /// segment is flushed first, so a later segment never holds records while an earlier one
-    /// has unflushed ones.
+    /// Moves to a new segment (the record did not fit): writes out what is staged for the old
+    /// one, writes the new one's header and renames it into place, and waits for no disk.
+    /// Whoever flushes next (the group flusher, or [`Self::flush`]) syncs the rest of the old
+    /// segment, the new one and the directory before the durable marker passes into it; until
+    /// then a power cut can lose the old segment's tail or the new segment, never a durable
+    /// record (recovery cuts them as a torn tail).
     #[cold]
     fn roll(&mut self) -> Result<(), JournalError> {
         self.write_out()?;
-        if self.opts.durability != Durability::None {
-            self.flush()?;
+        if self.io.is_none()
+            && let Some(f) = &self.flusher
+        {
+            // Written inline: the flusher learns of the old segment's end from here (a write
+            // thread publishes every write it makes).
+            let a = &self.active;
+            f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
+            self.published_lsn = self.last_lsn;
         }
         let index = self.active.index + 1;
         if index >= SEGMENT_COUNT_MAX {
@@ -417,6 +428,11 @@ impl Journal {
         }
         self.sealed_unflushed_from = self.sealed.len();
         self.active.flush(&self.dir, storage)?;
+        if self.dir_synced_segment < self.active.index {
+            // Segments installed since the last flush: their directory entries too.
+            segment::fsync_dir(&self.dir)?;
+            self.dir_synced_segment = self.active.index;
+        }
         lock(&self.marker).raise(Durable {
             lsn: self.last_lsn,
             link: self.last_link,
