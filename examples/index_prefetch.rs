@@ -1,7 +1,7 @@
-//! A/B of `Machine::prefetch` (the id-index entry of an event a few places ahead) against
-//! plain stepping, on the benchmark's workload (`waybill bench`'s events, seed 9): the first
-//! two thirds of the events warm the state, the rest are stepped in blocks that alternate
-//! between the two ways (ABBA), and the medians per event are compared.
+//! A/B of `Machine::prefetch` (the source-table slot and the id-index entry of an event a few
+//! places ahead) against plain stepping, on the benchmark's workload (`waybill bench`'s
+//! events, seed 9): the first two thirds of the events warm the state, the rest are stepped in
+//! blocks that alternate between the two ways (ABBA), and the medians per event are compared.
 //!
 //! `cargo run --release --example index_prefetch -- [EVENTS] [SHIPMENTS] [AHEAD]`
 //! (default 3000000 1000000 8). With AHEAD past the block size nothing is prefetched: the
@@ -49,21 +49,13 @@ fn main() {
     for (i, a) in entries[..warm].iter().enumerate() {
         m.step(i as u64 + 1, *a);
     }
-    let sources = std::env::var_os("SOURCES").is_some();
     let (mut plain, mut fetched) = (Vec::new(), Vec::new());
     for (b, block) in entries[warm..].chunks(BLOCK).enumerate() {
         let prefetch = matches!(b % 4, 1 | 2);
         let t = Instant::now();
         for (i, a) in block.iter().enumerate() {
-            if let Some(next) = block.get(i + ahead) {
-                if sources {
-                    m.prefetch(*next);
-                    if prefetch && let ArchivedEntry::Event(e) = *next {
-                        m.sources.prefetch(e.source.as_str());
-                    }
-                } else if prefetch {
-                    m.prefetch(*next);
-                }
+            if prefetch && let Some(next) = block.get(i + ahead) {
+                m.prefetch(*next);
             }
             let lsn = m.lsn + 1;
             m.step(lsn, *a);

@@ -129,12 +129,14 @@ impl Machine {
         outcome
     }
 
-    /// Starts loading what stepping `entry` will look up first in the state (see
-    /// [`State::prefetch`]); for a batch, call it [`PREFETCH_AHEAD`] entries ahead of `step`.
+    /// Starts loading what stepping `entry` will look up first: its source's slot in the
+    /// source table ([`Sources::prefetch`]) and its subject's id-index entry
+    /// ([`State::prefetch`]); for a batch, call it [`PREFETCH_AHEAD`] entries ahead of `step`.
     /// Changes nothing but what is in cache.
     #[inline]
     pub fn prefetch<'a>(&self, entry: impl Into<EntryView<'a>>) {
         if let EntryView::Event(ev) = entry.into() {
+            self.sources.prefetch(ev.source());
             let vehicle = ev.event_type() == EventType::VehiclePosition;
             self.state.prefetch(ev.subject(), vehicle);
         }
