@@ -152,10 +152,11 @@
 //! # Writing
 //!
 //! [`Journal`] is the single writer. Segment files are allocated for real (`posix_fallocate`)
-//! and their pages brought into the page cache (`madvise(MADV_POPULATE_READ)` over a read-only
-//! mapping) before any record goes in; the next segment is prepared on a background thread
-//! while the current one fills, so the kernel clears fresh pages there, not on the writer, and
-//! a rollover costs a header write and a rename (the next flush syncs the header, the rest of
+//! before any record goes in; the next segment is prepared on a background thread while the
+//! current one fills (under `sync`, which writes on the applying thread, its pages are also
+//! brought into the page cache there, `madvise(MADV_POPULATE_READ)` over a read-only mapping,
+//! so the kernel clears fresh pages there and not on the writer; under `none` and `group` the
+//! write thread allocates them as it writes), and a rollover costs a header write and a rename (the next flush syncs the header, the rest of
 //! the old segment and the directory, before the durable marker passes into the new segment). An append checks limits,
 //! computes the link from the payload sums (given by the caller, [`PayloadSums`], or computed
 //! by [`Journal::append`]), builds the frame in the writer's staging buffer (16-byte aligned,

@@ -179,7 +179,6 @@ impl Journal {
             link: scan.last_link,
         })?;
         let active = segs.pop().expect("a journal has at least one segment");
-        segment::populate(&active.map, active.end);
         let recovery = Recovery {
             records: scan.records,
             segments: (segs.len() + 1) as u32,
@@ -202,7 +201,6 @@ impl Journal {
     ) -> Journal {
         let max_payload = MAX_PAYLOAD_BYTES
             .min(opts.segment_bytes as usize - SEGMENT_HEADER_BYTES - FRAME_HEADER_LINKED_BYTES);
-        let spare = Spare::start(dir, active.index + 1, opts.segment_bytes);
         let durable_lsn = Arc::new(AtomicU64::new(scan.last_lsn));
         let marker = Arc::new(Mutex::new(marker));
         let flusher = match opts.durability {
@@ -228,6 +226,13 @@ impl Journal {
             }
             (Durability::Group, None) | (Durability::Sync, _) => None,
         };
+        // Records written on this thread: their pages are brought in ahead (see
+        // `Journal::populates`).
+        let populate = io.is_none();
+        if populate {
+            segment::populate(&active.map, active.end);
+        }
+        let spare = Spare::start(dir, active.index + 1, opts.segment_bytes, populate);
         let last_flush_us = env.clock.now_us();
         let mut stage = Stage::new();
         stage.restart(active.end);

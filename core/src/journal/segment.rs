@@ -241,9 +241,15 @@ pub(crate) fn map_read(file: File, path: &Path) -> Result<Opened, JournalError> 
 
 /// Prepares the file of segment `index` under its temporary name: allocated for real with
 /// `posix_fallocate` (never sparse: a sparse file turns disk-full into SIGBUS), mapped
-/// read-only and its pages brought into the page cache ([`populate`]). All zero; [`install`]
-/// gives it its header.
-pub(crate) fn allocate(dir: &Path, index: u64, segment_bytes: u64) -> Result<Opened, JournalError> {
+/// read-only and, when `populate` says so, its pages brought into the page cache
+/// ([`populate`]: for a writer that writes on its applying thread, which would otherwise
+/// allocate them there). All zero; [`install`] gives it its header.
+pub(crate) fn allocate(
+    dir: &Path,
+    index: u64,
+    segment_bytes: u64,
+    populate: bool,
+) -> Result<Opened, JournalError> {
     check_segment_bytes(segment_bytes).map_err(JournalError::InvalidOptions)?;
     let tmp = temporary_path(dir, index);
     let file = OpenOptions::new()
@@ -262,7 +268,9 @@ pub(crate) fn allocate(dir: &Path, index: u64, segment_bytes: u64) -> Result<Ope
     }
     let opened = map_read(file, &tmp)?;
     debug_assert_eq!(opened.map.len() as u64, segment_bytes);
-    populate(&opened.map, 0);
+    if populate {
+        self::populate(&opened.map, 0);
+    }
     Ok(opened)
 }
 
@@ -322,7 +330,7 @@ pub(crate) fn create(
     storage: &dyn Storage,
     header: &SegmentHeader,
 ) -> Result<Opened, JournalError> {
-    let prepared = allocate(dir, header.index, header.segment_bytes)?;
+    let prepared = allocate(dir, header.index, header.segment_bytes, false)?;
     let opened = install(dir, storage, header, prepared)?;
     sync(dir, storage, header.index, &opened.file, SEGMENT_HEADER_BYTES)?;
     fsync_dir(dir)?;

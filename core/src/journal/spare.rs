@@ -16,22 +16,25 @@ const THREAD_NAME: &str = "journal-spare";
 pub(crate) struct Spare {
     index: u64,
     segment_bytes: u64,
+    populate: bool,
     path: PathBuf,
     /// `None` when no thread could be started: [`Spare::take`] then prepares it inline.
     handle: Option<JoinHandle<Result<Opened, JournalError>>>,
 }
 
 impl Spare {
-    /// Starts preparing segment `index` of `segment_bytes` bytes in `dir`.
-    pub fn start(dir: &Path, index: u64, segment_bytes: u64) -> Spare {
+    /// Starts preparing segment `index` of `segment_bytes` bytes in `dir` (its pages brought
+    /// into the page cache when `populate`, see [`segment::allocate`]).
+    pub fn start(dir: &Path, index: u64, segment_bytes: u64, populate: bool) -> Spare {
         let thread_dir = dir.to_owned();
         let handle = thread::Builder::new()
             .name(THREAD_NAME.to_owned())
-            .spawn(move || segment::allocate(&thread_dir, index, segment_bytes))
+            .spawn(move || segment::allocate(&thread_dir, index, segment_bytes, populate))
             .ok();
         Spare {
             index,
             segment_bytes,
+            populate,
             path: segment::temporary_path(dir, index),
             handle,
         }
@@ -50,7 +53,7 @@ impl Spare {
                     std::io::Error::other("segment preparation thread panicked"),
                 ))
             }),
-            None => segment::allocate(dir, self.index, self.segment_bytes),
+            None => segment::allocate(dir, self.index, self.segment_bytes, self.populate),
         }
     }
 }

@@ -337,7 +337,7 @@ impl Journal {
         };
         let prepared = match self.spare.take() {
             Some(spare) if spare.index() == index => spare.take(&self.dir)?,
-            _ => segment::allocate(&self.dir, index, self.opts.segment_bytes)?,
+            _ => segment::allocate(&self.dir, index, self.opts.segment_bytes, self.populates())?,
         };
         let opened = segment::install(&self.dir, &*self.env.storage, &header, prepared)?;
         let fresh = Seg::new(index, opened, SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES);
@@ -346,7 +346,8 @@ impl Journal {
         self.stage.restart(SEGMENT_HEADER_BYTES);
         self.writeback_from = SEGMENT_HEADER_BYTES;
         if index + 1 < SEGMENT_COUNT_MAX {
-            self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes));
+            let populate = self.populates();
+            self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes, populate));
         }
         Ok(())
     }
@@ -405,6 +406,15 @@ impl Journal {
             io::start_writeback(&a.file, self.writeback_from, a.written);
             self.writeback_from = a.written;
         }
+    }
+
+    /// True when records are written on the applying thread (no write thread): the pages of a
+    /// new segment are then brought into the page cache beforehand, by the thread that
+    /// prepares it, so that the writes do not allocate them. A write thread allocates them as it
+    /// writes, off the applying thread: populating them as well only doubled the work (A/B in
+    /// BENCHMARKS.md).
+    pub(crate) fn populates(&self) -> bool {
+        self.io.is_none()
     }
 
     /// True when group commits run on the flusher thread: [`Self::commit`] then never waits
