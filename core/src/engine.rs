@@ -513,7 +513,7 @@ where
     I: Iterator<Item = Result<RecordRef<'a>, JournalError>> + Send,
 {
     let mut last_ingest_us = None;
-    let mut apply = |v: &Verified<'_>| {
+    let mut apply = |machine: &mut Machine, v: &Verified<'_>| {
         let outcome = machine.step(v.lsn, v.entry);
         last_ingest_us = Some(v.ingest_us);
         visit(&Visit {
@@ -527,7 +527,7 @@ where
     };
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
     if !parallel || expected < REPLAY_PIPELINE_MIN_RECORDS {
-        verify_records(records, until, |v| apply(&v))?;
+        verify_records(records, until, |v| apply(machine, &v))?;
         return Ok(last_ingest_us);
     }
     let (full_tx, full_rx) = crossbeam_channel::bounded::<Vec<Verified<'a>>>(REPLAY_QUEUE_BATCHES);
@@ -560,9 +560,14 @@ where
         // `full_rx` is moved in here so that a panic in `visit` drops it while unwinding, which
         // ends a verifier blocked on a full queue instead of leaving the scope waiting on it.
         for mut batch in full_rx {
-            for v in batch.drain(..) {
-                apply(&v);
+            for i in 0..batch.len() {
+                // What a later step looks up first, loaded while this one runs.
+                if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
+                    machine.prefetch(ahead.entry);
+                }
+                apply(machine, &batch[i]);
             }
+            batch.clear();
             // Recycled when the verifier still wants batches; dropped otherwise.
             let _ = empty_tx.try_send(batch);
         }
