@@ -228,7 +228,10 @@ fn a_rollover_lost_before_its_flush_is_a_torn_tail() {
             assert!(seg_path(dir, 2).exists(), "{lost:?} {d:?}: two rollovers");
             j.crash();
             let durable = durable_of(dir).lsn;
-            assert_eq!(durable, 5, "{lost:?} {d:?}: only the flushed records are durable");
+            assert_eq!(
+                durable, 5,
+                "{lost:?} {d:?}: only the flushed records are durable"
+            );
             match lost {
                 LostRollover::ZeroHeader => edit_segment(dir, 1, |b| b[..64].fill(0)),
                 LostRollover::TornHeader => edit_segment(dir, 1, |b| b[8..24].fill(0)),

@@ -210,7 +210,10 @@ fn next_target(shared: &Shared, interval_us: u64, last_flush_us: u64) -> Option<
         let since_us = shared.clock.now_us().saturating_sub(last_flush_us);
         if pending && since_us >= interval_us {
             let sealed = mem::take(&mut t.sealed);
-            return Some(Target { sealed, ..t.clone() });
+            return Some(Target {
+                sealed,
+                ..t.clone()
+            });
         }
         let mut wait = Duration::from_micros(if pending {
             interval_us - since_us

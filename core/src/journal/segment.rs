@@ -317,7 +317,14 @@ pub(crate) fn install(
     debug_assert!(prepared.map[..SEGMENT_HEADER_BYTES].iter().all(|&b| b == 0));
     let tmp = temporary_path(dir, header.index);
     let path = dir.join(segment_file_name(header.index));
-    write(dir, storage, header.index, &prepared.file, 0, &header.encode())?;
+    write(
+        dir,
+        storage,
+        header.index,
+        &prepared.file,
+        0,
+        &header.encode(),
+    )?;
     fs::rename(&tmp, &path).map_err(|e| JournalError::io(&path, e))?;
     debug_assert_eq!(prepared.map[..8], SEGMENT_MAGIC);
     Ok(prepared)
@@ -332,7 +339,13 @@ pub(crate) fn create(
 ) -> Result<Opened, JournalError> {
     let prepared = allocate(dir, header.index, header.segment_bytes, false)?;
     let opened = install(dir, storage, header, prepared)?;
-    sync(dir, storage, header.index, &opened.file, SEGMENT_HEADER_BYTES)?;
+    sync(
+        dir,
+        storage,
+        header.index,
+        &opened.file,
+        SEGMENT_HEADER_BYTES,
+    )?;
     fsync_dir(dir)?;
     Ok(opened)
 }

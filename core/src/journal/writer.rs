@@ -347,7 +347,12 @@ impl Journal {
         self.writeback_from = SEGMENT_HEADER_BYTES;
         if index + 1 < SEGMENT_COUNT_MAX {
             let populate = self.populates();
-            self.spare = Some(Spare::start(&self.dir, index + 1, self.opts.segment_bytes, populate));
+            self.spare = Some(Spare::start(
+                &self.dir,
+                index + 1,
+                self.opts.segment_bytes,
+                populate,
+            ));
         }
         Ok(())
     }
