@@ -8,11 +8,13 @@
 //! imperative shell that ties them together.
 
 mod admit;
+pub mod batch;
 pub mod compact;
 pub mod decode;
 pub mod dedupe;
 pub mod encode;
 pub mod engine;
+pub mod error;
 pub mod event;
 pub mod input;
 pub mod journal;
