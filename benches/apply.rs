@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
                         {
                             machine.prefetch(*next);
                         }
-                        let lsn = machine.lsn + 1;
+                        let lsn = machine.lsn() + 1;
                         black_box(machine.step(lsn, *v));
                     }
                     total += t.elapsed();

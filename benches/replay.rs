@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("full", |b| {
         b.iter(|| {
             let r = replay(&dir, Until::End).unwrap();
-            assert_eq!(r.machine.lsn, RECORDS as u64);
+            assert_eq!(r.machine.lsn(), RECORDS as u64);
         })
     });
     // The same work on one thread: checked access then step, record by record.
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
                     access_record(rec.lsn, rec.kind, rec.payload).unwrap(),
                 );
             }
-            assert_eq!(m.lsn, RECORDS as u64);
+            assert_eq!(m.lsn(), RECORDS as u64);
         })
     });
     group.finish();

@@ -57,7 +57,7 @@ fn main() {
             if prefetch && let Some(next) = block.get(i + ahead) {
                 m.prefetch(*next);
             }
-            let lsn = m.lsn + 1;
+            let lsn = m.lsn() + 1;
             m.step(lsn, *a);
         }
         let ns = t.elapsed().as_nanos() as f64 / block.len() as f64;
@@ -74,7 +74,7 @@ fn main() {
     let (p, f) = (median(&mut plain), median(&mut fetched));
     println!(
         "{} shipments; {} blocks each: plain {p:.0} ns/event, prefetch {ahead} ahead {f:.0} ns/event, plain/prefetch {:.3}",
-        m.state.shipment_count(),
+        m.state().shipment_count(),
         plain.len(),
         p / f
     );

@@ -72,7 +72,7 @@ fn stage_step_warm(m: &mut Machine, enc: &Encoded) {
         // SAFETY: bytes `encode_entry` just wrote for a valid entry, with their kind, at a
         // 16-byte aligned offset.
         let a = unsafe { record::read_own(enc.kinds[i], enc.payload(i)) };
-        let lsn = m.lsn + 1;
+        let lsn = m.lsn() + 1;
         black_box(m.step(lsn, a));
     }
 }
@@ -224,7 +224,7 @@ fn main() {
         replayed = stage_replay_unchecked(&tmp.path().join("c"))
     });
     if only.is_none() {
-        assert_eq!(replayed.lsn, n as u64);
-        assert_eq!(replayed.counters, stepped.counters);
+        assert_eq!(replayed.lsn(), n as u64);
+        assert_eq!(replayed.counters(), stepped.counters());
     }
 }

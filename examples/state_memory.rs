@@ -65,18 +65,18 @@ fn main() {
     }
     let wall = t0.elapsed().as_secs_f64();
     let after = thread_usage();
-    let n = m.state.shipment_count().max(1) as f64;
+    let n = m.state().shipment_count().max(1) as f64;
     println!(
         "{} events, {} shipments, {} vehicles",
         spans.len(),
-        m.state.shipment_count(),
-        m.state.vehicle_count()
+        m.state().shipment_count(),
+        m.state().vehicle_count()
     );
     println!(
         "  {:<16} {:>12} {:>10} {:>12} {:>10}",
         "store", "held bytes", "/shipment", "used bytes", "/shipment"
     );
-    let stores = m.state.heap_bytes_by_store();
+    let stores = m.state().heap_bytes_by_store();
     let total = StoreBytes {
         store: "total",
         held_bytes: stores.iter().map(|s| s.held_bytes).sum(),
@@ -92,11 +92,11 @@ fn main() {
             s.used_bytes as f64 / n
         );
     }
-    assert_eq!(total.held_bytes, m.state.heap_bytes());
+    assert_eq!(total.held_bytes, m.state().heap_bytes());
     println!(
         "  spare chunks asked for, not counted above: {} bytes, {:.1} per shipment",
-        m.state.spare_bytes(),
-        m.state.spare_bytes() as f64 / n
+        m.state().spare_bytes(),
+        m.state().spare_bytes() as f64 / n
     );
     let stalled: Duration = stalls.iter().sum();
     println!(

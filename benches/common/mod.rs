@@ -282,7 +282,7 @@ impl Encoded {
 /// A machine that has seen every vehicle and every shipment once (the warm state).
 pub fn warm_machine(g: &mut Gen) -> Machine {
     let mut m = Machine::new();
-    m.state.reserve(g.shipments as usize, g.vehicles as usize);
+    m.reserve(g.shipments as usize, g.vehicles as usize);
     let mut buf = AlignedVec::<16>::new();
     let mut lsn = 0;
     let mut step = |m: &mut Machine, e: Event| {

@@ -99,20 +99,53 @@ impl Counters {
 /// 16 and 32 did about as well or worse in fewer runs).
 pub const PREFETCH_AHEAD: usize = 8;
 
-/// State, dedupe memory, sources and counters: everything the journal rebuilds.
+/// State, dedupe memory, sources and counters: everything the journal rebuilds. Changed only by
+/// [`Machine::step`] (the fields are private to the crate; read them through the accessors),
+/// so that whatever holds a machine holds one that the journal can rebuild.
 #[derive(Debug, Default)]
 pub struct Machine {
-    pub state: State,
-    pub sources: Sources,
-    pub dedupe: Dedupe,
-    pub counters: Counters,
+    pub(crate) state: State,
+    pub(crate) sources: Sources,
+    pub(crate) dedupe: Dedupe,
+    pub(crate) counters: Counters,
     /// LSN of the last entry stepped (0 before any).
-    pub lsn: u64,
+    pub(crate) lsn: u64,
 }
 
 impl Machine {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Shipments and vehicles.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The interned source names (ids depend on arrival order: compare names, never ids).
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Which (source, sequence) pairs were applied, and the gaps.
+    pub fn dedupe(&self) -> &Dedupe {
+        &self.dedupe
+    }
+
+    /// Outcomes of every entry stepped.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// LSN of the last entry stepped (0 before any).
+    pub fn lsn(&self) -> u64 {
+        self.lsn
+    }
+
+    /// Reserves room for `shipments` shipments and `vehicles` vehicles ahead (see
+    /// [`State::reserve`]); changes no result.
+    pub fn reserve(&mut self, shipments: usize, vehicles: usize) {
+        self.state.reserve(shipments, vehicles);
     }
 
     /// Applies the journal entry at `lsn` (an `&ArchivedEntry` or an [`EntryView`] of either

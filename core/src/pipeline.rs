@@ -458,7 +458,7 @@ fn write_batches(
         if step {
             reported = reported.max(durable_lsn);
             let progress = StreamProgress {
-                lsn: core.machine().lsn,
+                lsn: core.machine().lsn(),
                 durable_lsn,
                 counters,
             };

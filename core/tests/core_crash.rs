@@ -92,7 +92,7 @@ fn run(dir: &Path, d: Durability, n: u64, batch: usize, crashes: &[(usize, Crash
                 disk.cut_power(dir, loss).unwrap();
             }
             core = open();
-            let kept = core.machine().lsn;
+            let kept = core.machine().lsn();
             assert!(
                 kept >= acked_lsn,
                 "lsn {acked_lsn} was acknowledged, {kept} kept"

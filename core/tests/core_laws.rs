@@ -41,16 +41,18 @@ fn ingest_all(dir: &Path, entries: &[Entry], batch: usize) -> Core {
 
 fn views(m: &Machine) -> Vec<String> {
     let mut out: Vec<String> = m
-        .state
+        .state()
         .shipment_ids()
         .into_iter()
-        .map(|id| serde_json::to_string(&m.state.shipment_view(id, &m.sources).unwrap()).unwrap())
+        .map(|id| {
+            serde_json::to_string(&m.state().shipment_view(id, m.sources()).unwrap()).unwrap()
+        })
         .collect();
     out.extend(
-        m.state
+        m.state()
             .vehicle_ids()
             .into_iter()
-            .map(|id| serde_json::to_string(&m.state.vehicle_view(id).unwrap()).unwrap()),
+            .map(|id| serde_json::to_string(&m.state().vehicle_view(id).unwrap()).unwrap()),
     );
     out
 }
@@ -107,7 +109,7 @@ proptest! {
         prop_assert_eq!(ma.digest(), mb.digest());
         prop_assert_eq!(views(ma), views(mb));
         for m in [ma, mb] {
-            let c = m.counters;
+            let c = m.counters();
             prop_assert!(c.conserved());
             prop_assert_eq!(c.received, a.len() as u64);
             prop_assert_eq!(c.applied, n_events as u64);
@@ -118,7 +120,7 @@ proptest! {
         drop(core_a);
         let replayed = replay(&dir.path().join("a"), Until::End).unwrap();
         prop_assert_eq!(replayed.machine.digest(), live);
-        prop_assert_eq!(replayed.machine.counters, core_b.machine().counters);
+        prop_assert_eq!(replayed.machine.counters(), core_b.machine().counters());
         // Reopening the writer replays too, and the digest is the same.
         let reopened = Core::open(&dir.path().join("a"), opts()).unwrap();
         prop_assert_eq!(reopened.machine().digest(), live);
@@ -132,10 +134,10 @@ proptest! {
         let n = cut.index(a.len() + 1);
         let at = replay(&dir.path().join("full"), Until::Lsn(n as u64)).unwrap();
         let fresh = ingest_all(&dir.path().join("prefix"), &a[..n], 5);
-        prop_assert_eq!(at.machine.lsn, n as u64);
+        prop_assert_eq!(at.machine.lsn(), n as u64);
         prop_assert_eq!(at.machine.digest(), fresh.machine().digest());
         prop_assert_eq!(views(&at.machine), views(fresh.machine()));
-        prop_assert_eq!(at.machine.counters, fresh.machine().counters);
+        prop_assert_eq!(at.machine.counters(), fresh.machine().counters());
     }
 
     /// The encoder and the decoder are inverses on valid events.

@@ -95,7 +95,7 @@ fn state_md_shows_what_the_core_computes() {
     let blocks = json_blocks(STATE_MD);
     assert_eq!(blocks.len(), 2, "docs/state.md: a view and a summary");
     let m = every_type_machine();
-    let view = m.state.shipment_view(1001, &m.sources).unwrap();
+    let view = m.state().shipment_view(1001, m.sources()).unwrap();
     assert_eq!(
         blocks[0],
         serde_json::to_value(&view).unwrap(),

@@ -190,7 +190,7 @@ fn money_near_i64_max_is_exact() {
     ));
     ingest(&mut core, &events);
     let m = core.machine();
-    let v1 = m.state.shipment_view(1, &m.sources).unwrap();
+    let v1 = m.state().shipment_view(1, m.sources()).unwrap();
     let big = i128::from(big);
     assert_eq!(v1.billed_cents, 2 * big + 1);
     assert_eq!(v1.expected_detention_cents, 3 * big);

@@ -376,7 +376,7 @@ fn run(core: &mut Core, step: &Step, tally: &mut Tally) {
             "a failed call changed the state: {e}"
         );
     }
-    let c = core.machine().counters;
+    let c = core.machine().counters();
     assert!(c.conserved(), "{c:?}");
 }
 
@@ -386,13 +386,13 @@ fn read_all(m: &Machine) -> Summary {
     serde_json::to_string(&s).unwrap();
     serde_json::to_value(&s).unwrap();
     assert_eq!(s.received, s.applied + s.duplicates + s.dead_lettered);
-    for id in m.state.shipment_ids() {
-        let v = m.state.shipment_view(id, &m.sources).unwrap();
+    for id in m.state().shipment_ids() {
+        let v = m.state().shipment_view(id, m.sources()).unwrap();
         serde_json::to_string(&v).unwrap();
         serde_json::to_value(&v).unwrap();
     }
-    for id in m.state.vehicle_ids() {
-        serde_json::to_string(&m.state.vehicle_view(id).unwrap()).unwrap();
+    for id in m.state().vehicle_ids() {
+        serde_json::to_string(&m.state().vehicle_view(id).unwrap()).unwrap();
     }
     s
 }

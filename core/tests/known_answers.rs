@@ -111,20 +111,20 @@ type Digests = Vec<(u64, String)>;
 /// The digests of every shipment and of every vehicle.
 fn entity_digests(m: &Machine) -> (Digests, Digests) {
     let shipments = m
-        .state
+        .state()
         .shipment_ids()
         .into_iter()
         .map(|id| {
-            let d = m.state.shipment_digest(id, &m.sources).unwrap();
+            let d = m.state().shipment_digest(id, m.sources()).unwrap();
             (id, d.to_hex())
         })
         .collect();
     let vehicles = m
-        .state
+        .state()
         .vehicle_ids()
         .into_iter()
         .map(|id| {
-            let d = m.state.vehicle_digest(id, &m.sources).unwrap();
+            let d = m.state().vehicle_digest(id, m.sources()).unwrap();
             (id, d.to_hex())
         })
         .collect();

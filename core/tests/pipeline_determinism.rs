@@ -232,7 +232,7 @@ fn queries_see_batch_boundaries_without_stopping_the_writer() {
         }
         p.send(b).unwrap();
         let (lsn, conserved) = p
-            .query(|m| (m.lsn, m.counters.conserved()))
+            .query(|m| (m.lsn(), m.counters().conserved()))
             .expect("core thread runs");
         assert!(conserved);
         seen.push(lsn);
@@ -245,5 +245,5 @@ fn queries_see_batch_boundaries_without_stopping_the_writer() {
         );
     }
     let core = p.finish().unwrap();
-    assert_eq!(core.machine().lsn, entries.len() as u64);
+    assert_eq!(core.machine().lsn(), entries.len() as u64);
 }

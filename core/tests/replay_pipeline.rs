@@ -144,20 +144,20 @@ fn sequential(dir: &Path, until: Until) -> (Result<(), String>, Machine, Vec<See
 }
 
 fn assert_same_machine(a: &Machine, b: &Machine) {
-    assert_eq!(a.lsn, b.lsn);
-    assert_eq!(a.counters, b.counters);
+    assert_eq!(a.lsn(), b.lsn());
+    assert_eq!(a.counters(), b.counters());
     assert_eq!(a.digest(), b.digest());
     assert_eq!(a.summary(), b.summary());
-    assert_eq!(a.state.shipment_ids(), b.state.shipment_ids());
-    for id in a.state.shipment_ids() {
+    assert_eq!(a.state().shipment_ids(), b.state().shipment_ids());
+    for id in a.state().shipment_ids() {
         assert_eq!(
-            a.state.shipment_view(id, &a.sources),
-            b.state.shipment_view(id, &b.sources)
+            a.state().shipment_view(id, a.sources()),
+            b.state().shipment_view(id, b.sources())
         );
     }
-    assert_eq!(a.state.vehicle_ids(), b.state.vehicle_ids());
-    for id in a.state.vehicle_ids() {
-        assert_eq!(a.state.vehicle_view(id), b.state.vehicle_view(id));
+    assert_eq!(a.state().vehicle_ids(), b.state().vehicle_ids());
+    for id in a.state().vehicle_ids() {
+        assert_eq!(a.state().vehicle_view(id), b.state().vehicle_view(id));
     }
 }
 

@@ -252,7 +252,7 @@ fn the_progress_callback_can_stop_ingest() {
     .unwrap();
     assert!(r.stopped);
     assert_eq!(r.counters.received, 30);
-    assert_eq!(core.machine().lsn, 30);
+    assert_eq!(core.machine().lsn(), 30);
 }
 
 /// A reader fed by the test, blocking until more is sent (an open pipe).

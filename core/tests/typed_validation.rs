@@ -424,7 +424,7 @@ fn valid_events_pass_both_ways() {
         core.submit(&Entry::Event(ev), T0_US).unwrap();
     }
     assert_eq!(
-        core.machine().counters.received,
+        core.machine().counters().received,
         valid_events().len() as u64
     );
 }
@@ -451,7 +451,7 @@ fn typed_reproductions_are_refused_and_the_journal_reopens() {
     core.flush().unwrap();
     drop(core);
     let core = Core::open(dir.path(), JournalOptions::default()).unwrap();
-    assert_eq!(core.machine().lsn, 1);
+    assert_eq!(core.machine().lsn(), 1);
 }
 
 /// Dead letters given to the typed API keep their limits too.
@@ -549,7 +549,7 @@ fn a_journaled_entry_that_breaks_a_rule_is_an_error_not_a_panic() {
             replay(dir.path(), Until::Lsn(1))
                 .unwrap()
                 .machine
-                .counters
+                .counters()
                 .applied,
             1
         );

@@ -72,17 +72,17 @@ probability = 0.02
     assert_eq!(summary.duplicates, inj.duplicates);
     let reasons: Vec<u64> = DeadLetterReason::ALL
         .iter()
-        .map(|r| m.counters.dead_letter_reasons[r.index()])
+        .map(|r| m.counters().dead_letter_reasons[r.index()])
         .collect();
     assert_eq!(reasons, inj.malformed.to_vec());
     assert_eq!(summary.missing, u128::from(inj.dropped_detectable));
     assert!(inj.dropped_detectable > 0 && inj.reordered > 0 && inj.held_by_outage > 0);
 
     let want = expected(&world, &stream);
-    let ids = m.state.shipment_ids();
+    let ids = m.state().shipment_ids();
     assert_eq!(ids, want.shipments.keys().copied().collect::<Vec<_>>());
     for id in ids {
-        let view = m.state.shipment_view(id, &m.sources).unwrap();
+        let view = m.state().shipment_view(id, m.sources()).unwrap();
         let diff = want.shipments[&id].diff(&view);
         assert!(diff.is_empty(), "shipment {id}: {diff:#?}");
     }

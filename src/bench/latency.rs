@@ -96,7 +96,7 @@ impl Recorder {
 pub fn open_loop(entries: &[Entry], dir: &Path, opts: JournalOptions, rate_eps: u64) -> Measured {
     assert!(rate_eps > 0, "an offered rate");
     let core = Core::open(dir, opts).expect("open journal");
-    let first_lsn = core.machine().lsn + 1;
+    let first_lsn = core.machine().lsn() + 1;
     let p = Pipeline::start(
         core,
         PipelineOptions {

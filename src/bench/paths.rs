@@ -87,8 +87,8 @@ pub fn pipeline(entries: &[Entry], dir: &Path, opts: JournalOptions) -> Pipeline
     assert_eq!(records, entries.len() as u64, "a record per event");
     PipelineRun {
         eps,
-        state_bytes_per_shipment: m.state.heap_bytes() as f64
-            / (m.state.shipment_count().max(1)) as f64,
+        state_bytes_per_shipment: m.state().heap_bytes() as f64
+            / (m.state().shipment_count().max(1)) as f64,
         journal_bytes_per_record: bytes as f64 / records.max(1) as f64,
     }
 }
@@ -127,7 +127,7 @@ pub fn replay(dir: &Path, n: usize) -> f64 {
     let t0 = Instant::now();
     let r = engine::replay(dir, Until::End).expect("replay");
     let s = t0.elapsed().as_secs_f64();
-    assert_eq!(r.machine.lsn as usize, n);
+    assert_eq!(r.machine.lsn() as usize, n);
     eps(n, s)
 }
 
@@ -145,7 +145,7 @@ pub fn jsonl(jsonl: Arc<[u8]>, n: usize, dir: &Path, opts: JournalOptions) -> f6
     core.flush().expect("flush");
     let s = t0.elapsed().as_secs_f64();
     assert!(r.read_error.is_none());
-    assert_eq!(core.machine().lsn as usize, n);
+    assert_eq!(core.machine().lsn() as usize, n);
     eps(n, s)
 }
 

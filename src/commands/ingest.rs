@@ -80,7 +80,7 @@ fn stream(
         decoders: DECODERS,
         ..StreamOptions::default()
     };
-    let lsn_at_open = core.machine().lsn;
+    let lsn_at_open = core.machine().lsn();
     let streamed = match ingest_reader(input, core, &stream_opts, now_us, &mut |p| progress.step(p))
     {
         Ok(s) => s,
@@ -88,7 +88,7 @@ fn stream(
             // The batches before the failure are journaled and applied: make them durable
             // (if the journal still can) and say how many there were.
             let durable = core.flush().unwrap_or(core.journal().durable_lsn());
-            let lsn = core.machine().lsn;
+            let lsn = core.machine().lsn();
             return Err(CliError::from(e).context(format!(
                 "{} events of this input were journaled before it (lsn {lsn}, durable to {durable})",
                 lsn - lsn_at_open
@@ -100,7 +100,7 @@ fn stream(
     if durable_lsn > progress.reported_durable_lsn {
         // The final flush is a durable step too.
         let _ = progress.step(&StreamProgress {
-            lsn: core.machine().lsn,
+            lsn: core.machine().lsn(),
             durable_lsn,
             counters: total,
         });

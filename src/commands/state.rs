@@ -24,7 +24,7 @@ pub fn until(at: &PointInTime) -> Result<Until, CliError> {
 
 /// An `--at-lsn` past the journal's last record is an error, never the end in disguise.
 pub fn check_reached(until: Until, replayed: &Replayed) -> Result<(), CliError> {
-    let last = replayed.machine.lsn;
+    let last = replayed.machine.lsn();
     match until {
         Until::Lsn(n) if n > last => Err(CliError::Usage(format!(
             "--at-lsn {n} is past the end of the journal (its last lsn is {last})"
@@ -42,11 +42,11 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
     let m = &replayed.machine;
     let mut out = Out::new();
     if let Some(id) = a.shipment {
-        let view = m.state.shipment_view(id, &m.sources).ok_or_else(|| {
+        let view = m.state().shipment_view(id, m.sources()).ok_or_else(|| {
             CliError::Usage(format!(
                 "no shipment {id} in {} at lsn {}",
                 dir.display(),
-                m.lsn
+                m.lsn()
             ))
         })?;
         let v = serde_json::to_value(&view).expect("views serialize");
@@ -82,10 +82,10 @@ fn print_all(out: &mut Out, m: &Machine, json: bool) -> Result<(), CliError> {
             "invoice"
         ))?;
     }
-    for id in m.state.shipment_ids() {
+    for id in m.state().shipment_ids() {
         let view = m
-            .state
-            .shipment_view(id, &m.sources)
+            .state()
+            .shipment_view(id, m.sources())
             .expect("listed ids exist");
         let v = serde_json::to_value(&view).expect("views serialize");
         if json {
@@ -146,7 +146,7 @@ fn print_summary(out: &mut Out, dir: &std::path::Path, r: &Replayed) -> Result<(
         "received   {} = applied {} + duplicates {} + dead-lettered {}",
         s.received, s.applied, s.duplicates, s.dead_lettered
     ))?;
-    let reasons = output::reasons_line(&m.counters);
+    let reasons = output::reasons_line(&m.counters());
     if !reasons.is_empty() {
         out.line(format_args!("dead       {reasons}"))?;
     }

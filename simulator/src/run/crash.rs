@@ -88,7 +88,7 @@ impl Driver<'_> {
             journal_options(self.scenario),
             self.disk.clone(),
         )?);
-        let lsn_after_reopen = self.core().machine().lsn;
+        let lsn_after_reopen = self.core().machine().lsn();
         let cut = self.out.ledger.crash(lsn_after_reopen);
         let again: Vec<Ready> = self.unacked.drain(..).map(|(_, r)| r).collect();
         self.out.crashes.push(CrashReport {

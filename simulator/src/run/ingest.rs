@@ -86,7 +86,7 @@ impl Driver<'_> {
             self.core().commit()?
         };
         let acked = if self.scenario.run.durability == Durability::None {
-            self.core().machine().lsn
+            self.core().machine().lsn()
         } else {
             durable
         };

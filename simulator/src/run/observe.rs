@@ -20,12 +20,12 @@ pub(super) struct Observed {
 
 /// Every shipment of `m`, by id.
 fn views_of(m: &Machine) -> Vec<ShipmentView> {
-    m.state
+    m.state()
         .shipment_ids()
         .into_iter()
         .map(|id| {
-            m.state
-                .shipment_view(id, &m.sources)
+            m.state()
+                .shipment_view(id, m.sources())
                 .expect("listed ids exist")
         })
         .collect()

@@ -162,12 +162,12 @@ pub fn core_views(entries: &[Entry]) -> (BTreeMap<u64, ShipmentView>, Counters) 
     }
     let m = core.machine();
     let views = m
-        .state
+        .state()
         .shipment_ids()
         .into_iter()
-        .map(|id| (id, m.state.shipment_view(id, &m.sources).unwrap()))
+        .map(|id| (id, m.state().shipment_view(id, m.sources()).unwrap()))
         .collect();
-    (views, m.counters)
+    (views, m.counters())
 }
 
 /// Asserts that the core, fed `events` in this order, agrees with the oracle on every
