@@ -9,6 +9,7 @@
 
 mod admit;
 pub mod batch;
+mod cache;
 pub mod compact;
 pub mod decode;
 pub mod dedupe;

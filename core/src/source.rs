@@ -224,17 +224,8 @@ impl Sources {
     #[inline]
     pub fn prefetch(&self, name: &str) {
         let bytes = name.as_bytes();
-        let slot = &self.slots[(hash_name(bytes, words(bytes)) as usize) & (self.slots.len() - 1)];
-        // SAFETY: SSE is part of every x86_64 target; a prefetch reads nothing and cannot
-        // fault (the address is in our table anyway).
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (slot as *const Slot).cast(),
-            );
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        let at = (hash_name(bytes, words(bytes)) as usize) & (self.slots.len() - 1);
+        crate::cache::prefetch(&self.slots[at]);
     }
 
     pub fn get(&self, name: &str) -> Option<SourceId> {

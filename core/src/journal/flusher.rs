@@ -28,7 +28,7 @@ use super::JournalError;
 use super::chain::{GENESIS_LINK, Link};
 use super::clock::Clock;
 use super::marker::{Durable, Marker};
-use super::segment::segment_file_name;
+use super::segment::{self, segment_file_name};
 use super::storage::Storage;
 
 /// Name of the flusher thread.
@@ -271,21 +271,20 @@ fn flush(
         sync(s.segment, &s.file, s.end)?;
     }
     sync(target.segment, file, target.end)?;
+    let as_io = |e: JournalError| match e {
+        JournalError::Io { path, source } => (path, source),
+        other => (
+            dir.join(segment_file_name(target.segment)),
+            io::Error::other(other.to_string()),
+        ),
+    };
     if target.segment > *dir_synced {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| (dir.to_owned(), e))?;
+        segment::fsync_dir(dir).map_err(as_io)?;
         *dir_synced = target.segment;
     }
     let durable = Durable {
         lsn: target.lsn,
         link: target.link,
     };
-    lock(&shared.marker).raise(durable).map_err(|e| match e {
-        JournalError::Io { path, source } => (path, source),
-        other => (
-            dir.join(segment_file_name(target.segment)),
-            io::Error::other(other.to_string()),
-        ),
-    })
+    lock(&shared.marker).raise(durable).map_err(as_io)
 }

@@ -314,15 +314,8 @@ impl Journal {
     #[cold]
     fn roll(&mut self) -> Result<(), JournalError> {
         self.write_out()?;
-        if self.io.is_none()
-            && let Some(f) = &self.flusher
-        {
-            // Written inline: the flusher learns of the old segment's end from here (a write
-            // thread publishes every write it makes).
-            let a = &self.active;
-            f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
-            self.published_lsn = self.last_lsn;
-        }
+        // The flusher learns of the old segment's end here.
+        self.publish_inline();
         let index = self.active.index + 1;
         if index >= SEGMENT_COUNT_MAX {
             return Err(JournalError::Full(format!(
@@ -383,15 +376,24 @@ impl Journal {
         }
     }
 
+    /// With a flusher but no write thread (records written inline): hands the flusher what
+    /// was written and not yet published. A write thread publishes every write it makes.
+    fn publish_inline(&mut self) {
+        if self.io.is_none()
+            && self.published_lsn < self.last_lsn
+            && let Some(f) = &self.flusher
+        {
+            let a = &self.active;
+            debug_assert_eq!(a.written, a.end, "staged bytes are written out first");
+            f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
+            self.published_lsn = self.last_lsn;
+        }
+    }
+
     fn commit_group(&mut self) -> Result<u64, JournalError> {
-        if let Some(f) = &self.flusher {
+        if self.flusher.is_some() {
             self.io_error()?;
-            // With a write thread, it publishes what it wrote.
-            if self.io.is_none() && self.published_lsn < self.last_lsn {
-                let a = &self.active;
-                f.publish(a.index, &a.file, a.written, self.last_lsn, self.last_link);
-                self.published_lsn = self.last_lsn;
-            }
+            self.publish_inline();
             Ok(self.durable_lsn())
         } else if self.durable_lsn() < self.last_lsn
             && self.env.clock.now_us().saturating_sub(self.last_flush_us)

@@ -165,17 +165,7 @@ impl Index {
         if entries.is_empty() {
             return;
         }
-        let at = &entries[hash(key) as usize & (entries.len() - 1)];
-        // SAFETY: SSE is part of every x86_64 target; a prefetch reads nothing and cannot
-        // fault (the address is in our table anyway).
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (at as *const u64).cast(),
-            );
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = at;
+        crate::cache::prefetch(&entries[hash(key) as usize & (entries.len() - 1)]);
     }
 
     /// Indexes `slot` under `key` (the caller has checked that it is not indexed yet, and
