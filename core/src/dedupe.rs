@@ -10,6 +10,7 @@
 //! *abandoned*: the high-water mark moves over it, its sequences stay counted as missing in
 //! [`Dedupe::missing_total`], and an event arriving for it later is counted as a duplicate.
 
+use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
 use crate::source::SourceId;
 use std::collections::BTreeMap;
 
@@ -19,7 +20,8 @@ pub const MAX_HOLES_PER_SOURCE: usize = 1 << 16;
 /// The hot part of a source's memory, read on every event: kept apart (16 bytes per source)
 /// so that the common case, the next sequence of a source with no holes, touches one small
 /// entry.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 struct Mark {
     /// Every sequence in `1..=hwm` is applied.
     hwm: u64,
@@ -232,6 +234,97 @@ impl Dedupe {
             });
         }
         out
+    }
+
+    /// Writes every source's memory in id order: sections `dedupe.marks`, `dedupe.runs`
+    /// (per source: applied above the mark, abandoned, runs), `dedupe.ranges` (every run,
+    /// lowest first per source) and `dedupe.missing` (the exact total, low word first).
+    pub(crate) fn write_image(&self, w: &mut SectionWriter) -> std::io::Result<()> {
+        w.section("dedupe.marks", &self.marks)?;
+        let meta: Vec<[u64; 3]> = self
+            .runs
+            .iter()
+            .map(|r| [r.applied_above, r.abandoned, r.above.len() as u64])
+            .collect();
+        w.section("dedupe.runs", &meta)?;
+        let ranges: Vec<[u64; 2]> = self
+            .runs
+            .iter()
+            .flat_map(|r| r.above.iter().map(|(&a, &b)| [a, b]))
+            .collect();
+        w.section("dedupe.ranges", &ranges)?;
+        let total = [self.missing_total as u64, (self.missing_total >> 64) as u64];
+        w.section("dedupe.missing", &[total])
+    }
+
+    /// The memory [`Self::write_image`] wrote, its laws checked (runs disjoint, above the
+    /// mark, counts and the missing total consistent).
+    pub(crate) fn read_image(r: &mut SectionReader<'_>) -> Result<Dedupe, SnapshotDefect> {
+        let marks = r.section::<Mark>("dedupe.marks")?.to_vec();
+        let meta = r.section::<[u64; 3]>("dedupe.runs")?;
+        let mut ranges = r.section::<[u64; 2]>("dedupe.ranges")?;
+        let [lo, hi] = r.one::<[u64; 2]>("dedupe.missing")?;
+        let bad = |what: String| defect(0, format!("dedupe: {what}"));
+        if meta.len() != marks.len() {
+            return Err(bad(format!(
+                "{} marks, {} run lists",
+                marks.len(),
+                meta.len()
+            )));
+        }
+        let mut runs = Vec::with_capacity(meta.len());
+        let mut total = 0u128;
+        for (i, (m, &[applied_above, abandoned, n])) in marks.iter().zip(meta).enumerate() {
+            let Some((mine, rest)) = usize::try_from(n)
+                .ok()
+                .and_then(|n| ranges.split_at_checked(n))
+            else {
+                return Err(bad(format!("source {i}: runs cut off")));
+            };
+            ranges = rest;
+            let run = Runs {
+                above: mine.iter().map(|&[a, b]| (a, b)).collect(),
+                applied_above,
+                abandoned,
+            };
+            let in_runs: Option<u64> = mine
+                .iter()
+                .try_fold(0u64, |s, &[a, b]| s.checked_add(b.checked_sub(a)? + 1));
+            let mut floor = m.hwm.saturating_add(1);
+            let ordered = mine.iter().all(|&[a, b]| {
+                let ok = a > floor && b >= a && b <= m.max;
+                floor = b.saturating_add(1);
+                ok
+            });
+            let missing_here = m
+                .max
+                .checked_sub(m.hwm)
+                .and_then(|d| d.checked_sub(applied_above))
+                .and_then(|d| d.checked_add(abandoned));
+            let Some(missing_here) = missing_here.filter(|_| {
+                ordered
+                    && in_runs == Some(applied_above)
+                    && run.above.is_empty() == (m.max == m.hwm)
+            }) else {
+                return Err(bad(format!("source {i}: runs do not agree with the mark")));
+            };
+            debug_assert_eq!(missing_here, missing(m, &run));
+            total += u128::from(missing_here);
+            runs.push(run);
+        }
+        if !ranges.is_empty() || total != (u128::from(hi) << 64 | u128::from(lo)) {
+            return Err(bad("the missing total does not add up".to_owned()));
+        }
+        Ok(Dedupe {
+            marks,
+            runs,
+            missing_total: total,
+        })
+    }
+
+    /// Sources with memory (the highest source id seen, plus one).
+    pub fn sources_tracked(&self) -> usize {
+        self.marks.len()
     }
 
     /// Runs tracked over every source (a measure of dedupe memory).

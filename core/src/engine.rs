@@ -22,9 +22,10 @@ use crate::journal::{
 use crate::limits::Limits;
 use crate::machine::{Counters, Machine, Outcome, PREFETCH_AHEAD};
 use crate::record::{self, EntryView, encode_entry, read_own};
+use crate::snapshot::{self, Skipped};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::error::{CoreError, ErrorKind};
@@ -76,10 +77,23 @@ pub struct BatchReport {
     pub durable_lsn: u64,
 }
 
+/// What opening found of the snapshots: the one loaded (if any) and those passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotUse {
+    /// The snapshot the machine was loaded from, and its LSN; `None`: a full replay.
+    pub loaded: Option<(PathBuf, u64)>,
+    /// Newer snapshots that could not be used, each with the reason (damaged, cut off, of
+    /// another format, or not of this journal's history).
+    pub skipped: Vec<Skipped>,
+    /// Records replayed after the snapshot (all of them without one).
+    pub replayed: u64,
+}
+
 /// The single writer: journal + machine.
 pub struct Core {
     journal: Journal,
     machine: Machine,
+    snapshots: SnapshotUse,
     scratch: AlignedVec<16>,
     /// Reused by [`Core::ingest`] and [`Core::ingest_raw`].
     batch: EncodedBatch,
@@ -107,20 +121,40 @@ impl Core {
     }
 
     /// [`Core::open`] with the journal's storage and clock given by `env`.
+    ///
+    /// The machine starts from the newest snapshot that belongs to this journal and loads
+    /// (see [`crate::snapshot`]), then steps the records after it; [`Core::snapshots`] says
+    /// which one and which were skipped.
     pub fn open_with(dir: &Path, opts: JournalOptions, env: JournalEnv) -> Result<Core, CoreError> {
         let (journal, recovery) = Journal::open_with(dir, opts, env)?;
-        let mut machine = Machine::new();
+        let last_lsn = journal.last_lsn();
+        let (loaded, skipped) = snapshot::load_newest(dir, |h| {
+            snapshot_fits(h, last_lsn, journal.link_at(h.lsn)).map(|()| true)
+        });
+        let (mut machine, loaded) = match loaded {
+            Some((m, at, path)) => (m, Some((path, at.lsn))),
+            None => (Machine::new(), None),
+        };
+        let from = machine.lsn;
+        let records = journal
+            .records_after(from)
+            .expect("a snapshot is only loaded at a record the journal holds");
         replay_records(
-            journal.records().map(Ok),
-            journal.last_lsn(),
+            records.map(Ok),
+            last_lsn - from,
             Until::End,
             &mut machine,
             |_| {},
         )?;
-        debug_assert_eq!(machine.lsn, journal.last_lsn());
+        debug_assert_eq!(machine.lsn, last_lsn);
         Ok(Core {
             journal,
             machine,
+            snapshots: SnapshotUse {
+                loaded,
+                skipped,
+                replayed: last_lsn - from,
+            },
             scratch: AlignedVec::new(),
             batch: EncodedBatch::new(),
             recovery,
@@ -150,6 +184,28 @@ impl Core {
     }
 
     /// What recovery found when the journal was opened.
+    /// The snapshot the machine was loaded from at open, and those skipped.
+    pub fn snapshots(&self) -> &SnapshotUse {
+        &self.snapshots
+    }
+
+    /// Writes a snapshot of the machine as it stands (after making the journal durable up
+    /// to there, so that a snapshot is never ahead of what recovery keeps), keeping the newest
+    /// `keep`. The writer waits for as long as the write takes (for a large state, take them
+    /// off the writer: see [`crate::snapshot`]).
+    pub fn snapshot(&mut self, keep: usize) -> Result<(PathBuf, u64), CoreError> {
+        self.flush()?;
+        let (lsn, ingest_us, link) = self.journal.last_position();
+        debug_assert_eq!(lsn, self.machine.lsn);
+        let at = snapshot::Position {
+            lsn,
+            ingest_us,
+            link,
+        };
+        let (path, header) = snapshot::write(self.journal.dir(), &self.machine, at, keep)?;
+        Ok((path, header.lsn))
+    }
+
     pub fn recovery(&self) -> &Recovery {
         &self.recovery
     }
@@ -310,6 +366,36 @@ impl Core {
     }
 }
 
+/// Whether a snapshot's header fits a journal that ends at `last_lsn` and whose record at the
+/// snapshot's LSN has `at` (link, ingest time) when it holds it.
+fn snapshot_fits(
+    h: &snapshot::format::SnapshotHeader,
+    last_lsn: u64,
+    at: Option<(crate::journal::chain::Link, i64)>,
+) -> Result<(), String> {
+    if h.lsn > last_lsn {
+        return Err(format!(
+            "it is at lsn {}, past the journal's end at lsn {last_lsn}",
+            h.lsn
+        ));
+    }
+    match at {
+        None => Err(format!(
+            "the journal no longer holds the record at lsn {}",
+            h.lsn
+        )),
+        Some((link, _)) if link != h.link => Err(format!(
+            "the journal's record at lsn {} has another chain link (the snapshot is of another history)",
+            h.lsn
+        )),
+        Some((_, ingest_us)) if h.lsn > 0 && ingest_us != h.ingest_us => Err(format!(
+            "the journal's record at lsn {} has another ingest time",
+            h.lsn
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// How far a read-only replay goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
@@ -323,6 +409,9 @@ pub enum Until {
 /// A machine rebuilt read-only from a journal.
 pub struct Replayed {
     pub machine: Machine,
+    /// The snapshot it started from (by [`replay`]; [`replay_with`] visits every record and
+    /// uses none), and those skipped.
+    pub snapshots: SnapshotUse,
     /// Ingest time of the last record replayed (None when none was).
     pub last_ingest_us: Option<i64>,
     /// A torn last record that a writer will cut on its next open.
@@ -340,9 +429,45 @@ pub struct Visit<'a> {
     pub outcome: Outcome,
 }
 
-/// Rebuilds the machine from the journal in `dir`, read-only, up to `until`.
+/// Rebuilds the machine from the journal in `dir`, read-only, up to `until`: from the newest
+/// snapshot at or before `until` that belongs to the journal, then the records after it.
 pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
-    replay_with(dir, until, |_| {})
+    let reader = JournalReader::open(dir)?;
+    let last_lsn = reader.last_lsn();
+    let (loaded, skipped) = snapshot::load_newest(dir, |h| {
+        let within = match until {
+            Until::End => true,
+            Until::Lsn(n) => h.lsn <= n,
+            Until::IngestTime(t) => h.lsn == 0 || h.ingest_us <= t,
+        };
+        match within {
+            true => snapshot_fits(h, last_lsn, reader.link_at(h.lsn)).map(|()| true),
+            false => Ok(false),
+        }
+    });
+    let (mut machine, last_ingest_us, loaded) = match loaded {
+        Some((m, at, path)) => (
+            m,
+            (at.lsn > 0).then_some(at.ingest_us),
+            Some((path, at.lsn)),
+        ),
+        None => (Machine::new(), None, None),
+    };
+    let from = machine.lsn;
+    let records = reader
+        .records_after(from)
+        .expect("a snapshot is only loaded at a record the journal holds");
+    let tail_ingest_us = replay_records(records, last_lsn - from, until, &mut machine, |_| {})?;
+    Ok(Replayed {
+        snapshots: SnapshotUse {
+            loaded,
+            skipped,
+            replayed: machine.lsn - from,
+        },
+        machine,
+        last_ingest_us: tail_ingest_us.or(last_ingest_us),
+        torn_tail: reader.torn_tail().cloned(),
+    })
 }
 
 /// Like [`replay`], calling `visit` for every record after it is applied, in LSN order.
@@ -361,6 +486,11 @@ pub fn replay_with(
         visit,
     )?;
     Ok(Replayed {
+        snapshots: SnapshotUse {
+            loaded: None,
+            skipped: Vec::new(),
+            replayed: machine.lsn,
+        },
         machine,
         last_ingest_us,
         torn_tail: reader.torn_tail().cloned(),

@@ -2,6 +2,7 @@
 
 use crate::journal::JournalError;
 use crate::limits::CapacityExceeded;
+use crate::snapshot::SnapshotError;
 use crate::validate::Invalid;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,9 @@ pub enum CoreError {
     /// [`crate::limits::Limits`] above what the core can hold.
     #[error("invalid limits: {0}")]
     InvalidLimits(String),
+    /// A snapshot could not be written, or one asked for by name could not be read.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 /// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
@@ -57,6 +61,8 @@ impl CoreError {
                 ErrorKind::BadInput
             }
             CoreError::Capacity(_) => ErrorKind::Capacity,
+            CoreError::Snapshot(SnapshotError::Io { .. }) => ErrorKind::Environment,
+            CoreError::Snapshot(SnapshotError::Defect { .. }) => ErrorKind::Corrupt,
         }
     }
 

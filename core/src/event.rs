@@ -254,8 +254,22 @@ impl ChargeKind {
 }
 
 /// A point on the map in integer micro-degrees.
-#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Archive,
+    Serialize,
+    Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
 #[rkyv(derive(Debug, Clone, Copy, PartialEq, Eq))]
+#[repr(C)]
 pub struct GeoPoint {
     pub lat_ud: i32,
     pub lon_ud: i32,

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod machine;
 pub mod pipeline;
 pub mod record;
+pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod time;

@@ -7,6 +7,7 @@
 use crate::dedupe::Dedupe;
 use crate::event::{DeadLetterReason, EventType};
 use crate::record::{EntryView, EventView};
+use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
 use crate::source::{EventKey, Sources};
 use crate::state::totals::exact_u128;
 use crate::state::{CurrencyTotals, Digest, State, Status};
@@ -79,6 +80,39 @@ impl Counters {
         c
     }
 
+    /// The counters as a snapshot holds them: received, applied, duplicates, dead-lettered,
+    /// then one per dead-letter reason.
+    fn to_words(self) -> Vec<u64> {
+        let mut w = vec![
+            self.received,
+            self.applied,
+            self.duplicates,
+            self.dead_lettered,
+        ];
+        w.extend_from_slice(&self.dead_letter_reasons);
+        w
+    }
+
+    fn from_words(w: &[u64]) -> Option<Counters> {
+        let (&[received, applied, duplicates, dead_lettered], reasons) = w.split_first_chunk()?;
+        let c = Counters {
+            received,
+            applied,
+            duplicates,
+            dead_lettered,
+            dead_letter_reasons: reasons.try_into().ok()?,
+        };
+        let sums_fit = applied
+            .checked_add(duplicates)
+            .and_then(|s| s.checked_add(dead_lettered))
+            .is_some()
+            && reasons
+                .iter()
+                .try_fold(0u64, |s, &r| s.checked_add(r))
+                .is_some();
+        (sums_fit && c.conserved()).then_some(c)
+    }
+
     pub fn add(&mut self, other: &Counters) {
         self.received += other.received;
         self.applied += other.applied;
@@ -115,6 +149,44 @@ pub struct Machine {
 impl Machine {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Writes everything the machine holds, in the snapshot's section order: sources (by
+    /// name), dedupe memory, counters, then the state.
+    pub(crate) fn write_image(&self, w: &mut SectionWriter) -> std::io::Result<()> {
+        self.sources.write_image(w)?;
+        self.dedupe.write_image(w)?;
+        w.section("counters", &self.counters.to_words())?;
+        self.state.write_image(w)
+    }
+
+    /// The machine [`Self::write_image`] wrote, after the record at `lsn`.
+    pub(crate) fn read_image(
+        r: &mut SectionReader<'_>,
+        lsn: u64,
+    ) -> Result<Machine, SnapshotDefect> {
+        let sources = Sources::read_image(r)?;
+        let dedupe = Dedupe::read_image(r)?;
+        if dedupe.sources_tracked() > sources.len() {
+            return Err(defect(0, "dedupe memory for sources that are not listed"));
+        }
+        let counters = Counters::from_words(r.section::<u64>("counters")?)
+            .ok_or_else(|| defect(0, "the counters do not add up"))?;
+        if counters.received != lsn {
+            return Err(defect(
+                0,
+                format!("{} events counted at lsn {lsn}", counters.received),
+            ));
+        }
+        let state = State::read_image(r, sources.len())?;
+        r.end()?;
+        Ok(Machine {
+            state,
+            sources,
+            dedupe,
+            counters,
+            lsn,
+        })
     }
 
     /// Shipments and vehicles.

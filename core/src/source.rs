@@ -13,6 +13,7 @@
 //! ordering or output, and the table is never iterated in an order that matters (growth
 //! re-places every slot).
 
+use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
 use std::cmp::Ordering;
 
 /// Upper bound on distinct sources one core tracks (one per vehicle, ERP instance, ...).
@@ -216,6 +217,42 @@ impl Sources {
             }
             self.slots[i] = s;
         }
+    }
+
+    /// Writes the names in id order by their bytes (sections `sources.lens`, `sources.names`).
+    pub(crate) fn write_image(&self, w: &mut SectionWriter) -> std::io::Result<()> {
+        let lens: Vec<u32> = self.names.iter().map(|n| n.len() as u32).collect();
+        w.section("sources.lens", &lens)?;
+        w.parts("sources.names", self.names.iter().map(|n| n.as_bytes()))
+    }
+
+    /// The sources [`Self::write_image`] wrote, interned again in id order: each name gets
+    /// the id it had.
+    pub(crate) fn read_image(r: &mut SectionReader<'_>) -> Result<Sources, SnapshotDefect> {
+        let lens = r.section::<u32>("sources.lens")?;
+        let mut bytes = r.section::<u8>("sources.names")?;
+        if lens.len() > MAX_SOURCES {
+            return Err(defect(
+                0,
+                format!("{} sources, at most {MAX_SOURCES}", lens.len()),
+            ));
+        }
+        let mut sources = Sources::new();
+        for (i, &len) in lens.iter().enumerate() {
+            let Some((name, rest)) = bytes.split_at_checked(len as usize) else {
+                return Err(defect(0, format!("source {i} is cut off")));
+            };
+            let name = std::str::from_utf8(name)
+                .map_err(|_| defect(0, format!("source {i} is not UTF-8")))?;
+            if sources.intern(name) != SourceId(i as u32) {
+                return Err(defect(0, format!("source {name:?} is listed twice")));
+            }
+            bytes = rest;
+        }
+        if !bytes.is_empty() {
+            return Err(defect(0, "bytes after the last source name"));
+        }
+        Ok(sources)
     }
 
     /// Starts loading the table slot where the lookup of `name` begins (the whole probe, for

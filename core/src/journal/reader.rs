@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use super::chain::{self, Link};
 use super::error::Damage;
 use super::frame;
 use super::marker::{self, Durable};
@@ -59,6 +60,18 @@ impl<'a> Records<'a> {
     }
 }
 
+impl<'a> Records<'a> {
+    /// The records after a located one.
+    pub(crate) fn after(spans: Vec<Span<'a>>, at: &Located) -> Records<'a> {
+        debug_assert!(at.span < spans.len());
+        Records {
+            spans,
+            span: at.span,
+            pos: at.pos,
+        }
+    }
+}
+
 impl<'a> Iterator for Records<'a> {
     type Item = RecordRef<'a>;
 
@@ -84,6 +97,61 @@ impl<'a> Iterator for Records<'a> {
             self.pos = self.spans.get(self.span).map_or(0, |s| s.start);
         }
     }
+}
+
+/// The record at an LSN, found in a list of spans: where the records after it start, and the
+/// chain link and ingest time it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Located {
+    /// The span holding the next record, and the offset where it starts.
+    pub span: usize,
+    pub pos: usize,
+    pub link: Link,
+    pub ingest_us: i64,
+}
+
+/// Finds the record at `lsn` (0: before the first) in spans of whole segments, recomputing
+/// its link from the header of its segment (so it costs at most one segment's walk, never
+/// the journal's). `None` when the spans do not hold it.
+pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
+    let mut found = None;
+    for (i, span) in spans.iter().enumerate() {
+        if span.origin != 0 || span.start != SEGMENT_HEADER_BYTES {
+            continue; // not a whole segment (staged bytes): no header to start from
+        }
+        let header = segment::SegmentHeader::decode(span.bytes).ok()?;
+        if header.first_lsn > lsn.max(1) {
+            break;
+        }
+        found = Some((i, header));
+    }
+    let (i, header) = found?;
+    let span = &spans[i];
+    let mut located = Located {
+        span: i,
+        pos: span.start,
+        link: header.prev_link,
+        ingest_us: i64::MIN,
+    };
+    if lsn == 0 {
+        return (header.first_lsn == 1).then_some(located);
+    }
+    let mut expect = header.first_lsn;
+    while located.pos < span.end {
+        let f = frame::decode_trusted(span.bytes, located.pos);
+        debug_assert_eq!(f.lsn, expect);
+        located.link = chain::next_link(&located.link, f.lsn, f.ingest_us, f.kind, f.payload);
+        located.ingest_us = f.ingest_us;
+        located.pos += f.bytes();
+        if f.lsn == lsn {
+            if located.pos == span.end && i + 1 < spans.len() {
+                (located.span, located.pos) = (i + 1, spans[i + 1].start);
+            }
+            return Some(located);
+        }
+        expect += 1;
+    }
+    None
 }
 
 /// Maps the segment files of `dir` read-only. `NoJournal` when there are none.
@@ -163,15 +231,38 @@ impl JournalReader {
     /// Records in LSN order; stops silently at a torn tail (see [`Self::torn_tail`]); yields
     /// `Err` once, after the last good record, when the journal is damaged.
     pub fn records(&self) -> impl Iterator<Item = Result<RecordRef<'_>, JournalError>> + '_ {
-        let spans = self
-            .ends
+        Records::new(self.spans())
+            .map(Ok)
+            .chain(self.damage.iter().map(|d| Err(d.to_error())))
+    }
+
+    /// The records after LSN `lsn` (as [`Self::records`] from there), or `None` when the
+    /// journal does not hold the record at `lsn`.
+    pub fn records_after(
+        &self,
+        lsn: u64,
+    ) -> Option<impl Iterator<Item = Result<RecordRef<'_>, JournalError>> + '_> {
+        let spans = self.spans();
+        let at = locate(&spans, lsn)?;
+        Some(
+            Records::after(spans, &at)
+                .map(Ok)
+                .chain(self.damage.iter().map(|d| Err(d.to_error()))),
+        )
+    }
+
+    /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
+    /// journal holds it.
+    pub fn link_at(&self, lsn: u64) -> Option<(Link, i64)> {
+        locate(&self.spans(), lsn).map(|at| (at.link, at.ingest_us))
+    }
+
+    fn spans(&self) -> Vec<Span<'_>> {
+        self.ends
             .iter()
             .zip(&self.maps)
             .map(|(&end, (index, map))| Span::whole(*index as u32, &map[..], end))
-            .collect();
-        Records::new(spans)
-            .map(Ok)
-            .chain(self.damage.iter().map(|d| Err(d.to_error())))
+            .collect()
     }
 
     /// The torn tail found at open, if any.

@@ -15,7 +15,7 @@ use super::flusher::Flusher;
 use super::frame::{self, FRAME_ALIGN_BYTES};
 use super::io::{self, IoThread, Job, WRITEBACK_EVERY_BYTES};
 use super::marker::{Durable, Marker};
-use super::reader::{Records, Span};
+use super::reader::{self, Records, Span};
 use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
 use super::stage::Stage;
@@ -504,6 +504,29 @@ impl Journal {
     /// appended since, staged ones included; it first waits for the write thread to write what
     /// it holds). Used right after open to rebuild state.
     pub fn records(&self) -> Records<'_> {
+        Records::new(self.spans())
+    }
+
+    /// The records after LSN `lsn` (as [`Self::records`] from there), or `None` when the
+    /// journal's segments do not hold the record at `lsn`.
+    pub fn records_after(&self, lsn: u64) -> Option<Records<'_>> {
+        let spans = self.spans();
+        let at = reader::locate(&spans, lsn)?;
+        Some(Records::after(spans, &at))
+    }
+
+    /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
+    /// journal's segments hold it (not a record still staged for writing).
+    pub fn link_at(&self, lsn: u64) -> Option<(Link, i64)> {
+        reader::locate(&self.spans(), lsn).map(|at| (at.link, at.ingest_us))
+    }
+
+    /// Where the last record stands: its LSN, ingest time and chain link.
+    pub fn last_position(&self) -> (u64, i64, Link) {
+        (self.last_lsn, self.last_ingest_us, self.last_link)
+    }
+
+    fn spans(&self) -> Vec<Span<'_>> {
         if let Some(io) = &self.io {
             io.wait_written();
         }
@@ -514,13 +537,11 @@ impl Journal {
             start: self.stage.base(),
             end: self.active.end,
         };
-        let spans = self
-            .sealed
+        self.sealed
             .iter()
             .map(Seg::span)
             .chain([self.active.span(), staged])
-            .collect();
-        Records::new(spans)
+            .collect()
     }
 }
 

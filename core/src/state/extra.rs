@@ -24,10 +24,13 @@ use super::StoreBytes;
 use super::register::Key;
 use super::store::{Chunked, Text, TextFill};
 use crate::event::{ChargeKind, GeoPoint};
+use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
+use std::io;
 use std::num::NonZeroU32;
 
 /// A shipment's references into [`ExtraStores`], each 0 when none.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub(crate) struct Extra {
     /// Text reference + 1 of the winning `shipment.delivered`'s pod (0 when it carried none).
     pub pod: u32,
@@ -120,7 +123,7 @@ pub(crate) struct Amendments {
 }
 
 /// A charge id's record: the greatest-key `charge.added` (when any) and the void tombstone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 pub(crate) struct ChargeRecord {
     /// The charge id, in the text store.
@@ -202,7 +205,7 @@ pub(crate) struct ChargeAdd {
 
 /// An invoice id's record: the greatest-key `invoice.issued` and the greatest-key
 /// `invoice.settled` (kept even before the invoice is known), each valid with its bit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 pub(crate) struct InvoiceRecord {
     /// The invoice id, in the text store.
@@ -369,7 +372,170 @@ impl<'a> ExtraRef<'a> {
     }
 }
 
+/// An [`Amendments`] as a snapshot holds it: each field's version is 0 when it has no winner.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, packed(4))]
+struct AmendmentsImage {
+    version: u32,
+    start_version: u32,
+    start_key: Key,
+    start_us: i64,
+    end_version: u32,
+    end_key: Key,
+    end_us: i64,
+    destination_version: u32,
+    destination_key: Key,
+    destination: GeoPoint,
+}
+
+impl AmendmentsImage {
+    fn of(a: &Amendments) -> AmendmentsImage {
+        fn split<T: Copy + Default>(x: Option<Amended<T>>) -> (u32, Key, T) {
+            x.map_or((0, Key::ZERO, T::default()), |x| {
+                (x.version.get(), x.key, x.value)
+            })
+        }
+        let (start_version, start_key, start_us) = split(a.window_start);
+        let (end_version, end_key, end_us) = split(a.window_end);
+        let (destination_version, destination_key, destination) = split(a.destination);
+        AmendmentsImage {
+            version: a.version,
+            start_version,
+            start_key,
+            start_us,
+            end_version,
+            end_key,
+            end_us,
+            destination_version,
+            destination_key,
+            destination,
+        }
+    }
+
+    fn amendments(&self) -> Amendments {
+        fn join<T>(version: u32, key: Key, value: T) -> Option<Amended<T>> {
+            NonZeroU32::new(version).map(|version| Amended {
+                version,
+                key,
+                value,
+            })
+        }
+        Amendments {
+            version: self.version,
+            window_start: join(self.start_version, self.start_key, self.start_us),
+            window_end: join(self.end_version, self.end_key, self.end_us),
+            destination: join(
+                self.destination_version,
+                self.destination_key,
+                self.destination,
+            ),
+        }
+    }
+}
+
 impl ExtraStores {
+    /// Writes every store in slot order (sections `extras` to `extra.text`).
+    pub(crate) fn write_image(&self, w: &mut SectionWriter) -> io::Result<()> {
+        w.parts("extras", self.extras.parts())?;
+        w.parts("charges", self.charges.parts())?;
+        w.parts("invoices", self.invoices.parts())?;
+        w.parts("listed", self.listed.parts())?;
+        let amendments: Vec<AmendmentsImage> =
+            self.amendments.iter().map(AmendmentsImage::of).collect();
+        w.section("amendments", &amendments)?;
+        let lens: Vec<u32> = self.text.chunk_bytes().map(|c| c.len() as u32).collect();
+        w.section("extra.lens", &lens)?;
+        w.parts("extra.text", self.text.chunk_bytes())
+    }
+
+    /// The stores [`Self::write_image`] wrote, at the same slots and text references.
+    /// `sources`: how many sources the machine has (for the keys).
+    pub(crate) fn read_image(
+        r: &mut SectionReader<'_>,
+        sources: usize,
+    ) -> Result<Self, SnapshotDefect> {
+        let extras = Chunked::from_records(r.section::<Extra>("extras")?);
+        let charges = Chunked::from_records(r.section::<ChargeRecord>("charges")?);
+        let invoices = Chunked::from_records(r.section::<InvoiceRecord>("invoices")?);
+        let listed = Chunked::from_records(r.section::<u32>("listed")?);
+        let amendments: Vec<Amendments> = r
+            .section::<AmendmentsImage>("amendments")?
+            .iter()
+            .map(AmendmentsImage::amendments)
+            .collect();
+        let mut amend_store = Chunked::default();
+        amend_store.reserve(amendments.len());
+        for a in amendments {
+            amend_store.push(a);
+        }
+        let lens = r.section::<u32>("extra.lens")?;
+        let text = r.section::<u8>("extra.text")?;
+        let text = Text::from_chunks(lens, text).map_err(|e| defect(0, format!("extra: {e}")))?;
+        let stores = ExtraStores {
+            extras,
+            charges,
+            invoices,
+            listed,
+            amendments: amend_store,
+            text,
+        };
+        stores.check_refs(sources).map_err(|e| defect(0, e))?;
+        Ok(stores)
+    }
+
+    /// Every reference between the stores lands on a record or string that exists (what a
+    /// snapshot's load checks, so that no later read can go out of bounds).
+    fn check_refs(&self, sources: usize) -> Result<(), String> {
+        let within = |r: u32, len: usize| (r as usize) <= len;
+        let key_ok = |k: Key| k.sequence() == 0 || (k.source().0 as usize) < sources;
+        for (slot, e) in self.extras.iter().enumerate() {
+            let ok = (e.pod == 0 || self.text.holds(e.pod - 1))
+                && within(e.charges, self.charges.len())
+                && within(e.invoices, self.invoices.len())
+                && within(e.amend, self.amendments.len());
+            if !ok {
+                return Err(format!("extra part {slot} refers past its stores"));
+            }
+        }
+        for (slot, c) in self.charges.iter().enumerate() {
+            if !self.text.holds(c.id) || !within(c.next, self.charges.len()) || !key_ok(c.key) {
+                return Err(format!("charge record {slot} refers past its stores"));
+            }
+        }
+        for (slot, i) in self.invoices.iter().enumerate() {
+            let run_end = i.listed_at as usize + i.listed_len() as usize;
+            let keys_ok = key_ok(i.issued_key) && key_ok(i.settled_key);
+            if !self.text.holds(i.id)
+                || !within(i.next, self.invoices.len())
+                || run_end > self.listed.len()
+                || !keys_ok
+            {
+                return Err(format!("invoice record {slot} refers past its stores"));
+            }
+        }
+        let amend_ok = |a: &Amendments| {
+            a.window_start.is_none_or(|x| key_ok(x.key))
+                && a.window_end.is_none_or(|x| key_ok(x.key))
+                && a.destination.is_none_or(|x| key_ok(x.key))
+        };
+        if let Some(bad) = self.amendments.iter().position(|a| !amend_ok(a)) {
+            return Err(format!("amendments {bad} refer to an unknown source"));
+        }
+        if let Some(bad) = self
+            .listed
+            .iter()
+            .position(|&c| c as usize >= self.charges.len())
+        {
+            return Err(format!("listed charge {bad} refers past the charges"));
+        }
+        Ok(())
+    }
+
+    /// Extra parts stored.
+    pub(crate) fn len(&self) -> usize {
+        self.extras.len()
+    }
+
     /// The extra part at `slot + 1` (0 is none), for reading.
     #[inline]
     pub(crate) fn part(&self, extra: u32) -> Option<ExtraRef<'_>> {

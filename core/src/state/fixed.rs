@@ -139,6 +139,35 @@ impl<T> FixedVec<T> {
         self.len += 1;
     }
 
+    /// Appends a copy of every element of `items`.
+    ///
+    /// # Panics
+    /// When they do not fit (a caller's bug: the capacity is fixed).
+    pub(crate) fn extend_from_slice(&mut self, items: &[T])
+    where
+        T: Copy,
+    {
+        assert!(
+            items.len() <= self.capacity() - self.len,
+            "FixedVec is full"
+        );
+        match &mut self.buf {
+            Buf::Heap(v) => v.extend_from_slice(items),
+            Buf::Mapped { ptr, .. } => {
+                // SAFETY: `len + items.len() <= cap`, so the range lies inside the mapping and
+                // holds no value; `items` is another allocation (we hold `&mut self`).
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        items.as_ptr(),
+                        ptr.as_ptr().add(self.len),
+                        items.len(),
+                    );
+                }
+            }
+        }
+        self.len += items.len();
+    }
+
     #[inline]
     pub(crate) fn as_slice(&self) -> &[T] {
         match &self.buf {

@@ -208,6 +208,20 @@ impl Index {
         }
     }
 
+    /// An index of slots `0..len`, slot `s` under `id_of(s)`, sized as [`Self::reserve`] sizes
+    /// it (what a snapshot's load builds: the table is not in the snapshot, only the records
+    /// it points to).
+    pub(crate) fn rebuilt(len: usize, id_of: impl Fn(u32) -> u64) -> Index {
+        assert!(len <= MAX_LEN, "index full: at most {MAX_LEN} entries");
+        let mut index = Index {
+            len,
+            ..Index::default()
+        };
+        index.reserve(0, &id_of);
+        debug_assert!(len == 0 || index.find(id_of(0), &id_of) == Some(0));
+        index
+    }
+
     /// Makes room for `additional` more entries without growing during inserts (sizes the
     /// table at once: no draining afterwards).
     pub(crate) fn reserve(&mut self, additional: usize, id_of: impl Fn(u32) -> u64) {

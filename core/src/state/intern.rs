@@ -11,6 +11,8 @@
 use super::StoreBytes;
 use super::index::Index;
 use super::store::{Text, TextFill};
+use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
+use std::io;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Upper bound on distinct values in one interner (symbols are `u32`).
@@ -69,6 +71,79 @@ impl Interner {
         self.refs.capacity() * std::mem::size_of::<u32>()
             + self.text.heap_bytes()
             + self.index.heap_bytes()
+    }
+}
+
+impl Interner {
+    /// Writes the values by their bytes, in symbol order, as sections `<name>.refs`,
+    /// `<name>.lens` and `<name>.text` (the index is rebuilt on load).
+    pub(crate) fn write_image(&self, name: &str, w: &mut SectionWriter) -> io::Result<()> {
+        w.section(&format!("{name}.refs"), &self.refs)?;
+        let lens: Vec<u32> = self.text.chunk_bytes().map(|c| c.len() as u32).collect();
+        w.section(&format!("{name}.lens"), &lens)?;
+        w.parts(&format!("{name}.text"), self.text.chunk_bytes())
+    }
+
+    /// The interner [`Self::write_image`] wrote: the same symbols for the same values.
+    pub(crate) fn read_image(
+        name: &str,
+        r: &mut SectionReader<'_>,
+    ) -> Result<Self, SnapshotDefect> {
+        let refs = r.section::<u32>(&format!("{name}.refs"))?.to_vec();
+        let lens = r.section::<u32>(&format!("{name}.lens"))?;
+        let text = r.section::<u8>(&format!("{name}.text"))?;
+        let text = Text::from_chunks(lens, text).map_err(|e| defect(0, format!("{name}: {e}")))?;
+        if refs.len() > MAX_SYMBOLS
+            || !refs
+                .iter()
+                .all(|&r| text.holds(r) && std::str::from_utf8(text.bytes(r)).is_ok())
+        {
+            return Err(defect(
+                0,
+                format!("{name}: a symbol points outside its text"),
+            ));
+        }
+        let index = Index::rebuilt(refs.len(), |sym| xxh3_64(text.bytes(refs[sym as usize])));
+        Ok(Interner { refs, text, index })
+    }
+}
+
+/// A [`DetentionTerms`] as a snapshot holds it (no padding).
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, packed(4))]
+struct TermsImage {
+    free_min: u32,
+    cents_per_hour: i64,
+}
+
+impl TermsInterner {
+    /// Writes the terms in symbol order (the index is rebuilt on load).
+    pub(crate) fn write_image(&self, w: &mut SectionWriter) -> io::Result<()> {
+        let terms: Vec<TermsImage> = self
+            .terms
+            .iter()
+            .map(|t| TermsImage {
+                free_min: t.free_min,
+                cents_per_hour: t.cents_per_hour,
+            })
+            .collect();
+        w.section("terms", &terms)
+    }
+
+    pub(crate) fn read_image(r: &mut SectionReader<'_>) -> Result<Self, SnapshotDefect> {
+        let terms: Vec<DetentionTerms> = r
+            .section::<TermsImage>("terms")?
+            .iter()
+            .map(|t| DetentionTerms {
+                free_min: t.free_min,
+                cents_per_hour: t.cents_per_hour,
+            })
+            .collect();
+        if terms.len() > MAX_SYMBOLS {
+            return Err(defect(0, "terms: too many symbols"));
+        }
+        let index = Index::rebuilt(terms.len(), |sym| terms[sym as usize].hash());
+        Ok(TermsInterner { terms, index })
     }
 }
 

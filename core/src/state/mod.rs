@@ -33,6 +33,7 @@ pub mod derive;
 pub mod digest;
 mod extra;
 mod fixed;
+mod image;
 mod index;
 mod intern;
 pub(crate) mod register;

@@ -7,7 +7,7 @@ use crate::source::{EventKey, SourceId, Sources};
 
 /// A stored winning key: (`time_us`, `source`, `sequence`). Packed to 4-byte alignment so the
 /// registers of a shipment take 20 bytes each instead of 24.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, packed(4))]
 pub(crate) struct Key {
     time_us: i64,

@@ -52,7 +52,7 @@ pub(crate) const MILESTONES: usize = 5;
 /// (id, the part references, flags) come first, in one cache line whenever the record starts
 /// in the first 44 bytes of a line. Packed to 4-byte alignment (the 8-byte fields are read
 /// unaligned), so records take 92 bytes instead of 96.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, packed(4))]
 pub(crate) struct Shipment {
     pub id: u64,
@@ -117,7 +117,7 @@ impl Shipment {
 /// Everything after the order: route, eta, milestones, delivery, failed attempts. Groups are
 /// valid only when their [`flag`] bit is set on the record; otherwise they hold defaults.
 /// Aligned to a cache line: one record is exactly two lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(64))]
 pub(crate) struct Progress {
     /// Indexed by [`Milestone`]; [`NO_TIME`] when none applied.
@@ -134,6 +134,8 @@ pub(crate) struct Progress {
     pub route: u32,
     pub failed_attempts: u32,
     pub stop_index: u16,
+    /// Always zero: the record has no padding, so it is written to a snapshot as it is.
+    pub reserved: [u8; 2],
 }
 
 impl Progress {
@@ -148,6 +150,7 @@ impl Progress {
         route: 0,
         failed_attempts: 0,
         stop_index: 0,
+        reserved: [0; 2],
     };
 }
 

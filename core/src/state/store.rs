@@ -153,6 +153,11 @@ impl<T> Chunked<T> {
         self.chunks.iter().flat_map(FixedVec::as_slice)
     }
 
+    /// The records, chunk by chunk, in slot order (what a snapshot writes).
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &[T]> + Clone + '_ {
+        self.chunks.iter().map(FixedVec::as_slice)
+    }
+
     /// What the store holds (as `heap_bytes`) and uses (its records).
     pub(crate) fn store_bytes(&self, store: &'static str) -> StoreBytes {
         StoreBytes {
@@ -226,6 +231,27 @@ impl<T: Send + 'static> Chunked<T> {
                 FixedVec::with_capacity_prefaulted(Self::PER_CHUNK)
             });
         }
+    }
+
+    /// A store holding copies of `records` at slots `0..records.len()`, chunked exactly as
+    /// pushing them one by one would chunk them (what a snapshot loads).
+    pub(crate) fn from_records(records: &[T]) -> Chunked<T>
+    where
+        T: Copy,
+    {
+        assert!(records.len() <= MAX_RECORDS, "record store full");
+        let mut store = Chunked::default();
+        store.reserve(records.len());
+        let mut rest = records;
+        for chunk in &mut store.chunks {
+            let (head, tail) = rest.split_at(rest.len().min(chunk.capacity()));
+            chunk.extend_from_slice(head);
+            rest = tail;
+        }
+        debug_assert!(rest.is_empty());
+        store.len = records.len();
+        debug_assert_eq!(store.iter().count(), records.len());
+        store
     }
 
     /// Allocates room for `additional` more records now (every chunk up to there).
@@ -304,6 +330,45 @@ impl Text {
         ((c as u32) << TEXT_CHUNK_SHIFT) | at as u32
     }
 
+    /// The bytes of each chunk, in order (with [`Self::from_chunks`], what a snapshot holds).
+    pub(crate) fn chunk_bytes(&self) -> impl Iterator<Item = &[u8]> + Clone + '_ {
+        self.chunks.iter().map(Vec::as_slice)
+    }
+
+    /// A store of chunks holding `bytes` cut at `lens` (as [`Self::chunk_bytes`] gave them).
+    /// Every reference into the store it was taken from stays valid.
+    pub(crate) fn from_chunks(lens: &[u32], bytes: &[u8]) -> Result<Text, String> {
+        if lens.len() > MAX_TEXT_CHUNKS {
+            return Err(format!(
+                "{} text chunks, at most {MAX_TEXT_CHUNKS}",
+                lens.len()
+            ));
+        }
+        let mut chunks = Vec::with_capacity(lens.len());
+        let mut rest = bytes;
+        for (i, &len) in lens.iter().enumerate() {
+            let len = len as usize;
+            if len > TEXT_CHUNK || len > rest.len() || (len == 0 && i + 1 < lens.len()) {
+                return Err(format!("text chunk {i} of {len} bytes does not fit"));
+            }
+            let (head, tail) = rest.split_at(len);
+            // The last chunk keeps room to grow as a pushed one would; full ones hold no slack.
+            let cap = if i + 1 == lens.len() {
+                TEXT_CHUNK.min(len.max(256))
+            } else {
+                len
+            };
+            let mut chunk = Vec::with_capacity(cap);
+            chunk.extend_from_slice(head);
+            chunks.push(chunk);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(format!("{} text bytes past the last chunk", rest.len()));
+        }
+        Ok(Text { chunks })
+    }
+
     /// How full the store is: where the next string goes.
     pub(crate) fn fill(&self) -> TextFill {
         TextFill {
@@ -322,6 +387,19 @@ impl Text {
             }
         }
         rest.is_empty()
+    }
+
+    /// True when `r` is a string's reference that lies wholly inside the store (a check for
+    /// references read from outside, such as a snapshot's).
+    pub(crate) fn holds(&self, r: u32) -> bool {
+        let Some(chunk) = self.chunks.get((r >> TEXT_CHUNK_SHIFT) as usize) else {
+            return false;
+        };
+        let at = (r as usize) & (TEXT_CHUNK - 1);
+        match chunk.get(at..at + 2) {
+            Some(l) => at + 2 + u16::from_le_bytes([l[0], l[1]]) as usize <= chunk.len(),
+            None => false,
+        }
     }
 
     /// The bytes of the string behind `r`.

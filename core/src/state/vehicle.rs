@@ -3,7 +3,8 @@
 use super::register::Key;
 use crate::event::GeoPoint;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub(crate) struct Vehicle {
     pub id: u64,
     /// Key of the winning `vehicle.position`.

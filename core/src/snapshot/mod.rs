@@ -1,0 +1,288 @@
+//! Snapshots: the whole machine at an LSN, in a file beside the journal, so that opening
+//! replays only the records after it.
+//!
+//! A snapshot lives in `<journal>/snapshots/<lsn, 20 digits>.snap` (the format is in
+//! [`format`]). It carries its LSN, the ingest time and the chain link of the record there: it
+//! belongs to a journal only when that journal's record at the LSN has the same link, so a
+//! snapshot of another history is never loaded.
+//!
+//! Invariant (snapshot + tail = replay): the machine is a pure function of the records
+//! stepped (`Machine::step`), and a snapshot holds the machine after the record at its LSN
+//! exactly as stepping made it, store for store (slots, symbols, text references included).
+//! Loading it and stepping the records after its LSN is therefore stepping the whole journal:
+//! the same views, digest, counters, gaps and dead letters, bit for bit.
+//!
+//! Written atomically: into `<name>.tmp`, synced, renamed into place, and the directory
+//! synced; a crash at any point leaves the previous snapshots and at most a temporary file,
+//! which the next write or open removes. A snapshot that cannot be read (damaged, cut off,
+//! of another format or history) is skipped with a warning naming it, and the next older one
+//! (or a full replay) is used instead.
+
+pub mod format;
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::journal::chain::Link;
+use crate::journal::segment::FORMAT_VERSION;
+use crate::machine::Machine;
+use format::{SectionReader, SectionWriter, SnapshotDefect, SnapshotHeader};
+
+/// The directory of a journal's snapshots, inside the journal directory.
+pub const SNAPSHOT_DIR_NAME: &str = "snapshots";
+/// Extension of a snapshot file.
+pub const SNAPSHOT_EXTENSION: &str = "snap";
+/// Snapshots kept by default (the newest ones; older ones are removed after a new one is
+/// written).
+pub const SNAPSHOTS_KEPT_DEFAULT: usize = 2;
+
+/// The snapshot directory of the journal in `journal_dir`.
+pub fn snapshot_dir(journal_dir: &Path) -> PathBuf {
+    journal_dir.join(SNAPSHOT_DIR_NAME)
+}
+
+/// The file name of the snapshot at `lsn`.
+pub fn snapshot_file_name(lsn: u64) -> String {
+    format!("{lsn:020}.{SNAPSHOT_EXTENSION}")
+}
+
+/// A snapshot file found in a journal's snapshot directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotFile {
+    /// The LSN its name gives (its header must agree).
+    pub lsn: u64,
+    pub path: PathBuf,
+}
+
+/// The snapshots of the journal in `journal_dir`, oldest first (none when there is no
+/// snapshot directory). Files whose names are not snapshot names are ignored.
+pub fn list(journal_dir: &Path) -> io::Result<Vec<SnapshotFile>> {
+    let dir = snapshot_dir(journal_dir);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let lsn = name
+            .strip_suffix(SNAPSHOT_EXTENSION)
+            .and_then(|s| s.strip_suffix('.'))
+            .filter(|d| d.len() == 20 && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u64>().ok());
+        if let Some(lsn) = lsn {
+            out.push(SnapshotFile { lsn, path });
+        }
+    }
+    out.sort_by_key(|s| s.lsn);
+    Ok(out)
+}
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("snapshot {path} is unusable at byte {offset}: {what}", offset = defect.offset, what = defect.what)]
+    Defect {
+        path: PathBuf,
+        defect: SnapshotDefect,
+    },
+}
+
+impl SnapshotError {
+    fn io(path: &Path, source: io::Error) -> SnapshotError {
+        SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Where a machine stands in its journal: what a snapshot of it records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub lsn: u64,
+    /// Ingest time of the record at `lsn` (`i64::MIN` at 0).
+    pub ingest_us: i64,
+    /// Chain link of the record at `lsn`.
+    pub link: Link,
+}
+
+/// Writes a snapshot of `machine`, which stands at `at` (its LSN must be `at.lsn`), into the
+/// snapshot directory of `journal_dir`, atomically; then removes all but the newest `keep`
+/// snapshots (at least this one). Returns the header written.
+pub fn write(
+    journal_dir: &Path,
+    machine: &Machine,
+    at: Position,
+    keep: usize,
+) -> Result<(PathBuf, SnapshotHeader), SnapshotError> {
+    assert_eq!(
+        machine.lsn(),
+        at.lsn,
+        "a snapshot is taken where the machine stands"
+    );
+    let dir = snapshot_dir(journal_dir);
+    if !dir.is_dir() {
+        fs::create_dir_all(&dir).map_err(|e| SnapshotError::io(&dir, e))?;
+        fsync_dir(journal_dir)?;
+    }
+    remove_temporaries(&dir)?;
+    let path = dir.join(snapshot_file_name(at.lsn));
+    let tmp = path.with_extension(format!("{SNAPSHOT_EXTENSION}.tmp"));
+    let file = File::create(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
+    let written = (|| {
+        let mut w = SectionWriter::new(file)?;
+        machine.write_image(&mut w)?;
+        let (file, header) = w.finish(at.lsn, at.ingest_us, at.link, FORMAT_VERSION)?;
+        file.sync_all()?;
+        Ok(header)
+    })();
+    let header = written.map_err(|e| SnapshotError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| SnapshotError::io(&path, e))?;
+    fsync_dir(&dir)?;
+    retain(journal_dir, keep.max(1))?;
+    Ok((path, header))
+}
+
+/// Removes every snapshot but the newest `keep`; returns the paths removed.
+pub fn retain(journal_dir: &Path, keep: usize) -> Result<Vec<PathBuf>, SnapshotError> {
+    let dir = snapshot_dir(journal_dir);
+    let all = list(journal_dir).map_err(|e| SnapshotError::io(&dir, e))?;
+    let old = all.len().saturating_sub(keep);
+    let mut removed = Vec::with_capacity(old);
+    for s in all.into_iter().take(old) {
+        fs::remove_file(&s.path).map_err(|e| SnapshotError::io(&s.path, e))?;
+        removed.push(s.path);
+    }
+    if !removed.is_empty() {
+        fsync_dir(&dir)?;
+    }
+    Ok(removed)
+}
+
+/// Fsyncs a directory so that created, renamed and removed entries are durable.
+fn fsync_dir(dir: &Path) -> Result<(), SnapshotError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| SnapshotError::io(dir, e))
+}
+
+/// Removes what an interrupted write left (`*.snap.tmp`).
+fn remove_temporaries(dir: &Path) -> Result<(), SnapshotError> {
+    let entries = fs::read_dir(dir).map_err(|e| SnapshotError::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| SnapshotError::io(dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "tmp") {
+            fs::remove_file(&path).map_err(|e| SnapshotError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A snapshot file, mapped and its header checked.
+pub struct Opened {
+    pub path: PathBuf,
+    pub header: SnapshotHeader,
+    map: memmap2::Mmap,
+}
+
+impl Opened {
+    /// Maps the snapshot at `path` and checks its header (and that its name gives its LSN).
+    pub fn open(file: &SnapshotFile) -> Result<Opened, SnapshotError> {
+        let path = &file.path;
+        let f = File::open(path).map_err(|e| SnapshotError::io(path, e))?;
+        // SAFETY: snapshot files are never changed after the rename that publishes them (a
+        // new snapshot is a new file); one removed while mapped stays readable.
+        let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| SnapshotError::io(path, e))?;
+        let defect = |defect| SnapshotError::Defect {
+            path: path.clone(),
+            defect,
+        };
+        let header = SnapshotHeader::decode(&map, FORMAT_VERSION).map_err(defect)?;
+        if header.lsn != file.lsn {
+            return Err(defect(format::defect(
+                0,
+                format!("the header says lsn {}, the name {}", header.lsn, file.lsn),
+            )));
+        }
+        Ok(Opened {
+            path: path.clone(),
+            header,
+            map,
+        })
+    }
+
+    /// Loads the machine (every section checked against its checksum, every reference
+    /// checked against its store).
+    pub fn load(&self) -> Result<Machine, SnapshotError> {
+        let mut r = SectionReader::new(&self.map, &self.header);
+        Machine::read_image(&mut r, self.header.lsn).map_err(|defect| SnapshotError::Defect {
+            path: self.path.clone(),
+            defect,
+        })
+    }
+
+    /// Where the snapshot stands.
+    pub fn position(&self) -> Position {
+        Position {
+            lsn: self.header.lsn,
+            ingest_us: self.header.ingest_us,
+            link: self.header.link,
+        }
+    }
+}
+
+/// A snapshot passed over when opening, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+/// The newest snapshot that `fits` (given its header: at an LSN the journal holds, with the
+/// journal's link there) and loads; every newer one that does not is skipped with the reason
+/// (`fits` returning `Ok(false)` passes over a snapshot silently: one past the point a replay
+/// stops at). `None` when none does (a full replay).
+pub fn load_newest(
+    journal_dir: &Path,
+    mut fits: impl FnMut(&SnapshotHeader) -> Result<bool, String>,
+) -> (Option<(Machine, Position, PathBuf)>, Vec<Skipped>) {
+    let mut skipped = Vec::new();
+    let files = match list(journal_dir) {
+        Ok(f) => f,
+        Err(e) => {
+            let path = snapshot_dir(journal_dir);
+            skipped.push(Skipped {
+                path,
+                why: format!("cannot list snapshots: {e}"),
+            });
+            return (None, skipped);
+        }
+    };
+    for file in files.iter().rev() {
+        let loaded = Opened::open(file).and_then(|o| {
+            let wanted = fits(&o.header).map_err(|why| SnapshotError::Defect {
+                path: o.path.clone(),
+                defect: format::defect(0, why),
+            })?;
+            Ok(match wanted {
+                true => Some((o.load()?, o.position())),
+                false => None,
+            })
+        });
+        match loaded {
+            Ok(None) => {}
+            Ok(Some((machine, at))) => return (Some((machine, at, file.path.clone())), skipped),
+            Err(e) => skipped.push(Skipped {
+                path: file.path.clone(),
+                why: e.to_string(),
+            }),
+        }
+    }
+    (None, skipped)
+}

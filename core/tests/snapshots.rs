@@ -1,0 +1,363 @@
+//! Snapshots: snapshot + tail equals a full replay (property); a damaged, cut-off, misnamed
+//! or foreign snapshot is skipped with a warning and the next older one (or a full replay) is
+//! used; a write interrupted at any byte leaves the previous snapshots in charge.
+
+mod state_support;
+
+use proptest::prelude::*;
+use state_support::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use waybill_core::engine::{Core, Until, replay, replay_with};
+use waybill_core::event::{DeadLetter, DeadLetterReason, Entry, EventType};
+use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::machine::Machine;
+use waybill_core::snapshot::{self, snapshot_dir, snapshot_file_name};
+
+fn opts() -> JournalOptions {
+    JournalOptions {
+        segment_bytes: 64 * 1024,
+        durability: Durability::None,
+        ..Default::default()
+    }
+}
+
+fn dead_letter(i: usize) -> Entry {
+    Entry::DeadLetter(DeadLetter {
+        reason: DeadLetterReason::ALL[i % DeadLetterReason::ALL.len()],
+        detail: format!("test {i}"),
+        raw: format!("bad {i}").into_bytes(),
+        raw_len_bytes: format!("bad {i}").len() as u64,
+    })
+}
+
+/// Everything a user can see of a machine: views of every shipment and vehicle, the digest,
+/// the counters, the gaps per source by name, the totals.
+fn seen(m: &Machine) -> String {
+    let s = m.state();
+    let mut out: Vec<String> = s
+        .shipment_ids()
+        .into_iter()
+        .map(|id| serde_json::to_string(&s.shipment_view(id, m.sources()).unwrap()).unwrap())
+        .collect();
+    out.extend(
+        s.vehicle_ids()
+            .into_iter()
+            .map(|id| serde_json::to_string(&s.vehicle_view(id).unwrap()).unwrap()),
+    );
+    let mut gaps: Vec<String> = m
+        .dedupe()
+        .gaps()
+        .into_iter()
+        .map(|g| {
+            format!(
+                "{}:{}:{:?}",
+                m.sources().name(g.source),
+                g.missing,
+                g.ranges
+            )
+        })
+        .collect();
+    gaps.sort();
+    out.push(format!("{:?}", m.counters()));
+    out.push(format!("{:?}", gaps));
+    out.push(m.digest().to_string());
+    out.push(serde_json::to_string(&m.summary()).unwrap());
+    out.push(m.dedupe().missing_total().to_string());
+    out.join("\n")
+}
+
+/// The machine a full replay of the journal in `dir` builds (no snapshot used).
+fn full_replay(dir: &Path) -> Machine {
+    let r = replay_with(dir, Until::End, |_| {}).unwrap();
+    assert!(r.snapshots.loaded.is_none());
+    r.machine
+}
+
+/// Entries: events in a shuffled order with redeliveries and dead letters mixed in.
+fn entries() -> impl Strategy<Value = Vec<Entry>> {
+    (
+        event_set(),
+        prop::collection::vec(any::<bool>(), 1..6),
+        0..5usize,
+    )
+        .prop_flat_map(|(evs, mask, dead)| {
+            let mut all: Vec<Entry> = evs.iter().cloned().map(Entry::Event).collect();
+            all.extend(
+                evs.iter()
+                    .zip(mask.iter().cycle())
+                    .filter(|(_, d)| **d)
+                    .map(|(e, _)| Entry::Event(e.clone())),
+            );
+            all.extend((0..dead).map(dead_letter));
+            Just(all).prop_shuffle()
+        })
+}
+
+/// Ingests `entries` into `dir` in batches of 5, taking a snapshot after each LSN in `at`.
+fn ingest_with_snapshots(dir: &Path, entries: &[Entry], at: &[usize]) -> Core {
+    let mut core = Core::open(dir, opts()).unwrap();
+    let mut done = 0;
+    for &cut in at.iter().chain([&entries.len()]) {
+        for chunk in entries[done..cut].chunks(5) {
+            core.ingest(chunk, 1_000 + done as i64).unwrap();
+        }
+        done = cut;
+        if cut < entries.len() || at.contains(&cut) {
+            let (_, lsn) = core.snapshot(8).unwrap();
+            assert_eq!(lsn, cut as u64);
+        }
+    }
+    core
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// For any input and any snapshot LSN: open (snapshot + tail), a read-only replay (snapshot
+    /// + tail) and a point-in-time replay on either side of the snapshot equal a full replay.
+    #[test]
+    fn snapshot_plus_tail_equals_full_replay(all in entries(), cut in any::<prop::sample::Index>(), probe in any::<prop::sample::Index>()) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("j");
+        let k = cut.index(all.len() + 1);
+        let live = seen(ingest_with_snapshots(&dir, &all, &[k]).machine());
+        let full = full_replay(&dir);
+        prop_assert_eq!(&seen(&full), &live);
+
+        let reopened = Core::open(&dir, opts()).unwrap();
+        prop_assert_eq!(reopened.snapshots().loaded.as_ref().map(|l| l.1), Some(k as u64), "{:?}", reopened.snapshots());
+        prop_assert_eq!(reopened.snapshots().replayed, (all.len() - k) as u64);
+        prop_assert_eq!(&seen(reopened.machine()), &live);
+        drop(reopened);
+
+        let read = replay(&dir, Until::End).unwrap();
+        prop_assert!(read.snapshots.skipped.is_empty());
+        prop_assert_eq!(&seen(&read.machine), &live);
+
+        let n = probe.index(all.len() + 1) as u64;
+        let at = replay(&dir, Until::Lsn(n)).unwrap();
+        let at_full = replay_with(&dir, Until::Lsn(n), |_| {}).unwrap();
+        prop_assert_eq!(at.snapshots.loaded.is_some(), n >= k as u64);
+        prop_assert_eq!(seen(&at.machine), seen(&at_full.machine));
+    }
+}
+
+/// A journal of 120 entries with snapshots at LSN 40 and 80.
+fn journal_with_two_snapshots(dir: &Path) -> (String, Vec<PathBuf>) {
+    let evs = events(
+        &(0..100u8)
+            .map(|i| Raw {
+                kind: i as usize % EventType::ALL.len(),
+                subject: u64::from(i % 9) + 1,
+                source: i as usize % 3,
+                minute: i64::from(i % 4),
+                micro: i64::from(i % 2),
+                a: i.wrapping_mul(7),
+                b: i.wrapping_mul(13),
+                c: i.wrapping_mul(29),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mut all: Vec<Entry> = evs.into_iter().map(Entry::Event).collect();
+    all.extend((0..20).map(dead_letter));
+    let core = ingest_with_snapshots(dir, &all, &[40, 80]);
+    let live = seen(core.machine());
+    drop(core);
+    let files = snapshot::list(dir).unwrap();
+    assert_eq!(files.iter().map(|f| f.lsn).collect::<Vec<_>>(), [40, 80]);
+    (live, files.into_iter().map(|f| f.path).collect())
+}
+
+/// Each way of spoiling the newest snapshot: it is skipped with a warning that names it, the
+/// older one is used, and the state is right.
+#[test]
+fn a_damaged_snapshot_is_skipped_for_the_next_older_one() {
+    type Spoil = fn(&Path, &Path);
+    let cases: &[(&str, Spoil, &str)] = &[
+        ("flipped header byte", |p, _| flip(p, 20), "header checksum"),
+        (
+            "flipped byte among the first sections",
+            |p, _| flip(p, 700),
+            "section",
+        ),
+        (
+            "flipped byte in the middle",
+            |p, _| flip(p, len(p) / 2),
+            "section",
+        ),
+        (
+            "flipped last byte",
+            |p, _| flip(p, len(p) - 1),
+            "section state.misc",
+        ),
+        ("cut off", |p, _| cut(p, len(p) / 2), "truncated"),
+        ("header only", |p, _| cut(p, 128), "truncated"),
+        ("empty", |p, _| cut(p, 0), "shorter than a header"),
+        (
+            "extended",
+            |p, _| append(p, &[0; 64]),
+            "truncated or extended",
+        ),
+        (
+            "renamed to another lsn",
+            |p, d| rename_lsn(p, d, 81),
+            "the header says lsn 80",
+        ),
+        (
+            "of another journal",
+            |p, d| foreign(p, d),
+            "another history",
+        ),
+        (
+            "not a snapshot",
+            |p, _| fs::write(p, b"hello").unwrap(),
+            "shorter than a header",
+        ),
+    ];
+    for (name, spoil, why) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("j");
+        let (live, files) = journal_with_two_snapshots(&dir);
+        spoil(&files[1], &dir);
+        let core = Core::open(&dir, opts()).unwrap();
+        let used = core.snapshots();
+        assert_eq!(used.loaded.as_ref().map(|l| l.1), Some(40), "{name}");
+        assert_eq!(used.skipped.len(), 1, "{name}: {:?}", used.skipped);
+        let skipped = &used.skipped[0];
+        assert!(skipped.why.contains(why), "{name}: {}", skipped.why);
+        assert!(
+            skipped.why.contains(".snap"),
+            "{name}: names the file: {}",
+            skipped.why
+        );
+        assert_eq!(seen(core.machine()), live, "{name}");
+        drop(core);
+        let read = replay(&dir, Until::End).unwrap();
+        assert_eq!(read.snapshots.skipped.len(), 1, "{name}");
+        assert_eq!(seen(&read.machine), live, "{name}");
+    }
+}
+
+/// With every snapshot spoiled, opening replays the whole journal.
+#[test]
+fn with_no_usable_snapshot_the_whole_journal_is_replayed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let (live, files) = journal_with_two_snapshots(&dir);
+    for f in &files {
+        flip(f, 300);
+    }
+    let core = Core::open(&dir, opts()).unwrap();
+    assert!(core.snapshots().loaded.is_none());
+    assert_eq!(core.snapshots().skipped.len(), 2);
+    assert_eq!(core.snapshots().replayed, 120);
+    assert_eq!(seen(core.machine()), live);
+}
+
+/// A snapshot write stopped at any byte: what it left (a temporary file of that prefix, or,
+/// had the rename come first, the final name holding it) never replaces the snapshot before;
+/// the next write clears the leftover.
+#[test]
+fn a_snapshot_write_interrupted_anywhere_leaves_the_previous_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let (live, files) = journal_with_two_snapshots(&dir);
+    let whole = fs::read(&files[1]).unwrap();
+    fs::remove_file(&files[1]).unwrap();
+    let step = (whole.len() / 97).max(1);
+    let cuts: Vec<usize> = (0..whole.len())
+        .step_by(step)
+        .chain([whole.len() - 1])
+        .collect();
+    for &at in &cuts {
+        for final_name in [false, true] {
+            let name = snapshot_file_name(80);
+            let path = match final_name {
+                true => snapshot_dir(&dir).join(&name),
+                false => snapshot_dir(&dir).join(format!("{name}.tmp")),
+            };
+            fs::write(&path, &whole[..at]).unwrap();
+            let read = replay(&dir, Until::End).unwrap();
+            assert_eq!(
+                read.snapshots.loaded.as_ref().map(|l| l.1),
+                Some(40),
+                "cut at {at}"
+            );
+            assert_eq!(
+                read.snapshots.skipped.len(),
+                usize::from(final_name),
+                "cut at {at}"
+            );
+            assert_eq!(seen(&read.machine), live, "cut at {at}");
+            fs::remove_file(&path).unwrap();
+        }
+    }
+    // A leftover temporary file is removed by the next write.
+    fs::write(
+        snapshot_dir(&dir).join("00000000000000000080.snap.tmp"),
+        b"x",
+    )
+    .unwrap();
+    let mut core = Core::open(&dir, opts()).unwrap();
+    core.snapshot(8).unwrap();
+    let names: Vec<String> = fs::read_dir(snapshot_dir(&dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| n.ends_with(".snap")), "{names:?}");
+}
+
+/// Only the newest `keep` snapshots stay.
+#[test]
+fn only_the_newest_snapshots_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let mut core = Core::open(&dir, opts()).unwrap();
+    for i in 0..5usize {
+        core.ingest(&[dead_letter(i)], 1_000).unwrap();
+        core.snapshot(2).unwrap();
+    }
+    let lsns: Vec<u64> = snapshot::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|f| f.lsn)
+        .collect();
+    assert_eq!(lsns, [4, 5]);
+}
+
+fn len(p: &Path) -> usize {
+    fs::metadata(p).unwrap().len() as usize
+}
+
+fn flip(p: &Path, at: usize) {
+    let mut b = fs::read(p).unwrap();
+    b[at] ^= 0x10;
+    fs::write(p, b).unwrap();
+}
+
+fn cut(p: &Path, to: usize) {
+    let b = fs::read(p).unwrap();
+    fs::write(p, &b[..to]).unwrap();
+}
+
+fn append(p: &Path, more: &[u8]) {
+    let mut b = fs::read(p).unwrap();
+    b.extend_from_slice(more);
+    fs::write(p, b).unwrap();
+}
+
+fn rename_lsn(p: &Path, dir: &Path, lsn: u64) {
+    fs::rename(p, snapshot_dir(dir).join(snapshot_file_name(lsn))).unwrap();
+    // Keep a file at the spoiled name's place too: the list shows 40 and 81.
+}
+
+/// Replaces the snapshot at 80 with one of another journal at the same LSN.
+fn foreign(p: &Path, _dir: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("other");
+    let all: Vec<Entry> = (0..80).map(|i| dead_letter(i + 1)).collect();
+    drop(ingest_with_snapshots(&other, &all, &[80]));
+    let theirs = snapshot::list(&other).unwrap();
+    fs::copy(&theirs.last().unwrap().path, p).unwrap();
+}
