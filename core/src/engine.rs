@@ -14,6 +14,7 @@ use crate::admit::admit;
 use crate::batch::EncodedBatch;
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
+use crate::journal::Durability;
 use crate::journal::storage::Storage;
 use crate::journal::{
     Journal, JournalEnv, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef,
@@ -22,6 +23,7 @@ use crate::journal::{
 use crate::limits::Limits;
 use crate::machine::{Counters, Machine, Outcome, PREFETCH_AHEAD};
 use crate::record::{self, EntryView, encode_entry, read_own};
+use crate::snapshot::policy::{SnapshotPolicy, Snapshotter, Taken};
 use crate::snapshot::{self, Skipped};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
@@ -94,6 +96,12 @@ pub struct Core {
     journal: Journal,
     machine: Machine,
     snapshots: SnapshotUse,
+    policy: SnapshotPolicy,
+    snapshotter: Option<Snapshotter>,
+    /// The newest snapshot known to be written (loaded at open, or taken since).
+    snapshot_lsn: u64,
+    /// The LSN of the last background snapshot asked for.
+    snapshot_asked_lsn: u64,
     scratch: AlignedVec<16>,
     /// Reused by [`Core::ingest`] and [`Core::ingest_raw`].
     batch: EncodedBatch,
@@ -127,6 +135,7 @@ impl Core {
     /// which one and which were skipped.
     pub fn open_with(dir: &Path, opts: JournalOptions, env: JournalEnv) -> Result<Core, CoreError> {
         let (journal, recovery) = Journal::open_with(dir, opts, env)?;
+        snapshot::remove_temporaries(dir)?;
         let last_lsn = journal.last_lsn();
         let (loaded, skipped) = snapshot::load_newest(dir, |h| {
             snapshot_fits(h, last_lsn, journal.link_at(h.lsn)).map(|()| true)
@@ -155,6 +164,10 @@ impl Core {
                 skipped,
                 replayed: last_lsn - from,
             },
+            policy: SnapshotPolicy::OFF,
+            snapshotter: None,
+            snapshot_lsn: from,
+            snapshot_asked_lsn: from,
             scratch: AlignedVec::new(),
             batch: EncodedBatch::new(),
             recovery,
@@ -183,10 +196,71 @@ impl Core {
         self.journal.crash();
     }
 
-    /// What recovery found when the journal was opened.
     /// The snapshot the machine was loaded from at open, and those skipped.
     pub fn snapshots(&self) -> &SnapshotUse {
         &self.snapshots
+    }
+
+    /// Takes snapshots by `policy` from now on: every `every_records` records, off the
+    /// writer (see [`crate::snapshot::policy`]), and at [`Core::close`].
+    pub fn set_snapshot_policy(&mut self, policy: SnapshotPolicy) {
+        self.snapshotter = (policy.every_records > 0)
+            .then(|| Snapshotter::start(self.journal.dir(), policy.keep.max(1)));
+        self.policy = policy;
+    }
+
+    /// Reports of the background snapshots finished since the last call (where each was
+    /// written, or why it failed: a failed snapshot costs a longer restart, never a record).
+    pub fn snapshot_reports(&mut self) -> Vec<Taken> {
+        let reports = self
+            .snapshotter
+            .as_ref()
+            .map_or_else(Vec::new, Snapshotter::finished);
+        self.note_snapshots(&reports);
+        reports
+    }
+
+    fn note_snapshots(&mut self, reports: &[Taken]) {
+        for (_, lsn) in reports.iter().flatten() {
+            self.snapshot_lsn = self.snapshot_lsn.max(*lsn);
+        }
+    }
+
+    /// Asks the snapshot thread for a snapshot once the policy's interval has passed, at the
+    /// last record on disk (durable under `group` and `sync`; written, under `none`).
+    fn maybe_snapshot(&mut self) {
+        let Some(s) = &self.snapshotter else {
+            return;
+        };
+        let target = match self.journal.options().durability {
+            Durability::None => self.machine.lsn,
+            Durability::Group | Durability::Sync => self.journal.durable_lsn(),
+        };
+        if target
+            >= self
+                .snapshot_asked_lsn
+                .saturating_add(self.policy.every_records)
+            && s.ask(target)
+        {
+            self.snapshot_asked_lsn = target;
+        }
+    }
+
+    /// Closes the core cleanly: makes everything durable, waits for a background snapshot
+    /// being taken, and writes one at the end when the policy asks for it. Returns the
+    /// reports of the snapshots taken since the last [`Core::snapshot_reports`].
+    pub fn close(mut self) -> Result<Vec<Taken>, CoreError> {
+        self.flush()?;
+        let mut reports = self
+            .snapshotter
+            .take()
+            .map_or_else(Vec::new, Snapshotter::finish);
+        self.note_snapshots(&reports);
+        let since = self.machine.lsn - self.snapshot_lsn;
+        if since > 0 && since >= self.policy.on_close_min_records {
+            reports.push(Ok(self.snapshot(self.policy.keep)?));
+        }
+        Ok(reports)
     }
 
     /// Writes a snapshot of the machine as it stands (after making the journal durable up
@@ -195,6 +269,7 @@ impl Core {
     /// off the writer: see [`crate::snapshot`]).
     pub fn snapshot(&mut self, keep: usize) -> Result<(PathBuf, u64), CoreError> {
         self.flush()?;
+        debug_assert_eq!(self.journal.durable_lsn(), self.machine.lsn);
         let (lsn, ingest_us, link) = self.journal.last_position();
         debug_assert_eq!(lsn, self.machine.lsn);
         let at = snapshot::Position {
@@ -203,6 +278,7 @@ impl Core {
             link,
         };
         let (path, header) = snapshot::write(self.journal.dir(), &self.machine, at, keep)?;
+        self.snapshot_lsn = header.lsn;
         Ok((path, header.lsn))
     }
 
@@ -345,6 +421,7 @@ impl Core {
 
     fn finish_batch(&mut self, before: Counters, first_lsn: u64) -> Result<BatchReport, CoreError> {
         let durable_lsn = self.journal.commit()?;
+        self.maybe_snapshot();
         let counters = self.machine.counters.since(&before);
         Ok(BatchReport {
             counters,
@@ -357,7 +434,9 @@ impl Core {
     /// Ends a batch of [`Core::submit`] calls: flushes as the durability mode says and returns
     /// the durable LSN (what an acknowledgement may promise).
     pub fn commit(&mut self) -> Result<u64, CoreError> {
-        Ok(self.journal.commit()?)
+        let durable_lsn = self.journal.commit()?;
+        self.maybe_snapshot();
+        Ok(durable_lsn)
     }
 
     /// Makes everything appended so far durable, whatever the mode; returns the durable LSN.
@@ -433,6 +512,87 @@ pub struct Visit<'a> {
 /// snapshot at or before `until` that belongs to the journal, then the records after it.
 pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
     let reader = JournalReader::open(dir)?;
+    replay_from_snapshot(&reader, until)
+}
+
+/// Writes a snapshot of the journal in `dir` at its last record (or at `until`), built
+/// read-only (from the newest snapshot and the records after it), so it runs beside a
+/// writer without stopping it; keeps the newest `keep` snapshots. Returns where the snapshot
+/// was written and what it holds.
+pub fn snapshot_journal(
+    dir: &Path,
+    until: Until,
+    keep: usize,
+) -> Result<(PathBuf, snapshot::format::SnapshotHeader, Replayed), CoreError> {
+    let reader = JournalReader::open(dir)?;
+    let replayed = replay_from_snapshot(&reader, until)?;
+    let lsn = replayed.machine.lsn;
+    let (link, ingest_us) = reader
+        .link_at(lsn)
+        .expect("the reader holds every record it replayed");
+    let at = snapshot::Position {
+        lsn,
+        ingest_us,
+        link,
+    };
+    let (path, header) = snapshot::write(dir, &replayed.machine, at, keep)?;
+    Ok((path, header, replayed))
+}
+
+/// The verdict on one snapshot of `verify_snapshots`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotCheck {
+    pub path: PathBuf,
+    /// The LSN its name gives.
+    pub lsn: u64,
+    /// What is wrong with it; `None`: it holds exactly the machine a replay of the journal to
+    /// its LSN builds.
+    pub problem: Option<String>,
+}
+
+/// Checks every snapshot of the journal in `dir` against a replay of the journal (one replay,
+/// from LSN 1, that passes each snapshot's LSN in turn and uses none of them): its header and
+/// checksums, its place in the chain, and its content, byte for byte against the image of the
+/// replayed machine.
+pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
+    let reader = JournalReader::open(dir)?;
+    let files = snapshot::list(dir).map_err(|e| JournalError::io(dir, e))?;
+    let mut machine = Machine::new();
+    let mut checks = Vec::with_capacity(files.len());
+    for file in files {
+        let problem = (|| -> Result<(), String> {
+            let opened = snapshot::Opened::open(&file).map_err(|e| e.to_string())?;
+            let h = opened.header;
+            snapshot_fits(&h, reader.last_lsn(), reader.link_at(h.lsn))?;
+            opened.load().map_err(|e| e.to_string())?;
+            if h.lsn > machine.lsn {
+                let records = reader
+                    .records_after(machine.lsn)
+                    .expect("the reader holds every record up to its last");
+                replay_records(
+                    records,
+                    h.lsn - machine.lsn,
+                    Until::Lsn(h.lsn),
+                    &mut machine,
+                    |_| {},
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            opened.matches(&machine)
+        })()
+        .err();
+        checks.push(SnapshotCheck {
+            path: file.path,
+            lsn: file.lsn,
+            problem,
+        });
+    }
+    Ok(checks)
+}
+
+/// [`replay`] on an open reader.
+fn replay_from_snapshot(reader: &JournalReader, until: Until) -> Result<Replayed, CoreError> {
+    let dir = reader.dir();
     let last_lsn = reader.last_lsn();
     let (loaded, skipped) = snapshot::load_newest(dir, |h| {
         let within = match until {

@@ -257,7 +257,7 @@ fn with_no_usable_snapshot_the_whole_journal_is_replayed() {
 
 /// A snapshot write stopped at any byte: what it left (a temporary file of that prefix, or,
 /// had the rename come first, the final name holding it) never replaces the snapshot before;
-/// the next write clears the leftover.
+/// the next writer's open clears the leftover.
 #[test]
 fn a_snapshot_write_interrupted_anywhere_leaves_the_previous_one() {
     let tmp = tempfile::tempdir().unwrap();
@@ -293,14 +293,10 @@ fn a_snapshot_write_interrupted_anywhere_leaves_the_previous_one() {
             fs::remove_file(&path).unwrap();
         }
     }
-    // A leftover temporary file is removed by the next write.
-    fs::write(
-        snapshot_dir(&dir).join("00000000000000000080.snap.tmp"),
-        b"x",
-    )
-    .unwrap();
-    let mut core = Core::open(&dir, opts()).unwrap();
-    core.snapshot(8).unwrap();
+    // A leftover temporary file is removed by the next writer's open.
+    let leftover = snapshot_dir(&dir).join("00000000000000000080.snap.1-0.tmp");
+    fs::write(&leftover, b"x").unwrap();
+    drop(Core::open(&dir, opts()).unwrap());
     let names: Vec<String> = fs::read_dir(snapshot_dir(&dir))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -360,4 +356,107 @@ fn foreign(p: &Path, _dir: &Path) {
     drop(ingest_with_snapshots(&other, &all, &[80]));
     let theirs = snapshot::list(&other).unwrap();
     fs::copy(&theirs.last().unwrap().path, p).unwrap();
+}
+
+/// Rewrites the first record of section `tag` of a snapshot at byte `at` of the record,
+/// keeping every checksum valid (a snapshot that reads fine but is not what its journal says).
+fn forge(p: &Path, tag: &str, at: usize) {
+    let mut b = fs::read(p).unwrap();
+    let mut pos = 128;
+    loop {
+        let h = &b[pos..pos + 64];
+        let name = String::from_utf8_lossy(&h[..16])
+            .trim_end_matches('\0')
+            .to_owned();
+        let elem = u32::from_le_bytes(h[16..20].try_into().unwrap()) as usize;
+        let count = u64::from_le_bytes(h[24..32].try_into().unwrap()) as usize;
+        let start = pos + 64;
+        if name == tag {
+            assert!(
+                count > 0 && at < elem,
+                "section {tag} has a record to forge"
+            );
+            b[start + at] ^= 0x01;
+            let crc = crc32c::crc32c(&b[start..start + elem * count]);
+            b[pos + 32..pos + 36].copy_from_slice(&crc.to_le_bytes());
+            let hcrc = crc32c::crc32c(&b[pos..pos + 60]);
+            b[pos + 60..pos + 64].copy_from_slice(&hcrc.to_le_bytes());
+            fs::write(p, b).unwrap();
+            return;
+        }
+        pos = start + (elem * count).next_multiple_of(64);
+    }
+}
+
+/// `verify_snapshots` passes snapshots that hold what a replay builds and names the one whose
+/// content disagrees with its journal though every checksum holds (which opening cannot see).
+#[test]
+fn verify_names_a_snapshot_whose_content_disagrees_with_its_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let (_, files) = journal_with_two_snapshots(&dir);
+    let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|c| c.problem.is_none()), "{checks:?}");
+
+    // The last 4 bytes of a 92-byte shipment record: its weight.
+    forge(&files[1], "shipments", 88);
+    let opened = Core::open(&dir, opts()).unwrap();
+    assert_eq!(opened.snapshots().loaded.as_ref().map(|l| l.1), Some(80));
+    drop(opened);
+    let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
+    assert!(checks[0].problem.is_none());
+    let problem = checks[1].problem.as_deref().expect("the forged one fails");
+    assert!(problem.contains("differs from a replay"), "{problem}");
+
+    // A damaged one fails too, with the reason opening gives.
+    flip(&files[0], 20);
+    let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
+    assert!(
+        checks[0]
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("header checksum")
+    );
+}
+
+/// With a policy, the writer asks for snapshots off its thread as it goes and writes one at
+/// close; the newest `keep` stay, each holds what a replay to its LSN builds, and a reopen
+/// starts from the last one.
+#[test]
+fn a_writer_takes_snapshots_in_the_background_and_at_close() {
+    use waybill_core::snapshot::policy::SnapshotPolicy;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let sync = JournalOptions {
+        durability: Durability::Sync,
+        ..opts()
+    };
+    let mut core = Core::open(&dir, sync.clone()).unwrap();
+    core.set_snapshot_policy(SnapshotPolicy {
+        every_records: 20,
+        on_close_min_records: 1,
+        keep: 3,
+    });
+    let all: Vec<Entry> = (0..150).map(dead_letter).collect();
+    for chunk in all.chunks(5) {
+        core.ingest(chunk, 1_000).unwrap();
+    }
+    let live = seen(core.machine());
+    let reports = core.close().unwrap();
+    assert!(reports.iter().all(Result::is_ok), "{reports:?}");
+    assert_eq!(reports.last().unwrap().as_ref().unwrap().1, 150);
+    let lsns: Vec<u64> = snapshot::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|f| f.lsn)
+        .collect();
+    assert!(lsns.len() <= 3 && lsns.last() == Some(&150), "{lsns:?}");
+    let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
+    assert!(checks.iter().all(|c| c.problem.is_none()), "{checks:?}");
+    let reopened = Core::open(&dir, sync).unwrap();
+    assert_eq!(reopened.snapshots().loaded.as_ref().map(|l| l.1), Some(150));
+    assert_eq!(reopened.snapshots().replayed, 0);
+    assert_eq!(seen(reopened.machine()), live);
 }

@@ -201,9 +201,13 @@ fn section_header(tag: &str, elem_bytes: usize, count: usize, crc: u32) -> [u8; 
     h
 }
 
-/// Writes sections to a file after a header-sized hole; [`Self::finish`] fills the header.
-pub(crate) struct SectionWriter {
-    out: BufWriter<File>,
+/// Where a [`SectionWriter`] writes: a file, or a comparison with a snapshot's bytes.
+pub(crate) trait Sink: Write {}
+impl<W: Write> Sink for W {}
+
+/// Writes sections after a header-sized hole; [`Self::finish`] fills the header.
+pub(crate) struct SectionWriter<'w> {
+    out: Box<dyn Sink + 'w>,
     at_bytes: usize,
     sections: u32,
 }
@@ -212,9 +216,9 @@ pub(crate) struct SectionWriter {
 const WRITE_BUFFER_BYTES: usize = 1 << 20;
 const ZEROS: [u8; SECTION_ALIGN_BYTES] = [0; SECTION_ALIGN_BYTES];
 
-impl SectionWriter {
-    pub(crate) fn new(file: File) -> io::Result<SectionWriter> {
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
+impl<'w> SectionWriter<'w> {
+    /// Sections written into `out`, after a hole for the header.
+    pub(crate) fn new(mut out: Box<dyn Sink + 'w>) -> io::Result<SectionWriter<'w>> {
         out.write_all(&[0u8; HEADER_BYTES])?;
         Ok(SectionWriter {
             out,
@@ -255,26 +259,68 @@ impl SectionWriter {
         self.parts(tag, std::iter::once(items))
     }
 
-    /// Writes the header (at offset 0) and returns the file, written but not synced.
+    /// Ends the body: the header that goes at offset 0 of what was written.
     pub(crate) fn finish(
-        self,
+        mut self,
         lsn: u64,
         ingest_us: i64,
         link: Link,
-        journal_version: u32,
-    ) -> io::Result<(File, SnapshotHeader)> {
-        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
-        let end = file.stream_position()?;
-        debug_assert_eq!(end, self.at_bytes as u64);
-        let header = SnapshotHeader {
+    ) -> io::Result<SnapshotHeader> {
+        self.out.flush()?;
+        Ok(SnapshotHeader {
             lsn,
             ingest_us,
             link,
             sections: self.sections,
-            file_bytes: end,
-        };
-        file.write_all_at(&header.encode(journal_version), 0)?;
-        Ok((file, header))
+            file_bytes: self.at_bytes as u64,
+        })
+    }
+}
+
+/// Writes a snapshot file: `body` writes the sections, then the header goes at offset 0.
+/// Written, not synced.
+pub(crate) fn write_file(
+    file: &File,
+    journal_version: u32,
+    body: impl FnOnce(&mut SectionWriter<'_>) -> io::Result<(u64, i64, Link)>,
+) -> io::Result<SnapshotHeader> {
+    let out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
+    let mut w = SectionWriter::new(Box::new(out))?;
+    let (lsn, ingest_us, link) = body(&mut w)?;
+    let header = w.finish(lsn, ingest_us, link)?;
+    let mut f = file;
+    debug_assert_eq!(f.stream_position()?, header.file_bytes);
+    file.write_all_at(&header.encode(journal_version), 0)?;
+    Ok(header)
+}
+
+/// A sink that compares what is written with `expected` from its start (past the header,
+/// which the writer leaves as a hole), remembering the first offset that differs or where
+/// `expected` ended early.
+pub(crate) struct Compare<'a> {
+    pub expected: &'a [u8],
+    pub at: usize,
+    pub first_diff: Option<usize>,
+}
+
+impl Write for Compare<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.first_diff.is_none() {
+            let have = self.expected.get(self.at..).unwrap_or(&[]);
+            let n = have.len().min(buf.len());
+            let from = HEADER_BYTES.saturating_sub(self.at).min(n);
+            if let Some(i) = (from..n).find(|&i| have[i] != buf[i]) {
+                self.first_diff = Some(self.at + i);
+            } else if n < buf.len() {
+                self.first_diff = Some(self.at + n);
+            }
+        }
+        self.at += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

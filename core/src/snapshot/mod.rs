@@ -12,13 +12,14 @@
 //! Loading it and stepping the records after its LSN is therefore stepping the whole journal:
 //! the same views, digest, counters, gaps and dead letters, bit for bit.
 //!
-//! Written atomically: into `<name>.tmp`, synced, renamed into place, and the directory
-//! synced; a crash at any point leaves the previous snapshots and at most a temporary file,
-//! which the next write or open removes. A snapshot that cannot be read (damaged, cut off,
+//! Written atomically: into `<name>.<pid>-<n>.tmp`, synced, renamed into place, and the
+//! directory synced; a crash at any point leaves the previous snapshots and at most a
+//! temporary file, which the next writer's open removes. A snapshot that cannot be read (damaged, cut off,
 //! of another format or history) is skipped with a warning naming it, and the next older one
 //! (or a full replay) is used instead.
 
 pub mod format;
+pub mod policy;
 
 use std::fs::{self, File};
 use std::io;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::journal::chain::Link;
 use crate::journal::segment::FORMAT_VERSION;
 use crate::machine::Machine;
-use format::{SectionReader, SectionWriter, SnapshotDefect, SnapshotHeader};
+use format::{Compare, SectionReader, SectionWriter, SnapshotDefect, SnapshotHeader};
 
 /// The directory of a journal's snapshots, inside the journal directory.
 pub const SNAPSHOT_DIR_NAME: &str = "snapshots";
@@ -131,17 +132,21 @@ pub fn write(
         fs::create_dir_all(&dir).map_err(|e| SnapshotError::io(&dir, e))?;
         fsync_dir(journal_dir)?;
     }
-    remove_temporaries(&dir)?;
     let path = dir.join(snapshot_file_name(at.lsn));
-    let tmp = path.with_extension(format!("{SNAPSHOT_EXTENSION}.tmp"));
+    // Unique per writing thread, so two writers (a background snapshot and `waybill
+    // snapshot`) never write into each other's file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!(
+        "{SNAPSHOT_EXTENSION}.{}-{n}.tmp",
+        std::process::id()
+    ));
     let file = File::create(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
-    let written = (|| {
-        let mut w = SectionWriter::new(file)?;
-        machine.write_image(&mut w)?;
-        let (file, header) = w.finish(at.lsn, at.ingest_us, at.link, FORMAT_VERSION)?;
-        file.sync_all()?;
-        Ok(header)
-    })();
+    let written = format::write_file(&file, FORMAT_VERSION, |w| {
+        machine.write_image(w)?;
+        Ok((at.lsn, at.ingest_us, at.link))
+    })
+    .and_then(|header| file.sync_all().map(|()| header));
     let header = written.map_err(|e| SnapshotError::io(&tmp, e))?;
     fs::rename(&tmp, &path).map_err(|e| SnapshotError::io(&path, e))?;
     fsync_dir(&dir)?;
@@ -172,11 +177,18 @@ fn fsync_dir(dir: &Path) -> Result<(), SnapshotError> {
         .map_err(|e| SnapshotError::io(dir, e))
 }
 
-/// Removes what an interrupted write left (`*.snap.tmp`).
-fn remove_temporaries(dir: &Path) -> Result<(), SnapshotError> {
-    let entries = fs::read_dir(dir).map_err(|e| SnapshotError::io(dir, e))?;
+/// Removes what interrupted writes left (`*.tmp` in the snapshot directory). Called by a
+/// writer at open, under the journal's lock (a snapshot being written by `waybill snapshot`
+/// at that moment fails and can be taken again).
+pub fn remove_temporaries(journal_dir: &Path) -> Result<(), SnapshotError> {
+    let dir = snapshot_dir(journal_dir);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(SnapshotError::io(&dir, e)),
+    };
     for entry in entries {
-        let path = entry.map_err(|e| SnapshotError::io(dir, e))?.path();
+        let path = entry.map_err(|e| SnapshotError::io(&dir, e))?.path();
         if path.extension().is_some_and(|e| e == "tmp") {
             fs::remove_file(&path).map_err(|e| SnapshotError::io(&path, e))?;
         }
@@ -225,6 +237,42 @@ impl Opened {
             path: self.path.clone(),
             defect,
         })
+    }
+
+    /// Checks that the snapshot holds exactly `machine` (rebuilt by a replay of the journal
+    /// up to the snapshot's LSN): writes its image into a comparison with the file's bytes.
+    /// `Err` names the first byte that differs.
+    pub fn matches(&self, machine: &Machine) -> Result<(), String> {
+        if machine.lsn() != self.header.lsn {
+            return Err(format!(
+                "the journal reaches lsn {}, the snapshot is at {}",
+                machine.lsn(),
+                self.header.lsn
+            ));
+        }
+        let mut cmp = Compare {
+            expected: &self.map[..],
+            at: 0,
+            first_diff: None,
+        };
+        (|| {
+            let mut w = SectionWriter::new(Box::new(&mut cmp))?;
+            machine.write_image(&mut w)?;
+            w.finish(self.header.lsn, self.header.ingest_us, self.header.link)
+        })()
+        .map_err(|e| format!("cannot compare: {e}"))?;
+        let differs = match cmp.first_diff {
+            Some(at) => Some(at),
+            None if cmp.at != self.map.len() => Some(cmp.at.min(self.map.len())),
+            None => None,
+        };
+        match differs {
+            None => Ok(()),
+            Some(at) => Err(format!(
+                "its content differs from a replay of the journal to lsn {} (first at byte {at})",
+                self.header.lsn
+            )),
+        }
     }
 
     /// Where the snapshot stands.
