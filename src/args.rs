@@ -31,6 +31,8 @@ pub enum Command {
     Journal(JournalCommand),
     /// Dead-lettered events with their reasons and raw bytes.
     DeadLetters(DeadLettersArgs),
+    /// Write a snapshot of the state at the journal's last record, so that opening replays only the records after it; runs beside a writer without stopping it.
+    Snapshot(SnapshotArgs),
     /// The scenario simulator: run a scenario through the core, or export its event stream.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -153,6 +155,12 @@ pub struct IngestArgs {
     /// Print one JSON line per durable step (lsn, durable_lsn, counters) as ingest goes, then the counters as JSON.
     #[arg(long)]
     pub progress_json: bool,
+    /// Write a snapshot (off the writer) every N records, so a restart replays at most about N; 0: none while ingesting.
+    #[arg(long, default_value_t = waybill_core::snapshot::policy::SNAPSHOT_EVERY_RECORDS_DEFAULT, value_name = "N")]
+    pub snapshot_every: u64,
+    /// At the end, write a snapshot when at least N records were appended since the last one.
+    #[arg(long, default_value_t = waybill_core::snapshot::policy::SNAPSHOT_ON_CLOSE_MIN_RECORDS_DEFAULT, value_name = "N")]
+    pub snapshot_at_close_min: u64,
     /// Lower a capacity limit for this run (repeatable), e.g. `--limit sources=1000`: a batch that could go past it is refused (exit 3). Names and defaults: docs/limits.md.
     #[arg(long = "limit", value_name = "NAME=N")]
     pub limits: Vec<String>,
@@ -213,6 +221,9 @@ pub struct VerifyArgs {
     /// checks still cover the whole journal. Fails when the journal holds fewer records.
     #[arg(long, value_name = "N")]
     pub at_lsn: Option<u64>,
+    /// Also check every snapshot against a replay of the journal up to its LSN, byte for byte; exit 1 naming the first snapshot that differs or cannot be read.
+    #[arg(long)]
+    pub snapshots: bool,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -229,6 +240,18 @@ pub struct DumpArgs {
     #[arg(long, value_name = "K")]
     pub limit: Option<u64>,
     /// One JSON line per record, lossless (raw bytes that are not UTF-8 as raw_base64).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// Snapshots to keep: the newest K (older ones are removed once this one is written).
+    #[arg(long, default_value_t = 2, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub keep: u64,
+    /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
 }

@@ -15,6 +15,7 @@ use crate::batch::EncodedBatch;
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
 use crate::journal::Durability;
+use crate::journal::chain::Link;
 use crate::journal::storage::Storage;
 use crate::journal::{
     Journal, JournalEnv, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef,
@@ -134,12 +135,14 @@ impl Core {
     /// (see [`crate::snapshot`]), then steps the records after it; [`Core::snapshots`] says
     /// which one and which were skipped.
     pub fn open_with(dir: &Path, opts: JournalOptions, env: JournalEnv) -> Result<Core, CoreError> {
-        let (journal, recovery) = Journal::open_with(dir, opts, env)?;
+        let ((journal, recovery), loaded, skipped) = with_newest_snapshot(
+            dir,
+            |_| true,
+            |after| Ok(Journal::open_after(dir, opts.clone(), env.clone(), after)?),
+            |(j, _), h| snapshot_fits(h, j.last_lsn(), j.link_at(h.lsn)),
+        )?;
         snapshot::remove_temporaries(dir)?;
         let last_lsn = journal.last_lsn();
-        let (loaded, skipped) = snapshot::load_newest(dir, |h| {
-            snapshot_fits(h, last_lsn, journal.link_at(h.lsn)).map(|()| true)
-        });
         let (mut machine, loaded) = match loaded {
             Some((m, at, path)) => (m, Some((path, at.lsn))),
             None => (Machine::new(), None),
@@ -511,8 +514,7 @@ pub struct Visit<'a> {
 /// Rebuilds the machine from the journal in `dir`, read-only, up to `until`: from the newest
 /// snapshot at or before `until` that belongs to the journal, then the records after it.
 pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
-    let reader = JournalReader::open(dir)?;
-    replay_from_snapshot(&reader, until)
+    replay_from_snapshot(dir, until, false).map(|(r, _)| r)
 }
 
 /// Writes a snapshot of the journal in `dir` at its last record (or at `until`), built
@@ -524,12 +526,8 @@ pub fn snapshot_journal(
     until: Until,
     keep: usize,
 ) -> Result<(PathBuf, snapshot::format::SnapshotHeader, Replayed), CoreError> {
-    let reader = JournalReader::open(dir)?;
-    let replayed = replay_from_snapshot(&reader, until)?;
+    let (replayed, (link, ingest_us)) = replay_at(dir, until)?;
     let lsn = replayed.machine.lsn;
-    let (link, ingest_us) = reader
-        .link_at(lsn)
-        .expect("the reader holds every record it replayed");
     let at = snapshot::Position {
         lsn,
         ingest_us,
@@ -590,21 +588,90 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
     Ok(checks)
 }
 
-/// [`replay`] on an open reader.
-fn replay_from_snapshot(reader: &JournalReader, until: Until) -> Result<Replayed, CoreError> {
-    let dir = reader.dir();
-    let last_lsn = reader.last_lsn();
-    let (loaded, skipped) = snapshot::load_newest(dir, |h| {
-        let within = match until {
+/// The newest snapshot of the journal in `dir` that is `wanted` (within a replay's bound),
+/// `fits` the journal or reader that `open` gives for it (opened from the snapshot's segment
+/// on, so nothing before it is read) and loads, with that journal; snapshots that do not are
+/// skipped with the reason. Without one, `open(None)`: the whole journal.
+#[allow(clippy::type_complexity)]
+fn with_newest_snapshot<J>(
+    dir: &Path,
+    wanted: impl Fn(&snapshot::format::SnapshotHeader) -> bool,
+    mut open: impl FnMut(Option<u64>) -> Result<J, CoreError>,
+    fits: impl Fn(&J, &snapshot::format::SnapshotHeader) -> Result<(), String>,
+) -> Result<
+    (
+        J,
+        Option<(Machine, snapshot::Position, PathBuf)>,
+        Vec<Skipped>,
+    ),
+    CoreError,
+> {
+    let mut skipped = Vec::new();
+    let files = snapshot::list(dir).unwrap_or_else(|e| {
+        skipped.push(Skipped {
+            path: snapshot::snapshot_dir(dir),
+            why: format!("cannot list the snapshots in {}: {e}", dir.display()),
+        });
+        Vec::new()
+    });
+    let skip = |path: &Path, e: snapshot::SnapshotError| Skipped {
+        path: path.to_owned(),
+        why: e.to_string(),
+    };
+    for file in files.iter().rev() {
+        let opened = match snapshot::Opened::open(file) {
+            Ok(o) if wanted(&o.header) => o,
+            Ok(_) => continue,
+            Err(e) => {
+                skipped.push(skip(&file.path, e));
+                continue;
+            }
+        };
+        let journal = open(Some(opened.header.lsn))?;
+        let loaded = fits(&journal, &opened.header)
+            .map_err(|why| snapshot::SnapshotError::Defect {
+                path: file.path.clone(),
+                defect: snapshot::format::defect(0, why),
+            })
+            .and_then(|()| opened.load());
+        match loaded {
+            Ok(m) => {
+                return Ok((
+                    journal,
+                    Some((m, opened.position(), file.path.clone())),
+                    skipped,
+                ));
+            }
+            Err(e) => skipped.push(skip(&file.path, e)),
+        }
+    }
+    Ok((open(None)?, None, skipped))
+}
+
+/// [`replay`], and where the machine stands in the journal: the chain link and ingest time of
+/// the record at its LSN (what a snapshot of it records).
+fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, (Link, i64)), CoreError> {
+    replay_from_snapshot(dir, until, true).map(|(r, at)| (r, at.expect("asked for")))
+}
+
+/// [`replay`] on a reader opened from the newest snapshot at or before `until`; with `locate`,
+/// also the link and ingest time of the record at the LSN reached.
+fn replay_from_snapshot(
+    dir: &Path,
+    until: Until,
+    locate: bool,
+) -> Result<(Replayed, Option<(Link, i64)>), CoreError> {
+    let (reader, loaded, skipped) = with_newest_snapshot(
+        dir,
+        |h| match until {
             Until::End => true,
             Until::Lsn(n) => h.lsn <= n,
             Until::IngestTime(t) => h.lsn == 0 || h.ingest_us <= t,
-        };
-        match within {
-            true => snapshot_fits(h, last_lsn, reader.link_at(h.lsn)).map(|()| true),
-            false => Ok(false),
-        }
-    });
+        },
+        |after| Ok(JournalReader::open_after(dir, after)?),
+        |r, h| snapshot_fits(h, r.last_lsn(), r.link_at(h.lsn)),
+    )?;
+    let last_lsn = reader.last_lsn();
     let (mut machine, last_ingest_us, loaded) = match loaded {
         Some((m, at, path)) => (
             m,
@@ -618,7 +685,15 @@ fn replay_from_snapshot(reader: &JournalReader, until: Until) -> Result<Replayed
         .records_after(from)
         .expect("a snapshot is only loaded at a record the journal holds");
     let tail_ingest_us = replay_records(records, last_lsn - from, until, &mut machine, |_| {})?;
-    Ok(Replayed {
+    let at = match locate {
+        true => Some(
+            reader
+                .link_at(machine.lsn)
+                .expect("the reader holds every record it replayed"),
+        ),
+        false => None,
+    };
+    let replayed = Replayed {
         snapshots: SnapshotUse {
             loaded,
             skipped,
@@ -627,7 +702,8 @@ fn replay_from_snapshot(reader: &JournalReader, until: Until) -> Result<Replayed
         machine,
         last_ingest_us: tail_ingest_us.or(last_ingest_us),
         torn_tail: reader.torn_tail().cloned(),
-    })
+    };
+    Ok((replayed, at))
 }
 
 /// Like [`replay`], calling `visit` for every record after it is applied, in LSN order.

@@ -460,3 +460,47 @@ fn a_writer_takes_snapshots_in_the_background_and_at_close() {
     assert_eq!(reopened.snapshots().replayed, 0);
     assert_eq!(seen(reopened.machine()), live);
 }
+
+/// Opening from a snapshot reads only the segments from the one holding the record after it:
+/// damage in an older segment does not stop an open that does not need it (while `verify`,
+/// which reads everything, names it), and the state is the full replay's.
+#[test]
+fn opening_from_a_snapshot_reads_no_segment_before_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let all: Vec<Entry> = (0..3_000).map(dead_letter).collect();
+    let core = ingest_with_snapshots(&dir, &all, &[2_500]);
+    let live = seen(core.machine());
+    drop(core);
+    let segments: Vec<PathBuf> = {
+        let mut s: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+            .collect();
+        s.sort();
+        s
+    };
+    assert!(segments.len() >= 5, "{} segments", segments.len());
+
+    let core = Core::open(&dir, opts()).unwrap();
+    assert_eq!(core.snapshots().loaded.as_ref().map(|l| l.1), Some(2_500));
+    assert!((core.recovery().segments as usize) < segments.len() / 2);
+    assert_eq!(seen(core.machine()), live);
+    drop(core);
+
+    // A byte of a record in the first segment changes: only what reads it notices.
+    flip(&segments[0], 4_096 + 100);
+    let core = Core::open(&dir, opts()).unwrap();
+    assert_eq!(seen(core.machine()), live);
+    drop(core);
+    assert_eq!(seen(&replay(&dir, Until::End).unwrap().machine), live);
+    assert!(
+        replay_with(&dir, Until::End, |_| {}).is_err(),
+        "a full replay reads it"
+    );
+    assert!(
+        replay(&dir, Until::Lsn(2_000)).is_err(),
+        "so does a replay before the snapshot"
+    );
+}

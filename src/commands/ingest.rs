@@ -24,6 +24,7 @@ use waybill_core::journal::{
 use waybill_core::limits::Limits;
 use waybill_core::machine::Counters;
 use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
+use waybill_core::snapshot::policy::SnapshotPolicy;
 
 /// Decoder threads. Decoding is most of the work of JSONL ingest; two use both cores of a
 /// small machine while the writer's share stays small.
@@ -55,10 +56,23 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
     if let Some(t) = &core.recovery().torn_tail {
         eprintln!("waybill: recovered: {t}");
     }
+    super::warn_skipped(&core.snapshots().skipped);
+    core.set_snapshot_policy(SnapshotPolicy {
+        every_records: a.snapshot_every,
+        on_close_min_records: a.snapshot_at_close_min,
+        ..SnapshotPolicy::default()
+    });
     let mut out = Out::new();
     let (total, durable_lsn) = stream(input, &mut core, &mut out, a.progress_json)?;
     print_result(&mut out, &a, &core, &total, durable_lsn)?;
     out.flush()?;
+    for taken in core.close()? {
+        match taken {
+            Ok((path, lsn)) => eprintln!("waybill: snapshot at lsn {lsn}: {}", path.display()),
+            // The records are durable; only the next restart replays more.
+            Err(e) => eprintln!("waybill: warning: a snapshot failed: {e}"),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,7 +7,7 @@ use crate::output::{self, Out, escape, escape_bytes};
 use serde_json::{Map, Value, json};
 use std::process::ExitCode;
 use waybill_core::encode::event_to_json;
-use waybill_core::engine::{Until, Visit};
+use waybill_core::engine::{self, Until, Visit};
 use waybill_core::event::Event;
 use waybill_core::journal;
 use waybill_core::record::{self, EntryView};
@@ -22,6 +22,10 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| format!("payload is not a valid entry: {e}"))
     };
     let report = journal::verify_at(dir, a.at_lsn, &mut check)?;
+    let snapshots = match a.snapshots {
+        true => Some(engine::verify_snapshots(dir)?),
+        false => None,
+    };
     let head = hex(&report.head_link);
     let content = hex(&report.content_digest);
     let durable_head = hex(&report.durable.link);
@@ -39,6 +43,21 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             "durable_head_link": durable_head,
             "torn_tail": report.torn_tail.as_ref().map(|t| t.to_string()),
         });
+        let mut v = v;
+        if let Some(checks) = &snapshots {
+            v["snapshots"] = checks
+                .iter()
+                .map(|c| {
+                    json!({
+                        "path": c.path.display().to_string(),
+                        "lsn": c.lsn,
+                        "ok": c.problem.is_none(),
+                        "problem": c.problem,
+                    })
+                })
+                .collect();
+            v["ok"] = json!(checks.iter().all(|c| c.problem.is_none()));
+        }
         out.line(v)?;
     } else {
         out.line(format_args!(
@@ -58,8 +77,29 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
                 "note: {t} (cut when a writer next opens the journal)"
             ))?;
         }
+        for c in snapshots.iter().flatten() {
+            match &c.problem {
+                None => out.line(format_args!(
+                    "snapshot {}: ok (equals a replay to lsn {})",
+                    c.path.display(),
+                    c.lsn
+                ))?,
+                Some(p) => out.line(format_args!("snapshot {}: BAD: {p}", c.path.display()))?,
+            }
+        }
+        if snapshots.as_ref().is_some_and(Vec::is_empty) {
+            out.line("no snapshots")?;
+        }
     }
     out.flush()?;
+    let bad = snapshots.iter().flatten().find(|c| c.problem.is_some());
+    if let Some(c) = bad {
+        return Err(CliError::Check(format!(
+            "snapshot {} does not match its journal: {}",
+            c.path.display(),
+            c.problem.as_deref().unwrap_or_default()
+        )));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

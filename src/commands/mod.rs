@@ -6,6 +6,7 @@ mod history;
 mod ingest;
 mod journal;
 mod sim;
+mod snapshot;
 mod state;
 
 use crate::args::{Cli, Command, JournalCommand, SimCommand};
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Journal(JournalCommand::Verify(a)) => journal::verify(a),
         Command::Journal(JournalCommand::Dump(a)) => journal::dump(a),
         Command::DeadLetters(a) => dead_letters::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
@@ -40,19 +42,37 @@ pub fn check_journal_dir(dir: &Path) -> Result<(), CliError> {
     }
 }
 
+/// Replays the journal read-only from its newest usable snapshot (warning about those
+/// skipped), turning a missing journal into a clear usage error.
+pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CliError> {
+    let r = engine::replay(dir, until)?;
+    note_replayed(&r);
+    Ok(r)
+}
+
+/// Warnings about what a replay found: snapshots skipped, a torn tail.
+fn note_replayed(r: &Replayed) {
+    warn_skipped(&r.snapshots.skipped);
+    if let Some(t) = &r.torn_tail {
+        eprintln!("waybill: note: {t} (cut when a writer next opens the journal)");
+    }
+}
+
+/// One warning per snapshot passed over (the state is still right: an older snapshot or a
+/// longer replay stood in).
+pub fn warn_skipped(skipped: &[waybill_core::snapshot::Skipped]) {
+    for s in skipped {
+        eprintln!("waybill: warning: skipped {}", s.why);
+    }
+}
+
 /// Replays the journal read-only, turning a missing journal into a clear usage error.
 pub fn replay_with(
     dir: &Path,
     until: Until,
     visit: impl FnMut(&engine::Visit<'_>),
 ) -> Result<Replayed, CliError> {
-    match engine::replay_with(dir, until, visit) {
-        Ok(r) => {
-            if let Some(t) = &r.torn_tail {
-                eprintln!("waybill: note: {t} (cut when a writer next opens the journal)");
-            }
-            Ok(r)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let r = engine::replay_with(dir, until, visit)?;
+    note_replayed(&r);
+    Ok(r)
 }

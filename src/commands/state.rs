@@ -1,6 +1,6 @@
 //! `waybill state`: the summary, one shipment, or every shipment; now or at a point in time.
 
-use super::{check_journal_dir, replay_with};
+use super::{check_journal_dir, replay};
 use crate::args::{PointInTime, StateArgs};
 use crate::error::CliError;
 use crate::output::{self, Out, escape};
@@ -37,7 +37,7 @@ pub fn run(a: StateArgs) -> Result<ExitCode, CliError> {
     let dir = &a.journal.journal;
     check_journal_dir(dir)?;
     let until = until(&a.at)?;
-    let replayed = replay_with(dir, until, |_| {})?;
+    let replayed = replay(dir, until)?;
     check_reached(until, &replayed)?;
     let m = &replayed.machine;
     let mut out = Out::new();

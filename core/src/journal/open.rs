@@ -151,23 +151,44 @@ impl Journal {
         opts: JournalOptions,
         env: JournalEnv,
     ) -> Result<(Journal, Recovery), JournalError> {
+        Journal::open_after(dir, opts, env, None)
+    }
+
+    /// [`Self::open_with`] for a caller that needs no record at or before LSN `after` (it
+    /// holds the state there, from a snapshot): the segments wholly before the one holding
+    /// record `after + 1` are neither opened, mapped nor checked, so opening costs what the
+    /// records from there cost, not what the journal's length does. [`Self::records_after`]
+    /// and [`Self::link_at`] answer from that segment on. `None`: every segment.
+    pub fn open_after(
+        dir: &Path,
+        opts: JournalOptions,
+        env: JournalEnv,
+        after: Option<u64>,
+    ) -> Result<(Journal, Recovery), JournalError> {
         check_options(&opts)?;
         prepare_dir(dir)?;
         let lock_file = lock_dir(dir)?;
         segment::remove_temporaries(dir)?;
         let storage = &*env.storage;
         let (mut marker, listed) = marker_and_segments(dir, &opts, &env)?;
-        let opened = open_segments(&listed)?;
+        let start = after.and_then(|lsn| segment::start_for(&listed, lsn));
+        let listed = &listed[start.as_ref().map_or(0, |(k, _)| *k)..];
+        let opened = open_segments(listed)?;
         let maps: Vec<(u64, &[u8])> = opened.iter().map(|(i, o)| (*i, &o.map[..])).collect();
         let views = recovery::views(&maps);
-        let scan = recovery::scan(&views, marker.current(), None);
+        let scan = recovery::scan(
+            &views,
+            marker.current(),
+            start.as_ref().map(|(_, h)| h),
+            None,
+        );
         if let Some(d) = &scan.damage {
             return Err(d.to_error());
         }
         let torn_tail = scan.torn_tail(&views);
         drop(views);
         drop(maps);
-        let mut segs = cut_tail(dir, storage, &listed, opened, &scan)?;
+        let mut segs = cut_tail(dir, storage, listed, opened, &scan)?;
         for seg in &mut segs {
             seg.flush(dir, storage)?;
         }

@@ -154,8 +154,12 @@ pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
     None
 }
 
-/// Maps the segment files of `dir` read-only. `NoJournal` when there are none.
-pub(crate) fn map_segments(dir: &Path) -> Result<Vec<(u64, Mmap)>, JournalError> {
+/// Maps the segment files of `dir` read-only (from the one a scan needing no record at or
+/// before `after` starts at, with its header). `NoJournal` when there are none.
+pub(crate) fn map_segments(
+    dir: &Path,
+    after: Option<u64>,
+) -> Result<(Segments, Option<segment::SegmentHeader>), JournalError> {
     if !dir.is_dir() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
@@ -163,15 +167,17 @@ pub(crate) fn map_segments(dir: &Path) -> Result<Vec<(u64, Mmap)>, JournalError>
     if listed.is_empty() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
-    let mut maps = Vec::with_capacity(listed.len());
-    for (index, path) in listed {
+    let start = after.and_then(|lsn| segment::start_for(&listed, lsn));
+    let from = start.as_ref().map_or(0, |(k, _)| *k);
+    let mut maps = Vec::with_capacity(listed.len() - from);
+    for (index, path) in listed.into_iter().skip(from) {
         let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
         // SAFETY: segment files are never truncated or shrunk while a journal exists (the
         // writer only appends into preallocated space and zeroes torn tails in place).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| JournalError::io(&path, e))?;
         maps.push((index, map));
     }
-    Ok(maps)
+    Ok((maps, start.map(|(_, h)| h)))
 }
 
 /// Mapped segment files with their indexes, in order.
@@ -180,16 +186,27 @@ pub(crate) type Segments = Vec<(u64, Mmap)>;
 /// Reads the durable marker, then maps the segments (in that order, so that every record the
 /// marker promises is in the page cache when mapped, even with a live writer). A marker that is
 /// missing or unreadable is returned as damage, for the caller to report.
+/// With `after`, only the segments from the one a scan needing no record at or before it
+/// starts at (whose header is returned).
 pub(crate) fn map_with_marker(
     dir: &Path,
-) -> Result<(Segments, Result<Durable, Damage>), JournalError> {
+    after: Option<u64>,
+) -> Result<MappedJournal, JournalError> {
     if !dir.is_dir() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
     let durable = marker::read(dir)?;
-    let maps = map_segments(dir)?;
-    Ok((maps, durable))
+    let (maps, start) = map_segments(dir, after)?;
+    Ok((maps, durable, start))
 }
+
+/// Mapped segments, the durable marker (or why it cannot be read), and the header of the first
+/// mapped segment when the mapping starts past the first.
+pub(crate) type MappedJournal = (
+    Segments,
+    Result<Durable, Damage>,
+    Option<segment::SegmentHeader>,
+);
 
 /// Read-only view of a journal: takes no lock, never modifies files, works with or without a
 /// writer. It sees the journal as it was when opened (reopen to see later records).
@@ -208,10 +225,17 @@ impl JournalReader {
     /// Damage does not fail the open: [`JournalReader::records`] yields the records before it,
     /// then the error.
     pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
-        let (maps, durable) = map_with_marker(dir)?;
+        JournalReader::open_after(dir, None)
+    }
+
+    /// [`Self::open`] for a reader that needs no record at or before LSN `after`: the
+    /// segments wholly before the one holding record `after + 1` are neither mapped nor
+    /// checked, and [`Self::records`] starts at that segment. `None`: every segment.
+    pub fn open_after(dir: &Path, after: Option<u64>) -> Result<JournalReader, JournalError> {
+        let (maps, durable, start) = map_with_marker(dir, after)?;
         let views = recovery::views(&maps);
         let scan = match durable {
-            Ok(durable) => recovery::scan(&views, durable, None),
+            Ok(durable) => recovery::scan(&views, durable, start.as_ref(), None),
             Err(damage) => recovery::Scan::damaged(damage),
         };
         let torn_tail = scan.torn_tail(&views);

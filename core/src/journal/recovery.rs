@@ -61,6 +61,8 @@ pub(crate) struct Scan {
     /// Number of segment files after the kept ones that hold no records and go with the tail.
     pub dropped: usize,
     pub damage: Option<Damage>,
+    /// Index of the first segment scanned (0 unless the scan started later).
+    pub first_index: u64,
 }
 
 impl Scan {
@@ -244,9 +246,13 @@ const PARALLEL_SCAN_MIN_SEGMENTS: usize = 2;
 /// kernel may have written a later page and lost an earlier one), and every later segment goes
 /// with it. A journal that ends, or whose chain disagrees with the marker, at or below the
 /// durable LSN is damaged too.
+///
+/// `start` begins the scan at a segment other than the first (`views` then start there): the
+/// records before it are neither read nor checked, the chain starts from its header's link.
 pub(crate) fn scan(
     views: &[SegView<'_>],
     durable: Durable,
+    start: Option<&SegmentHeader>,
     mut on_record: Option<OnRecord<'_>>,
 ) -> Scan {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -256,7 +262,14 @@ pub(crate) fn scan(
     } else {
         Vec::new()
     };
-    let mut s = Scan::fresh(0, GENESIS_LINK);
+    let mut s = match start {
+        Some(h) => Scan {
+            first_index: h.index,
+            ..Scan::fresh(h.first_lsn - 1, h.prev_link)
+        },
+        None => Scan::fresh(0, GENESIS_LINK),
+    };
+    debug_assert!(start.is_none_or(|h| views.first().is_some_and(|v| v.index == h.index)));
     for (i, view) in views.iter().enumerate() {
         let Some(header) = s.begin(i, view, durable, views.len()) else {
             return s;
@@ -299,6 +312,7 @@ impl Scan {
             torn: None,
             dropped: 0,
             damage: None,
+            first_index: 0,
         }
     }
 
@@ -316,11 +330,12 @@ impl Scan {
         // syncs neither its header nor its name: the next flush does) or not continue the
         // previous one (records lost at its end): none of it durable, a torn tail.
         let torn_from_here = i > 0 && expect_lsn > durable.lsn;
-        if view.index != i as u64 {
+        let index = self.first_index + i as u64;
+        if view.index != index {
             if torn_from_here {
                 self.cut_after(i - 1, expect_lsn, views);
             } else {
-                self.damage = Some(damage(i as u64, 0, expect_lsn, "segment file missing"));
+                self.damage = Some(damage(index, 0, expect_lsn, "segment file missing"));
             }
             return None;
         }

@@ -166,6 +166,25 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
     Ok(out)
 }
 
+/// Where a scan that needs no record before LSN `after + 1` may start: the position in
+/// `listed` of the last segment whose header says it starts at or before that record, with
+/// that header (`None`: start at the first segment). A header that cannot be read ends the
+/// search at the first segment, so the scan itself reports what is wrong with it.
+pub(crate) fn start_for(listed: &[(u64, PathBuf)], after: u64) -> Option<(usize, SegmentHeader)> {
+    for (k, (_, path)) in listed.iter().enumerate().rev() {
+        let mut h = [0u8; SEGMENT_HEADER_BYTES];
+        let read = File::open(path).and_then(|f| {
+            use std::os::unix::fs::FileExt;
+            f.read_exact_at(&mut h, 0)
+        });
+        let header = read.ok().and_then(|()| SegmentHeader::decode(&h).ok())?;
+        if header.first_lsn <= after.saturating_add(1) {
+            return (k > 0).then_some((k, header));
+        }
+    }
+    None
+}
+
 /// Removes segment files a crash left half-created.
 pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), JournalError> {
     let entries = fs::read_dir(dir).map_err(|e| JournalError::io(dir, e))?;

@@ -73,7 +73,7 @@ pub fn verify_at(
     anchor_lsn: Option<u64>,
     check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
-    let (maps, durable) = map_with_marker(dir)?;
+    let (maps, durable, _) = map_with_marker(dir, None)?;
     let durable = durable.map_err(|d| d.to_error())?;
     let views = recovery::views(&maps);
     let upto = anchor_lsn.unwrap_or(u64::MAX);
@@ -88,7 +88,7 @@ pub fn verify_at(
         }
         Ok(())
     };
-    let scan = recovery::scan(&views, durable, Some(&mut on_record));
+    let scan = recovery::scan(&views, durable, None, Some(&mut on_record));
     if let Some(d) = &scan.damage {
         return Err(d.to_error());
     }

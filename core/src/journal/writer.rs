@@ -596,8 +596,8 @@ mod tests {
             jb.flush().unwrap();
         }
         let (ma, mb) = (
-            map_segments(a.path()).unwrap(),
-            map_segments(b.path()).unwrap(),
+            map_segments(a.path(), None).unwrap().0,
+            map_segments(b.path(), None).unwrap().0,
         );
         assert_eq!(ma.len(), mb.len());
         for ((_, x), (_, y)) in ma.iter().zip(&mb) {
