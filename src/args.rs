@@ -211,6 +211,24 @@ pub enum JournalCommand {
     Verify(VerifyArgs),
     /// Records as text or JSON.
     Dump(DumpArgs),
+    /// Move (or delete) the segments wholly covered by the newest usable snapshot, with the snapshots before them; refused without a snapshot or while a writer runs.
+    Archive(ArchiveArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["to", "delete"])))]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// Move them into this directory (created if needed; a file already there is never replaced).
+    #[arg(long, value_name = "DIR2")]
+    pub to: Option<PathBuf>,
+    /// Delete them instead.
+    #[arg(long)]
+    pub delete: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

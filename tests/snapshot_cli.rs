@@ -110,3 +110,63 @@ fn ingest_takes_snapshots_by_its_policy() {
     let snaps = verified["snapshots"].as_array().unwrap();
     assert!(!snaps.is_empty() && snaps.len() <= 2, "{verified}");
 }
+
+#[test]
+fn archive_moves_what_the_snapshot_covers_and_the_journal_still_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = tmp.path().join("j");
+    let to = tmp.path().join("old");
+    let events = tmp.path().join("events.jsonl");
+    write_events(&events, 3_000);
+    let (code, _, err) = run(&[
+        "ingest",
+        p(&events),
+        "--journal",
+        p(&j),
+        "--segment-bytes",
+        "65536",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["journal", "archive", "--journal", p(&j), "--to", p(&to)]);
+    assert_eq!(code, 2, "refused without a snapshot: {err}");
+    assert!(err.contains("no usable snapshot"), "{err}");
+    let (code, _, err) = run(&["journal", "archive", "--journal", p(&j)]);
+    assert_eq!(code, 2, "--to or --delete: {err}");
+
+    let before = ok(&["state", "--journal", p(&j), "--json"]);
+    ok(&["snapshot", "--journal", p(&j)]);
+    let done = json(&[
+        "journal",
+        "archive",
+        "--journal",
+        p(&j),
+        "--to",
+        p(&to),
+        "--json",
+    ]);
+    let first = num(&done, "first_lsn");
+    assert!(
+        first > 1 && !done["segments"].as_array().unwrap().is_empty(),
+        "{done}"
+    );
+    assert_eq!(ok(&["state", "--journal", p(&j), "--json"]), before);
+    let verified = json(&[
+        "journal",
+        "verify",
+        "--journal",
+        p(&j),
+        "--snapshots",
+        "--json",
+    ]);
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(num(&verified, "first_lsn"), first);
+    let (code, _, err) = run(&["state", "--journal", p(&j), "--at-lsn", "5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("archived"), "{err}");
+    let (code, _, err) = run(&["dead-letters", "--journal", p(&j)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("archived"),
+        "a note says what is not listed: {err}"
+    );
+}

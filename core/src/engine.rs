@@ -145,12 +145,18 @@ impl Core {
         let last_lsn = journal.last_lsn();
         let (mut machine, loaded) = match loaded {
             Some((m, at, path)) => (m, Some((path, at.lsn))),
+            None if journal.first_lsn() > 1 => {
+                return Err(archived(dir, journal.first_lsn(), Until::End));
+            }
             None => (Machine::new(), None),
         };
         let from = machine.lsn;
-        let records = journal
-            .records_after(from)
-            .expect("a snapshot is only loaded at a record the journal holds");
+        let records = match from {
+            0 => journal.records(),
+            _ => journal
+                .records_after(from)
+                .expect("a snapshot is only loaded at a record the journal holds"),
+        };
         replay_records(
             records.map(Ok),
             last_lsn - from,
@@ -514,7 +520,7 @@ pub struct Visit<'a> {
 /// Rebuilds the machine from the journal in `dir`, read-only, up to `until`: from the newest
 /// snapshot at or before `until` that belongs to the journal, then the records after it.
 pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
-    replay_from_snapshot(dir, until, false).map(|(r, _)| r)
+    replay_from_snapshot(dir, until, false, |_| {}).map(|(r, _)| r)
 }
 
 /// Writes a snapshot of the journal in `dir` at its last record (or at `until`), built
@@ -546,6 +552,10 @@ pub struct SnapshotCheck {
     /// What is wrong with it; `None`: it holds exactly the machine a replay of the journal to
     /// its LSN builds.
     pub problem: Option<String>,
+    /// The base of an archived journal: the records before it are archived, so it was checked
+    /// by its checksums and its chain link only, and the later snapshots against a replay
+    /// from it.
+    pub base: bool,
 }
 
 /// Checks every snapshot of the journal in `dir` against a replay of the journal (one replay,
@@ -555,14 +565,24 @@ pub struct SnapshotCheck {
 pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
     let reader = JournalReader::open(dir)?;
     let files = snapshot::list(dir).map_err(|e| JournalError::io(dir, e))?;
-    let mut machine = Machine::new();
+    // An archived journal replays from its oldest usable snapshot (the base).
+    let mut machine = None;
+    if reader.first_lsn() == 1 {
+        machine = Some(Machine::new());
+    }
     let mut checks = Vec::with_capacity(files.len());
     for file in files {
+        let mut base = false;
         let problem = (|| -> Result<(), String> {
             let opened = snapshot::Opened::open(&file).map_err(|e| e.to_string())?;
             let h = opened.header;
             snapshot_fits(&h, reader.last_lsn(), reader.link_at(h.lsn))?;
-            opened.load().map_err(|e| e.to_string())?;
+            let loaded = opened.load().map_err(|e| e.to_string())?;
+            let Some(machine) = machine.as_mut() else {
+                machine = Some(loaded);
+                base = true;
+                return Ok(());
+            };
             if h.lsn > machine.lsn {
                 let records = reader
                     .records_after(machine.lsn)
@@ -571,18 +591,19 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
                     records,
                     h.lsn - machine.lsn,
                     Until::Lsn(h.lsn),
-                    &mut machine,
+                    machine,
                     |_| {},
                 )
                 .map_err(|e| e.to_string())?;
             }
-            opened.matches(&machine)
+            opened.matches(machine)
         })()
         .err();
         checks.push(SnapshotCheck {
             path: file.path,
             lsn: file.lsn,
             problem,
+            base,
         });
     }
     Ok(checks)
@@ -651,15 +672,34 @@ fn with_newest_snapshot<J>(
 /// [`replay`], and where the machine stands in the journal: the chain link and ingest time of
 /// the record at its LSN (what a snapshot of it records).
 fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, (Link, i64)), CoreError> {
-    replay_from_snapshot(dir, until, true).map(|(r, at)| (r, at.expect("asked for")))
+    let (r, at) = replay_from_snapshot(dir, until, true, |_| {})?;
+    Ok((r, at.expect("asked for")))
 }
 
-/// [`replay`] on a reader opened from the newest snapshot at or before `until`; with `locate`,
-/// also the link and ingest time of the record at the LSN reached.
+/// The error for a journal whose first records were archived when what was asked needs
+/// records before it (no usable snapshot at or after them, within the bound asked for).
+fn archived(dir: &Path, first_lsn: u64, until: Until) -> CoreError {
+    let what = match until {
+        Until::Lsn(n) if n + 1 < first_lsn => format!("the state at lsn {n} needs records before it"),
+        Until::IngestTime(_) => "the state at that time needs records before it".to_owned(),
+        _ => "no usable snapshot covers the records before it (see the warnings): restore a snapshot or the archived segments".to_owned(),
+    };
+    JournalError::Archived {
+        dir: dir.to_owned(),
+        first_lsn,
+        what,
+    }
+    .into()
+}
+
+/// Rebuilds the machine read-only, from the newest snapshot at or before `until` and a reader
+/// opened from its segment on, calling `visit` for every record replayed after it; with
+/// `locate`, also the link and ingest time of the record at the LSN reached.
 fn replay_from_snapshot(
     dir: &Path,
     until: Until,
     locate: bool,
+    visit: impl FnMut(&Visit<'_>),
 ) -> Result<(Replayed, Option<(Link, i64)>), CoreError> {
     let (reader, loaded, skipped) = with_newest_snapshot(
         dir,
@@ -671,20 +711,42 @@ fn replay_from_snapshot(
         |after| Ok(JournalReader::open_after(dir, after)?),
         |r, h| snapshot_fits(h, r.last_lsn(), r.link_at(h.lsn)),
     )?;
-    let last_lsn = reader.last_lsn();
+    replay_reader(&reader, until, loaded, skipped, locate, visit)
+}
+
+/// Steps the loaded snapshot's machine (or a new one) through the reader's records after it.
+fn replay_reader(
+    reader: &JournalReader,
+    until: Until,
+    loaded: Option<(Machine, snapshot::Position, PathBuf)>,
+    skipped: Vec<Skipped>,
+    locate: bool,
+    visit: impl FnMut(&Visit<'_>),
+) -> Result<(Replayed, Option<(Link, i64)>), CoreError> {
     let (mut machine, last_ingest_us, loaded) = match loaded {
         Some((m, at, path)) => (
             m,
             (at.lsn > 0).then_some(at.ingest_us),
             Some((path, at.lsn)),
         ),
+        None if reader.first_lsn() > 1 => {
+            return Err(archived(reader.dir(), reader.first_lsn(), until));
+        }
         None => (Machine::new(), None, None),
     };
     let from = machine.lsn;
-    let records = reader
-        .records_after(from)
-        .expect("a snapshot is only loaded at a record the journal holds");
-    let tail_ingest_us = replay_records(records, last_lsn - from, until, &mut machine, |_| {})?;
+    type Recs<'r> = Box<dyn Iterator<Item = Result<RecordRef<'r>, JournalError>> + Send + 'r>;
+    let records: Recs<'_> = match from {
+        // From the first record: damage in the first segment is yielded as an error.
+        0 => Box::new(reader.records()),
+        _ => Box::new(
+            reader
+                .records_after(from)
+                .expect("a snapshot is only loaded at a record the journal holds"),
+        ),
+    };
+    let expected = reader.last_lsn().saturating_sub(from);
+    let tail_ingest_us = replay_records(records, expected, until, &mut machine, visit)?;
     let at = match locate {
         true => Some(
             reader
@@ -706,31 +768,21 @@ fn replay_from_snapshot(
     Ok((replayed, at))
 }
 
-/// Like [`replay`], calling `visit` for every record after it is applied, in LSN order.
+/// Like [`replay`], calling `visit` for every record after it is applied, in LSN order: every
+/// record from LSN 1 (no snapshot is used, so every record is visited). On a journal whose
+/// first segments were archived, the records after the newest usable snapshot (within
+/// `until`) are visited, and [`Replayed::snapshots`] says from where.
 pub fn replay_with(
     dir: &Path,
     until: Until,
     visit: impl FnMut(&Visit<'_>),
 ) -> Result<Replayed, CoreError> {
     let reader = JournalReader::open(dir)?;
-    let mut machine = Machine::new();
-    let last_ingest_us = replay_records(
-        reader.records(),
-        reader.record_count(),
-        until,
-        &mut machine,
-        visit,
-    )?;
-    Ok(Replayed {
-        snapshots: SnapshotUse {
-            loaded: None,
-            skipped: Vec::new(),
-            replayed: machine.lsn,
-        },
-        machine,
-        last_ingest_us,
-        torn_tail: reader.torn_tail().cloned(),
-    })
+    if reader.first_lsn() > 1 {
+        drop(reader);
+        return replay_from_snapshot(dir, until, false, visit).map(|(r, _)| r);
+    }
+    replay_reader(&reader, until, None, Vec::new(), false, visit).map(|(r, _)| r)
 }
 
 /// Records handed from the verifying thread to the applying thread at a time.

@@ -32,6 +32,10 @@ pub enum CoreError {
     /// A snapshot could not be written, or one asked for by name could not be read.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// An operation that cannot be done on this journal as it is (e.g. archiving a journal
+    /// with no usable snapshot); nothing was changed.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
@@ -57,9 +61,10 @@ impl CoreError {
         match self {
             CoreError::Journal(j) => journal_error_kind(j),
             CoreError::BadRecord { .. } => ErrorKind::Corrupt,
-            CoreError::Encode(_) | CoreError::Invalid { .. } | CoreError::InvalidLimits(_) => {
-                ErrorKind::BadInput
-            }
+            CoreError::Encode(_)
+            | CoreError::Invalid { .. }
+            | CoreError::InvalidLimits(_)
+            | CoreError::Refused(_) => ErrorKind::BadInput,
             CoreError::Capacity(_) => ErrorKind::Capacity,
             CoreError::Snapshot(SnapshotError::Io { .. }) => ErrorKind::Environment,
             CoreError::Snapshot(SnapshotError::Defect { .. }) => ErrorKind::Corrupt,
@@ -85,6 +90,7 @@ fn journal_error_kind(e: &JournalError) -> ErrorKind {
     match e {
         JournalError::Io { .. } | JournalError::Locked(_) => ErrorKind::Environment,
         JournalError::Corrupt { .. } | JournalError::Short { .. } => ErrorKind::Corrupt,
+        JournalError::Archived { .. } => ErrorKind::BadInput,
         JournalError::Full(_) => ErrorKind::Capacity,
         JournalError::NoJournal(_)
         | JournalError::NotADirectory(_)

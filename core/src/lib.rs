@@ -8,6 +8,7 @@
 //! imperative shell that ties them together.
 
 mod admit;
+pub mod archive;
 pub mod batch;
 mod cache;
 pub mod compact;

@@ -504,3 +504,117 @@ fn opening_from_a_snapshot_reads_no_segment_before_it() {
         "so does a replay before the snapshot"
     );
 }
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut s: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    s.sort();
+    s
+}
+
+/// Archive moves the segments wholly before the newest snapshot's and the snapshots before
+/// them; the journal then opens, verifies, answers for what it holds and names what it does
+/// not; a writer goes on appending to it.
+#[test]
+fn archive_then_reopen_verify_and_query() {
+    use waybill_core::archive::{ArchiveTo, archive};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let to = tmp.path().join("archive");
+    let all: Vec<Entry> = (0..3_000).map(dead_letter).collect();
+    // No snapshot: refused, nothing changed.
+    drop(ingest_with_snapshots(&dir, &all[..100], &[]));
+    let err = archive(&dir, ArchiveTo::Dir(&to)).unwrap_err();
+    assert!(err.to_string().contains("no usable snapshot"), "{err}");
+    assert!(!to.exists());
+    fs::remove_dir_all(&dir).unwrap();
+
+    let core = ingest_with_snapshots(&dir, &all, &[1_000, 2_500]);
+    let live = seen(core.machine());
+    // A writer holds the journal: refused.
+    assert!(
+        archive(&dir, ArchiveTo::Dir(&to))
+            .unwrap_err()
+            .to_string()
+            .contains("locked")
+    );
+    drop(core);
+    let before = segment_files(&dir);
+    let report = waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).unwrap();
+    let done = archive(&dir, ArchiveTo::Dir(&to)).unwrap();
+    assert_eq!(done.snapshot_lsn, 2_500);
+    assert!(!done.segments.is_empty() && done.first_lsn > 1 && done.first_lsn <= 2_501);
+    assert_eq!(
+        done.snapshots.len(),
+        1,
+        "the snapshot at 1000 goes with its segments"
+    );
+    assert_eq!(
+        segment_files(&dir).len() + done.segments.len(),
+        before.len()
+    );
+    assert_eq!(segment_files(&to).len(), done.segments.len());
+    assert_eq!(snapshot::list(&dir).unwrap().len(), 1);
+
+    // Opens, answers, verifies.
+    let core = Core::open(&dir, opts()).unwrap();
+    assert_eq!(seen(core.machine()), live);
+    drop(core);
+    assert_eq!(seen(&replay(&dir, Until::End).unwrap().machine), live);
+    let at = replay(&dir, Until::Lsn(2_800)).unwrap();
+    assert_eq!(
+        seen(&at.machine),
+        seen(
+            &replay_with(&tmp_copy_full(&dir, &to), Until::Lsn(2_800), |_| {})
+                .unwrap()
+                .machine
+        )
+    );
+    let err = replay(&dir, Until::Lsn(10))
+        .err()
+        .expect("lsn 10 is archived");
+    assert!(err.to_string().contains("archived"), "{err}");
+    let verified = waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).unwrap();
+    assert_eq!(verified.first_lsn, done.first_lsn);
+    assert_eq!(verified.head_link, report.head_link, "the same chain head");
+    let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
+    assert!(
+        checks.iter().all(|c| c.problem.is_none()) && checks[0].base,
+        "{checks:?}"
+    );
+    let visited = replay_with(&dir, Until::End, |v| assert!(v.lsn > 2_500)).unwrap();
+    assert_eq!(visited.snapshots.loaded.as_ref().map(|l| l.1), Some(2_500));
+
+    // A writer goes on; archiving again with a newer snapshot moves more.
+    let mut core = Core::open(&dir, opts()).unwrap();
+    let more: Vec<Entry> = (3_000..4_000).map(dead_letter).collect();
+    for chunk in more.chunks(50) {
+        core.ingest(chunk, 5_000).unwrap();
+    }
+    core.snapshot(2).unwrap();
+    let live = seen(core.machine());
+    drop(core);
+    let again = archive(&dir, ArchiveTo::Delete).unwrap();
+    assert_eq!(again.snapshot_lsn, 4_000);
+    assert!(again.first_lsn > done.first_lsn);
+    assert_eq!(seen(Core::open(&dir, opts()).unwrap().machine()), live);
+    assert!(waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).is_ok());
+}
+
+/// The journal with its archived segments put back (a copy), for comparing with a full replay.
+fn tmp_copy_full(dir: &Path, archived: &Path) -> PathBuf {
+    let full = dir.with_extension("full");
+    fs::create_dir_all(&full).unwrap();
+    for src in [dir, archived] {
+        for e in fs::read_dir(src).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                fs::copy(&p, full.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    full
+}

@@ -1,11 +1,12 @@
 //! `waybill journal verify` and `waybill journal dump`.
 
 use super::{check_journal_dir, replay_with};
-use crate::args::{DumpArgs, VerifyArgs};
+use crate::args::{ArchiveArgs, DumpArgs, VerifyArgs};
 use crate::error::CliError;
 use crate::output::{self, Out, escape, escape_bytes};
 use serde_json::{Map, Value, json};
 use std::process::ExitCode;
+use waybill_core::archive::ArchiveTo;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{self, Until, Visit};
 use waybill_core::event::Event;
@@ -33,6 +34,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     if a.json {
         let v = json!({
             "ok": true,
+            "first_lsn": report.first_lsn,
             "records": report.records,
             "segments": report.segments,
             "last_lsn": report.last_lsn,
@@ -52,6 +54,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
                         "path": c.path.display().to_string(),
                         "lsn": c.lsn,
                         "ok": c.problem.is_none(),
+                        "base": c.base,
                         "problem": c.problem,
                     })
                 })
@@ -61,16 +64,22 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
         out.line(v)?;
     } else {
         out.line(format_args!(
-            "ok: {} records in {} segments, lsn 1..{}, chain head {}",
-            report.records, report.segments, report.last_lsn, head
+            "ok: {} records in {} segments, lsn {}..{}, chain head {}",
+            report.records, report.segments, report.first_lsn, report.last_lsn, head
         ))?;
+        if report.first_lsn > 1 {
+            out.line(format_args!(
+                "the records before lsn {} were archived: the chain is checked from the link in the header of the first segment kept (--snapshots ties it to a snapshot)",
+                report.first_lsn
+            ))?;
+        }
         out.line(format_args!(
             "durable to lsn {}, chain head there {durable_head}",
             report.durable.lsn
         ))?;
         out.line(format_args!(
-            "content digest {content} (lsn 1..{})",
-            report.content_lsn
+            "content digest {content} (lsn {}..{})",
+            report.first_lsn, report.content_lsn
         ))?;
         if let Some(t) = &report.torn_tail {
             out.line(format_args!(
@@ -79,6 +88,11 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
         }
         for c in snapshots.iter().flatten() {
             match &c.problem {
+                None if c.base => out.line(format_args!(
+                    "snapshot {}: ok (the base: the records before it are archived, so its checksums and its chain link at lsn {} are checked; later snapshots are checked against a replay from it)",
+                    c.path.display(),
+                    c.lsn
+                ))?,
                 None => out.line(format_args!(
                     "snapshot {}: ok (equals a replay to lsn {})",
                     c.path.display(),
@@ -100,6 +114,56 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
             c.problem.as_deref().unwrap_or_default()
         )));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn archive(a: ArchiveArgs) -> Result<ExitCode, CliError> {
+    let dir = &a.journal.journal;
+    check_journal_dir(dir)?;
+    let to = match &a.to {
+        Some(to) if to == dir => {
+            return Err(CliError::Usage(format!(
+                "--to {} is the journal itself",
+                to.display()
+            )));
+        }
+        Some(to) => ArchiveTo::Dir(to),
+        None => ArchiveTo::Delete,
+    };
+    let done = waybill_core::archive::archive(dir, to)?;
+    let verb = if a.delete { "deleted" } else { "moved" };
+    let mut out = Out::new();
+    if a.json {
+        out.line(json!({
+            "snapshot_lsn": done.snapshot_lsn,
+            "first_lsn": done.first_lsn,
+            "segments": done.segments.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "segment_bytes": done.segment_bytes,
+            "snapshots": done.snapshots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "deleted": a.delete,
+        }))?;
+    } else if done.segments.is_empty() {
+        out.line(format_args!(
+            "nothing to archive: the newest snapshot (lsn {}) is in the first segment kept",
+            done.snapshot_lsn
+        ))?;
+    } else {
+        out.line(format_args!(
+            "{verb} {} segments ({} bytes) and {} snapshots covered by the snapshot at lsn {}{}",
+            done.segments.len(),
+            done.segment_bytes,
+            done.snapshots.len(),
+            done.snapshot_lsn,
+            a.to.as_ref()
+                .map(|t| format!(" to {}", t.display()))
+                .unwrap_or_default()
+        ))?;
+        out.line(format_args!(
+            "the journal holds records from lsn {} on",
+            done.first_lsn
+        ))?;
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

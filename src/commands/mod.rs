@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::History(a) => history::run(a),
         Command::Journal(JournalCommand::Verify(a)) => journal::verify(a),
         Command::Journal(JournalCommand::Dump(a)) => journal::dump(a),
+        Command::Journal(JournalCommand::Archive(a)) => journal::archive(a),
         Command::DeadLetters(a) => dead_letters::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
@@ -74,5 +75,12 @@ pub fn replay_with(
 ) -> Result<Replayed, CliError> {
     let r = engine::replay_with(dir, until, visit)?;
     note_replayed(&r);
+    if let Some((path, lsn)) = &r.snapshots.loaded {
+        // Only an archived journal starts a visiting replay from a snapshot.
+        eprintln!(
+            "waybill: note: the journal's first segments were archived: records up to lsn {lsn} are not listed (the state starts from {})",
+            path.display()
+        );
+    }
     Ok(r)
 }

@@ -51,6 +51,17 @@ pub enum JournalError {
     /// A limit of the format was reached (segment count, LSN space).
     #[error("journal full: {0}")]
     Full(String),
+    /// The records before `first_lsn` were archived (`waybill journal archive`) and what was
+    /// asked needs them: a state before the newest usable snapshot, or every record from 1.
+    #[error(
+        "journal {} holds records from lsn {first_lsn} on (the segments before were archived): {what}",
+        dir.display()
+    )]
+    Archived {
+        dir: PathBuf,
+        first_lsn: u64,
+        what: String,
+    },
 }
 
 impl JournalError {

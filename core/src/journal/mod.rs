@@ -391,6 +391,9 @@ pub struct Appended<'a> {
 /// Result of a successful [`verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// The first record the journal holds: 1, or after an archive the first of the segments
+    /// kept (the chain is checked from that segment's header link on).
+    pub first_lsn: u64,
     pub records: u64,
     pub segments: u32,
     pub last_lsn: u64,
@@ -400,7 +403,7 @@ pub struct VerifyReport {
     /// link there (checked against the records).
     pub durable: Durable,
     /// The anchor: BLAKE3 of the exact frame bytes (header and payload, no padding) of the
-    /// records `1..=content_lsn`, concatenated in LSN order.
+    /// records `first_lsn..=content_lsn`, concatenated in LSN order.
     pub content_digest: [u8; 32],
     /// The last LSN the content digest covers (`last_lsn` unless an anchor LSN was given).
     pub content_lsn: u64,

@@ -171,7 +171,7 @@ impl Journal {
         segment::remove_temporaries(dir)?;
         let storage = &*env.storage;
         let (mut marker, listed) = marker_and_segments(dir, &opts, &env)?;
-        let start = after.and_then(|lsn| segment::start_for(&listed, lsn));
+        let start = segment::start_for(&listed, after);
         let listed = &listed[start.as_ref().map_or(0, |(k, _)| *k)..];
         let opened = open_segments(listed)?;
         let maps: Vec<(u64, &[u8])> = opened.iter().map(|(i, o)| (*i, &o.map[..])).collect();
@@ -270,6 +270,7 @@ impl Journal {
             dir_synced_segment: active.index,
             active,
             stage,
+            first_lsn: scan.first_lsn,
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
             last_ingest_us: scan.last_ingest_us,

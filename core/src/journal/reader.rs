@@ -167,7 +167,7 @@ pub(crate) fn map_segments(
     if listed.is_empty() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
-    let start = after.and_then(|lsn| segment::start_for(&listed, lsn));
+    let start = segment::start_for(&listed, after);
     let from = start.as_ref().map_or(0, |(k, _)| *k);
     let mut maps = Vec::with_capacity(listed.len() - from);
     for (index, path) in listed.into_iter().skip(from) {
@@ -212,6 +212,7 @@ pub(crate) type MappedJournal = (
 /// writer. It sees the journal as it was when opened (reopen to see later records).
 pub struct JournalReader {
     dir: PathBuf,
+    first_lsn: u64,
     maps: Vec<(u64, Mmap)>,
     ends: Vec<usize>,
     records: u64,
@@ -243,6 +244,7 @@ impl JournalReader {
         drop(views);
         Ok(JournalReader {
             dir: dir.to_owned(),
+            first_lsn: scan.first_lsn,
             maps,
             ends,
             records: scan.records,
@@ -302,6 +304,12 @@ impl JournalReader {
     /// Number of valid records (before any torn tail or damage).
     pub fn record_count(&self) -> u64 {
         self.records
+    }
+
+    /// LSN of the first record of the first segment read: 1, unless the reader was opened
+    /// after an LSN or the journal's first segments were archived.
+    pub fn first_lsn(&self) -> u64 {
+        self.first_lsn
     }
 
     /// LSN of the last valid record (0 when there is none).

@@ -63,6 +63,8 @@ pub(crate) struct Scan {
     pub damage: Option<Damage>,
     /// Index of the first segment scanned (0 unless the scan started later).
     pub first_index: u64,
+    /// LSN of the first record of that segment (1 unless the scan started later).
+    pub first_lsn: u64,
 }
 
 impl Scan {
@@ -265,6 +267,7 @@ pub(crate) fn scan(
     let mut s = match start {
         Some(h) => Scan {
             first_index: h.index,
+            first_lsn: h.first_lsn,
             ..Scan::fresh(h.first_lsn - 1, h.prev_link)
         },
         None => Scan::fresh(0, GENESIS_LINK),
@@ -313,6 +316,7 @@ impl Scan {
             dropped: 0,
             damage: None,
             first_index: 0,
+            first_lsn: 1,
         }
     }
 

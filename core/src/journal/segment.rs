@@ -170,19 +170,26 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
 /// `listed` of the last segment whose header says it starts at or before that record, with
 /// that header (`None`: start at the first segment). A header that cannot be read ends the
 /// search at the first segment, so the scan itself reports what is wrong with it.
-pub(crate) fn start_for(listed: &[(u64, PathBuf)], after: u64) -> Option<(usize, SegmentHeader)> {
-    for (k, (_, path)) in listed.iter().enumerate().rev() {
-        let mut h = [0u8; SEGMENT_HEADER_BYTES];
-        let read = File::open(path).and_then(|f| {
-            use std::os::unix::fs::FileExt;
-            f.read_exact_at(&mut h, 0)
-        });
-        let header = read.ok().and_then(|()| SegmentHeader::decode(&h).ok())?;
-        if header.first_lsn <= after.saturating_add(1) {
-            return (k > 0).then_some((k, header));
+///
+/// A journal whose first segments were archived (the first listed is not segment 0) always
+/// starts at a later segment: at the first one listed when no later start is found.
+pub(crate) fn start_for(
+    listed: &[(u64, PathBuf)],
+    after: Option<u64>,
+) -> Option<(usize, SegmentHeader)> {
+    let archived = listed.first().is_some_and(|(index, _)| *index > 0);
+    if let Some(after) = after {
+        for (k, (_, path)) in listed.iter().enumerate().rev() {
+            let Ok(header) = read_header(path) else {
+                break; // the scan reports it
+            };
+            if header.first_lsn <= after.saturating_add(1) {
+                return (k > 0 || archived).then_some((k, header));
+            }
         }
     }
-    None
+    let (_, first) = listed.first().filter(|_| archived)?;
+    Some((0, read_header(first).ok()?))
 }
 
 /// Removes segment files a crash left half-created.

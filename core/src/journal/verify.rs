@@ -73,7 +73,10 @@ pub fn verify_at(
     anchor_lsn: Option<u64>,
     check_payload: &mut PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
-    let (maps, durable, _) = map_with_marker(dir, None)?;
+    let (maps, durable, start) = map_with_marker(dir, None)?;
+    // An archived journal is checked from its first segment's header link on.
+    let first_index = start.as_ref().map_or(0, |h| h.index);
+    let first_lsn = start.as_ref().map_or(1, |h| h.first_lsn);
     let durable = durable.map_err(|d| d.to_error())?;
     let views = recovery::views(&maps);
     let upto = anchor_lsn.unwrap_or(u64::MAX);
@@ -82,13 +85,13 @@ pub fn verify_at(
     let mut on_record = |index: u64, pos: usize, f: &Frame<'_>| {
         check_payload(f.kind, f.payload).map_err(|e| format!("payload check failed: {e}"))?;
         if f.lsn <= upto {
-            // The scan checked that segment `index` is `views[index]`.
-            let seg = views[index as usize].bytes;
+            // The scan checked that segment `index` is `views[index - first_index]`.
+            let seg = views[(index - first_index) as usize].bytes;
             anchor.add(&seg[pos..pos + f.unpadded_bytes()]);
         }
         Ok(())
     };
-    let scan = recovery::scan(&views, durable, None, Some(&mut on_record));
+    let scan = recovery::scan(&views, durable, start.as_ref(), Some(&mut on_record));
     if let Some(d) = &scan.damage {
         return Err(d.to_error());
     }
@@ -103,6 +106,7 @@ pub fn verify_at(
         None => scan.last_lsn,
     };
     Ok(VerifyReport {
+        first_lsn,
         records: scan.records,
         segments: (views.len() - scan.dropped) as u32,
         last_lsn: scan.last_lsn,

@@ -104,7 +104,10 @@ pub struct Journal {
     /// Largest payload accepted: [`super::MAX_PAYLOAD_BYTES`], or less if it would not fit in an
     /// empty segment of `opts.segment_bytes`.
     pub(crate) max_payload: usize,
-    /// Segments before the active one, in order.
+    /// LSN of the first record of the first segment opened (1, unless opened after an LSN
+    /// or the first segments were archived).
+    pub(crate) first_lsn: u64,
+    /// Segments before the active one, in order (from the first one opened).
     pub(crate) sealed: Vec<Seg>,
     /// Sealed segments before this one are fully flushed.
     pub(crate) sealed_unflushed_from: usize,
@@ -457,6 +460,11 @@ impl Journal {
         self.durable_lsn.fetch_max(self.last_lsn, Ordering::AcqRel);
         debug_assert!(lock(&self.marker).current().lsn >= self.durable_lsn());
         Ok(self.last_lsn)
+    }
+
+    /// LSN of the first record of the first segment opened (see [`Self::open_after`]).
+    pub fn first_lsn(&self) -> u64 {
+        self.first_lsn
     }
 
     /// LSN of the last record (0 when the journal is empty).
