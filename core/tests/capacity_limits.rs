@@ -44,8 +44,8 @@ fn refused(err: CoreError) -> CapacityExceeded {
 /// The journal in `dir` verifies, and a fresh replay and a reopened writer (with default
 /// limits) both answer `want`.
 fn reopens_with(dir: &Path, want: &Summary) {
-    let mut check = |_kind, _payload: &[u8]| Ok(());
-    let check: &mut PayloadCheck<'_> = &mut check;
+    let check = |_kind, _payload: &[u8]| Ok(());
+    let check: &PayloadCheck<'_> = &check;
     let report = verify(dir, check).unwrap();
     assert_eq!(report.last_lsn, want.lsn);
     assert_eq!(

@@ -416,8 +416,8 @@ fn reread(dir: &Path, live: &Summary) {
     .unwrap();
     assert_eq!(dead, live.dead_lettered);
     assert_eq!(&read_all(&replayed.machine), live);
-    let mut check = |_kind, _payload: &[u8]| Ok(());
-    let check: &mut PayloadCheck<'_> = &mut check;
+    let check = |_kind, _payload: &[u8]| Ok(());
+    let check: &PayloadCheck<'_> = &check;
     assert_eq!(verify(dir, check).unwrap().last_lsn, live.lsn);
     let core = Core::open(dir, opts()).unwrap();
     assert_eq!(&read_all(core.machine()), live);

@@ -31,7 +31,7 @@ fn build(dir: &Path, segment_bytes: u64, n: usize) -> Vec<Rec> {
 }
 
 fn verify_upto(dir: &Path, n: Option<u64>) -> Result<VerifyReport, JournalError> {
-    verify_at(dir, n, &mut |_, _| Ok(()))
+    verify_at(dir, n, &|_, _| Ok(()))
 }
 
 /// BLAKE3 of the first `n` frames (header and payload, no padding), from the segment files.

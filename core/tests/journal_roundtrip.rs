@@ -431,7 +431,7 @@ fn verify_runs_the_payload_check() {
     }
     drop(j);
     let locs = locate(tmp.path());
-    let res = waybill_core::journal::verify(tmp.path(), &mut |kind, p| {
+    let res = waybill_core::journal::verify(tmp.path(), &|kind, p| {
         assert_eq!(kind, RecordKind::ENTRY);
         if p == b"bad!" {
             Err("not good".into())

@@ -201,12 +201,12 @@ fn hand_written_journal_has_pinned_bytes() {
     );
     assert_eq!(s.digest, STATE_DIGEST, "{CHANGED}");
 
-    let mut check = |kind, payload: &[u8]| {
+    let check = |kind, payload: &[u8]| {
         access_record(0, kind, payload)
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
-    let check: &mut PayloadCheck<'_> = &mut check;
+    let check: &PayloadCheck<'_> = &check;
     let report = verify(dir.path(), check).unwrap();
     assert_eq!(report.last_lsn, 28);
     assert_eq!(

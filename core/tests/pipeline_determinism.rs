@@ -117,8 +117,8 @@ fn finish(core: Core, dir: &Path) -> (Vec<(String, Vec<u8>)>, Summary) {
         summary,
         "replay disagrees with live"
     );
-    let mut check = |_kind, _payload: &[u8]| Ok(());
-    let check: &mut PayloadCheck<'_> = &mut check;
+    let check = |_kind, _payload: &[u8]| Ok(());
+    let check: &PayloadCheck<'_> = &check;
     verify(dir, check).unwrap();
     (segments(dir), summary)
 }

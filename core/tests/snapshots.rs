@@ -543,7 +543,7 @@ fn archive_then_reopen_verify_and_query() {
     );
     drop(core);
     let before = segment_files(&dir);
-    let report = waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).unwrap();
+    let report = waybill_core::journal::verify(&dir, &|_, _| Ok(())).unwrap();
     let done = archive(&dir, ArchiveTo::Dir(&to)).unwrap();
     assert_eq!(done.snapshot_lsn, 2_500);
     assert!(!done.segments.is_empty() && done.first_lsn > 1 && done.first_lsn <= 2_501);
@@ -577,7 +577,7 @@ fn archive_then_reopen_verify_and_query() {
         .err()
         .expect("lsn 10 is archived");
     assert!(err.to_string().contains("archived"), "{err}");
-    let verified = waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).unwrap();
+    let verified = waybill_core::journal::verify(&dir, &|_, _| Ok(())).unwrap();
     assert_eq!(verified.first_lsn, done.first_lsn);
     assert_eq!(verified.head_link, report.head_link, "the same chain head");
     let checks = waybill_core::engine::verify_snapshots(&dir).unwrap();
@@ -601,7 +601,7 @@ fn archive_then_reopen_verify_and_query() {
     assert_eq!(again.snapshot_lsn, 4_000);
     assert!(again.first_lsn > done.first_lsn);
     assert_eq!(seen(Core::open(&dir, opts()).unwrap().machine()), live);
-    assert!(waybill_core::journal::verify(&dir, &mut |_, _| Ok(())).is_ok());
+    assert!(waybill_core::journal::verify(&dir, &|_, _| Ok(())).is_ok());
 }
 
 /// The journal with its archived segments put back (a copy), for comparing with a full replay.

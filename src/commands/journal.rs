@@ -17,12 +17,12 @@ use waybill_core::time::format_rfc3339_us;
 pub fn verify(a: VerifyArgs) -> Result<ExitCode, CliError> {
     let dir = &a.journal.journal;
     check_journal_dir(dir)?;
-    let mut check = |kind, payload: &[u8]| {
+    let check = |kind, payload: &[u8]| {
         record::read(kind, payload)
             .map(|_| ())
             .map_err(|e| format!("payload is not a valid entry: {e}"))
     };
-    let report = journal::verify_at(dir, a.at_lsn, &mut check)?;
+    let report = journal::verify_at(dir, a.at_lsn, &check)?;
     let snapshots = match a.snapshots {
         true => Some(engine::verify_snapshots(dir)?),
         false => None,

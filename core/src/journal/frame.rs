@@ -85,11 +85,6 @@ impl Frame<'_> {
     pub fn bytes(&self) -> usize {
         frame_bytes(self.lsn, self.payload.len())
     }
-
-    /// Bytes of the header and the payload, without the padding.
-    pub fn unpadded_bytes(&self) -> usize {
-        header_bytes(self.lsn) + self.payload.len()
-    }
 }
 
 /// Why a position does not hold a valid frame.

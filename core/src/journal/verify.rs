@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
-use super::frame::Frame;
-use super::reader::map_with_marker;
+use super::error::Damage;
+use super::frame;
+use super::reader::{Records, Span, map_with_marker};
 use super::recovery;
+use super::segment::segment_file_name;
 use super::{JournalError, RecordKind, VerifyReport};
 
 /// The caller's check of one payload (e.g. rkyv validation): `Err` describes what is wrong.
-pub type PayloadCheck<'a> = dyn FnMut(RecordKind, &[u8]) -> Result<(), String> + 'a;
+pub type PayloadCheck<'a> = dyn Fn(RecordKind, &[u8]) -> Result<(), String> + Sync + 'a;
 
 /// Frames are gathered in a buffer of this size and handed to BLAKE3 a buffer at a time: an
 /// `update` with many 1 KiB chunks runs BLAKE3's SIMD over several chunks at once, while one
@@ -51,10 +53,7 @@ impl Anchor {
 }
 
 /// [`verify_at`] with the content digest taken over every record.
-pub fn verify(
-    dir: &Path,
-    check_payload: &mut PayloadCheck<'_>,
-) -> Result<VerifyReport, JournalError> {
+pub fn verify(dir: &Path, check_payload: &PayloadCheck<'_>) -> Result<VerifyReport, JournalError> {
     verify_at(dir, None, check_payload)
 }
 
@@ -63,37 +62,46 @@ pub fn verify(
 /// the durable marker (every record up to it present, its chain link matching) and
 /// `check_payload` on every payload (e.g. rkyv validation). A torn tail past the durable LSN is
 /// reported, not an error; everything else is [`JournalError::Corrupt`] naming segment, offset
-/// and LSN.
+/// and LSN (the first such record in LSN order).
 ///
 /// It also computes the content digest ([`VerifyReport::content_digest`]) over the records
-/// `1..=anchor_lsn` (all of them when `None`), while the checks above still cover the whole
-/// journal. An `anchor_lsn` past the last valid record is [`JournalError::Short`].
+/// `first_lsn..=anchor_lsn` (all of them when `None`), while the checks above still cover the
+/// whole journal. An `anchor_lsn` past the last valid record is [`JournalError::Short`].
+///
+/// The work splits where it decides no order: segments are scanned in parallel and joined in
+/// order (the chain links across segments are checked in order), then payloads are checked a
+/// segment per task while the content digest is hashed in LSN order beside them.
 pub fn verify_at(
     dir: &Path,
     anchor_lsn: Option<u64>,
-    check_payload: &mut PayloadCheck<'_>,
+    check_payload: &PayloadCheck<'_>,
 ) -> Result<VerifyReport, JournalError> {
     let (maps, durable, start) = map_with_marker(dir, None)?;
-    // An archived journal is checked from its first segment's header link on.
-    let first_index = start.as_ref().map_or(0, |h| h.index);
-    let first_lsn = start.as_ref().map_or(1, |h| h.first_lsn);
     let durable = durable.map_err(|d| d.to_error())?;
+    // An archived journal is checked from its first segment's header link on.
+    let first_lsn = start.as_ref().map_or(1, |h| h.first_lsn);
     let views = recovery::views(&maps);
+    let scan = recovery::scan(&views, durable, start.as_ref(), None);
+    let spans: Vec<Span<'_>> = scan
+        .segments
+        .iter()
+        .zip(&views)
+        .map(|(s, v)| {
+            debug_assert_eq!(s.index, v.index);
+            Span::whole(v.index as u32, v.bytes, s.end)
+        })
+        .collect();
     let upto = anchor_lsn.unwrap_or(u64::MAX);
-    let mut anchor = Anchor::new();
-    // The scan checks frames, CRCs, LSNs, ingest times, the hash chain and the marker.
-    let mut on_record = |index: u64, pos: usize, f: &Frame<'_>| {
-        check_payload(f.kind, f.payload).map_err(|e| format!("payload check failed: {e}"))?;
-        if f.lsn <= upto {
-            // The scan checked that segment `index` is `views[index - first_index]`.
-            let seg = views[(index - first_index) as usize].bytes;
-            anchor.add(&seg[pos..pos + f.unpadded_bytes()]);
-        }
-        Ok(())
-    };
-    let scan = recovery::scan(&views, durable, start.as_ref(), Some(&mut on_record));
-    if let Some(d) = &scan.damage {
-        return Err(d.to_error());
+    let (payloads, content_digest) = rayon::join(
+        || first_bad_payload(&spans, check_payload),
+        || content_digest(&spans, upto),
+    );
+    // The first problem in LSN order: a bad payload before the scan's damage comes first.
+    match (payloads, &scan.damage) {
+        (Some(bad), Some(d)) if bad.lsn < d.lsn => return Err(bad.to_error()),
+        (_, Some(d)) => return Err(d.to_error()),
+        (Some(bad), None) => return Err(bad.to_error()),
+        (None, None) => {}
     }
     let content_lsn = match anchor_lsn {
         Some(n) if n > scan.last_lsn => {
@@ -112,8 +120,43 @@ pub fn verify_at(
         last_lsn: scan.last_lsn,
         head_link: scan.last_link,
         durable,
-        content_digest: anchor.finish(),
+        content_digest,
         content_lsn,
         torn_tail: scan.torn_tail(&views),
     })
+}
+
+/// The first record (in LSN order) whose payload `check` refuses, checking a segment per task.
+fn first_bad_payload(spans: &[Span<'_>], check: &PayloadCheck<'_>) -> Option<Damage> {
+    use rayon::prelude::*;
+    spans
+        .par_iter()
+        .map(|span| {
+            Records::new(vec![*span]).find_map(|r| {
+                check(r.kind, r.payload).err().map(|e| Damage {
+                    segment: segment_file_name(u64::from(r.segment)),
+                    offset: r.offset,
+                    lsn: r.lsn,
+                    what: format!("payload check failed: {e}"),
+                })
+            })
+        })
+        .find_first(Option::is_some)
+        .flatten()
+}
+
+/// The content digest of the records up to `upto`, in LSN order.
+fn content_digest(spans: &[Span<'_>], upto: u64) -> [u8; 32] {
+    let mut anchor = Anchor::new();
+    'spans: for span in spans {
+        for r in Records::new(vec![*span]) {
+            if r.lsn > upto {
+                break 'spans;
+            }
+            let at = r.offset as usize;
+            let len = frame::header_bytes(r.lsn) + r.payload.len();
+            anchor.add(&span.bytes[at..at + len]);
+        }
+    }
+    anchor.finish()
 }

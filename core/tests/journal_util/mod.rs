@@ -138,7 +138,7 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 pub fn verify_plain(dir: &Path) -> Result<waybill_core::journal::VerifyReport, JournalError> {
-    verify(dir, &mut |_, _| Ok(()))
+    verify(dir, &|_, _| Ok(()))
 }
 
 /// The chain link after `recs`, computed independently of the journal.
