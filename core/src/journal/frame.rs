@@ -336,7 +336,7 @@ mod tests {
                 );
                 assert_eq!(f.payload, &payload[..]);
                 assert_eq!(
-                    (f.bytes(), f.unpadded_bytes()),
+                    (f.bytes(), header_bytes(f.lsn) + f.payload.len()),
                     (n, header_bytes(lsn) + len)
                 );
                 assert_eq!(f.payload.as_ptr() as usize % FRAME_ALIGN_BYTES, 0);
