@@ -32,13 +32,21 @@ const THROUGHPUT: [&str; 7] = [
     "jsonl_ingest_eps",
     "sqlite_eps",
 ];
-const LATENCIES: [&str; 6] = [
+const LATENCIES: [&str; 7] = [
     "latency_us",
     "durable_latency_us",
     "latency_at_25pct_us",
     "durable_latency_at_25pct_us",
+    "snapshot_stall_us",
     "latency_at_50pct_us",
     "durable_latency_at_50pct_us",
+];
+/// The figures of the snapshot path (on the pipeline's journal).
+const SNAPSHOT: [&str; 4] = [
+    "restart_full_ms",
+    "snapshot_ms",
+    "snapshot_bytes_per_shipment",
+    "restart_ms",
 ];
 
 /// The JSON of a run with `--repeat 3`: every field of the contract (holding medians), the
@@ -65,6 +73,8 @@ fn repeated_runs_report_medians_their_spread_and_the_latency_distributions() {
     let mut figures: Vec<String> = THROUGHPUT.iter().map(|s| s.to_string()).collect();
     figures.extend(["state_bytes_per_shipment", "journal_bytes_per_record"].map(String::from));
     figures.extend(["ratios.pipeline_vs_limit", "ratios.pipeline_vs_sqlite"].map(String::from));
+    figures.extend(SNAPSHOT.map(String::from));
+    figures.push("snapshots_during_stall_run".into());
     for l in LATENCIES {
         figures.extend(["p50", "p99", "p999", "max"].map(|p| format!("{l}.{p}")));
     }
@@ -101,9 +111,20 @@ fn repeated_runs_report_medians_their_spread_and_the_latency_distributions() {
     let per_record = v["journal_bytes_per_record"].as_f64().unwrap();
     assert!((48.0..1024.0).contains(&per_record), "{per_record}");
     // Deterministic figures do not spread.
-    for f in ["journal_bytes_per_record", "state_bytes_per_shipment"] {
+    for f in [
+        "journal_bytes_per_record",
+        "state_bytes_per_shipment",
+        "snapshot_bytes_per_shipment",
+    ] {
         assert_eq!(spread[f]["min"], spread[f]["max"], "{f}");
     }
+    // The stall run took snapshots (a quarter of its events apart, the first asked for with
+    // three quarters still to come), and the restart curve did not run.
+    assert!(
+        v["snapshots_during_stall_run"].as_u64().unwrap() >= 1,
+        "{v}"
+    );
+    assert_eq!(v["restart_curve"], json!([]));
     latency_files_match_the_report(&plot, &v);
 }
 
@@ -129,7 +150,7 @@ fn latency_files_match_the_report(plot: &Path, v: &Value) {
         );
         let max = v["spread"][format!("{l}.max")]["max"].as_f64().unwrap();
         assert_eq!(last[0].parse::<f64>().unwrap(), max, "{l}");
-        let rate = if l.contains("25pct") {
+        let rate = if l.contains("25pct") || l == "snapshot_stall_us" {
             &v["offered_rate_at_25pct_eps"]
         } else if l.contains("50pct") {
             &v["offered_rate_at_50pct_eps"]
@@ -148,7 +169,7 @@ fn latency_files_match_the_report(plot: &Path, v: &Value) {
     let svg = fs::read_to_string(plot.join("latency.svg")).unwrap();
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
-    assert_eq!(svg.matches("<path ").count(), 6, "a line per latency run");
+    assert_eq!(svg.matches("<path ").count(), 7, "a line per latency run");
     assert!(svg.contains("3 runs pooled"));
 }
 
@@ -175,6 +196,71 @@ fn a_smoke_test_says_the_targets_are_for_the_full_size_run() {
     assert!(row("replay_eps").ends_with("not run"));
     assert!(row("latency_us").contains("not run"));
     assert!(!out.contains("missed") && !out.contains(" met"), "{out}");
+}
+
+/// `--only snapshot` runs the pipeline (for its journal) and the snapshot path: restart
+/// without and with a snapshot, and the snapshot between.
+#[test]
+fn the_snapshot_path_restarts_from_the_pipelines_journal() {
+    let (code, out, err) = bench(&["--only", "snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    for f in SNAPSHOT.iter().chain(&["pipeline_eps"]) {
+        let value = v[f].as_f64().unwrap_or_else(|| panic!("{f} in {v}"));
+        assert!(value > 0.0, "{f} = {value}");
+        assert!(v["spread"].get(f).is_some(), "{f} measured");
+    }
+    let spread = v["spread"].as_object().unwrap();
+    assert!(!spread.contains_key("replay_eps"), "{spread:?}");
+    assert!(
+        !spread.contains_key("snapshot_stall_us.p99"),
+        "a latency run"
+    );
+    // The stall run is in the report, not run.
+    assert_eq!(v["snapshot_stall_us"]["max"], 0);
+    assert_eq!(v["snapshots_during_stall_run"], 0);
+}
+
+/// `--only restart`: one journal grown to 1/20, 1/4, 1/2 and all of the events, a restart
+/// from a snapshot near the end at each size; as rows of the JSON report and as a table and
+/// CSV in the human one.
+#[test]
+fn the_restart_curve_grows_one_journal_in_four_steps() {
+    let (code, out, err) = bench(&["--only", "restart", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let rows = v["restart_curve"].as_array().expect("restart_curve");
+    let events: Vec<u64> = rows.iter().map(|r| r["events"].as_u64().unwrap()).collect();
+    assert_eq!(events, [1_000, 5_000, 10_000, 20_000]);
+    let mut journal_bytes = 0;
+    for r in rows {
+        let (events, lsn) = (r["events"].as_u64().unwrap(), r["snapshot_lsn"].as_u64());
+        assert_eq!(r["tail_records"], 200, "1 % of the events: {r}");
+        assert_eq!(lsn, Some(events - 200), "{r}");
+        for f in ["restart_ms", "restart_full_ms"] {
+            assert!(r[f].as_f64().is_some_and(|x| x > 0.0), "{f}: {r}");
+        }
+        let bytes = r["journal_bytes"].as_u64().unwrap();
+        assert!(bytes > journal_bytes, "the journal grows: {r}");
+        journal_bytes = bytes;
+    }
+    assert!(
+        v["spread"].as_object().unwrap().is_empty(),
+        "nothing else ran"
+    );
+
+    let (code, out, err) = bench(&["--only", "restart"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("restart curve:"), "{out}");
+    assert!(!out.contains("pipeline_eps"), "the curve alone: {out}");
+    let csv: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != "events,journal_bytes,restart_ms,restart_full_ms")
+        .collect();
+    assert_eq!(csv.len(), 5, "a header and four rows: {out}");
+    let first: Vec<&str> = csv[1].split(',').collect();
+    assert_eq!(first[0], "1000");
+    assert!(first[2].parse::<f64>().unwrap() > 0.0, "{csv:?}");
 }
 
 /// What an earlier version's `--json` held (no spread, no journal bytes, no 25 % and 50 %).
@@ -338,6 +424,11 @@ fn bad_arguments_are_refused_before_the_run() {
             "--only sqlite",
         ),
         (tiny, &["--latency-plot", r], "--latency-plot"),
+        (
+            tiny,
+            &["--only", "restart", "--latency-plot", p(dir.path())],
+            "--only restart",
+        ),
     ];
     for (tiny, args, want) in cases {
         let (code, out, err) = if *tiny {

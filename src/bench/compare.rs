@@ -4,7 +4,7 @@
 //! Reports are read as JSON, not as this version's report type, so a report of an earlier
 //! version (fewer fields) or a later one (more) compares too: a figure missing on either side
 //! is shown as absent. In a report that lists `spread`, a figure not in it did not run (its
-//! field holds 0) and is shown as absent too.
+//! field holds 0) and is shown as absent too. Lists (the restart curve) are not compared.
 
 use super::human::number;
 use serde_json::Value;
@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use waybill_sim::report::thousands_f;
 
 /// Fields that describe the run rather than measure it: shown in the header, not compared.
-const ABOUT_RUN: [&str; 13] = [
+const ABOUT_RUN: [&str; 14] = [
     "events",
     "shipments",
     "shipments_touched",
@@ -25,6 +25,7 @@ const ABOUT_RUN: [&str; 13] = [
     "cores",
     "seed",
     "repeat",
+    "snapshots_during_stall_run",
     "spread",
 ];
 /// The most figures one comparison lists (a report has a few dozen).
@@ -48,6 +49,7 @@ pub fn better(figure: &str) -> Better {
     } else if figure.contains("latency")
         || figure.contains("bytes")
         || figure.ends_with("_us")
+        || figure.contains("_us.")
         || figure.ends_with("_ms")
         || figure.ends_with("_seconds")
     {
@@ -257,6 +259,8 @@ mod tests {
             ("state_bytes_per_shipment", Better::Lower),
             ("restart_ms", Better::Lower),
             ("snapshot_stall_us", Better::Lower),
+            ("snapshot_stall_us.p99", Better::Lower),
+            ("snapshot_ms", Better::Lower),
             ("something_new", Better::Unknown),
         ];
         for (f, want) in cases {
@@ -295,6 +299,47 @@ mod tests {
         assert_eq!(row("retired_eps"), Some(r("retired_eps", Some(5.0), None)));
         assert!(row("events").is_none() && row("repeat").is_none());
         assert!(rows.iter().all(|r| !r.figure.starts_with("spread")));
+    }
+
+    #[test]
+    fn snapshot_figures_absent_from_an_earlier_report_compare_as_absent() {
+        let old = json!({"events": 10, "shipments": 2, "pipeline_eps": 100.0,
+            "latency_at_25pct_us": {"p99": 300, "max": 900}});
+        let new = json!({"events": 10, "shipments": 2, "pipeline_eps": 100.0,
+            "latency_at_25pct_us": {"p99": 300, "max": 900},
+            "restart_ms": 12.5, "restart_full_ms": 80.0, "snapshot_ms": 7.0,
+            "snapshot_bytes_per_shipment": 190.5,
+            "snapshot_stall_us": {"p99": 310, "max": 2000}, "snapshots_during_stall_run": 3,
+            "restart_curve": [{"events": 5, "restart_ms": 1.0}],
+            "spread": {"pipeline_eps": {}, "latency_at_25pct_us.p99": {},
+            "latency_at_25pct_us.max": {}, "restart_ms": {}, "restart_full_ms": {},
+            "snapshot_ms": {}, "snapshot_bytes_per_shipment": {}, "snapshot_stall_us.p99": {},
+            "snapshot_stall_us.max": {}, "snapshots_during_stall_run": {}}});
+        let rows = rows(&old, &new);
+        for f in [
+            "restart_ms",
+            "restart_full_ms",
+            "snapshot_ms",
+            "snapshot_bytes_per_shipment",
+            "snapshot_stall_us.p99",
+            "snapshot_stall_us.max",
+        ] {
+            let row = rows.iter().find(|r| r.figure == f).expect(f);
+            assert_eq!((row.old, row.new.is_some()), (None, true), "{f}");
+            assert_eq!(better(f), Better::Lower, "{f}");
+        }
+        assert!(
+            rows.iter()
+                .all(|r| !r.figure.starts_with("restart_curve")
+                    && !r.figure.starts_with("snapshots_")),
+            "{rows:?}"
+        );
+        let text = render("old", &old, "new", &new);
+        let line = text.lines().find(|l| l.starts_with("restart_ms ")).unwrap();
+        assert_eq!(
+            line.split_whitespace().collect::<Vec<_>>(),
+            ["restart_ms", "absent", "12.50", "-", "↓"]
+        );
     }
 
     #[test]

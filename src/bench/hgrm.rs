@@ -21,7 +21,7 @@ const POINTS_MAX: usize = 100_000;
 pub struct About {
     /// The report's field (`latency_us`, `durable_latency_at_25pct_us`, ...).
     pub figure: String,
-    /// `applied` or `durable`.
+    /// `applied`, `durable`, or `applied+snapshots` (the stall run).
     pub measure: String,
     pub durability: String,
     pub offered_eps: u64,

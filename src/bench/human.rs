@@ -21,13 +21,25 @@ const THROUGHPUT: [&str; 11] = [
     "state_bytes_per_shipment",
 ];
 
+/// The rows of the snapshot path (on the pipeline's journal), after the throughput rows.
+const SNAPSHOT: [&str; 4] = [
+    "restart_full_ms",
+    "snapshot_ms",
+    "snapshot_bytes_per_shipment",
+    "restart_ms",
+];
+
+/// The stall run's figure (its p99 in the latency table, its max target after it).
+const STALL: &str = "snapshot_stall_us";
+
 /// The latency rows: the report's field and its offered rate.
-fn latency_rows(r: &BenchReport) -> [(&'static str, u64); 6] {
+fn latency_rows(r: &BenchReport) -> [(&'static str, u64); 7] {
     [
         ("latency_us", r.offered_rate_eps),
         ("durable_latency_us", r.offered_rate_eps),
         ("latency_at_25pct_us", r.offered_rate_at_25pct_eps),
         ("durable_latency_at_25pct_us", r.offered_rate_at_25pct_eps),
+        (STALL, r.offered_rate_at_25pct_eps),
         ("latency_at_50pct_us", r.offered_rate_at_50pct_eps),
         ("durable_latency_at_50pct_us", r.offered_rate_at_50pct_eps),
     ]
@@ -68,10 +80,17 @@ pub fn render(r: &BenchReport) -> String {
             r.repeat
         );
     }
-    out.push('\n');
-    throughput(&mut out, r);
-    out.push('\n');
-    latency(&mut out, r);
+    let curve_only = r.spread.is_empty() && !r.restart_curve.is_empty();
+    if !curve_only {
+        out.push('\n');
+        throughput(&mut out, r);
+        out.push('\n');
+        latency(&mut out, r);
+    }
+    if !r.restart_curve.is_empty() {
+        out.push('\n');
+        restart_curve(&mut out, r);
+    }
     out
 }
 
@@ -128,24 +147,31 @@ fn target_text(r: &BenchReport, figure: &str) -> (String, String) {
     }
 }
 
+/// A figure's row: value, spread, target and verdict.
+fn figure_row(r: &BenchReport, figure: &str) -> String {
+    let (target, verdict) = target_text(r, figure);
+    let value = measured(r, figure).map_or("not run".to_owned(), |v| number(figure, v));
+    let line = format!(
+        "{figure:<28} {value:>14}  {:<27} {target:<22} {verdict}",
+        spread_text(r, figure)
+    );
+    line.trim_end().to_owned()
+}
+
 fn throughput(out: &mut String, r: &BenchReport) {
     let _ = writeln!(
         out,
         "{:<28} {:>14}  {:<27} {:<22} verdict",
         "figure", "value", "min .. max", "target"
     );
-    for figure in THROUGHPUT {
-        let (target, verdict) = target_text(r, figure);
-        let value = measured(r, figure).map_or("not run".to_owned(), |v| number(figure, v));
-        let line = format!(
-            "{figure:<28} {value:>14}  {:<27} {target:<22} {verdict}",
-            spread_text(r, figure)
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
+    for figure in THROUGHPUT.iter().chain(&SNAPSHOT) {
+        let _ = writeln!(out, "{}", figure_row(r, figure));
     }
     let _ = writeln!(
         out,
-        "(sqlite_eps on the first {} events)",
+        "(sqlite_eps on the first {} events; restart_full_ms, snapshot_ms and restart_ms on \
+         the pipeline's journal: Core::open replaying it all, Core::snapshot at its end, \
+         Core::open from that snapshot)",
         thousands_f(r.sqlite_events as f64, 0)
     );
 }
@@ -180,32 +206,98 @@ fn latency(out: &mut String, r: &BenchReport) {
         };
         let _ = writeln!(out, "{}", line.trim_end());
     }
+    if measured(r, &format!("{STALL}.max")).is_some() {
+        let _ = writeln!(
+            out,
+            "({STALL}: latency_at_25pct_us again with background snapshots, {} taken during \
+             each run; its max target:)",
+            r.snapshots_during_stall_run
+        );
+        let _ = writeln!(out, "{}", figure_row(r, &format!("{STALL}.max")));
+    }
 }
+
+/// The restart curve as a table, then as CSV (for a plot).
+fn restart_curve(out: &mut String, r: &BenchReport) {
+    let _ = writeln!(
+        out,
+        "restart curve: one journal grown to each size, a snapshot 1 % of --events before \
+         its end; restart_ms from it, restart_full_ms replaying every record"
+    );
+    let _ = writeln!(
+        out,
+        "{:>14} {:>16} {:>14} {:>13} {:>12} {:>16}",
+        "events", "journal_bytes", "snapshot_lsn", "tail_records", "restart_ms", "restart_full_ms"
+    );
+    let n = |v: u64| thousands_f(v as f64, 0);
+    for p in &r.restart_curve {
+        let _ = writeln!(
+            out,
+            "{:>14} {:>16} {:>14} {:>13} {:>12} {:>16}",
+            n(p.events),
+            n(p.journal_bytes),
+            n(p.snapshot_lsn),
+            n(p.tail_records),
+            thousands_f(p.restart_ms, 1),
+            thousands_f(p.restart_full_ms, 1)
+        );
+    }
+    let _ = writeln!(out, "\n{RESTART_CSV_HEADER}");
+    for p in &r.restart_curve {
+        let _ = writeln!(
+            out,
+            "{},{},{:.3},{:.3}",
+            p.events, p.journal_bytes, p.restart_ms, p.restart_full_ms
+        );
+    }
+}
+
+/// The header of the restart curve's CSV.
+pub const RESTART_CSV_HEADER: &str = "events,journal_bytes,restart_ms,restart_full_ms";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::restart::RestartPoint;
     use crate::bench::samples::Samples;
     use crate::bench::{Latency, Ratios};
 
-    /// A report as a full-size run of 3 repetitions gives it, figures near the first round's.
-    fn report(full_size: bool, offered_rate_eps: u64, only_pipeline: bool) -> BenchReport {
+    /// The figures of 3 repetitions, near the first round's (those of the pipeline path alone,
+    /// or more).
+    fn samples(only_pipeline: bool) -> Samples {
         let mut s = Samples::default();
-        let mut three = |figure: &str, v: f64| {
+        let mut figures = vec![
+            ("pipeline_eps", 1_643_915.0),
+            ("state_bytes_per_shipment", 250.6),
+            ("journal_bytes_per_record", 185.0),
+        ];
+        if !only_pipeline {
+            figures.extend([
+                ("limit_eps", 7_112_487.0),
+                ("replay_eps", 3_400_000.0),
+                ("ratios.pipeline_vs_limit", 0.23),
+                ("latency_us.p99", 900.0),
+                ("durable_latency_us.p99", 63_999.0),
+                ("restart_full_ms", 4_100.0),
+                ("snapshot_ms", 310.0),
+                ("snapshot_bytes_per_shipment", 231.5),
+                ("restart_ms", 420.0),
+                ("latency_at_25pct_us.p99", 200.0),
+                ("snapshot_stall_us.p99", 180.0),
+                ("snapshot_stall_us.max", 25_000.0),
+            ]);
+        }
+        for (figure, v) in figures {
             for k in [0.9, 1.0, 1.1] {
                 s.push(figure, v * k);
             }
-        };
-        three("pipeline_eps", 1_643_915.0);
-        three("state_bytes_per_shipment", 250.6);
-        three("journal_bytes_per_record", 185.0);
-        if !only_pipeline {
-            three("limit_eps", 7_112_487.0);
-            three("replay_eps", 3_400_000.0);
-            three("ratios.pipeline_vs_limit", 0.23);
-            three("latency_us.p99", 900.0);
-            three("durable_latency_us.p99", 63_999.0);
         }
+        s
+    }
+
+    /// A report as a full-size run of 3 repetitions gives it.
+    fn report(full_size: bool, offered_rate_eps: u64, only_pipeline: bool) -> BenchReport {
+        let s = samples(only_pipeline);
         let lat = |p99| Latency {
             p50: 1,
             p99,
@@ -238,8 +330,15 @@ mod tests {
             offered_rate_at_50pct_eps: 821_958,
             latency_at_50pct_us: Latency::default(),
             durable_latency_at_50pct_us: Latency::default(),
+            snapshot_stall_us: lat(180),
+            snapshots_during_stall_run: 3,
             state_bytes_per_shipment: 250.6,
             journal_bytes_per_record: 185.0,
+            restart_ms: 420.0,
+            restart_full_ms: 4_100.0,
+            snapshot_ms: 310.0,
+            snapshot_bytes_per_shipment: 231.5,
+            restart_curve: Vec::new(),
             generate_seconds: 17.0,
             cores: 2,
             seed: 9,
@@ -272,6 +371,9 @@ mod tests {
             ("state_bytes_per_shipment", "<= 256", "met"),
             ("latency_us", "<= 1,000", "met"),
             ("durable_latency_us", "<= 3,000", "missed (21.3x)"),
+            ("restart_ms", "<= 1,000", "met"),
+            ("snapshot_stall_us", "<= latency_at_25pct_us.p99", "met"),
+            ("snapshot_stall_us.max", "<= 10,000", "missed (2.5x)"),
         ];
         for (figure, target, verdict) in cases {
             let line = row(&text, figure);
@@ -280,8 +382,68 @@ mod tests {
         }
         assert!(row(&text, "pipeline_eps").contains("1,479,524 .. 1,808,307"));
         assert!(row(&text, "sqlite_eps").ends_with("not run"));
-        assert!(row(&text, "latency_at_25pct_us").contains("not run"));
+        assert!(row(&text, "latency_at_50pct_us").contains("not run"));
         assert!(!row(&text, "limit_eps").contains(">="), "no target");
+        assert!(
+            row(&text, "snapshot_stall_us").contains("410,979"),
+            "the 25 % rate"
+        );
+        assert!(text.contains("3 taken during each run"), "{text}");
+        for figure in [
+            "restart_full_ms",
+            "snapshot_ms",
+            "snapshot_bytes_per_shipment",
+        ] {
+            assert!(!row(&text, figure).contains("<="), "no target");
+        }
+        assert!(row(&text, "snapshot_bytes_per_shipment").contains(" 231.5 "));
+        assert!(!text.contains("restart curve"), "not run: {text}");
+    }
+
+    #[test]
+    fn the_restart_curve_is_a_table_and_csv() {
+        let mut r = report(false, TARGET_RATE_EPS, true);
+        let point = |events: u64, restart_ms, restart_full_ms| RestartPoint {
+            events,
+            journal_bytes: events * 100,
+            snapshot_lsn: events - 200,
+            tail_records: 200,
+            restart_ms,
+            restart_full_ms,
+        };
+        r.restart_curve = vec![point(1_000, 1.25, 3.5), point(20_000, 2.0, 41.0)];
+        let text = render(&r);
+        assert!(text.contains("restart curve: one journal grown"), "{text}");
+        let words: Vec<&str> = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("20,000 "))
+            .unwrap_or_else(|| panic!("{text}"))
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            words,
+            ["20,000", "2,000,000", "19,800", "200", "2.0", "41.0"]
+        );
+        let csv: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != RESTART_CSV_HEADER)
+            .collect();
+        assert_eq!(
+            csv,
+            [
+                RESTART_CSV_HEADER,
+                "1000,100000,1.250,3.500",
+                "20000,2000000,2.000,41.000"
+            ]
+        );
+        assert!(text.contains("pipeline_eps"), "other figures ran");
+        // With nothing else measured, the curve alone.
+        r.spread.clear();
+        let text = render(&r);
+        assert!(
+            text.contains("restart curve") && !text.contains("pipeline_eps"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use waybill_core::engine::Core;
 use waybill_core::event::Entry;
 use waybill_core::journal::JournalOptions;
 use waybill_core::pipeline::{Pipeline, PipelineOptions};
+use waybill_core::snapshot::policy::SnapshotPolicy;
 
 /// Most events handed over at once (events already due are sent together).
 const SEND_BATCH_MAX: usize = 256;
@@ -26,6 +27,9 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 pub struct Measured {
     pub applied: Histogram<u64>,
     pub durable: Histogram<u64>,
+    /// Background snapshots taken during the run (asked for before its last record; one
+    /// asked at the last record runs after every event was measured, and is not counted).
+    pub snapshots_during_run: u64,
 }
 
 /// An empty histogram of the latency runs' range and precision.
@@ -92,11 +96,23 @@ impl Recorder {
     }
 }
 
-/// Offers `entries` at `rate_eps` to a pipelined core on a fresh journal in `dir`.
-pub fn open_loop(entries: &[Entry], dir: &Path, opts: JournalOptions, rate_eps: u64) -> Measured {
+/// Offers `entries` at `rate_eps` to a pipelined core on a fresh journal in `dir`. With a
+/// `snapshot_policy`, the core takes background snapshots by it during the run (set before
+/// the core moves onto its thread; no snapshot at the close).
+pub fn open_loop(
+    entries: &[Entry],
+    dir: &Path,
+    opts: JournalOptions,
+    rate_eps: u64,
+    snapshot_policy: Option<SnapshotPolicy>,
+) -> Measured {
     assert!(rate_eps > 0, "an offered rate");
-    let core = Core::open(dir, opts).expect("open journal");
+    let mut core = Core::open(dir, opts).expect("open journal");
     let first_lsn = core.machine().lsn() + 1;
+    if let Some(policy) = snapshot_policy {
+        debug_assert_eq!(policy.on_close_min_records, u64::MAX, "none after the run");
+        core.set_snapshot_policy(policy);
+    }
     let p = Pipeline::start(
         core,
         PipelineOptions {
@@ -113,12 +129,38 @@ pub fn open_loop(entries: &[Entry], dir: &Path, opts: JournalOptions, rate_eps: 
         not_durable: VecDeque::new(),
         first_lsn,
     };
+    offer(entries, &p, &mut r);
+    let mut core = p.finish().expect("pipeline");
+    let durable_lsn = core.flush().expect("flush");
+    r.settle(durable_lsn);
+    assert!(r.not_durable.is_empty());
+    for h in [&r.applied, &r.durable] {
+        assert_eq!(h.len(), entries.len() as u64, "every event measured");
+    }
+    let last_lsn = core.machine().lsn();
+    // Waits for a snapshot still being taken (after the measurement).
+    let taken = core.close().expect("close");
+    let snapshots_during_run = taken
+        .iter()
+        .map(|t| t.as_ref().expect("a background snapshot is written"))
+        .filter(|(_, lsn)| *lsn < last_lsn)
+        .count() as u64;
+    Measured {
+        applied: r.applied,
+        durable: r.durable,
+        snapshots_during_run,
+    }
+}
+
+/// Sends every entry at its intended time, reading acknowledgements in between, and waits
+/// for the last acknowledgement.
+fn offer(entries: &[Entry], p: &Pipeline, r: &mut Recorder) {
     let mut i = 0;
     while i < entries.len() {
         // Until the next event is due, read acknowledgements.
         let due = r.start + r.intended(i);
         while Instant::now() < due {
-            r.poll(&p);
+            r.poll(p);
             std::hint::spin_loop();
         }
         let now = r.start.elapsed();
@@ -132,29 +174,11 @@ pub fn open_loop(entries: &[Entry], dir: &Path, opts: JournalOptions, rate_eps: 
         }
         r.in_flight.push_back((i, end));
         p.send(batch).expect("the core thread runs");
-        r.poll(&p);
+        r.poll(p);
         i = end;
     }
     while !r.in_flight.is_empty() {
-        r.poll(&p);
+        r.poll(p);
         std::hint::spin_loop();
-    }
-    let mut core = p.finish().expect("pipeline");
-    let durable_lsn = core.flush().expect("flush");
-    r.settle(durable_lsn);
-    assert!(r.not_durable.is_empty());
-    assert_eq!(
-        r.applied.len(),
-        entries.len() as u64,
-        "every event measured"
-    );
-    assert_eq!(
-        r.durable.len(),
-        entries.len() as u64,
-        "every event measured"
-    );
-    Measured {
-        applied: r.applied,
-        durable: r.durable,
     }
 }

@@ -5,6 +5,9 @@
 //! so a disturbance of the machine hits one round of every path rather than every round of
 //! one), then the latency runs N times; every figure of the report is the median of its
 //! measurements, and `spread` gives each one's minimum, median and maximum.
+//!
+//! `--only restart` runs the restart curve alone ([`restart`]): it is long, and no other
+//! path runs it.
 
 pub mod compare;
 pub mod hgrm;
@@ -13,11 +16,13 @@ mod latency;
 mod limit;
 mod paths;
 pub mod plot;
+pub mod restart;
 pub mod samples;
 mod sqlite;
 pub mod targets;
 
 use hdrhistogram::Histogram;
+use restart::RestartPoint;
 use samples::{Samples, Spread};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -27,6 +32,7 @@ use std::time::Instant;
 use waybill_core::encode::encode_event;
 use waybill_core::event::{Entry, Event};
 use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::snapshot::policy::SnapshotPolicy;
 
 /// Events per batch handed to the core in the throughput paths.
 pub const BATCH_EVENTS: usize = 4096;
@@ -42,10 +48,15 @@ const SEGMENT_SIZING_BYTES_PER_EVENT: u64 = 256;
 pub const SQLITE_EVENTS_MAX: usize = 1_000_000;
 /// The open-loop latency runs use at most this many events.
 pub const LATENCY_EVENTS_MAX: usize = 2_000_000;
-/// The paths `--only` accepts.
-pub const PATHS: [&str; 8] = [
-    "limit", "apply", "pipeline", "replay", "group", "jsonl", "sqlite", "latency",
+/// The paths `--only` accepts. Every one but `restart` runs by default.
+pub const PATHS: [&str; 10] = [
+    "limit", "apply", "pipeline", "replay", "snapshot", "group", "jsonl", "sqlite", "latency",
+    "restart",
 ];
+/// The path only `--only` runs.
+const RESTART_PATH: &str = "restart";
+/// The stall run asks for a background snapshot every `latency_events / this` records.
+const STALL_SNAPSHOTS_PER_RUN: u64 = 4;
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -103,8 +114,22 @@ pub struct BenchReport {
     pub offered_rate_at_50pct_eps: u64,
     pub latency_at_50pct_us: Latency,
     pub durable_latency_at_50pct_us: Latency,
+    /// The 25 % run again, with background snapshots taken during it.
+    pub snapshot_stall_us: Latency,
+    /// Background snapshots taken during each stall run (the median over the runs).
+    pub snapshots_during_stall_run: u64,
     pub state_bytes_per_shipment: f64,
     pub journal_bytes_per_record: f64,
+    /// `Core::open` of the pipeline's journal from a snapshot at its end.
+    pub restart_ms: f64,
+    /// `Core::open` of the same journal with no snapshot (a replay of every record).
+    pub restart_full_ms: f64,
+    /// `Core::snapshot` of the pipeline's whole state (serialize, fsync, rename).
+    pub snapshot_ms: f64,
+    pub snapshot_bytes_per_shipment: f64,
+    /// `--only restart`: restart from a snapshot near the end, and in full, as the journal
+    /// grows (empty unless that path ran).
+    pub restart_curve: Vec<RestartPoint>,
     pub generate_seconds: f64,
     pub cores: usize,
     pub seed: u64,
@@ -121,10 +146,13 @@ pub struct BenchReport {
 pub struct LatencyRun {
     /// The report's field.
     pub figure: &'static str,
-    /// `applied` or `durable`.
+    /// `applied`, `durable`, or `applied+snapshots` (applied, with background snapshots
+    /// taken during the run).
     pub measure: &'static str,
     pub durability: Durability,
     pub offered_eps: u64,
+    /// The snapshots the core takes during the run (`applied+snapshots` only).
+    pub snapshot_policy: Option<SnapshotPolicy>,
     pub histogram: Histogram<u64>,
 }
 
@@ -185,15 +213,20 @@ struct Workload {
     generate_seconds: f64,
 }
 
+/// The workload; the JSONL text only when the `jsonl` path runs (at full size it takes
+/// gigabytes).
 fn workload(opts: &BenchOptions) -> Workload {
     let t0 = Instant::now();
     let w = waybill_sim::workload::workload(opts.events, opts.shipments, opts.seed);
     let generate_seconds = t0.elapsed().as_secs_f64();
     let sqlite_events = w.events[..w.events.len().min(SQLITE_EVENTS_MAX)].to_vec();
-    let mut jsonl = Vec::with_capacity(w.events.len() * 260);
-    for e in &w.events {
-        encode_event(e, &mut jsonl);
-        jsonl.push(b'\n');
+    let mut jsonl = Vec::new();
+    if wants(opts, "jsonl") {
+        jsonl.reserve(w.events.len() * 260);
+        for e in &w.events {
+            encode_event(e, &mut jsonl);
+            jsonl.push(b'\n');
+        }
     }
     Workload {
         entries: w.events.into_iter().map(Entry::Event).collect(),
@@ -217,11 +250,28 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Bench {
         w.shipments_touched, w.generate_seconds
     ));
     let mut samples = Samples::default();
+    let lat_n = n.min(LATENCY_EVENTS_MAX);
+    if opts.only.as_deref() == Some(RESTART_PATH) {
+        let dir = opts.dir.join(RESTART_PATH);
+        clear(&dir);
+        let curve = restart::curve(
+            &w.entries,
+            &dir,
+            journal_opts(Durability::None, n),
+            &mut progress,
+        );
+        clear(&opts.dir);
+        let mut report = report(opts, &w, lat_n, &samples, &[]);
+        report.restart_curve = curve;
+        return Bench {
+            report,
+            latency_runs: Vec::new(),
+        };
+    }
     for round in 0..opts.repeat {
         throughput_round(opts, &w, round, &mut samples, &mut progress);
     }
     let want_latency = wants(opts, "latency");
-    let lat_n = n.min(LATENCY_EVENTS_MAX);
     let latency_runs = if want_latency {
         latency_rounds(opts, &w.entries[..lat_n], &mut samples, &mut progress)
     } else {
@@ -278,8 +328,15 @@ fn report(
         offered_rate_at_50pct_eps: rate_at("latency_at_50pct_us"),
         latency_at_50pct_us: lat("latency_at_50pct_us"),
         durable_latency_at_50pct_us: lat("durable_latency_at_50pct_us"),
+        snapshot_stall_us: lat("snapshot_stall_us"),
+        snapshots_during_stall_run: m("snapshots_during_stall_run").round() as u64,
         state_bytes_per_shipment: m("state_bytes_per_shipment"),
         journal_bytes_per_record: m("journal_bytes_per_record"),
+        restart_ms: m("restart_ms"),
+        restart_full_ms: m("restart_full_ms"),
+        snapshot_ms: m("snapshot_ms"),
+        snapshot_bytes_per_shipment: m("snapshot_bytes_per_shipment"),
+        restart_curve: Vec::new(),
         generate_seconds: w.generate_seconds,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         seed: opts.seed,
@@ -290,13 +347,19 @@ fn report(
     }
 }
 
-/// Figures the report holds as whole numbers (latencies in microseconds).
+/// Figures the report holds as whole numbers (latencies in microseconds, counts).
 fn is_whole(figure: &str) -> bool {
     figure.contains("latency")
+        || figure.starts_with("snapshot_stall_us.")
+        || figure == "snapshots_during_stall_run"
 }
 
+/// Whether `path` runs: the one `--only` names, or every path but `restart` without it.
 fn wants(opts: &BenchOptions, path: &str) -> bool {
-    opts.only.as_deref().is_none_or(|o| o == path)
+    match opts.only.as_deref() {
+        Some(only) => only == path,
+        None => path != RESTART_PATH,
+    }
 }
 
 /// One round of the throughput paths, each after [`settle`].
@@ -333,9 +396,12 @@ fn throughput_round(
             record("apply_only_eps", paths::apply_only(&archived));
         }
     }
-    // Replay reads the journal the pipeline path writes; the latency runs take their offered
-    // rates from the pipeline's.
-    if wants(opts, "pipeline") || wants(opts, "replay") || wants(opts, "latency") {
+    // Replay and the snapshot path read the journal the pipeline path writes; the latency
+    // runs take their offered rates from the pipeline's.
+    if ["pipeline", "replay", "snapshot", "latency"]
+        .iter()
+        .any(|p| wants(opts, p))
+    {
         let pipe_dir = dir.join("pipeline");
         settle();
         let run = paths::pipeline(&w.entries, &pipe_dir, journal_opts(Durability::None, n));
@@ -345,6 +411,14 @@ fn throughput_round(
         if wants(opts, "replay") {
             settle();
             record("replay_eps", paths::replay(&pipe_dir, n));
+        }
+        if wants(opts, "snapshot") {
+            settle();
+            let s = paths::snapshot(&pipe_dir, n, journal_opts(Durability::None, n));
+            record("restart_full_ms", s.restart_full_ms);
+            record("snapshot_ms", s.snapshot_ms);
+            record("snapshot_bytes_per_shipment", s.snapshot_bytes_per_shipment);
+            record("restart_ms", s.restart_ms);
         }
         clear(&pipe_dir);
     }
@@ -398,8 +472,9 @@ fn ratios_of_round(samples: &mut Samples, round: u32) {
 }
 
 /// The open-loop latency runs, `opts.repeat` times each: at the fixed offered rate and at
-/// 25 % and 50 % of the median `pipeline_eps`; applied latency under `none`, durable latency
-/// under `group`.
+/// 25 % and 50 % of the median `pipeline_eps`, applied latency under `none` and durable
+/// latency under `group`; and the stall run: applied latency at 25 % again, with background
+/// snapshots taken during the run.
 fn latency_rounds(
     opts: &BenchOptions,
     entries: &[Entry],
@@ -409,9 +484,66 @@ fn latency_rounds(
     let pipeline_eps = samples
         .median("pipeline_eps")
         .expect("the pipeline ran before the latency runs");
+    let mut runs = latency_plan(opts.offered_rate_eps, pipeline_eps, entries.len() as u64);
+    let dir = opts.dir.join("latency");
+    for round in 0..opts.repeat {
+        for run in &mut runs {
+            clear(&dir);
+            settle();
+            let journal = journal_opts(run.durability, entries.len());
+            let policy = run.snapshot_policy.clone();
+            let m = latency::open_loop(entries, &dir, journal, run.offered_eps, policy);
+            let h = if run.measure == "durable" {
+                m.durable
+            } else {
+                m.applied
+            };
+            let l = latency::summary(&h);
+            for (p, v) in [
+                ("p50", l.p50),
+                ("p99", l.p99),
+                ("p999", l.p999),
+                ("max", l.max),
+            ] {
+                samples.push(&format!("{}.{p}", run.figure), v as f64);
+            }
+            run.histogram.add(&h).expect("same bounds");
+            let mut snapshots = String::new();
+            if run.snapshot_policy.is_some() {
+                samples.push("snapshots_during_stall_run", m.snapshots_during_run as f64);
+                snapshots = format!(", {} snapshots during the run", m.snapshots_during_run);
+            }
+            progress(&format!(
+                "{:<28} p50 {} p99 {} max {} us at {} events/s{snapshots} ({}/{})",
+                run.figure,
+                l.p50,
+                l.p99,
+                l.max,
+                run.offered_eps,
+                round + 1,
+                opts.repeat
+            ));
+        }
+    }
+    clear(&dir);
+    runs
+}
+
+/// The latency runs, in the report's order: pairs (applied under `none`, durable under
+/// `group`) at the fixed rate, 25 % and 50 % of `pipeline_eps`, the stall run after the 25 %
+/// pair.
+fn latency_plan(rate_eps: u64, pipeline_eps: f64, latency_events: u64) -> Vec<LatencyRun> {
     let pct = |p: f64| ((pipeline_eps * p).round() as u64).max(1);
-    let runs: [(&'static str, &'static str, u64); 3] = [
-        ("latency_us", "durable_latency_us", opts.offered_rate_eps),
+    let run = |figure, measure, durability, offered_eps, snapshot_policy| LatencyRun {
+        figure,
+        measure,
+        durability,
+        offered_eps,
+        snapshot_policy,
+        histogram: latency::histogram(),
+    };
+    let pairs: [(&'static str, &'static str, u64); 3] = [
+        ("latency_us", "durable_latency_us", rate_eps),
         (
             "latency_at_25pct_us",
             "durable_latency_at_25pct_us",
@@ -423,63 +555,31 @@ fn latency_rounds(
             pct(0.50),
         ),
     ];
-    let mut out: Vec<LatencyRun> = Vec::new();
-    for (applied, durable, rate) in runs {
-        for (figure, measure, durability) in [
-            (applied, "applied", Durability::None),
-            (durable, "durable", Durability::Group),
-        ] {
-            out.push(LatencyRun {
-                figure,
-                measure,
-                durability,
-                offered_eps: rate,
-                histogram: latency::histogram(),
-            });
-        }
-    }
-    let dir = opts.dir.join("latency");
-    for round in 0..opts.repeat {
-        for pair in out.chunks_mut(2) {
-            let [applied, durable] = pair else {
-                unreachable!("applied and durable")
+    let mut out = Vec::new();
+    for (applied, durable, rate) in pairs {
+        out.push(run(applied, "applied", Durability::None, rate, None));
+        out.push(run(durable, "durable", Durability::Group, rate, None));
+        if applied == "latency_at_25pct_us" {
+            let policy = SnapshotPolicy {
+                every_records: (latency_events / STALL_SNAPSHOTS_PER_RUN).max(1),
+                on_close_min_records: u64::MAX,
+                keep: paths::SNAPSHOTS_KEPT,
             };
-            for run in [applied, durable] {
-                clear(&dir);
-                settle();
-                let journal = journal_opts(run.durability, entries.len());
-                let m = latency::open_loop(entries, &dir, journal, run.offered_eps);
-                let h = if run.measure == "applied" {
-                    m.applied
-                } else {
-                    m.durable
-                };
-                let l = latency::summary(&h);
-                for (p, v) in [
-                    ("p50", l.p50),
-                    ("p99", l.p99),
-                    ("p999", l.p999),
-                    ("max", l.max),
-                ] {
-                    samples.push(&format!("{}.{p}", run.figure), v as f64);
-                }
-                run.histogram.add(&h).expect("same bounds");
-                progress(&format!(
-                    "{:<28} p50 {} p99 {} max {} us at {} events/s ({}/{})",
-                    run.figure,
-                    l.p50,
-                    l.p99,
-                    l.max,
-                    run.offered_eps,
-                    round + 1,
-                    opts.repeat
-                ));
-            }
+            let figure = "snapshot_stall_us";
+            out.push(run(
+                figure,
+                STALL_MEASURE,
+                Durability::None,
+                rate,
+                Some(policy),
+            ));
         }
     }
-    clear(&dir);
     out
 }
+
+/// The measure of the stall run.
+pub const STALL_MEASURE: &str = "applied+snapshots";
 
 fn latency_median(samples: &Samples, figure: &str) -> Latency {
     let m = |p: &str| samples.median_or_zero(&format!("{figure}.{p}")).round() as u64;

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use waybill_core::engine::{self, Core, Until};
 use waybill_core::event::{ArchivedEntry, Entry, Event};
-use waybill_core::journal::{JournalOptions, SEGMENT_HEADER_BYTES, frame_bytes};
+use waybill_core::journal::{JournalOptions, RecordRef, SEGMENT_HEADER_BYTES, frame_bytes};
 use waybill_core::machine::Machine;
 use waybill_core::pipeline::{Pipeline, PipelineOptions, StreamOptions, ingest_reader};
+use waybill_core::snapshot;
 
 /// Events as rkyv payloads in one buffer, each 16-byte aligned (what the journal holds).
 pub struct Archived {
@@ -70,16 +71,7 @@ pub struct PipelineRun {
 pub fn pipeline(entries: &[Entry], dir: &Path, opts: JournalOptions) -> PipelineRun {
     let core = Core::open(dir, opts).expect("open journal");
     let t0 = Instant::now();
-    let p = Pipeline::start(core, PipelineOptions::default());
-    for (i, chunk) in entries.chunks(BATCH_EVENTS).enumerate() {
-        let mut batch = p.batch();
-        for e in chunk {
-            batch.push(e, i as i64).expect("entries encode");
-        }
-        p.send(batch).expect("the core thread runs");
-        while p.acks().try_recv().is_ok() {}
-    }
-    let mut core = p.finish().expect("pipeline");
+    let mut core = feed(core, entries, 0);
     core.flush().expect("flush");
     let eps = eps(entries.len(), t0.elapsed().as_secs_f64());
     let m = core.machine();
@@ -93,15 +85,88 @@ pub fn pipeline(entries: &[Entry], dir: &Path, opts: JournalOptions) -> Pipeline
     }
 }
 
+/// Hands `core` to a pipeline, feeds it `entries` in batches of [`BATCH_EVENTS`] (the
+/// `k`th batch ingested at `first_ingest_us + k`) and takes it back, every batch applied
+/// (not flushed).
+pub fn feed(core: Core, entries: &[Entry], first_ingest_us: i64) -> Core {
+    let p = Pipeline::start(core, PipelineOptions::default());
+    for (i, chunk) in entries.chunks(BATCH_EVENTS).enumerate() {
+        let mut batch = p.batch();
+        for e in chunk {
+            batch
+                .push(e, first_ingest_us + i as i64)
+                .expect("entries encode");
+        }
+        p.send(batch).expect("the core thread runs");
+        while p.acks().try_recv().is_ok() {}
+    }
+    p.finish().expect("pipeline")
+}
+
+/// What the snapshot path measured on the pipeline's journal.
+pub struct SnapshotRun {
+    /// `Core::open` with no snapshot: a replay of every record.
+    pub restart_full_ms: f64,
+    /// `Core::snapshot` of the whole state: serialize, fsync, rename.
+    pub snapshot_ms: f64,
+    pub snapshot_bytes_per_shipment: f64,
+    /// `Core::open` from that snapshot, at the journal's end (nothing replayed).
+    pub restart_ms: f64,
+}
+
+/// Restart without and with a snapshot, and the snapshot between, on the journal of `n`
+/// records in `dir` (which has no snapshot yet).
+pub fn snapshot(dir: &Path, n: usize, opts: JournalOptions) -> SnapshotRun {
+    assert!(snapshot::list(dir).expect("list snapshots").is_empty());
+    let t0 = Instant::now();
+    let mut core = Core::open(dir, opts.clone()).expect("open journal");
+    let restart_full_ms = ms(t0);
+    assert_eq!(core.snapshots().loaded, None, "a full replay");
+    assert_eq!(core.snapshots().replayed, n as u64);
+    let t0 = Instant::now();
+    let (path, lsn) = core.snapshot(SNAPSHOTS_KEPT).expect("snapshot");
+    let snapshot_ms = ms(t0);
+    assert_eq!(lsn, n as u64, "at the journal's end");
+    let file_bytes = std::fs::metadata(&path).expect("snapshot file").len();
+    let shipments = core.machine().state().shipment_count();
+    drop(core);
+    let t0 = Instant::now();
+    let core = Core::open(dir, opts).expect("reopen journal");
+    let restart_ms = ms(t0);
+    let used = core.snapshots();
+    assert_eq!(used.loaded.as_ref().map(|l| l.1), Some(lsn), "{used:?}");
+    assert_eq!(used.replayed, 0, "nothing after the snapshot");
+    assert_eq!(core.machine().lsn(), n as u64);
+    SnapshotRun {
+        restart_full_ms,
+        snapshot_ms,
+        snapshot_bytes_per_shipment: file_bytes as f64 / shipments.max(1) as f64,
+        restart_ms,
+    }
+}
+
+/// Snapshots kept by the benchmark's `Core::snapshot` calls.
+pub const SNAPSHOTS_KEPT: usize = 2;
+
+/// Milliseconds since `t0`.
+pub fn ms(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1e3
+}
+
 /// The records of the core's journal and the bytes they occupy in its segments: from the end
 /// of each segment's header to the end of its last record's frame (padding included, the
 /// segment headers and the unused rest of the last segment not).
 fn journal_record_bytes(core: &Core) -> (u64, u64) {
+    record_bytes(core.journal().records())
+}
+
+/// [`journal_record_bytes`] of the records a reader (or a writer) yields.
+pub fn record_bytes<'a>(all: impl Iterator<Item = RecordRef<'a>>) -> (u64, u64) {
     let mut records = 0u64;
     let mut bytes = 0u64;
     // (segment, end of its last frame so far)
     let mut segment: Option<(u32, u64)> = None;
-    for r in core.journal().records() {
+    for r in all {
         records += 1;
         let end = r.offset + frame_bytes(r.lsn, r.payload.len()) as u64;
         match segment {

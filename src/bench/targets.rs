@@ -24,6 +24,8 @@ pub enum Bound {
     Ceiling(f64),
     /// At least this many times another figure of the same run.
     FloorTimes(&'static str, f64),
+    /// At most another figure of the same run.
+    CeilingOf(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +54,7 @@ const fn at_rate(figure: &'static str, bound: Bound) -> Target {
 }
 
 /// Every target, in the report's order.
-pub const TARGETS: [Target; 10] = [
+pub const TARGETS: [Target; 13] = [
     t("pipeline_eps", Bound::Floor(3_500_000.0)),
     t("pipeline_group_eps", Bound::Floor(3_000_000.0)),
     t("replay_eps", Bound::FloorTimes("pipeline_eps", 2.0)),
@@ -61,8 +63,16 @@ pub const TARGETS: [Target; 10] = [
     t("ratios.pipeline_vs_sqlite", Bound::Floor(50.0)),
     at_rate("latency_us.p99", Bound::Ceiling(1_000.0)),
     at_rate("durable_latency_us.p99", Bound::Ceiling(3_000.0)),
+    // Background snapshots do not stall the writer: the 25 % run with them has the tail of
+    // the run without them, and no event waits 10 ms.
+    t(
+        "snapshot_stall_us.p99",
+        Bound::CeilingOf("latency_at_25pct_us.p99"),
+    ),
+    t("snapshot_stall_us.max", Bound::Ceiling(10_000.0)),
     t("journal_bytes_per_record", Bound::Ceiling(100.0)),
     t("state_bytes_per_shipment", Bound::Ceiling(256.0)),
+    t("restart_ms", Bound::Ceiling(1_000.0)),
 ];
 
 /// The target of a figure, if it has one.
@@ -102,12 +112,14 @@ pub struct RunKind {
 }
 
 impl Target {
-    /// The target as text: `>= 3,500,000`, `<= 1,000`, `>= 2 x pipeline_eps`.
+    /// The target as text: `>= 3,500,000`, `<= 1,000`, `>= 2 x pipeline_eps`,
+    /// `<= latency_at_25pct_us.p99`.
     pub fn describe(&self) -> String {
         match self.bound {
             Bound::Floor(v) => format!(">= {}", number(v)),
             Bound::Ceiling(v) => format!("<= {}", number(v)),
             Bound::FloorTimes(other, k) => format!(">= {} x {other}", number(k)),
+            Bound::CeilingOf(other) => format!("<= {other}"),
         }
     }
 
@@ -135,6 +147,10 @@ impl Target {
             Bound::Ceiling(b) => (false, b),
             Bound::FloorTimes(other, k) => match lookup(other) {
                 Some(o) => (true, o * k),
+                None => return Verdict::NotComparable(format!("{other} not run")),
+            },
+            Bound::CeilingOf(other) => match lookup(other) {
+                Some(o) => (false, o),
                 None => return Verdict::NotComparable(format!("{other} not run")),
             },
         };
@@ -171,9 +187,11 @@ mod tests {
     };
 
     fn judge(figure: &str, value: Option<f64>, run: RunKind) -> Verdict {
-        of(figure)
-            .unwrap()
-            .judge(value, run, |f| (f == "pipeline_eps").then_some(2_000_000.0))
+        of(figure).unwrap().judge(value, run, |f| match f {
+            "pipeline_eps" => Some(2_000_000.0),
+            "latency_at_25pct_us.p99" => Some(400.0),
+            _ => None,
+        })
     }
 
     #[test]
@@ -242,6 +260,56 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_targets_restart_and_stall() {
+        let smoke = RunKind {
+            full_size: false,
+            ..FULL
+        };
+        let slow_rate = RunKind {
+            offered_rate_eps: 500_000,
+            ..FULL
+        };
+        let cases: &[(&str, Option<f64>, RunKind, Verdict)] = &[
+            ("restart_ms", Some(999.0), FULL, Verdict::Met),
+            ("restart_ms", Some(3_000.0), FULL, Verdict::Missed(3.0)),
+            ("snapshot_stall_us.p99", Some(400.0), FULL, Verdict::Met),
+            (
+                "snapshot_stall_us.p99",
+                Some(1_000.0),
+                FULL,
+                Verdict::Missed(2.5),
+            ),
+            ("snapshot_stall_us.max", Some(10_000.0), FULL, Verdict::Met),
+            (
+                "snapshot_stall_us.max",
+                Some(50_000.0),
+                FULL,
+                Verdict::Missed(5.0),
+            ),
+            // A latency target of its own: not tied to the fixed rate.
+            (
+                "snapshot_stall_us.p99",
+                Some(300.0),
+                slow_rate,
+                Verdict::Met,
+            ),
+            (
+                "snapshot_stall_us.p99",
+                Some(300.0),
+                smoke,
+                Verdict::NotComparable(String::new()),
+            ),
+        ];
+        for (figure, value, run, want) in cases {
+            assert_eq!(
+                &judge(figure, *value, *run),
+                want,
+                "{figure} {value:?} {run:?}"
+            );
+        }
+    }
+
+    #[test]
     fn the_relative_target_needs_its_other_figure() {
         let t = of("replay_eps").unwrap();
         assert_eq!(
@@ -249,6 +317,18 @@ mod tests {
             Verdict::NotComparable("pipeline_eps not run".into())
         );
         assert_eq!(t.describe(), ">= 2 x pipeline_eps");
+        let t = of("snapshot_stall_us.p99").unwrap();
+        assert_eq!(
+            t.judge(Some(1.0), FULL, |_| None),
+            Verdict::NotComparable("latency_at_25pct_us.p99 not run".into())
+        );
+        assert_eq!(t.describe(), "<= latency_at_25pct_us.p99");
+        assert_eq!(t.judge(Some(0.0), FULL, |_| Some(0.0)), Verdict::Met);
+        assert_eq!(
+            t.judge(Some(5.0), FULL, |_| Some(0.0)),
+            Verdict::Missed(f64::INFINITY)
+        );
+        assert_eq!(of("restart_ms").unwrap().describe(), "<= 1,000");
         assert_eq!(of("pipeline_eps").unwrap().describe(), ">= 3,500,000");
         assert_eq!(of("ratios.pipeline_vs_limit").unwrap().describe(), ">= 0.5");
     }
