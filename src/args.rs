@@ -70,8 +70,9 @@ pub struct BenchArgs {
     /// Print every figure as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Run one path only (to profile it); the others report 0. `replay` and `latency` also
-    /// run `pipeline` (replay reads its journal; the latency runs take their rates from it).
+    /// Run one path only (to profile it); the others report 0. `replay`, `snapshot` and
+    /// `latency` also run `pipeline` (replay and snapshot read its journal; the latency runs
+    /// take their rates from it). `restart` (the restart curve) runs only when asked for.
     #[arg(long, value_name = "PATH", value_parser = crate::bench::PATHS)]
     pub only: Option<String>,
     /// Write the percentile distribution of every latency run (HdrHistogram's .hgrm text) and
