@@ -57,23 +57,36 @@ pub fn archive(dir: &Path, to: ArchiveTo<'_>) -> Result<Archived, CoreError> {
         ..JournalOptions::default()
     };
     let core = Core::open(dir, opts)?;
-    let Some((_, snapshot_lsn)) = core.snapshots().loaded.clone() else {
+    let Some((snapshot_path, snapshot_lsn)) = core.snapshots().loaded.clone() else {
         return Err(CoreError::Refused(format!(
             "nothing to archive in {}: it has no usable snapshot (take one with `waybill snapshot`)",
             dir.display()
         )));
     };
+    if snapshot_lsn == 0 {
+        return Err(CoreError::Refused(format!(
+            "nothing to archive in {}: its newest usable snapshot is at lsn 0",
+            dir.display()
+        )));
+    }
+    let file = snapshot::SnapshotFile {
+        lsn: snapshot_lsn,
+        path: snapshot_path,
+    };
+    let resume_in = snapshot::Opened::open(&file)?.header.pos.segment;
     let listed = segment::list(dir)?;
-    // The segments before the one opening starts at: what it never reads.
-    let start = segment::start_for(&listed, Some(snapshot_lsn));
-    let kept_from = start.as_ref().map_or(0, |(k, _)| *k);
+    // The segments before the one opening resumes in: what it never reads.
+    let kept_from = listed
+        .iter()
+        .position(|(index, _)| *index == resume_in)
+        .expect("the journal opened in it");
+    let kept_header = segment::read_header(&listed[kept_from].1)?;
     let mut out = Archived {
         snapshot_lsn,
-        first_lsn: start.map_or(1, |(_, h)| h.first_lsn),
+        first_lsn: kept_header.first_lsn,
         ..Archived::default()
     };
-    debug_assert!(out.first_lsn <= snapshot_lsn + 1);
-    debug_assert_eq!(out.first_lsn, core.journal().first_lsn());
+    debug_assert!(out.first_lsn <= snapshot_lsn && core.journal().first_lsn() == snapshot_lsn + 1);
     let old_snapshots: Vec<PathBuf> = snapshot::list(dir)
         .map_err(|e| JournalError::io(snapshot::snapshot_dir(dir), e))?
         .into_iter()

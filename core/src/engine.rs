@@ -14,9 +14,8 @@ use crate::admit::admit;
 use crate::batch::EncodedBatch;
 use crate::event::{ArchivedEntry, Entry};
 use crate::input::RawBatch;
-use crate::journal::Durability;
-use crate::journal::chain::Link;
 use crate::journal::storage::Storage;
+use crate::journal::{Durability, Resume, check_resume};
 use crate::journal::{
     Journal, JournalEnv, JournalError, JournalOptions, JournalReader, RecordKind, RecordRef,
     Recovery, TornTail,
@@ -138,8 +137,7 @@ impl Core {
         let ((journal, recovery), loaded, skipped) = with_newest_snapshot(
             dir,
             |_| true,
-            |after| Ok(Journal::open_after(dir, opts.clone(), env.clone(), after)?),
-            |(j, _), h| snapshot_fits(h, j.last_lsn(), j.link_at(h.lsn)),
+            |resume| Ok(Journal::open_after(dir, opts.clone(), env.clone(), resume)?),
         )?;
         snapshot::remove_temporaries(dir)?;
         let last_lsn = journal.last_lsn();
@@ -285,6 +283,7 @@ impl Core {
             lsn,
             ingest_us,
             link,
+            pos: self.journal.last_record_pos(),
         };
         let (path, header) = snapshot::write(self.journal.dir(), &self.machine, at, keep)?;
         self.snapshot_lsn = header.lsn;
@@ -532,13 +531,8 @@ pub fn snapshot_journal(
     until: Until,
     keep: usize,
 ) -> Result<(PathBuf, snapshot::format::SnapshotHeader, Replayed), CoreError> {
-    let (replayed, (link, ingest_us)) = replay_at(dir, until)?;
-    let lsn = replayed.machine.lsn;
-    let at = snapshot::Position {
-        lsn,
-        ingest_us,
-        link,
-    };
+    let (replayed, at) = replay_at(dir, until)?;
+    debug_assert_eq!(at.lsn, replayed.machine.lsn);
     let (path, header) = snapshot::write(dir, &replayed.machine, at, keep)?;
     Ok((path, header, replayed))
 }
@@ -610,15 +604,16 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
 }
 
 /// The newest snapshot of the journal in `dir` that is `wanted` (within a replay's bound),
-/// `fits` the journal or reader that `open` gives for it (opened from the snapshot's segment
-/// on, so nothing before it is read) and loads, with that journal; snapshots that do not are
+/// that the journal holds the record of where the snapshot says (its link, ingest time and
+/// place: [`crate::journal::check_resume`]; at or below the durable marker, so no power cut can
+/// take a record it holds), and that loads; with the journal or reader `open` gives resumed
+/// right after that record (nothing before it is read). Snapshots that do not qualify are
 /// skipped with the reason. Without one, `open(None)`: the whole journal.
 #[allow(clippy::type_complexity)]
 fn with_newest_snapshot<J>(
     dir: &Path,
     wanted: impl Fn(&snapshot::format::SnapshotHeader) -> bool,
-    mut open: impl FnMut(Option<u64>) -> Result<J, CoreError>,
-    fits: impl Fn(&J, &snapshot::format::SnapshotHeader) -> Result<(), String>,
+    mut open: impl FnMut(Option<&Resume>) -> Result<J, CoreError>,
 ) -> Result<
     (
         J,
@@ -635,9 +630,23 @@ fn with_newest_snapshot<J>(
         });
         Vec::new()
     });
+    // What no power cut can take (0 when the marker cannot be read: opening reports why).
+    let durable_lsn = match crate::journal::marker::read(dir) {
+        Ok(Ok(d)) => d.lsn,
+        _ => 0,
+    };
     let skip = |path: &Path, e: snapshot::SnapshotError| Skipped {
         path: path.to_owned(),
         why: e.to_string(),
+    };
+    let misfit = |path: &Path, why: String| {
+        skip(
+            path,
+            snapshot::SnapshotError::Defect {
+                path: path.to_owned(),
+                defect: snapshot::format::defect(0, why),
+            },
+        )
     };
     for file in files.iter().rev() {
         let opened = match snapshot::Opened::open(file) {
@@ -648,15 +657,23 @@ fn with_newest_snapshot<J>(
                 continue;
             }
         };
-        let journal = open(Some(opened.header.lsn))?;
-        let loaded = fits(&journal, &opened.header)
-            .map_err(|why| snapshot::SnapshotError::Defect {
-                path: file.path.clone(),
-                defect: snapshot::format::defect(0, why),
-            })
-            .and_then(|()| opened.load());
-        match loaded {
+        let resume = opened.position().resume();
+        if let Some(r) = &resume {
+            let fits = match r.lsn <= durable_lsn {
+                true => check_resume(dir, r),
+                false => Err(format!(
+                    "it is at lsn {}, past the journal's durable point (lsn {durable_lsn})",
+                    r.lsn
+                )),
+            };
+            if let Err(why) = fits {
+                skipped.push(misfit(&file.path, why));
+                continue;
+            }
+        }
+        match opened.load() {
             Ok(m) => {
+                let journal = open(resume.as_ref())?;
                 return Ok((
                     journal,
                     Some((m, opened.position(), file.path.clone())),
@@ -669,9 +686,9 @@ fn with_newest_snapshot<J>(
     Ok((open(None)?, None, skipped))
 }
 
-/// [`replay`], and where the machine stands in the journal: the chain link and ingest time of
-/// the record at its LSN (what a snapshot of it records).
-fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, (Link, i64)), CoreError> {
+/// [`replay`], and where the machine stands in the journal: the chain link, ingest time and
+/// place of the record at its LSN (what a snapshot of it records).
+fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, snapshot::Position), CoreError> {
     let (r, at) = replay_from_snapshot(dir, until, true, |_| {})?;
     Ok((r, at.expect("asked for")))
 }
@@ -693,14 +710,14 @@ fn archived(dir: &Path, first_lsn: u64, until: Until) -> CoreError {
 }
 
 /// Rebuilds the machine read-only, from the newest snapshot at or before `until` and a reader
-/// opened from its segment on, calling `visit` for every record replayed after it; with
-/// `locate`, also the link and ingest time of the record at the LSN reached.
+/// resumed right after it, calling `visit` for every record replayed after it; with `locate`,
+/// also where the record at the LSN reached stands.
 fn replay_from_snapshot(
     dir: &Path,
     until: Until,
     locate: bool,
     visit: impl FnMut(&Visit<'_>),
-) -> Result<(Replayed, Option<(Link, i64)>), CoreError> {
+) -> Result<(Replayed, Option<snapshot::Position>), CoreError> {
     let (reader, loaded, skipped) = with_newest_snapshot(
         dir,
         |h| match until {
@@ -708,8 +725,7 @@ fn replay_from_snapshot(
             Until::Lsn(n) => h.lsn <= n,
             Until::IngestTime(t) => h.lsn == 0 || h.ingest_us <= t,
         },
-        |after| Ok(JournalReader::open_after(dir, after)?),
-        |r, h| snapshot_fits(h, r.last_lsn(), r.link_at(h.lsn)),
+        |resume| Ok(JournalReader::open_after(dir, resume)?),
     )?;
     replay_reader(&reader, until, loaded, skipped, locate, visit)
 }
@@ -722,7 +738,8 @@ fn replay_reader(
     skipped: Vec<Skipped>,
     locate: bool,
     visit: impl FnMut(&Visit<'_>),
-) -> Result<(Replayed, Option<(Link, i64)>), CoreError> {
+) -> Result<(Replayed, Option<snapshot::Position>), CoreError> {
+    let base = loaded.as_ref().map(|(_, at, _)| *at);
     let (mut machine, last_ingest_us, loaded) = match loaded {
         Some((m, at, path)) => (
             m,
@@ -748,11 +765,7 @@ fn replay_reader(
     let expected = reader.last_lsn().saturating_sub(from);
     let tail_ingest_us = replay_records(records, expected, until, &mut machine, visit)?;
     let at = match locate {
-        true => Some(
-            reader
-                .link_at(machine.lsn)
-                .expect("the reader holds every record it replayed"),
-        ),
+        true => Some(position_in(reader, base, machine.lsn)),
         false => None,
     };
     let replayed = Replayed {
@@ -766,6 +779,43 @@ fn replay_reader(
         torn_tail: reader.torn_tail().cloned(),
     };
     Ok((replayed, at))
+}
+
+/// Where the record at `lsn` stands in the reader's journal: the reader's last record, the
+/// snapshot it resumed after (`base`), or found by walking the records after that.
+fn position_in(
+    reader: &JournalReader,
+    base: Option<snapshot::Position>,
+    lsn: u64,
+) -> snapshot::Position {
+    let last = reader.last();
+    let found = match base {
+        _ if lsn == last.lsn => Some(last),
+        Some(b) if b.lsn == lsn => b.resume(),
+        _ => {
+            let from = base.and_then(|b| b.resume()).unwrap_or(Resume {
+                lsn: 0,
+                ingest_us: i64::MIN,
+                link: crate::journal::chain::GENESIS_LINK,
+                pos: crate::journal::RecordPos {
+                    segment: 0,
+                    anchor_offset: 0,
+                    end_offset: crate::journal::SEGMENT_HEADER_BYTES as u64,
+                },
+            });
+            let records = reader
+                .records_after(from.lsn)
+                .expect("the reader holds the records it replayed");
+            crate::journal::walk(records, from, lsn)
+        }
+    };
+    let r = found.expect("the reader holds every record it replayed");
+    snapshot::Position {
+        lsn: r.lsn,
+        ingest_us: r.ingest_us,
+        link: r.link,
+        pos: r.pos,
+    }
 }
 
 /// Like [`replay`], calling `visit` for every record after it is applied, in LSN order: every

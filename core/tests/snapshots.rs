@@ -207,7 +207,7 @@ fn a_damaged_snapshot_is_skipped_for_the_next_older_one() {
         (
             "of another journal",
             |p, d| foreign(p, d),
-            "another history",
+            "its record (lsn 80) is not in the journal",
         ),
         (
             "not a snapshot",

@@ -197,6 +197,7 @@ pub mod marker;
 mod open;
 mod reader;
 mod recovery;
+mod resume;
 pub mod segment;
 mod spare;
 mod stage;
@@ -215,6 +216,8 @@ pub use frame::{
 };
 pub use marker::{Durable, MARKER_FILE_NAME};
 pub use reader::{JournalReader, Records};
+pub(crate) use resume::walk;
+pub use resume::{RecordPos, Resume, check_resume};
 pub use segment::{
     FORMAT_VERSION, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN,
     SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, existing_segment_bytes, segment_file_name,

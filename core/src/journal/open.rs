@@ -12,6 +12,7 @@ use super::frame::{FRAME_HEADER_LINKED_BYTES, MAX_PAYLOAD_BYTES};
 use super::io::{After, IoThread};
 use super::marker::{self, Durable, Marker};
 use super::recovery::{self, Scan};
+use super::resume::Resume;
 use super::segment::{self, Opened, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
 use super::stage::Stage;
@@ -100,7 +101,10 @@ fn cut_tail(
             debug_assert_eq!(index, s.index);
             // Synced from the start at open, header included: what recovery keeps is all
             // made durable before it is reported so.
-            Seg::new(index, o, s.end, 0)
+            Seg {
+                start: s.start,
+                ..Seg::new(index, o, s.end, 0)
+            }
         })
         .collect())
 }
@@ -154,16 +158,17 @@ impl Journal {
         Journal::open_after(dir, opts, env, None)
     }
 
-    /// [`Self::open_with`] for a caller that needs no record at or before LSN `after` (it
-    /// holds the state there, from a snapshot): the segments wholly before the one holding
-    /// record `after + 1` are neither opened, mapped nor checked, so opening costs what the
-    /// records from there cost, not what the journal's length does. [`Self::records_after`]
-    /// and [`Self::link_at`] answer from that segment on. `None`: every segment.
+    /// [`Self::open_with`] for a caller that holds the state after the record `resume` names
+    /// (from a snapshot; the caller checked that the journal holds it, with
+    /// [`super::check_resume`]): the scan starts just past that record, so no byte of the
+    /// journal before it is opened, mapped or read, and opening costs what the records after
+    /// it cost, not what the journal's length does. [`Self::records_after`] answers from there.
+    /// `None`: every segment.
     pub fn open_after(
         dir: &Path,
         opts: JournalOptions,
         env: JournalEnv,
-        after: Option<u64>,
+        resume: Option<&Resume>,
     ) -> Result<(Journal, Recovery), JournalError> {
         check_options(&opts)?;
         prepare_dir(dir)?;
@@ -171,7 +176,7 @@ impl Journal {
         segment::remove_temporaries(dir)?;
         let storage = &*env.storage;
         let (mut marker, listed) = marker_and_segments(dir, &opts, &env)?;
-        let start = segment::start_for(&listed, after);
+        let start = segment::start_for(&listed, resume)?;
         let listed = &listed[start.as_ref().map_or(0, |(k, _)| *k)..];
         let opened = open_segments(listed)?;
         let maps: Vec<(u64, &[u8])> = opened.iter().map(|(i, o)| (*i, &o.map[..])).collect();
@@ -179,7 +184,7 @@ impl Journal {
         let scan = recovery::scan(
             &views,
             marker.current(),
-            start.as_ref().map(|(_, h)| h),
+            start.as_ref().map(|(_, st)| st),
             None,
         );
         if let Some(d) = &scan.damage {
@@ -271,6 +276,11 @@ impl Journal {
             active,
             stage,
             first_lsn: scan.first_lsn,
+            last_pos: super::RecordPos {
+                segment: scan.last_segment,
+                anchor_offset: scan.last_anchor as u64,
+                end_offset: scan.last_end as u64,
+            },
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
             last_ingest_us: scan.last_ingest_us,

@@ -10,7 +10,8 @@ use super::chain::{self, Link};
 use super::error::Damage;
 use super::frame;
 use super::marker::{self, Durable};
-use super::recovery;
+use super::recovery::{self, Start};
+use super::resume::Resume;
 use super::segment::{self, SEGMENT_HEADER_BYTES};
 use super::{JournalError, RecordRef, TornTail};
 
@@ -61,14 +62,10 @@ impl<'a> Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    /// The records after a located one.
-    pub(crate) fn after(spans: Vec<Span<'a>>, at: &Located) -> Records<'a> {
-        debug_assert!(at.span < spans.len());
-        Records {
-            spans,
-            span: at.span,
-            pos: at.pos,
-        }
+    /// The records of `spans` from position `pos` of span `span` on.
+    pub(crate) fn after(spans: Vec<Span<'a>>, (span, pos): (usize, usize)) -> Records<'a> {
+        debug_assert!(span < spans.len());
+        Records { spans, span, pos }
     }
 }
 
@@ -154,12 +151,22 @@ pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
     None
 }
 
+/// Where the records after LSN `lsn` start in `spans`, whose first record is `first_lsn`:
+/// (span, offset). Found at once when `lsn` is just before the first record (a journal opened
+/// after it), else by walking its segment ([`locate`]).
+pub(crate) fn start_after(spans: &[Span<'_>], first_lsn: u64, lsn: u64) -> Option<(usize, usize)> {
+    match spans.first() {
+        Some(first) if lsn + 1 == first_lsn => Some((0, first.start)),
+        _ => locate(spans, lsn).map(|at| (at.span, at.pos)),
+    }
+}
+
 /// Maps the segment files of `dir` read-only (from the one a scan needing no record at or
 /// before `after` starts at, with its header). `NoJournal` when there are none.
 pub(crate) fn map_segments(
     dir: &Path,
-    after: Option<u64>,
-) -> Result<(Segments, Option<segment::SegmentHeader>), JournalError> {
+    resume: Option<&Resume>,
+) -> Result<(Segments, Option<Start>), JournalError> {
     if !dir.is_dir() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
@@ -167,7 +174,7 @@ pub(crate) fn map_segments(
     if listed.is_empty() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
-    let start = segment::start_for(&listed, after);
+    let start = segment::start_for(&listed, resume)?;
     let from = start.as_ref().map_or(0, |(k, _)| *k);
     let mut maps = Vec::with_capacity(listed.len() - from);
     for (index, path) in listed.into_iter().skip(from) {
@@ -186,35 +193,34 @@ pub(crate) type Segments = Vec<(u64, Mmap)>;
 /// Reads the durable marker, then maps the segments (in that order, so that every record the
 /// marker promises is in the page cache when mapped, even with a live writer). A marker that is
 /// missing or unreadable is returned as damage, for the caller to report.
-/// With `after`, only the segments from the one a scan needing no record at or before it
-/// starts at (whose header is returned).
+/// With `resume`, only the segments from the one holding its record (see
+/// [`segment::start_for`], whose start is returned).
 pub(crate) fn map_with_marker(
     dir: &Path,
-    after: Option<u64>,
+    resume: Option<&Resume>,
 ) -> Result<MappedJournal, JournalError> {
     if !dir.is_dir() {
         return Err(JournalError::NoJournal(dir.to_owned()));
     }
     let durable = marker::read(dir)?;
-    let (maps, start) = map_segments(dir, after)?;
+    let (maps, start) = map_segments(dir, resume)?;
     Ok((maps, durable, start))
 }
 
-/// Mapped segments, the durable marker (or why it cannot be read), and the header of the first
-/// mapped segment when the mapping starts past the first.
-pub(crate) type MappedJournal = (
-    Segments,
-    Result<Durable, Damage>,
-    Option<segment::SegmentHeader>,
-);
+/// Mapped segments, the durable marker (or why it cannot be read), and where the scan starts
+/// when not at the first segment's start.
+pub(crate) type MappedJournal = (Segments, Result<Durable, Damage>, Option<Start>);
 
 /// Read-only view of a journal: takes no lock, never modifies files, works with or without a
 /// writer. It sees the journal as it was when opened (reopen to see later records).
 pub struct JournalReader {
     dir: PathBuf,
     first_lsn: u64,
+    /// The last valid record: its ingest time, chain link and place.
+    last: Resume,
     maps: Vec<(u64, Mmap)>,
-    ends: Vec<usize>,
+    /// Where each mapped segment's scanned records start and end.
+    ends: Vec<(usize, usize)>,
     records: u64,
     last_lsn: u64,
     torn_tail: Option<TornTail>,
@@ -229,22 +235,32 @@ impl JournalReader {
         JournalReader::open_after(dir, None)
     }
 
-    /// [`Self::open`] for a reader that needs no record at or before LSN `after`: the
-    /// segments wholly before the one holding record `after + 1` are neither mapped nor
-    /// checked, and [`Self::records`] starts at that segment. `None`: every segment.
-    pub fn open_after(dir: &Path, after: Option<u64>) -> Result<JournalReader, JournalError> {
-        let (maps, durable, start) = map_with_marker(dir, after)?;
+    /// [`Self::open`] for a reader that holds the state after the record `resume` names (from
+    /// a snapshot; checked with [`super::check_resume`]): it maps and checks nothing before
+    /// that record, and [`Self::records`] starts just past it. `None`: every segment.
+    pub fn open_after(dir: &Path, resume: Option<&Resume>) -> Result<JournalReader, JournalError> {
+        let (maps, durable, start) = map_with_marker(dir, resume)?;
         let views = recovery::views(&maps);
         let scan = match durable {
             Ok(durable) => recovery::scan(&views, durable, start.as_ref(), None),
             Err(damage) => recovery::Scan::damaged(damage),
         };
         let torn_tail = scan.torn_tail(&views);
-        let ends = scan.segments.iter().map(|s| s.end).collect();
+        let ends = scan.segments.iter().map(|s| (s.start, s.end)).collect();
         drop(views);
         Ok(JournalReader {
             dir: dir.to_owned(),
             first_lsn: scan.first_lsn,
+            last: Resume {
+                lsn: scan.last_lsn,
+                ingest_us: scan.last_ingest_us,
+                link: scan.last_link,
+                pos: super::RecordPos {
+                    segment: scan.last_segment,
+                    anchor_offset: scan.last_anchor as u64,
+                    end_offset: scan.last_end as u64,
+                },
+            },
             maps,
             ends,
             records: scan.records,
@@ -269,12 +285,18 @@ impl JournalReader {
         lsn: u64,
     ) -> Option<impl Iterator<Item = Result<RecordRef<'_>, JournalError>> + '_> {
         let spans = self.spans();
-        let at = locate(&spans, lsn)?;
+        let at = start_after(&spans, self.first_lsn, lsn)?;
         Some(
-            Records::after(spans, &at)
+            Records::after(spans, at)
                 .map(Ok)
                 .chain(self.damage.iter().map(|d| Err(d.to_error()))),
         )
+    }
+
+    /// The last valid record: its LSN, ingest time, chain link and place (what a snapshot
+    /// of the state there records).
+    pub fn last(&self) -> Resume {
+        self.last
     }
 
     /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
@@ -287,7 +309,10 @@ impl JournalReader {
         self.ends
             .iter()
             .zip(&self.maps)
-            .map(|(&end, (index, map))| Span::whole(*index as u32, &map[..], end))
+            .map(|(&(start, end), (index, map))| Span {
+                start,
+                ..Span::whole(*index as u32, &map[..], end)
+            })
             .collect()
     }
 

@@ -28,6 +28,9 @@ pub(crate) fn views<M: std::ops::Deref<Target = [u8]>>(maps: &[(u64, M)]) -> Vec
 #[derive(Clone, Debug)]
 pub(crate) struct SegScan {
     pub index: u64,
+    /// Offset of the first record scanned (the end of the header, unless the scan resumed
+    /// inside this segment).
+    pub start: usize,
     /// Offset just past the last valid record.
     pub end: usize,
     /// Valid records in the segment.
@@ -36,6 +39,27 @@ pub(crate) struct SegScan {
     /// up to its last one that stores a link), and where that part ends.
     pub checked_records: u64,
     pub checked_end: usize,
+}
+
+/// Where a scan starts when not at the first segment's start.
+#[derive(Clone, Debug)]
+pub(crate) struct Start {
+    /// The first segment scanned.
+    pub header: SegmentHeader,
+    /// Resume inside it, just past this known record.
+    pub after: Option<After>,
+}
+
+/// A known record to resume after: its LSN, chain link and ingest time, and the offset just
+/// past its frame in the first segment scanned.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct After {
+    pub lsn: u64,
+    pub link: Link,
+    pub ingest_us: i64,
+    /// The offset of the last frame at or before it that stores its link (0: none).
+    pub anchor: usize,
+    pub offset: usize,
 }
 
 /// A torn tail: `views[view]` from `offset` to `nonzero_end` is to be cut.
@@ -63,8 +87,15 @@ pub(crate) struct Scan {
     pub damage: Option<Damage>,
     /// Index of the first segment scanned (0 unless the scan started later).
     pub first_index: u64,
-    /// LSN of the first record of that segment (1 unless the scan started later).
+    /// LSN of the first record scanned (1 unless the scan started later).
     pub first_lsn: u64,
+    /// The scan resumed inside its first segment (whose header then continues nothing).
+    pub resumed: bool,
+    /// Where the last valid record lies: its segment, the offset of the last frame at or
+    /// before it in that segment that stores its link (0: none), and the end of its frame.
+    pub last_segment: u64,
+    pub last_anchor: usize,
+    pub last_end: usize,
 }
 
 impl Scan {
@@ -151,6 +182,10 @@ fn discontinuity(header: &SegmentHeader, expect_lsn: u64, prev: Option<&SegScan>
 /// segment's header (first LSN, the link before it) and each other; how the segment joins the
 /// one before it is checked when the results are put together in order.
 struct SegResult {
+    /// Offset of the first record scanned.
+    start: usize,
+    /// Offset of its last frame that stores a link (0: none).
+    last_anchor: usize,
     /// Offset just past the last valid record.
     end: usize,
     stop: Option<Stop>,
@@ -166,15 +201,29 @@ struct SegResult {
 }
 
 /// Scans the records of one segment whose header is `header`.
+///
+/// With `after`, the scan resumes inside the segment, just past that known record.
 fn scan_records(
     view: &SegView<'_>,
     header: &SegmentHeader,
     durable: Durable,
     on_record: &mut Option<OnRecord<'_>>,
+    after: Option<&After>,
 ) -> SegResult {
-    let mut s = Scan::fresh(header.first_lsn - 1, header.prev_link);
+    let (mut s, start) = match after {
+        Some(a) => {
+            let mut s = Scan::fresh(a.lsn, a.link);
+            s.last_ingest_us = a.ingest_us;
+            s.last_anchor = a.anchor;
+            (s, a.offset)
+        }
+        None => (
+            Scan::fresh(header.first_lsn - 1, header.prev_link),
+            SEGMENT_HEADER_BYTES,
+        ),
+    };
     let mut first_ingest_us = None;
-    let mut checked = Checkpoint::start(&s);
+    let mut checked = Checkpoint::at(start, &s);
     let (end, stop) = scan_segment(
         view,
         durable,
@@ -185,6 +234,8 @@ fn scan_records(
     );
     debug_assert!(checked.records <= s.records && checked.end <= end);
     SegResult {
+        start,
+        last_anchor: s.last_anchor,
         end,
         stop,
         records: s.records,
@@ -199,14 +250,22 @@ fn scan_records(
 
 /// Scans the records of every segment whose header is sound, each on its own, on up to as
 /// many threads as there are CPUs (segments are independent given their headers).
-fn scan_parallel(views: &[SegView<'_>], durable: Durable) -> Vec<Option<SegResult>> {
+/// A resumed first segment (`skip_first`) is left to the caller.
+fn scan_parallel(
+    views: &[SegView<'_>],
+    durable: Durable,
+    skip_first: bool,
+) -> Vec<Option<SegResult>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(views.len())
         .max(1);
-    let one = |view: &SegView<'_>| {
+    let one = |i: usize, view: &SegView<'_>| {
+        if i == 0 && skip_first {
+            return None;
+        }
         let header = check_header(view).ok()?;
-        Some(scan_records(view, &header, durable, &mut None))
+        Some(scan_records(view, &header, durable, &mut None, None))
     };
     let mut out: Vec<Option<SegResult>> = (0..views.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
@@ -215,7 +274,7 @@ fn scan_parallel(views: &[SegView<'_>], durable: Durable) -> Vec<Option<SegResul
                 scope.spawn(move || {
                     (w..views.len())
                         .step_by(threads)
-                        .map(|i| (i, one(&views[i])))
+                        .map(|i| (i, one(i, &views[i])))
                         .collect::<Vec<_>>()
                 })
             })
@@ -250,36 +309,38 @@ const PARALLEL_SCAN_MIN_SEGMENTS: usize = 2;
 /// durable LSN is damaged too.
 ///
 /// `start` begins the scan at a segment other than the first (`views` then start there): the
-/// records before it are neither read nor checked, the chain starts from its header's link.
+/// records before it are neither read nor checked, the chain starts from its header's link;
+/// or, with [`Start::after`], just past a known record inside it (checked by the caller, see
+/// `resume`), the chain starting from that record's link.
 pub(crate) fn scan(
     views: &[SegView<'_>],
     durable: Durable,
-    start: Option<&SegmentHeader>,
+    start: Option<&Start>,
     mut on_record: Option<OnRecord<'_>>,
 ) -> Scan {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parallel = on_record.is_none() && cpus > 1 && views.len() >= PARALLEL_SCAN_MIN_SEGMENTS;
+    let after = start.and_then(|st| st.after.as_ref());
     let mut ahead = if parallel {
-        scan_parallel(views, durable)
+        scan_parallel(views, durable, after.is_some())
     } else {
         Vec::new()
     };
-    let mut s = match start {
-        Some(h) => Scan {
-            first_index: h.index,
-            first_lsn: h.first_lsn,
-            ..Scan::fresh(h.first_lsn - 1, h.prev_link)
-        },
-        None => Scan::fresh(0, GENESIS_LINK),
-    };
-    debug_assert!(start.is_none_or(|h| views.first().is_some_and(|v| v.index == h.index)));
+    let mut s = Scan::starting(start);
+    debug_assert!(start.is_none_or(|st| views.first().is_some_and(|v| v.index == st.header.index)));
     for (i, view) in views.iter().enumerate() {
         let Some(header) = s.begin(i, view, durable, views.len()) else {
             return s;
         };
         let result = match ahead.get_mut(i).and_then(Option::take) {
             Some(r) => r,
-            None => scan_records(view, &header, durable, &mut on_record),
+            None => scan_records(
+                view,
+                &header,
+                durable,
+                &mut on_record,
+                after.filter(|_| i == 0),
+            ),
         };
         if !s.finish(i, view, result, durable, views.len()) {
             return s;
@@ -304,6 +365,32 @@ pub(crate) fn scan(
 }
 
 impl Scan {
+    /// A scan about to begin at `start` (the journal's first record without one).
+    fn starting(start: Option<&Start>) -> Scan {
+        let Some(st) = start else {
+            return Scan::fresh(0, GENESIS_LINK);
+        };
+        let h = &st.header;
+        match &st.after {
+            Some(a) => Scan {
+                first_index: h.index,
+                first_lsn: a.lsn + 1,
+                last_ingest_us: a.ingest_us,
+                resumed: true,
+                last_segment: h.index,
+                last_anchor: a.anchor,
+                last_end: a.offset,
+                ..Scan::fresh(a.lsn, a.link)
+            },
+            None => Scan {
+                first_index: h.index,
+                first_lsn: h.first_lsn,
+                last_segment: h.index,
+                ..Scan::fresh(h.first_lsn - 1, h.prev_link)
+            },
+        }
+    }
+
     /// A scan before any record, continuing after `last_lsn` whose link is `last_link`.
     fn fresh(last_lsn: u64, last_link: Link) -> Scan {
         Scan {
@@ -317,6 +404,10 @@ impl Scan {
             damage: None,
             first_index: 0,
             first_lsn: 1,
+            resumed: false,
+            last_segment: 0,
+            last_anchor: 0,
+            last_end: SEGMENT_HEADER_BYTES,
         }
     }
 
@@ -354,7 +445,8 @@ impl Scan {
                 return None;
             }
         };
-        if header.first_lsn == expect_lsn && header.prev_link == self.last_link {
+        let resumed_here = i == 0 && self.resumed;
+        if resumed_here || (header.first_lsn == expect_lsn && header.prev_link == self.last_link) {
             return Some(header);
         }
         if header.first_lsn == expect_lsn && i > 0 && self.unchecked_tail(i - 1) > 0 {
@@ -390,9 +482,12 @@ impl Scan {
             (self.last_lsn, self.last_link) = (r.last_lsn, r.last_link);
             self.last_ingest_us = r.last_ingest_us;
             self.records += r.records;
+            (self.last_segment, self.last_anchor, self.last_end) =
+                (view.index, r.last_anchor, r.end);
         }
         self.segments.push(SegScan {
             index: view.index,
+            start: r.start,
             end: r.end,
             records: r.records,
             checked_records: r.checked_records,
@@ -492,7 +587,7 @@ fn scan_segment(
     checked: &mut Checkpoint,
 ) -> (usize, Option<Stop>) {
     let bytes = view.bytes;
-    let mut pos = SEGMENT_HEADER_BYTES;
+    let mut pos = checked.end;
     loop {
         debug_assert_eq!(pos % FRAME_ALIGN_BYTES, 0);
         let f = match frame::parse(bytes, pos, MAX_PAYLOAD_BYTES) {
@@ -518,6 +613,9 @@ fn scan_segment(
             return (pos, Some(Stop::Misplaced(what)));
         }
         first_ingest_us.get_or_insert(f.ingest_us);
+        if f.link.is_some() {
+            s.last_anchor = pos;
+        }
         s.last_lsn = f.lsn;
         s.last_link = link;
         s.last_ingest_us = f.ingest_us;

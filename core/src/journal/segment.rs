@@ -10,6 +10,8 @@ use memmap2::Mmap;
 
 use super::JournalError;
 use super::chain::{LINK_BYTES, Link};
+use super::recovery::{After, Start};
+use super::resume::Resume;
 use super::storage::Storage;
 
 /// Magic bytes at the start of every segment.
@@ -166,30 +168,49 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
     Ok(out)
 }
 
-/// Where a scan that needs no record before LSN `after + 1` may start: the position in
-/// `listed` of the last segment whose header says it starts at or before that record, with
-/// that header (`None`: start at the first segment). A header that cannot be read ends the
-/// search at the first segment, so the scan itself reports what is wrong with it.
-///
-/// A journal whose first segments were archived (the first listed is not segment 0) always
-/// starts at a later segment: at the first one listed when no later start is found.
+/// Where a scan starts, as a position in `listed`, when not at the first segment's start: just
+/// past the record `resume` names (checked beforehand by `resume::check_resume`), in its
+/// segment; or, for a journal whose first segments were archived (the first listed is not
+/// segment 0), at the first one listed. `None`: at the start of the first segment.
 pub(crate) fn start_for(
     listed: &[(u64, PathBuf)],
-    after: Option<u64>,
-) -> Option<(usize, SegmentHeader)> {
-    let archived = listed.first().is_some_and(|(index, _)| *index > 0);
-    if let Some(after) = after {
-        for (k, (_, path)) in listed.iter().enumerate().rev() {
-            let Ok(header) = read_header(path) else {
-                break; // the scan reports it
-            };
-            if header.first_lsn <= after.saturating_add(1) {
-                return (k > 0 || archived).then_some((k, header));
-            }
-        }
+    resume: Option<&Resume>,
+) -> Result<Option<(usize, Start)>, JournalError> {
+    if let Some(r) = resume {
+        let Some(k) = listed.iter().position(|(index, _)| *index == r.pos.segment) else {
+            return Err(JournalError::Corrupt {
+                segment: segment_file_name(r.pos.segment),
+                offset: 0,
+                lsn: r.lsn + 1,
+                what: "segment file missing (the snapshot resumes in it)".to_owned(),
+            });
+        };
+        let after = After {
+            lsn: r.lsn,
+            link: r.link,
+            ingest_us: r.ingest_us,
+            anchor: r.pos.anchor_offset as usize,
+            offset: r.pos.end_offset as usize,
+        };
+        let header = read_header(&listed[k].1)?;
+        return Ok(Some((
+            k,
+            Start {
+                header,
+                after: Some(after),
+            },
+        )));
     }
-    let (_, first) = listed.first().filter(|_| archived)?;
-    Some((0, read_header(first).ok()?))
+    match listed.first() {
+        Some((index, path)) if *index > 0 => Ok(Some((
+            0,
+            Start {
+                header: read_header(path)?,
+                after: None,
+            },
+        ))),
+        _ => Ok(None),
+    }
 }
 
 /// Removes segment files a crash left half-created.
@@ -393,7 +414,7 @@ pub fn existing_segment_bytes(dir: &Path) -> Result<Option<u64>, JournalError> {
     first_error.map_or(Ok(None), Err)
 }
 
-fn read_header(path: &Path) -> Result<SegmentHeader, JournalError> {
+pub(crate) fn read_header(path: &Path) -> Result<SegmentHeader, JournalError> {
     let mut header = [0u8; SEGMENT_HEADER_BYTES];
     let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
     std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0)

@@ -79,7 +79,7 @@ pub fn verify_at(
     let (maps, durable, start) = map_with_marker(dir, None)?;
     let durable = durable.map_err(|d| d.to_error())?;
     // An archived journal is checked from its first segment's header link on.
-    let first_lsn = start.as_ref().map_or(1, |h| h.first_lsn);
+    let first_lsn = start.as_ref().map_or(1, |st| st.header.first_lsn);
     let views = recovery::views(&maps);
     let scan = recovery::scan(&views, durable, start.as_ref(), None);
     let spans: Vec<Span<'_>> = scan

@@ -16,6 +16,7 @@ use super::frame::{self, FRAME_ALIGN_BYTES};
 use super::io::{self, IoThread, Job, WRITEBACK_EVERY_BYTES};
 use super::marker::{Durable, Marker};
 use super::reader::{self, Records, Span};
+use super::resume::RecordPos;
 use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
 use super::stage::Stage;
@@ -54,6 +55,9 @@ impl JournalEnv {
 /// One segment file: open for writing (through the storage), mapped read-only for reading.
 pub(crate) struct Seg {
     pub index: u64,
+    /// Offset of its first record the writer knows of (the end of the header, unless the
+    /// journal was opened after a record inside this segment).
+    pub start: usize,
     pub file: Arc<File>,
     pub map: Mmap,
     /// Offset just past the last record, staged ones included (the active segment's append
@@ -70,6 +74,7 @@ impl Seg {
         debug_assert!(flushed <= end && end <= opened.map.len());
         Seg {
             index,
+            start: SEGMENT_HEADER_BYTES,
             file: Arc::new(opened.file),
             map: opened.map,
             end,
@@ -89,7 +94,10 @@ impl Seg {
 
     /// The records written to the file.
     fn span(&self) -> Span<'_> {
-        Span::whole(self.index as u32, &self.map[..], self.written)
+        Span {
+            start: self.start,
+            ..Span::whole(self.index as u32, &self.map[..], self.written)
+        }
     }
 }
 
@@ -107,6 +115,8 @@ pub struct Journal {
     /// LSN of the first record of the first segment opened (1, unless opened after an LSN
     /// or the first segments were archived).
     pub(crate) first_lsn: u64,
+    /// Where the last record lies (what a snapshot taken now records).
+    pub(crate) last_pos: RecordPos,
     /// Segments before the active one, in order (from the first one opened).
     pub(crate) sealed: Vec<Seg>,
     /// Sealed segments before this one are fully flushed.
@@ -229,6 +239,14 @@ impl Journal {
         let dst = self.stage.grow(frame_len);
         frame::write(dst, lsn, ingest_us, &link, kind, payload, sums.crc32c);
         self.active.end = at + frame_len;
+        if self.last_pos.segment != self.active.index {
+            self.last_pos.segment = self.active.index;
+            self.last_pos.anchor_offset = 0;
+        }
+        if frame::carries_link(lsn) {
+            self.last_pos.anchor_offset = at as u64;
+        }
+        self.last_pos.end_offset = (at + frame_len) as u64;
         self.last_lsn = lsn;
         self.last_link = link;
         self.last_ingest_us = ingest_us;
@@ -519,14 +537,19 @@ impl Journal {
     /// journal's segments do not hold the record at `lsn`.
     pub fn records_after(&self, lsn: u64) -> Option<Records<'_>> {
         let spans = self.spans();
-        let at = reader::locate(&spans, lsn)?;
-        Some(Records::after(spans, &at))
+        let at = reader::start_after(&spans, self.first_lsn, lsn)?;
+        Some(Records::after(spans, at))
     }
 
     /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
     /// journal's segments hold it (not a record still staged for writing).
     pub fn link_at(&self, lsn: u64) -> Option<(Link, i64)> {
         reader::locate(&self.spans(), lsn).map(|at| (at.link, at.ingest_us))
+    }
+
+    /// Where the last record lies (its segment, anchor and end: see [`RecordPos`]).
+    pub fn last_record_pos(&self) -> RecordPos {
+        self.last_pos
     }
 
     /// Where the last record stands: its LSN, ingest time and chain link.

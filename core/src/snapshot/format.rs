@@ -18,7 +18,10 @@
 //! | 48 | 4 | sections that follow |
 //! | 52 | 4 | byte-order tag `0x01020304` as written by the machine |
 //! | 56 | 8 | file length in bytes |
-//! | 64 | 60 | reserved, zero |
+//! | 64 | 8 | the segment holding the record at the LSN (0 at LSN 0) |
+//! | 72 | 8 | the offset in it of the last frame at or before that record that stores its chain link (0: none, the segment header's link) |
+//! | 80 | 8 | the offset just past that record's frame |
+//! | 88 | 36 | reserved, zero |
 //! | 124 | 4 | CRC32C of bytes 0..124 |
 //!
 //! Then each section: a [`SECTION_HEADER_BYTES`] = 64-byte header, then its payload, then
@@ -44,6 +47,8 @@ use std::os::unix::fs::FileExt;
 
 use bytemuck::Pod;
 
+use super::Position;
+use crate::journal::RecordPos;
 use crate::journal::chain::{LINK_BYTES, Link};
 
 /// Magic bytes at the start of a snapshot file.
@@ -70,7 +75,10 @@ const OFF_LINK: usize = 32;
 const OFF_SECTIONS: usize = 48;
 const OFF_ORDER: usize = 52;
 const OFF_FILE_BYTES: usize = 56;
-const OFF_RESERVED: usize = 64;
+const OFF_SEGMENT: usize = 64;
+const OFF_ANCHOR: usize = 72;
+const OFF_END: usize = 80;
+const OFF_RESERVED: usize = 88;
 const OFF_CRC: usize = 124;
 
 const _: () = assert!(OFF_LINK + LINK_BYTES == OFF_SECTIONS);
@@ -90,6 +98,8 @@ pub struct SnapshotHeader {
     pub sections: u32,
     /// File length.
     pub file_bytes: u64,
+    /// Where the record at `lsn` lies in the journal, so that opening resumes right after it.
+    pub pos: RecordPos,
 }
 
 impl SnapshotHeader {
@@ -105,6 +115,9 @@ impl SnapshotHeader {
         h[OFF_SECTIONS..OFF_SECTIONS + 4].copy_from_slice(&self.sections.to_le_bytes());
         h[OFF_ORDER..OFF_ORDER + 4].copy_from_slice(&BYTE_ORDER_TAG.to_ne_bytes());
         h[OFF_FILE_BYTES..OFF_FILE_BYTES + 8].copy_from_slice(&self.file_bytes.to_le_bytes());
+        h[OFF_SEGMENT..OFF_SEGMENT + 8].copy_from_slice(&self.pos.segment.to_le_bytes());
+        h[OFF_ANCHOR..OFF_ANCHOR + 8].copy_from_slice(&self.pos.anchor_offset.to_le_bytes());
+        h[OFF_END..OFF_END + 8].copy_from_slice(&self.pos.end_offset.to_le_bytes());
         let crc = crc32c::crc32c(&h[..OFF_CRC]);
         h[OFF_CRC..].copy_from_slice(&crc.to_le_bytes());
         h
@@ -162,6 +175,11 @@ impl SnapshotHeader {
             link,
             sections: u32_at(OFF_SECTIONS),
             file_bytes,
+            pos: RecordPos {
+                segment: u64_at(OFF_SEGMENT),
+                anchor_offset: u64_at(OFF_ANCHOR),
+                end_offset: u64_at(OFF_END),
+            },
         })
     }
 }
@@ -260,19 +278,15 @@ impl<'w> SectionWriter<'w> {
     }
 
     /// Ends the body: the header that goes at offset 0 of what was written.
-    pub(crate) fn finish(
-        mut self,
-        lsn: u64,
-        ingest_us: i64,
-        link: Link,
-    ) -> io::Result<SnapshotHeader> {
+    pub(crate) fn finish(mut self, at: &Position) -> io::Result<SnapshotHeader> {
         self.out.flush()?;
         Ok(SnapshotHeader {
-            lsn,
-            ingest_us,
-            link,
+            lsn: at.lsn,
+            ingest_us: at.ingest_us,
+            link: at.link,
             sections: self.sections,
             file_bytes: self.at_bytes as u64,
+            pos: at.pos,
         })
     }
 }
@@ -282,12 +296,13 @@ impl<'w> SectionWriter<'w> {
 pub(crate) fn write_file(
     file: &File,
     journal_version: u32,
-    body: impl FnOnce(&mut SectionWriter<'_>) -> io::Result<(u64, i64, Link)>,
+    at: &Position,
+    body: impl FnOnce(&mut SectionWriter<'_>) -> io::Result<()>,
 ) -> io::Result<SnapshotHeader> {
     let out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
     let mut w = SectionWriter::new(Box::new(out))?;
-    let (lsn, ingest_us, link) = body(&mut w)?;
-    let header = w.finish(lsn, ingest_us, link)?;
+    body(&mut w)?;
+    let header = w.finish(at)?;
     let mut f = file;
     debug_assert_eq!(f.stream_position()?, header.file_bytes);
     file.write_all_at(&header.encode(journal_version), 0)?;

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::journal::chain::Link;
 use crate::journal::segment::FORMAT_VERSION;
+use crate::journal::{RecordPos, Resume};
 use crate::machine::Machine;
 use format::{Compare, SectionReader, SectionWriter, SnapshotDefect, SnapshotHeader};
 
@@ -111,6 +112,21 @@ pub struct Position {
     pub ingest_us: i64,
     /// Chain link of the record at `lsn`.
     pub link: Link,
+    /// Where that record lies in the journal.
+    pub pos: RecordPos,
+}
+
+impl Position {
+    /// What opening needs to resume the journal right after this record (`None` at LSN 0:
+    /// there is nothing to skip).
+    pub fn resume(&self) -> Option<Resume> {
+        (self.lsn > 0).then_some(Resume {
+            lsn: self.lsn,
+            ingest_us: self.ingest_us,
+            link: self.link,
+            pos: self.pos,
+        })
+    }
 }
 
 /// Writes a snapshot of `machine`, which stands at `at` (its LSN must be `at.lsn`), into the
@@ -142,11 +158,8 @@ pub fn write(
         std::process::id()
     ));
     let file = File::create(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
-    let written = format::write_file(&file, FORMAT_VERSION, |w| {
-        machine.write_image(w)?;
-        Ok((at.lsn, at.ingest_us, at.link))
-    })
-    .and_then(|header| file.sync_all().map(|()| header));
+    let written = format::write_file(&file, FORMAT_VERSION, &at, |w| machine.write_image(w))
+        .and_then(|header| file.sync_all().map(|()| header));
     let header = written.map_err(|e| SnapshotError::io(&tmp, e))?;
     fs::rename(&tmp, &path).map_err(|e| SnapshotError::io(&path, e))?;
     fsync_dir(&dir)?;
@@ -258,7 +271,7 @@ impl Opened {
         (|| {
             let mut w = SectionWriter::new(Box::new(&mut cmp))?;
             machine.write_image(&mut w)?;
-            w.finish(self.header.lsn, self.header.ingest_us, self.header.link)
+            w.finish(&self.position())
         })()
         .map_err(|e| format!("cannot compare: {e}"))?;
         let differs = match cmp.first_diff {
@@ -281,6 +294,7 @@ impl Opened {
             lsn: self.header.lsn,
             ingest_us: self.header.ingest_us,
             link: self.header.link,
+            pos: self.header.pos,
         }
     }
 }
