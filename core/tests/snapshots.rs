@@ -618,3 +618,38 @@ fn tmp_copy_full(dir: &Path, archived: &Path) -> PathBuf {
     }
     full
 }
+
+/// A snapshot of records the durable marker does not cover (what a snapshot of written, not yet
+/// flushed records is after a crash) is not resumed from: the one before it is.
+#[test]
+fn a_snapshot_past_the_durable_point_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let all: Vec<Entry> = (0..150).map(dead_letter).collect();
+    let mut core = Core::open(&dir, opts()).unwrap();
+    core.ingest(&all[..100], 1_000).unwrap();
+    core.snapshot(8).unwrap();
+    let marker_at_100 = fs::read(dir.join("DURABLE")).unwrap();
+    core.ingest(&all[100..], 2_000).unwrap();
+    core.snapshot(8).unwrap();
+    let live = seen(core.machine());
+    drop(core);
+    // The marker as it was when only the first 100 records were durable.
+    fs::write(dir.join("DURABLE"), marker_at_100).unwrap();
+    let read = replay(&dir, Until::End).unwrap();
+    assert_eq!(read.snapshots.loaded.as_ref().map(|l| l.1), Some(100));
+    assert_eq!(read.snapshots.skipped.len(), 1);
+    assert!(
+        read.snapshots.skipped[0].why.contains("durable point"),
+        "{:?}",
+        read.snapshots.skipped
+    );
+    assert_eq!(seen(&read.machine), live);
+    let core = Core::open(&dir, opts()).unwrap();
+    assert_eq!(core.snapshots().loaded.as_ref().map(|l| l.1), Some(100));
+    assert_eq!(seen(core.machine()), live);
+    drop(core);
+    // The writer's open made everything it kept durable: the newest is used again.
+    let core = Core::open(&dir, opts()).unwrap();
+    assert_eq!(core.snapshots().loaded.as_ref().map(|l| l.1), Some(150));
+}
