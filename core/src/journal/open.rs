@@ -17,7 +17,7 @@ use super::segment::{self, Opened, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
 use super::stage::Stage;
 use super::storage::Storage;
-use super::writer::{Journal, JournalEnv, Seg};
+use super::writer::{Journal, JournalEnv, Retired, Seg};
 use super::{Durability, GROUP_COMMIT_INTERVAL_US_MAX, JournalError, JournalOptions, Recovery};
 
 fn check_options(opts: &JournalOptions) -> Result<(), JournalError> {
@@ -268,8 +268,10 @@ impl Journal {
             opts,
             env,
             max_payload,
-            sealed_unflushed_from: sealed.len(),
-            sealed,
+            // Everything recovery kept was synced: durable.
+            retired: sealed.into_iter().map(Retired::of).collect(),
+            sealed: Vec::new(),
+            sealed_unflushed_from: 0,
             spare: Some(spare),
             writeback_from: active.end,
             dir_synced_segment: active.index,

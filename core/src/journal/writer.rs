@@ -67,6 +67,37 @@ pub(crate) struct Seg {
     pub written: usize,
     /// Everything before this offset was made durable.
     pub flushed: usize,
+    /// LSN of its last record, once sealed (0 before).
+    pub last_lsn: u64,
+}
+
+/// A sealed segment whose records are all durable: the writer keeps only a read-only mapping
+/// of it, for [`Journal::records`], and no file handle (so the open files stay bounded by the
+/// segments not yet durable, however long the writer runs).
+pub(crate) struct Retired {
+    index: u64,
+    start: usize,
+    end: usize,
+    map: Mmap,
+}
+
+impl Retired {
+    pub(crate) fn of(seg: Seg) -> Retired {
+        debug_assert!(seg.flushed == seg.written || seg.last_lsn > 0);
+        Retired {
+            index: seg.index,
+            start: seg.start,
+            end: seg.written,
+            map: seg.map,
+        }
+    }
+
+    fn span(&self) -> Span<'_> {
+        Span {
+            start: self.start,
+            ..Span::whole(self.index as u32, &self.map[..], self.end)
+        }
+    }
 }
 
 impl Seg {
@@ -80,6 +111,7 @@ impl Seg {
             end,
             written: end,
             flushed,
+            last_lsn: 0,
         }
     }
 
@@ -117,7 +149,9 @@ pub struct Journal {
     pub(crate) first_lsn: u64,
     /// Where the last record lies (what a snapshot taken now records).
     pub(crate) last_pos: RecordPos,
-    /// Segments before the active one, in order (from the first one opened).
+    /// Sealed segments whose records are all durable, in order (from the first one opened).
+    pub(crate) retired: Vec<Retired>,
+    /// The sealed segments after them, in order, not all durable yet.
     pub(crate) sealed: Vec<Seg>,
     /// Sealed segments before this one are fully flushed.
     pub(crate) sealed_unflushed_from: usize,
@@ -355,7 +389,8 @@ impl Journal {
         };
         let opened = segment::install(&self.dir, &*self.env.storage, &header, prepared)?;
         let fresh = Seg::new(index, opened, SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES);
-        let old = mem::replace(&mut self.active, fresh);
+        let mut old = mem::replace(&mut self.active, fresh);
+        old.last_lsn = self.last_lsn;
         self.sealed.push(old);
         self.stage.restart(SEGMENT_HEADER_BYTES);
         self.writeback_from = SEGMENT_HEADER_BYTES;
@@ -384,17 +419,21 @@ impl Journal {
         if self.opts.durability != Durability::None || self.stage.len() >= NONE_WRITE_OUT_BYTES {
             self.write_out()?;
         }
-        match self.opts.durability {
+        let durable_lsn = match self.opts.durability {
             Durability::None => {
                 if self.io.is_none() {
                     self.start_writeback();
                 }
                 self.io_error()?;
-                Ok(self.durable_lsn())
+                self.durable_lsn()
             }
-            Durability::Sync => self.flush(),
-            Durability::Group => self.commit_group(),
+            Durability::Sync => self.flush()?,
+            Durability::Group => self.commit_group()?,
+        };
+        if !self.sealed.is_empty() {
+            self.retire_durable();
         }
+        Ok(durable_lsn)
     }
 
     /// With a flusher but no write thread (records written inline): hands the flusher what
@@ -477,6 +516,7 @@ impl Journal {
         })?;
         self.durable_lsn.fetch_max(self.last_lsn, Ordering::AcqRel);
         debug_assert!(lock(&self.marker).current().lsn >= self.durable_lsn());
+        self.retire_durable();
         Ok(self.last_lsn)
     }
 
@@ -526,9 +566,10 @@ impl Journal {
         &self.dir
     }
 
-    /// Iterates every record in the journal, in LSN order (those recovered at open and those
-    /// appended since, staged ones included; it first waits for the write thread to write what
-    /// it holds). Used right after open to rebuild state.
+    /// Iterates the records the writer holds, in LSN order: from where it opened (the first
+    /// record, or the one after the snapshot it resumed after: see [`Self::open_after`]) to
+    /// the last appended, staged ones included (it first waits for the write thread to write
+    /// what it holds). Used right after open to rebuild state.
     pub fn records(&self) -> Records<'_> {
         Records::new(self.spans())
     }
@@ -568,11 +609,27 @@ impl Journal {
             start: self.stage.base(),
             end: self.active.end,
         };
-        self.sealed
+        self.retired
             .iter()
-            .map(Seg::span)
+            .map(Retired::span)
+            .chain(self.sealed.iter().map(Seg::span))
             .chain([self.active.span(), staged])
             .collect()
+    }
+
+    /// Retires the sealed segments whose records are all durable (closing their files).
+    fn retire_durable(&mut self) {
+        let durable_lsn = self.durable_lsn();
+        let k = self
+            .sealed
+            .iter()
+            .take_while(|s| s.last_lsn <= durable_lsn)
+            .count();
+        if k > 0 {
+            self.retired.extend(self.sealed.drain(..k).map(Retired::of));
+            self.sealed_unflushed_from = self.sealed_unflushed_from.saturating_sub(k);
+        }
+        debug_assert!(self.sealed_unflushed_from <= self.sealed.len());
     }
 }
 
@@ -633,6 +690,41 @@ mod tests {
         assert_eq!(ma.len(), mb.len());
         for ((_, x), (_, y)) in ma.iter().zip(&mb) {
             assert!(x[..] == y[..], "segments differ");
+        }
+    }
+
+    /// A sealed segment keeps its file open only until its records are durable; every record
+    /// stays readable through the writer, in order.
+    #[test]
+    fn durable_sealed_segments_are_retired() {
+        let payload = [7u8; 1000];
+        for durability in [Durability::Sync, Durability::None] {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = JournalOptions {
+                durability,
+                ..opts()
+            };
+            let (mut j, _) = Journal::open(dir.path(), opts).unwrap();
+            for i in 0..600u64 {
+                j.append(0, RecordKind::ENTRY, &payload).unwrap();
+                if i % 10 == 9 {
+                    j.commit().unwrap();
+                }
+            }
+            let sealed = j.sealed.len() + j.retired.len();
+            assert!(sealed >= 5, "{sealed} segments sealed");
+            match durability {
+                // Every batch flushed: every sealed segment retired at once.
+                Durability::Sync => assert_eq!((j.sealed.len(), j.retired.len()), (0, sealed)),
+                // Nothing durable until a flush; then all of them.
+                _ => {
+                    assert_eq!(j.retired.len(), 0);
+                    j.flush().unwrap();
+                    assert_eq!((j.sealed.len(), j.retired.len()), (0, sealed));
+                }
+            }
+            let lsns: Vec<u64> = j.records().map(|r| r.lsn).collect();
+            assert_eq!(lsns, (1..=600).collect::<Vec<_>>());
         }
     }
 
