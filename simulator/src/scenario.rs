@@ -163,6 +163,8 @@ pub struct RunSpec {
     /// Events per batch handed to the core.
     pub batch_events: usize,
     pub segment_bytes: u64,
+    /// The core takes a snapshot (off its writer) every this many records; 0: none.
+    pub snapshot_every: u64,
 }
 
 /// Thresholds checked at the end of a run, besides the checks every run makes.
@@ -264,6 +266,7 @@ struct RunToml {
     durability: Option<String>,
     batch_events: Option<usize>,
     segment_bytes: Option<u64>,
+    snapshot_every: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -612,6 +615,7 @@ fn run_spec(r: RunToml) -> Result<RunSpec, ScenarioError> {
         durability,
         batch_events,
         segment_bytes,
+        snapshot_every: r.snapshot_every.unwrap_or(0),
     })
 }
 

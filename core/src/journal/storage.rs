@@ -203,13 +203,20 @@ impl SimulatedDisk {
         let mut ends = lock(&self.durable_end);
         let mut cut = PowerCut::default();
         let mut fate = Fate::new(loss);
+        let mut on_disk = BTreeMap::new();
         for (index, path) in segment::list(dir)? {
             let durable = ends.get(&index).copied().unwrap_or(0);
             cut_segment(&path, index, durable, &mut fate, &mut cut)
                 .map_err(|e| JournalError::io(&path, e))?;
+            // What the file holds now is what the disk holds: a later cut cannot take it
+            // (a writer that reopens the journal need not sync it again).
+            let len = std::fs::metadata(&path)
+                .map_err(|e| JournalError::io(&path, e))?
+                .len();
+            on_disk.insert(index, usize::try_from(len).unwrap_or(usize::MAX));
         }
         debug_assert_eq!(cut.pages_unflushed, cut.pages_kept + cut.pages_lost);
-        ends.clear();
+        *ends = on_disk;
         Ok(cut)
     }
 }

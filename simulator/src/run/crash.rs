@@ -8,12 +8,12 @@
 //! time), as producers that resend until acknowledged would.
 
 use super::ingest::{Driver, Ready};
-use super::{SimError, journal_options};
+use super::{SimError, open_core};
 use crate::report::{CrashReport, PowerCutReport};
 use crate::rng::Rng;
 use crate::scenario::{CrashMode, Fault, Scenario};
 use std::collections::VecDeque;
-use waybill_core::engine::{Core, CoreError};
+use waybill_core::engine::CoreError;
 use waybill_core::journal::Durability;
 use waybill_core::journal::storage::PowerLoss;
 use waybill_core::time::format_rfc3339_us;
@@ -83,11 +83,7 @@ impl Driver<'_> {
         if let Some(files) = self.lying_disk.take() {
             files.restore(self.dir)?;
         }
-        self.core = Some(Core::open_with_storage(
-            self.dir,
-            journal_options(self.scenario),
-            self.disk.clone(),
-        )?);
+        self.core = Some(open_core(self.dir, self.scenario, self.disk.clone())?);
         let lsn_after_reopen = self.core().machine().lsn();
         let cut = self.out.ledger.crash(lsn_after_reopen);
         let again: Vec<Ready> = self.unacked.drain(..).map(|(_, r)| r).collect();

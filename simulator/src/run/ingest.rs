@@ -6,7 +6,7 @@ use super::crash::CrashSchedule;
 use super::latency::{Buckets, Latency, Pacer};
 use super::ledger::Ledger;
 use super::sabotage::JournalFiles;
-use super::{Prepared, RunOptions, Sabotage, SimError, journal_options};
+use super::{Prepared, RunOptions, Sabotage, SimError, open_core};
 use crate::network;
 use crate::report::{CrashReport, Progress};
 use crate::scenario::Scenario;
@@ -203,7 +203,7 @@ pub(super) fn ingest(
     std::thread::scope(|scope| -> Result<(Ingested, Core), SimError> {
         let rx = spawn_decoder(scope, p, batch_events);
         let disk = Arc::new(SimulatedDisk::new());
-        let core = Core::open_with_storage(dir, journal_options(scenario), disk.clone())?;
+        let core = open_core(dir, scenario, disk.clone())?;
         let mut d = Driver {
             scenario,
             dir,

@@ -186,6 +186,24 @@ pub fn holds_journal(dir: &Path) -> bool {
     })
 }
 
+/// Opens the core of a run on `disk`, with the scenario's journal options and snapshot policy.
+fn open_core(
+    dir: &std::path::Path,
+    scenario: &Scenario,
+    disk: std::sync::Arc<waybill_core::journal::storage::SimulatedDisk>,
+) -> Result<waybill_core::engine::Core, waybill_core::engine::CoreError> {
+    let mut core =
+        waybill_core::engine::Core::open_with_storage(dir, journal_options(scenario), disk)?;
+    if scenario.run.snapshot_every > 0 {
+        core.set_snapshot_policy(waybill_core::snapshot::policy::SnapshotPolicy {
+            every_records: scenario.run.snapshot_every,
+            on_close_min_records: u64::MAX,
+            keep: 2,
+        });
+    }
+    Ok(core)
+}
+
 fn journal_options(scenario: &Scenario) -> JournalOptions {
     JournalOptions {
         segment_bytes: scenario.run.segment_bytes,
