@@ -196,8 +196,9 @@ impl SimulatedDisk {
 
     /// Cuts the power: rewrites every segment file of `dir` to what survives `loss`. Call it
     /// after the writer died ([`super::Journal::crash`]) and before the journal is opened
-    /// again; refused while a writer holds the journal. Afterwards what is on disk is all there
-    /// is, so the record of durable ranges starts over.
+    /// again; refused while a writer holds the journal. Afterwards what the files hold is what
+    /// the disk holds, all of it durable: a later cut cannot take it, whether or not a writer
+    /// syncs it again (one that resumes after a snapshot opens no segment before it).
     pub fn cut_power(&self, dir: &Path, loss: PowerLoss) -> Result<PowerCut, JournalError> {
         let _writer_gone = super::open::lock_dir(dir)?;
         let mut ends = lock(&self.durable_end);
