@@ -253,21 +253,46 @@ impl State {
 
     /// Totals over every shipment's derived fields (order-independent sums), money per
     /// contract currency (orphans under [`UNKNOWN_CURRENCY`]), exact.
+    ///
+    /// Chunks of shipments are totalled on as many threads as there are and the partial totals
+    /// added (every figure is a sum, exact and independent of the order).
     pub fn totals(&self) -> Totals {
-        let mut t = Totals::default();
-        let mut money: BTreeMap<Option<[u8; 3]>, CurrencyTotals> = BTreeMap::new();
-        for s in self.shipments.iter() {
-            let parts = self.parts(s);
-            let d = derive::derive(&parts);
-            money
-                .entry(parts.contract().map(|c| c.currency))
-                .or_default()
-                .add(&d);
-            t.by_status[d.status as usize] += 1;
-            t.leaking_shipments += u64::from(d.leakage_cents > 0);
-            t.invoice_ready += u64::from(d.invoice_ready);
-            t.with_anomalies += u64::from(d.anomalies.0 != 0);
-        }
+        use rayon::prelude::*;
+        type Money = BTreeMap<Option<[u8; 3]>, CurrencyTotals>;
+        let chunks: Vec<&[Shipment]> = self.shipments.parts().collect();
+        let one = |chunk: &&[Shipment]| {
+            let (mut t, mut money) = (Totals::default(), Money::new());
+            for s in chunk.iter() {
+                let parts = self.parts(s);
+                let d = derive::derive(&parts);
+                money
+                    .entry(parts.contract().map(|c| c.currency))
+                    .or_default()
+                    .add(&d);
+                t.by_status[d.status as usize] += 1;
+                t.leaking_shipments += u64::from(d.leakage_cents > 0);
+                t.invoice_ready += u64::from(d.invoice_ready);
+                t.with_anomalies += u64::from(d.anomalies.0 != 0);
+            }
+            (t, money)
+        };
+        let add = |(mut a, mut am): (Totals, Money), (b, bm): (Totals, Money)| {
+            for (x, y) in a.by_status.iter_mut().zip(b.by_status) {
+                *x += y;
+            }
+            a.leaking_shipments += b.leaking_shipments;
+            a.invoice_ready += b.invoice_ready;
+            a.with_anomalies += b.with_anomalies;
+            for (currency, m) in bm {
+                am.entry(currency).or_default().merge(&m);
+            }
+            (a, am)
+        };
+        let (mut t, money) = chunks
+            .par_iter()
+            .map(one)
+            .reduce(|| (Totals::default(), Money::new()), add);
+        debug_assert_eq!(t.by_status.iter().sum::<u64>(), self.shipments.len() as u64);
         for (currency, m) in money {
             // Keys are distinct: validated currencies are three capital ASCII letters.
             t.money
@@ -301,11 +326,18 @@ impl State {
     /// The state digest: the sum modulo 2^256 of every shipment's and vehicle's hash, so
     /// digests of disjoint partitions combine with [`Digest::combine`]. Computed on demand.
     pub fn digest(&self, sources: &Sources) -> Digest {
-        let shipments: Digest = self
-            .shipments
-            .iter()
-            .map(|s| digest::shipment_digest(self, &self.parts(s), sources))
-            .sum();
+        use rayon::prelude::*;
+        // A sum of per-shipment digests: chunks on as many threads as there are.
+        let chunks: Vec<&[Shipment]> = self.shipments.parts().collect();
+        let shipments: Digest = chunks
+            .par_iter()
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|s| digest::shipment_digest(self, &self.parts(s), sources))
+                    .sum::<Digest>()
+            })
+            .reduce(|| Digest::ZERO, Digest::combine);
         let vehicles: Digest = self
             .vehicles
             .iter()
