@@ -21,7 +21,7 @@
 //!
 //! Backpressure: [`Pipeline::send`] blocks when [`PipelineOptions::queue_batches`] batches wait
 //! for the core thread. Allocation: batches are recycled, so in steady state the only
-//! allocations are those of decoding itself (owned strings of an [`Entry`]).
+//! allocations are those of decoding itself (owned strings of an [`Entry`](crate::event::Entry)).
 
 use std::ops::ControlFlow;
 use std::sync::Arc;

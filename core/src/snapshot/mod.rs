@@ -2,7 +2,7 @@
 //! replays only the records after it.
 //!
 //! A snapshot lives in `<journal>/snapshots/<lsn, 20 digits>.snap` (the format is in
-//! [`format`]). It carries its LSN, the ingest time and the chain link of the record there: it
+//! [`format`](mod@format)). It carries its LSN, the ingest time and the chain link of the record there: it
 //! belongs to a journal only when that journal's record at the LSN has the same link, so a
 //! snapshot of another history is never loaded.
 //!

@@ -1,7 +1,7 @@
 //! Shipment and vehicle state, the pure apply of docs/state.md, derived fields and the digest.
 //!
 //! Codemap:
-//! - [`register`]: the packed last-writer-wins key and the order-version comparison.
+//! - `register`: the packed last-writer-wins key and the order-version comparison.
 //! - `shipment` / `vehicle`: the stored shapes. A shipment is a 92-byte record (id, flags,
 //!   order) plus a 128-byte progress part (route, eta, milestones, delivery) allocated on its
 //!   first progress event, plus a rare 16-byte extra part.
@@ -19,7 +19,7 @@
 //!   hash, confirmed against the value.
 //! - `apply`: one accepted event into state. No I/O, no clock, no randomness, and no decision
 //!   that depends on arrival order or hash-map iteration order.
-//! - [`derive`]: the derived fields (status, billing, detention, leakage, anomalies ...).
+//! - [`derive`](mod@derive): the derived fields (status, billing, detention, leakage, anomalies ...).
 //! - [`view`]: what users see (the JSON names of docs/state.md).
 //! - [`digest`]: the composable state digest.
 //!
