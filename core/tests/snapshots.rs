@@ -653,3 +653,38 @@ fn a_snapshot_past_the_durable_point_is_skipped() {
     let core = Core::open(&dir, opts()).unwrap();
     assert_eq!(core.snapshots().loaded.as_ref().map(|l| l.1), Some(150));
 }
+
+/// A snapshot at any LSN of a journal of many segments (its record anywhere: at a stored link,
+/// just after one, first or last in its segment) resumes the journal right after its record
+/// and gives the full replay's state; a journal reader resumed there agrees.
+#[test]
+fn resuming_after_a_snapshot_works_at_every_kind_of_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let all: Vec<Entry> = (0..2_000).map(dead_letter).collect();
+    // Durable (under `none` nothing is until a flush): a snapshot is resumed from only then.
+    ingest_with_snapshots(&dir, &all, &[]).flush().unwrap();
+    let live = seen(&full_replay(&dir));
+    assert!(segment_files(&dir).len() >= 4);
+    let mut lsns: Vec<u64> = (1..2_000).step_by(61).collect();
+    lsns.extend([1, 15, 16, 17, 31, 32, 33, 1_999, 2_000]);
+    for lsn in lsns {
+        fs::remove_dir_all(snapshot_dir(&dir)).ok();
+        let (_, header, _) =
+            waybill_core::engine::snapshot_journal(&dir, Until::Lsn(lsn), 1).unwrap();
+        assert_eq!(header.lsn, lsn);
+        let core = Core::open(&dir, opts()).unwrap();
+        assert_eq!(
+            core.snapshots().loaded.as_ref().map(|l| l.1),
+            Some(lsn),
+            "lsn {lsn}: {:?}",
+            core.snapshots().skipped
+        );
+        assert_eq!(core.snapshots().replayed, 2_000 - lsn, "lsn {lsn}");
+        assert_eq!(core.journal().first_lsn(), lsn + 1);
+        assert_eq!(seen(core.machine()), live, "lsn {lsn}");
+        drop(core);
+        let read = replay(&dir, Until::End).unwrap();
+        assert_eq!(seen(&read.machine), live, "lsn {lsn}");
+    }
+}
