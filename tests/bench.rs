@@ -23,12 +23,13 @@ fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| &v[k])
 }
 
-const THROUGHPUT: [&str; 7] = [
+const THROUGHPUT: [&str; 8] = [
     "limit_eps",
     "apply_only_eps",
     "pipeline_eps",
     "pipeline_group_eps",
     "replay_eps",
+    "replay_parallel_eps",
     "jsonl_ingest_eps",
     "sqlite_eps",
 ];

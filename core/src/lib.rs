@@ -22,6 +22,7 @@ pub mod input;
 pub mod journal;
 pub mod limits;
 pub mod machine;
+pub mod partition;
 pub mod pipeline;
 pub mod record;
 pub mod snapshot;

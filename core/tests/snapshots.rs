@@ -688,3 +688,36 @@ fn resuming_after_a_snapshot_works_at_every_kind_of_place() {
         assert_eq!(seen(&read.machine), live, "lsn {lsn}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// A replay split by key group gives the machine's digest, counters, gaps and every
+    /// shipment's and vehicle's view, whatever the number of groups.
+    #[test]
+    fn a_replay_by_key_group_equals_the_replay(all in entries(), groups in 1..9usize) {
+        use waybill_core::partition::replay_partitioned;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("j");
+        drop(ingest_with_snapshots(&dir, &all, &[]));
+        let m = full_replay(&dir);
+        let p = replay_partitioned(&dir, groups).unwrap();
+        prop_assert_eq!(p.digest(), m.digest());
+        prop_assert_eq!(p.counters, m.counters());
+        prop_assert_eq!(p.lsn, m.lsn());
+        prop_assert_eq!(p.dedupe.gaps(), m.dedupe().gaps());
+        let shipments: usize = p.groups.iter().map(|g| g.shipment_count()).sum();
+        prop_assert_eq!(shipments, m.state().shipment_count());
+        for id in m.state().shipment_ids() {
+            let g = &p.groups[p.group_of(id, false)];
+            prop_assert_eq!(
+                serde_json::to_string(&g.shipment_view(id, &p.sources).unwrap()).unwrap(),
+                serde_json::to_string(&m.state().shipment_view(id, m.sources()).unwrap()).unwrap()
+            );
+        }
+        for id in m.state().vehicle_ids() {
+            let g = &p.groups[p.group_of(id, true)];
+            prop_assert_eq!(g.vehicle_view(id), m.state().vehicle_view(id));
+        }
+    }
+}

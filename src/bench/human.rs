@@ -7,12 +7,13 @@ use std::fmt::Write as _;
 use waybill_sim::report::thousands_f;
 
 /// The throughput rows, in order.
-const THROUGHPUT: [&str; 11] = [
+const THROUGHPUT: [&str; 12] = [
     "limit_eps",
     "apply_only_eps",
     "pipeline_eps",
     "pipeline_group_eps",
     "replay_eps",
+    "replay_parallel_eps",
     "jsonl_ingest_eps",
     "sqlite_eps",
     "ratios.pipeline_vs_limit",
@@ -313,6 +314,7 @@ mod tests {
             pipeline_eps: 1_643_915.0,
             pipeline_group_eps: 0.0,
             replay_eps: 3_400_000.0,
+            replay_parallel_eps: 0.0,
             jsonl_ingest_eps: 0.0,
             sqlite_eps: 0.0,
             sqlite_events: 1_000_000,

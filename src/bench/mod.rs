@@ -98,6 +98,9 @@ pub struct BenchReport {
     pub pipeline_eps: f64,
     pub pipeline_group_eps: f64,
     pub replay_eps: f64,
+    /// Replay split by key group over every core (`waybill_core::partition`): the digest,
+    /// counters and views, not the writer's store layout.
+    pub replay_parallel_eps: f64,
     pub jsonl_ingest_eps: f64,
     pub sqlite_eps: f64,
     pub sqlite_events: u64,
@@ -311,6 +314,7 @@ fn report(
         pipeline_eps: m("pipeline_eps"),
         pipeline_group_eps: m("pipeline_group_eps"),
         replay_eps: m("replay_eps"),
+        replay_parallel_eps: m("replay_parallel_eps"),
         jsonl_ingest_eps: m("jsonl_ingest_eps"),
         sqlite_eps: m("sqlite_eps"),
         sqlite_events: w.sqlite_events.len() as u64,
@@ -411,6 +415,8 @@ fn throughput_round(
         if wants(opts, "replay") {
             settle();
             record("replay_eps", paths::replay(&pipe_dir, n));
+            settle();
+            record("replay_parallel_eps", paths::replay_parallel(&pipe_dir, n));
         }
         if wants(opts, "snapshot") {
             settle();

@@ -196,6 +196,19 @@ pub fn replay(dir: &Path, n: usize) -> f64 {
     eps(n, s)
 }
 
+/// The replay split by key group, one group per core; its digest is checked against a
+/// replay's (outside the timing).
+pub fn replay_parallel(dir: &Path, n: usize) -> f64 {
+    let groups = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let t0 = Instant::now();
+    let p = waybill_core::partition::replay_partitioned(dir, groups).expect("replay by key group");
+    let s = t0.elapsed().as_secs_f64();
+    assert_eq!(p.lsn as usize, n);
+    let one = engine::replay(dir, Until::End).expect("replay");
+    assert_eq!(p.digest(), one.machine.digest(), "the same digest");
+    eps(n, s)
+}
+
 /// CloudEvents JSONL through the whole core, as `waybill ingest` does it: a reader thread,
 /// decoder threads, and the journal and apply on this thread.
 pub fn jsonl(jsonl: Arc<[u8]>, n: usize, dir: &Path, opts: JournalOptions) -> f64 {
