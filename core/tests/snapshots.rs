@@ -668,6 +668,17 @@ fn resuming_after_a_snapshot_works_at_every_kind_of_place() {
     assert!(segment_files(&dir).len() >= 4);
     let mut lsns: Vec<u64> = (1..2_000).step_by(61).collect();
     lsns.extend([1, 15, 16, 17, 31, 32, 33, 1_999, 2_000]);
+    // The last record of each segment and the first of the next.
+    let reader = waybill_core::journal::JournalReader::open(&dir).unwrap();
+    let segs: Vec<(u64, u32)> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r.lsn, r.segment))
+        .collect();
+    for w in segs.windows(2).filter(|w| w[0].1 != w[1].1) {
+        lsns.extend([w[0].0, w[1].0]);
+    }
+    drop(reader);
     for lsn in lsns {
         fs::remove_dir_all(snapshot_dir(&dir)).ok();
         let (_, header, _) =
