@@ -732,3 +732,29 @@ proptest! {
         }
     }
 }
+
+/// The writer's own snapshots (where it tracks its last record) resume right, at a segment's
+/// last record and at the first of a new one: reopened there, the state is the replay's.
+#[test]
+fn the_writers_snapshots_at_segment_boundaries_resume_right() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("j");
+    let mut core = Core::open(&dir, opts()).unwrap();
+    let mut segments = segment_files(&dir).len();
+    let mut boundaries = 0;
+    for i in 0..1_500 {
+        core.ingest(&[dead_letter(i)], 1_000 + i as i64).unwrap();
+        let now = segment_files(&dir).len();
+        // Just rolled (the record is the first of a new segment), or the one after.
+        if now != segments || (boundaries > 0 && boundaries % 2 == 1 && now == segments) {
+            segments = now;
+            boundaries += 1;
+            let (_, lsn) = core.snapshot(1).unwrap();
+            drop(core);
+            core = Core::open(&dir, opts()).unwrap();
+            assert_eq!(core.snapshots().loaded.as_ref().map(|l| l.1), Some(lsn));
+            assert_eq!(seen(core.machine()), seen(&full_replay(&dir)), "lsn {lsn}");
+        }
+    }
+    assert!(boundaries >= 6, "{boundaries} boundaries");
+}
