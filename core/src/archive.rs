@@ -102,9 +102,9 @@ pub fn archive(dir: &Path, to: ArchiveTo<'_>) -> Result<Archived, CoreError> {
     move_all(&out.segments, to, None)?;
     move_all(&old_snapshots, to, Some(snapshot::SNAPSHOT_DIR_NAME))?;
     out.snapshots = old_snapshots;
-    sync_dir(dir)?;
+    segment::fsync_dir(dir)?;
     if !out.snapshots.is_empty() {
-        sync_dir(&snapshot::snapshot_dir(dir))?;
+        segment::fsync_dir(&snapshot::snapshot_dir(dir))?;
     }
     drop(core);
     Ok(out)
@@ -135,7 +135,7 @@ fn move_all(files: &[PathBuf], to: ArchiveTo<'_>, sub: Option<&str>) -> Result<(
         }
         move_file(f, &dest)?;
     }
-    sync_dir(&target)
+    Ok(segment::fsync_dir(&target)?)
 }
 
 /// Renames `from` to `to`, or (across file systems) copies it, syncs the copy and removes it.
@@ -152,10 +152,4 @@ fn move_file(from: &Path, to: &Path) -> Result<(), CoreError> {
         }
         Err(e) => Err(JournalError::io(from, e).into()),
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), CoreError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| JournalError::io(dir, e).into())
 }

@@ -453,36 +453,6 @@ impl Core {
     }
 }
 
-/// Whether a snapshot's header fits a journal that ends at `last_lsn` and whose record at the
-/// snapshot's LSN has `at` (link, ingest time) when it holds it.
-fn snapshot_fits(
-    h: &snapshot::format::SnapshotHeader,
-    last_lsn: u64,
-    at: Option<(crate::journal::chain::Link, i64)>,
-) -> Result<(), String> {
-    if h.lsn > last_lsn {
-        return Err(format!(
-            "it is at lsn {}, past the journal's end at lsn {last_lsn}",
-            h.lsn
-        ));
-    }
-    match at {
-        None => Err(format!(
-            "the journal no longer holds the record at lsn {}",
-            h.lsn
-        )),
-        Some((link, _)) if link != h.link => Err(format!(
-            "the journal's record at lsn {} has another chain link (the snapshot is of another history)",
-            h.lsn
-        )),
-        Some((_, ingest_us)) if h.lsn > 0 && ingest_us != h.ingest_us => Err(format!(
-            "the journal's record at lsn {} has another ingest time",
-            h.lsn
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 /// How far a read-only replay goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
@@ -570,7 +540,16 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
         let problem = (|| -> Result<(), String> {
             let opened = snapshot::Opened::open(&file).map_err(|e| e.to_string())?;
             let h = opened.header;
-            snapshot_fits(&h, reader.last_lsn(), reader.link_at(h.lsn))?;
+            if h.lsn > reader.last_lsn() {
+                return Err(format!(
+                    "it is at lsn {}, past the journal's end at lsn {}",
+                    h.lsn,
+                    reader.last_lsn()
+                ));
+            }
+            if let Some(r) = opened.position().resume() {
+                check_resume(dir, &r)?;
+            }
             let loaded = opened.load().map_err(|e| e.to_string())?;
             let Some(machine) = machine.as_mut() else {
                 machine = Some(loaded);

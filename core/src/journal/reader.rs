@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::chain::{self, Link};
 use super::error::Damage;
 use super::frame;
 use super::marker::{self, Durable};
@@ -96,21 +95,11 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-/// The record at an LSN, found in a list of spans: where the records after it start, and the
-/// chain link and ingest time it has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Located {
-    /// The span holding the next record, and the offset where it starts.
-    pub span: usize,
-    pub pos: usize,
-    pub link: Link,
-    pub ingest_us: i64,
-}
-
-/// Finds the record at `lsn` (0: before the first) in spans of whole segments, recomputing
-/// its link from the header of its segment (so it costs at most one segment's walk, never
-/// the journal's). `None` when the spans do not hold it.
-pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
+/// Finds where the records after the one at `lsn` (0: before the first) start in spans of
+/// whole segments, as (span, offset), by walking frame lengths from the header of the segment
+/// holding it (at most one segment's walk, never the journal's). `None` when the spans do not
+/// hold it.
+fn locate(spans: &[Span<'_>], lsn: u64) -> Option<(usize, usize)> {
     let mut found = None;
     for (i, span) in spans.iter().enumerate() {
         if span.origin != 0 || span.start != SEGMENT_HEADER_BYTES {
@@ -124,27 +113,19 @@ pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
     }
     let (i, header) = found?;
     let span = &spans[i];
-    let mut located = Located {
-        span: i,
-        pos: span.start,
-        link: header.prev_link,
-        ingest_us: i64::MIN,
-    };
     if lsn == 0 {
-        return (header.first_lsn == 1).then_some(located);
+        return (header.first_lsn == 1).then_some((i, span.start));
     }
-    let mut expect = header.first_lsn;
-    while located.pos < span.end {
-        let f = frame::decode_trusted(span.bytes, located.pos);
+    let (mut pos, mut expect) = (span.start, header.first_lsn);
+    while pos < span.end {
+        let f = frame::decode_trusted(span.bytes, pos);
         debug_assert_eq!(f.lsn, expect);
-        located.link = chain::next_link(&located.link, f.lsn, f.ingest_us, f.kind, f.payload);
-        located.ingest_us = f.ingest_us;
-        located.pos += f.bytes();
+        pos += f.bytes();
         if f.lsn == lsn {
-            if located.pos == span.end && i + 1 < spans.len() {
-                (located.span, located.pos) = (i + 1, spans[i + 1].start);
+            if pos == span.end && i + 1 < spans.len() {
+                return Some((i + 1, spans[i + 1].start));
             }
-            return Some(located);
+            return Some((i, pos));
         }
         expect += 1;
     }
@@ -157,7 +138,7 @@ pub(crate) fn locate(spans: &[Span<'_>], lsn: u64) -> Option<Located> {
 pub(crate) fn start_after(spans: &[Span<'_>], first_lsn: u64, lsn: u64) -> Option<(usize, usize)> {
     match spans.first() {
         Some(first) if lsn + 1 == first_lsn => Some((0, first.start)),
-        _ => locate(spans, lsn).map(|at| (at.span, at.pos)),
+        _ => locate(spans, lsn),
     }
 }
 
@@ -297,12 +278,6 @@ impl JournalReader {
     /// of the state there records).
     pub fn last(&self) -> Resume {
         self.last
-    }
-
-    /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
-    /// journal holds it.
-    pub fn link_at(&self, lsn: u64) -> Option<(Link, i64)> {
-        locate(&self.spans(), lsn).map(|at| (at.link, at.ingest_us))
     }
 
     fn spans(&self) -> Vec<Span<'_>> {

@@ -582,12 +582,6 @@ impl Journal {
         Some(Records::after(spans, at))
     }
 
-    /// The chain link and ingest time of the record at `lsn` (the genesis link at 0), when the
-    /// journal's segments hold it (not a record still staged for writing).
-    pub fn link_at(&self, lsn: u64) -> Option<(Link, i64)> {
-        reader::locate(&self.spans(), lsn).map(|at| (at.link, at.ingest_us))
-    }
-
     /// Where the last record lies (its segment, anchor and end: see [`RecordPos`]).
     pub fn last_record_pos(&self) -> RecordPos {
         self.last_pos
