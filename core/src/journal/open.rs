@@ -278,11 +278,7 @@ impl Journal {
             active,
             stage,
             first_lsn: scan.first_lsn,
-            last_pos: super::RecordPos {
-                segment: scan.last_segment,
-                anchor_offset: scan.last_anchor as u64,
-                end_offset: scan.last_end as u64,
-            },
+            last_anchor: (scan.last_segment, scan.last_anchor),
             last_lsn: scan.last_lsn,
             last_link: scan.last_link,
             last_ingest_us: scan.last_ingest_us,

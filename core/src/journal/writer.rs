@@ -147,8 +147,9 @@ pub struct Journal {
     /// LSN of the first record of the first segment opened (1, unless opened after an LSN
     /// or the first segments were archived).
     pub(crate) first_lsn: u64,
-    /// Where the last record lies (what a snapshot taken now records).
-    pub(crate) last_pos: RecordPos,
+    /// The segment and offset of the last frame that stores its chain link (what a snapshot
+    /// of the last record names as its anchor when they share a segment).
+    pub(crate) last_anchor: (u64, usize),
     /// Sealed segments whose records are all durable, in order (from the first one opened).
     pub(crate) retired: Vec<Retired>,
     /// The sealed segments after them, in order, not all durable yet.
@@ -273,14 +274,9 @@ impl Journal {
         let dst = self.stage.grow(frame_len);
         frame::write(dst, lsn, ingest_us, &link, kind, payload, sums.crc32c);
         self.active.end = at + frame_len;
-        if self.last_pos.segment != self.active.index {
-            self.last_pos.segment = self.active.index;
-            self.last_pos.anchor_offset = 0;
-        }
         if frame::carries_link(lsn) {
-            self.last_pos.anchor_offset = at as u64;
+            self.last_anchor = (self.active.index, at);
         }
-        self.last_pos.end_offset = (at + frame_len) as u64;
         self.last_lsn = lsn;
         self.last_link = link;
         self.last_ingest_us = ingest_us;
@@ -584,7 +580,26 @@ impl Journal {
 
     /// Where the last record lies (its segment, anchor and end: see [`RecordPos`]).
     pub fn last_record_pos(&self) -> RecordPos {
-        self.last_pos
+        let a = &self.active;
+        let (segment, end) = if a.end > SEGMENT_HEADER_BYTES {
+            (a.index, a.end)
+        } else if let Some(s) = self.sealed.last() {
+            (s.index, s.written)
+        } else if let Some(r) = self.retired.last() {
+            (r.index, r.end)
+        } else {
+            (a.index, a.end) // no record yet
+        };
+        let (anchor_segment, anchor) = self.last_anchor;
+        RecordPos {
+            segment,
+            anchor_offset: if anchor_segment == segment {
+                anchor as u64
+            } else {
+                0
+            },
+            end_offset: end as u64,
+        }
     }
 
     /// Where the last record stands: its LSN, ingest time and chain link.
