@@ -277,14 +277,8 @@ impl Core {
     pub fn snapshot(&mut self, keep: usize) -> Result<(PathBuf, u64), CoreError> {
         self.flush()?;
         debug_assert_eq!(self.journal.durable_lsn(), self.machine.lsn);
-        let (lsn, ingest_us, link) = self.journal.last_position();
-        debug_assert_eq!(lsn, self.machine.lsn);
-        let at = snapshot::Position {
-            lsn,
-            ingest_us,
-            link,
-            pos: self.journal.last_record_pos(),
-        };
+        let at = self.journal.last_resume();
+        debug_assert_eq!(at.lsn, self.machine.lsn);
         let (path, header) = snapshot::write(self.journal.dir(), &self.machine, at, keep)?;
         self.snapshot_lsn = header.lsn;
         Ok((path, header.lsn))
@@ -547,7 +541,7 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
                     reader.last_lsn()
                 ));
             }
-            if let Some(r) = opened.position().resume() {
+            if let Some(r) = opened.position().past_start() {
                 check_resume(dir, &r)?;
             }
             let loaded = opened.load().map_err(|e| e.to_string())?;
@@ -593,14 +587,7 @@ fn with_newest_snapshot<J>(
     dir: &Path,
     wanted: impl Fn(&snapshot::format::SnapshotHeader) -> bool,
     mut open: impl FnMut(Option<&Resume>) -> Result<J, CoreError>,
-) -> Result<
-    (
-        J,
-        Option<(Machine, snapshot::Position, PathBuf)>,
-        Vec<Skipped>,
-    ),
-    CoreError,
-> {
+) -> Result<(J, Option<(Machine, Resume, PathBuf)>, Vec<Skipped>), CoreError> {
     let mut skipped = Vec::new();
     let files = snapshot::list(dir).unwrap_or_else(|e| {
         skipped.push(Skipped {
@@ -636,7 +623,7 @@ fn with_newest_snapshot<J>(
                 continue;
             }
         };
-        let resume = opened.position().resume();
+        let resume = opened.position().past_start();
         if let Some(r) = &resume {
             let fits = match r.lsn <= durable_lsn {
                 true => check_resume(dir, r),
@@ -667,7 +654,7 @@ fn with_newest_snapshot<J>(
 
 /// [`replay`], and where the machine stands in the journal: the chain link, ingest time and
 /// place of the record at its LSN (what a snapshot of it records).
-fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, snapshot::Position), CoreError> {
+fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, Resume), CoreError> {
     let (r, at) = replay_from_snapshot(dir, until, true, |_| {})?;
     Ok((r, at.expect("asked for")))
 }
@@ -696,7 +683,7 @@ fn replay_from_snapshot(
     until: Until,
     locate: bool,
     visit: impl FnMut(&Visit<'_>),
-) -> Result<(Replayed, Option<snapshot::Position>), CoreError> {
+) -> Result<(Replayed, Option<Resume>), CoreError> {
     let (reader, loaded, skipped) = with_newest_snapshot(
         dir,
         |h| match until {
@@ -713,11 +700,11 @@ fn replay_from_snapshot(
 fn replay_reader(
     reader: &JournalReader,
     until: Until,
-    loaded: Option<(Machine, snapshot::Position, PathBuf)>,
+    loaded: Option<(Machine, Resume, PathBuf)>,
     skipped: Vec<Skipped>,
     locate: bool,
     visit: impl FnMut(&Visit<'_>),
-) -> Result<(Replayed, Option<snapshot::Position>), CoreError> {
+) -> Result<(Replayed, Option<Resume>), CoreError> {
     let base = loaded.as_ref().map(|(_, at, _)| *at);
     let (mut machine, last_ingest_us, loaded) = match loaded {
         Some((m, at, path)) => (
@@ -762,39 +749,20 @@ fn replay_reader(
 
 /// Where the record at `lsn` stands in the reader's journal: the reader's last record, the
 /// snapshot it resumed after (`base`), or found by walking the records after that.
-fn position_in(
-    reader: &JournalReader,
-    base: Option<snapshot::Position>,
-    lsn: u64,
-) -> snapshot::Position {
+fn position_in(reader: &JournalReader, base: Option<Resume>, lsn: u64) -> Resume {
     let last = reader.last();
     let found = match base {
         _ if lsn == last.lsn => Some(last),
-        Some(b) if b.lsn == lsn => b.resume(),
+        Some(b) if b.lsn == lsn => Some(b),
         _ => {
-            let from = base.and_then(|b| b.resume()).unwrap_or(Resume {
-                lsn: 0,
-                ingest_us: i64::MIN,
-                link: crate::journal::chain::GENESIS_LINK,
-                pos: crate::journal::RecordPos {
-                    segment: 0,
-                    anchor_offset: 0,
-                    end_offset: crate::journal::SEGMENT_HEADER_BYTES as u64,
-                },
-            });
+            let from = base.unwrap_or(Resume::START);
             let records = reader
                 .records_after(from.lsn)
                 .expect("the reader holds the records it replayed");
             crate::journal::walk(records, from, lsn)
         }
     };
-    let r = found.expect("the reader holds every record it replayed");
-    snapshot::Position {
-        lsn: r.lsn,
-        ingest_us: r.ingest_us,
-        link: r.link,
-        pos: r.pos,
-    }
+    found.expect("the reader holds every record it replayed")
 }
 
 /// Like [`replay`], calling `visit` for every record after it is applied, in LSN order: every

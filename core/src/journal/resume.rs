@@ -29,13 +29,35 @@ pub struct RecordPos {
     pub end_offset: u64,
 }
 
-/// A known record to resume after: its LSN, ingest time, chain link and place.
+/// A known record to resume after: its LSN, ingest time, chain link and place (what a
+/// snapshot of the state after it records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resume {
     pub lsn: u64,
+    /// Ingest time of the record at `lsn` (`i64::MIN` at 0).
     pub ingest_us: i64,
+    /// Chain link of the record at `lsn` (the genesis link at 0).
     pub link: Link,
     pub pos: RecordPos,
+}
+
+impl Resume {
+    /// Before any record: the journal's start.
+    pub const START: Resume = Resume {
+        lsn: 0,
+        ingest_us: i64::MIN,
+        link: super::chain::GENESIS_LINK,
+        pos: RecordPos {
+            segment: 0,
+            anchor_offset: 0,
+            end_offset: SEGMENT_HEADER_BYTES as u64,
+        },
+    };
+
+    /// `self`, unless it is before any record (then opening has nothing to skip).
+    pub fn past_start(self) -> Option<Resume> {
+        (self.lsn > 0).then_some(self)
+    }
 }
 
 /// Checks that the journal in `dir` holds `r`'s record where `r` says, with `r`'s chain link

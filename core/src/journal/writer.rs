@@ -16,7 +16,7 @@ use super::frame::{self, FRAME_ALIGN_BYTES};
 use super::io::{self, IoThread, Job, WRITEBACK_EVERY_BYTES};
 use super::marker::{Durable, Marker};
 use super::reader::{self, Records, Span};
-use super::resume::RecordPos;
+use super::resume::{RecordPos, Resume};
 use super::segment::{self, Opened, SEGMENT_COUNT_MAX, SEGMENT_HEADER_BYTES, SegmentHeader};
 use super::spare::Spare;
 use super::stage::Stage;
@@ -578,8 +578,19 @@ impl Journal {
         Some(Records::after(spans, at))
     }
 
+    /// The last record: its LSN, ingest time, chain link and where it lies (what a snapshot
+    /// of the state after it records).
+    pub fn last_resume(&self) -> Resume {
+        Resume {
+            lsn: self.last_lsn,
+            ingest_us: self.last_ingest_us,
+            link: self.last_link,
+            pos: self.last_record_pos(),
+        }
+    }
+
     /// Where the last record lies (its segment, anchor and end: see [`RecordPos`]).
-    pub fn last_record_pos(&self) -> RecordPos {
+    fn last_record_pos(&self) -> RecordPos {
         let a = &self.active;
         let (segment, end) = if a.end > SEGMENT_HEADER_BYTES {
             (a.index, a.end)
@@ -600,11 +611,6 @@ impl Journal {
             },
             end_offset: end as u64,
         }
-    }
-
-    /// Where the last record stands: its LSN, ingest time and chain link.
-    pub fn last_position(&self) -> (u64, i64, Link) {
-        (self.last_lsn, self.last_ingest_us, self.last_link)
     }
 
     fn spans(&self) -> Vec<Span<'_>> {

@@ -47,9 +47,8 @@ use std::os::unix::fs::FileExt;
 
 use bytemuck::Pod;
 
-use super::Position;
-use crate::journal::RecordPos;
 use crate::journal::chain::{LINK_BYTES, Link};
+use crate::journal::{RecordPos, Resume};
 
 /// Magic bytes at the start of a snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"WBSNAPSH";
@@ -278,7 +277,7 @@ impl<'w> SectionWriter<'w> {
     }
 
     /// Ends the body: the header that goes at offset 0 of what was written.
-    pub(crate) fn finish(mut self, at: &Position) -> io::Result<SnapshotHeader> {
+    pub(crate) fn finish(mut self, at: &Resume) -> io::Result<SnapshotHeader> {
         self.out.flush()?;
         Ok(SnapshotHeader {
             lsn: at.lsn,
@@ -296,7 +295,7 @@ impl<'w> SectionWriter<'w> {
 pub(crate) fn write_file(
     file: &File,
     journal_version: u32,
-    at: &Position,
+    at: &Resume,
     body: impl FnOnce(&mut SectionWriter<'_>) -> io::Result<()>,
 ) -> io::Result<SnapshotHeader> {
     let out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);

@@ -25,9 +25,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::journal::chain::Link;
+use crate::journal::Resume;
 use crate::journal::segment::FORMAT_VERSION;
-use crate::journal::{RecordPos, Resume};
 use crate::machine::Machine;
 use format::{Compare, SectionReader, SectionWriter, SnapshotDefect, SnapshotHeader};
 
@@ -104,38 +103,13 @@ impl SnapshotError {
     }
 }
 
-/// Where a machine stands in its journal: what a snapshot of it records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Position {
-    pub lsn: u64,
-    /// Ingest time of the record at `lsn` (`i64::MIN` at 0).
-    pub ingest_us: i64,
-    /// Chain link of the record at `lsn`.
-    pub link: Link,
-    /// Where that record lies in the journal.
-    pub pos: RecordPos,
-}
-
-impl Position {
-    /// What opening needs to resume the journal right after this record (`None` at LSN 0:
-    /// there is nothing to skip).
-    pub fn resume(&self) -> Option<Resume> {
-        (self.lsn > 0).then_some(Resume {
-            lsn: self.lsn,
-            ingest_us: self.ingest_us,
-            link: self.link,
-            pos: self.pos,
-        })
-    }
-}
-
 /// Writes a snapshot of `machine`, which stands at `at` (its LSN must be `at.lsn`), into the
 /// snapshot directory of `journal_dir`, atomically; then removes all but the newest `keep`
 /// snapshots (at least this one). Returns the header written.
 pub fn write(
     journal_dir: &Path,
     machine: &Machine,
-    at: Position,
+    at: Resume,
     keep: usize,
 ) -> Result<(PathBuf, SnapshotHeader), SnapshotError> {
     assert_eq!(
@@ -289,8 +263,8 @@ impl Opened {
     }
 
     /// Where the snapshot stands.
-    pub fn position(&self) -> Position {
-        Position {
+    pub fn position(&self) -> Resume {
+        Resume {
             lsn: self.header.lsn,
             ingest_us: self.header.ingest_us,
             link: self.header.link,
