@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
                             machine.prefetch(*next);
                         }
                         let lsn = machine.lsn() + 1;
-                        black_box(machine.step(lsn, *v));
+                        black_box(machine.step(lsn, 0, *v));
                     }
                     total += t.elapsed();
                 }

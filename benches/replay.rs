@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
                 let rec = rec.unwrap();
                 m.step(
                     rec.lsn,
+                    rec.ingest_us,
                     access_record(rec.lsn, rec.kind, rec.payload).unwrap(),
                 );
             }

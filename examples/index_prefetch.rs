@@ -47,7 +47,7 @@ fn main() {
     let mut m = Machine::new();
     let warm = entries.len() * 2 / 3;
     for (i, a) in entries[..warm].iter().enumerate() {
-        m.step(i as u64 + 1, *a);
+        m.step(i as u64 + 1, 0, *a);
     }
     let (mut plain, mut fetched) = (Vec::new(), Vec::new());
     for (b, block) in entries[warm..].chunks(BLOCK).enumerate() {
@@ -58,7 +58,7 @@ fn main() {
                 m.prefetch(*next);
             }
             let lsn = m.lsn() + 1;
-            m.step(lsn, *a);
+            m.step(lsn, 0, *a);
         }
         let ns = t.elapsed().as_nanos() as f64 / block.len() as f64;
         if prefetch {

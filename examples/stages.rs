@@ -60,7 +60,7 @@ fn stage_step(enc: &Encoded) -> Machine {
         // SAFETY: bytes `encode_entry` just wrote for a valid entry, with their kind, at a
         // 16-byte aligned offset.
         let a = unsafe { record::read_own(enc.kinds[i], enc.payload(i)) };
-        m.step(i as u64 + 1, a);
+        m.step(i as u64 + 1, 0, a);
     }
     m
 }
@@ -73,7 +73,7 @@ fn stage_step_warm(m: &mut Machine, enc: &Encoded) {
         // 16-byte aligned offset.
         let a = unsafe { record::read_own(enc.kinds[i], enc.payload(i)) };
         let lsn = m.lsn() + 1;
-        black_box(m.step(lsn, a));
+        black_box(m.step(lsn, 0, a));
     }
 }
 
@@ -124,7 +124,7 @@ fn stage_replay_sequential(dir: &Path) -> Machine {
     for rec in reader.records() {
         let rec = rec.unwrap();
         let a = record::read(rec.kind, rec.payload).unwrap();
-        m.step(rec.lsn, a);
+        m.step(rec.lsn, rec.ingest_us, a);
     }
     m
 }
@@ -138,7 +138,7 @@ fn stage_replay_unchecked(dir: &Path) -> Machine {
         let rec = rec.unwrap();
         // SAFETY: comparison only; the journal was just written by this process.
         let a = unsafe { record::read_own(rec.kind, rec.payload) };
-        m.step(rec.lsn, a);
+        m.step(rec.lsn, rec.ingest_us, a);
     }
     m
 }

@@ -56,7 +56,7 @@ fn main() {
         // SAFETY: rkyv serialized these bytes from a valid entry just above.
         let a = unsafe { rkyv::access_unchecked::<ArchivedEntry>(&bytes[start..start + len]) };
         let t = Instant::now();
-        m.step(i as u64 + 1, a);
+        m.step(i as u64 + 1, 0, a);
         let took = t.elapsed();
         slowest = slowest.max(took);
         if took > STALL {

@@ -31,6 +31,8 @@ pub enum Command {
     Journal(JournalCommand),
     /// Dead-lettered events with their reasons and raw bytes.
     DeadLetters(DeadLettersArgs),
+    /// Effects for the downstream systems: their delivery state; `redrive` and `deliver`.
+    Effects(EffectsArgs),
     /// Write a snapshot of the state at the journal's last record, so that opening replays only the records after it; runs beside a writer without stopping it.
     Snapshot(SnapshotArgs),
     /// The scenario simulator: run a scenario through the core, or export its event stream.
@@ -280,6 +282,75 @@ pub struct DeadLettersArgs {
     #[command(flatten)]
     pub journal: JournalArg,
     /// One JSON line per dead letter, lossless (raw bytes that are not UTF-8 as raw_base64).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The sinks of the outbox, as `--sink` takes them.
+pub const SINKS: [&str; 4] = ["route", "billing", "erp", "ops"];
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EffectsArgs {
+    #[command(subcommand)]
+    pub command: Option<EffectsCommand>,
+    #[command(flatten)]
+    pub list: EffectsListArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EffectsCommand {
+    /// Make the dead letters of a sink (of every sink without --sink) pending again; refused while a delivery runs.
+    Redrive(EffectsRedriveArgs),
+    /// Deliver what is pending to the sinks of a configuration file, then exit: exit 1 when effects stayed pending.
+    Deliver(EffectsDeliverArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EffectsListArgs {
+    /// The journal directory (required).
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
+    /// Only the effects of this sink.
+    #[arg(long, value_name = "SINK", value_parser = SINKS)]
+    pub sink: Option<String>,
+    /// Only the effects not yet delivered (pending and redriving).
+    #[arg(long, conflicts_with = "dead")]
+    pub pending: bool,
+    /// The dead letters instead: attempts, last error, when; and the redriven ones not yet delivered.
+    #[arg(long)]
+    pub dead: bool,
+    /// One JSON document, lossless: the effects (or dead letters) with their CloudEvents, then the lanes.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EffectsRedriveArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// Only this sink's dead letters.
+    #[arg(long, value_name = "SINK", value_parser = SINKS)]
+    pub sink: Option<String>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EffectsDeliverArgs {
+    #[command(flatten)]
+    pub journal: JournalArg,
+    /// The sinks: a TOML file with a [sinks.<name>] table per sink (docs/effects.md).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+    /// One attempt per batch: a lane stops at its first failure instead of retrying until its breaker opens.
+    #[arg(long)]
+    pub once: bool,
+    /// The longest the command runs, e.g. `30s`, `10m`; what is still pending then stays pending.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+    /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
 }

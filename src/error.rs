@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use waybill_core::engine::{CoreError, ErrorKind};
 use waybill_core::journal::JournalError;
+use waybill_core::outbox::OutboxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -84,6 +85,17 @@ impl From<CoreError> for CliError {
             ErrorKind::BadInput => CliError::Usage(msg),
             // A full core is the environment's limit, not the input's fault: the same batch
             // fits a core with more room.
+            ErrorKind::Capacity | ErrorKind::Environment => CliError::Env(msg),
+        }
+    }
+}
+
+impl From<OutboxError> for CliError {
+    fn from(e: OutboxError) -> Self {
+        let msg = one_line(&e);
+        match e.kind() {
+            ErrorKind::Corrupt => CliError::Check(msg),
+            ErrorKind::BadInput => CliError::Usage(msg),
             ErrorKind::Capacity | ErrorKind::Environment => CliError::Env(msg),
         }
     }
@@ -190,6 +202,36 @@ mod tests {
             let cli = CliError::from(e);
             assert_eq!(cli.code(), code, "{cli}");
             assert!(cli.to_string().contains(words), "{cli}");
+        }
+    }
+
+    #[test]
+    fn outbox_errors_map_by_their_kind() {
+        let p = PathBuf::from("/j/effects/x");
+        let cases: Vec<(OutboxError, u8)> = vec![
+            (
+                OutboxError::Corrupt {
+                    path: p.clone(),
+                    offset: 32,
+                    what: "frame checksum mismatch".into(),
+                },
+                1,
+            ),
+            (OutboxError::Config("sinks.route.url is required".into()), 2),
+            (OutboxError::NoJournal(p.clone()), 2),
+            (OutboxError::Locked(p.clone()), 3),
+            (
+                OutboxError::Io {
+                    path: p.clone(),
+                    source: io::Error::from(io::ErrorKind::PermissionDenied),
+                },
+                3,
+            ),
+        ];
+        for (e, code) in cases {
+            let cli = CliError::from(e);
+            assert_eq!(cli.code(), code, "{cli}");
+            assert!(!cli.to_string().contains('\n'));
         }
     }
 

@@ -290,7 +290,7 @@ pub fn warm_machine(g: &mut Gen) -> Machine {
         let kind;
         (buf, kind) = record::encode_entry(&Entry::Event(e), std::mem::take(&mut buf)).unwrap();
         lsn += 1;
-        m.step(lsn, record::read(kind, &buf).unwrap());
+        m.step(lsn, 0, record::read(kind, &buf).unwrap());
     };
     for v in 0..g.vehicles {
         let e = g.position_of(v);

@@ -56,7 +56,11 @@ pub fn archive(dir: &Path, to: ArchiveTo<'_>) -> Result<Archived, CoreError> {
         durability: Durability::None,
         ..JournalOptions::default()
     };
-    let core = Core::open(dir, opts)?;
+    let mut core = Core::open(dir, opts)?;
+    if crate::outbox::effects_dir(dir).is_dir() {
+        // Effects the log lacks can only be derived again from records still here.
+        core.start_effects()?;
+    }
     let Some((snapshot_path, snapshot_lsn)) = core.snapshots().loaded.clone() else {
         return Err(CoreError::Refused(format!(
             "nothing to archive in {}: it has no usable snapshot (take one with `waybill snapshot`)",

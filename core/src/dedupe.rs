@@ -93,6 +93,27 @@ impl Dedupe {
         Self::default()
     }
 
+    /// [`Dedupe::mark`], also saying which new range of missing sequences the mark opened (a
+    /// sequence above the source's highest applied one by more than one opens one: the
+    /// sequences between them). `(false, None)` for a duplicate.
+    #[inline]
+    pub fn mark_with_gap(&mut self, source: SourceId, sequence: u64) -> (bool, Option<(u64, u64)>) {
+        let i = source.0 as usize;
+        let max_before = match self.marks.get_mut(i) {
+            Some(m) if m.hwm.checked_add(1) == Some(sequence) && m.max == m.hwm => {
+                m.hwm = sequence;
+                m.max = sequence;
+                return (true, None);
+            }
+            Some(m) => m.max,
+            None => 0,
+        };
+        let fresh = self.mark_cold(i, sequence);
+        let gap = (fresh && sequence > max_before + 1).then(|| (max_before + 1, sequence - 1));
+        debug_assert!(gap.is_none_or(|(a, b)| a <= b));
+        (fresh, gap)
+    }
+
     /// Marks `(source, sequence)` applied. Returns false when it already was (a duplicate).
     #[inline]
     pub fn mark(&mut self, source: SourceId, sequence: u64) -> bool {
@@ -388,6 +409,40 @@ mod tests {
             2,
             &[(2, 3)],
         );
+    }
+
+    /// `mark_with_gap` marks as `mark` does and names each new missing range once.
+    #[test]
+    fn new_gaps_are_named_once() {
+        type Case = (&'static [u64], &'static [(bool, Option<(u64, u64)>)]);
+        let cases: &[Case] = &[
+            (&[1, 2, 3], &[(true, None), (true, None), (true, None)]),
+            (&[3], &[(true, Some((1, 2)))]),
+            (
+                &[1, 4, 3, 2, 4, 7],
+                &[
+                    (true, None),
+                    (true, Some((2, 3))),
+                    (true, None),
+                    (true, None),
+                    (false, None),
+                    (true, Some((5, 6))),
+                ],
+            ),
+            (
+                &[5, 2, 9],
+                &[(true, Some((1, 4))), (true, None), (true, Some((6, 8)))],
+            ),
+        ];
+        for (seqs, want) in cases {
+            let (mut d, mut plain) = (Dedupe::new(), Dedupe::new());
+            let got: Vec<_> = seqs.iter().map(|&s| d.mark_with_gap(A, s)).collect();
+            assert_eq!(&got, want, "{seqs:?}");
+            for (&s, g) in seqs.iter().zip(&got) {
+                assert_eq!(plain.mark(A, s), g.0, "{seqs:?}");
+            }
+            assert_eq!(d.missing_total(), plain.missing_total());
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 
 use crate::admit::admit;
 use crate::batch::EncodedBatch;
-use crate::event::{ArchivedEntry, Entry};
+use crate::effect::{EffectBuf, rederive_effects, render};
+use crate::event::{ArchivedEntry, Entry, Settings};
 use crate::input::RawBatch;
 use crate::journal::storage::Storage;
 use crate::journal::{Durability, Resume, check_resume};
@@ -22,6 +23,7 @@ use crate::journal::{
 };
 use crate::limits::Limits;
 use crate::machine::{Counters, Machine, Outcome, PREFETCH_AHEAD};
+use crate::outbox::EffectLog;
 use crate::record::{self, EntryView, encode_entry, read_own};
 use crate::snapshot::policy::{SnapshotPolicy, Snapshotter, Taken};
 use crate::snapshot::{self, Skipped};
@@ -107,6 +109,25 @@ pub struct Core {
     batch: EncodedBatch,
     recovery: Recovery,
     limits: Limits,
+    /// Where each batch's effects go, once [`Core::start_effects`] was called.
+    effects: Option<EffectsOut>,
+}
+
+/// The effect log a core appends to, and the buffer it takes the machine's effects into.
+struct EffectsOut {
+    log: EffectLog,
+    buf: EffectBuf,
+}
+
+/// What [`Core::start_effects`] found of the effect log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EffectsStarted {
+    /// Effects the log held past the journal's last record (cut: a crash took their records).
+    pub cut: u64,
+    /// Effects the log lacked and that were derived again from the journal.
+    pub rederived: u64,
+    /// The `effect_seq` of the last effect in the log (the machine's).
+    pub effect_seq: u64,
 }
 
 /// [`Core::ingest`] keeps its batch buffer for the next call up to this size.
@@ -179,6 +200,7 @@ impl Core {
             batch: EncodedBatch::new(),
             recovery,
             limits: Limits::default(),
+            effects: None,
         })
     }
 
@@ -194,6 +216,94 @@ impl Core {
         limits.check().map_err(CoreError::InvalidLimits)?;
         self.limits = limits;
         Ok(())
+    }
+
+    /// Starts keeping the effects the machine derives: from now on each batch's effects are
+    /// appended to the effect log in `<journal>/effects/` (see [`crate::outbox`]) before the
+    /// batch's report returns. First brings the log in line with the journal: effects whose
+    /// record the journal no longer holds (a crash cut it) are cut, and effects the log lacks
+    /// (a crash took them, or effects were not kept for a while) are derived again from the
+    /// journal, read-only, exactly as they were first derived.
+    pub fn start_effects(&mut self) -> Result<EffectsStarted, CoreError> {
+        if let Some(out) = &self.effects {
+            return Ok(EffectsStarted {
+                effect_seq: out.log.last_seq(),
+                ..EffectsStarted::default()
+            });
+        }
+        self.flush()?;
+        let dir = self.journal.dir().to_owned();
+        let mut log = EffectLog::open(&dir)?;
+        let lsn = self.machine.lsn;
+        let cut = log.truncate_after_lsn(lsn)?;
+        let (have, want) = (log.last_seq(), self.machine.effect_seq);
+        if have > want {
+            return Err(CoreError::Refused(format!(
+                "the effect log in {} holds {have} effects up to lsn {lsn}, the journal derives {want}: it belongs to another journal",
+                log.dir().display()
+            )));
+        }
+        if have < want {
+            let derived = rederive_effects(&dir, have, lsn, |buf, sources| {
+                for e in buf.effects() {
+                    if e.seq > log.last_seq() {
+                        log.append(&render(buf, e, sources))?;
+                    }
+                }
+                Ok(())
+            })?;
+            assert_eq!(
+                derived, want,
+                "a replay derives the effects the live core derived"
+            );
+        }
+        assert_eq!(log.last_seq(), want);
+        self.machine.collect_effects(true);
+        self.effects = Some(EffectsOut {
+            log,
+            buf: EffectBuf::new(),
+        });
+        Ok(EffectsStarted {
+            cut,
+            rederived: want - have,
+            effect_seq: want,
+        })
+    }
+
+    /// The effect log, once [`Core::start_effects`] was called.
+    pub fn effect_log(&self) -> Option<&EffectLog> {
+        self.effects.as_ref().map(|o| &o.log)
+    }
+
+    /// Appends the effects the machine derived since the last call to the effect log.
+    fn write_effects(&mut self) -> Result<(), CoreError> {
+        let Some(out) = &mut self.effects else {
+            return Ok(());
+        };
+        self.machine.take_effects(&mut out.buf);
+        for e in out.buf.effects() {
+            out.log
+                .append(&render(&out.buf, e, self.machine.sources()))?;
+        }
+        debug_assert_eq!(out.log.last_seq(), self.machine.effect_seq);
+        Ok(())
+    }
+
+    /// Makes `settings` (the SLA targets) the journal's from the next record on: journals a
+    /// settings record and commits it, unless they already are the journal's (then nothing is
+    /// written). Returns whether a record was written. A settings record is not an event: it
+    /// is not received, not counted, and changes only the effects derived after it.
+    pub fn set_settings(&mut self, settings: Settings, ingest_us: i64) -> Result<bool, CoreError> {
+        if self.machine.settings() == settings {
+            return Ok(false);
+        }
+        let before = self.machine.counters;
+        let (_, outcome) = self.submit(&Entry::Settings(settings), ingest_us)?;
+        debug_assert_eq!(outcome, Outcome::Settings);
+        debug_assert_eq!(self.machine.counters, before);
+        self.commit()?;
+        assert_eq!(self.machine.settings(), settings);
+        Ok(true)
     }
 
     /// Dies without shutdown, as a killed process does: nothing more is flushed or
@@ -258,6 +368,9 @@ impl Core {
     /// reports of the snapshots taken since the last [`Core::snapshot_reports`].
     pub fn close(mut self) -> Result<Vec<Taken>, CoreError> {
         self.flush()?;
+        if let Some(out) = &mut self.effects {
+            out.log.sync()?;
+        }
         let mut reports = self
             .snapshotter
             .take()
@@ -319,7 +432,7 @@ impl Core {
         // nothing else writes there while `appended` borrows the journal.
         let view = unsafe { read_own(kind, appended.payload) };
         let lsn = appended.lsn;
-        let outcome = self.machine.step(lsn, view);
+        let outcome = self.machine.step(lsn, ingest_us, view);
         admitted.debug_check(&self.machine);
         Ok((lsn, outcome))
     }
@@ -415,7 +528,7 @@ impl Core {
             // aligned offset, and nothing else writes there while `appended` borrows the journal.
             let view = unsafe { read_own(kind, appended.payload) };
             let lsn = appended.lsn;
-            self.machine.step(lsn, view);
+            self.machine.step(lsn, ingest_us, view);
         }
         admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)
@@ -423,6 +536,7 @@ impl Core {
 
     fn finish_batch(&mut self, before: Counters, first_lsn: u64) -> Result<BatchReport, CoreError> {
         let durable_lsn = self.journal.commit()?;
+        self.write_effects()?;
         self.maybe_snapshot();
         let counters = self.machine.counters.since(&before);
         Ok(BatchReport {
@@ -437,6 +551,7 @@ impl Core {
     /// the durable LSN (what an acknowledgement may promise).
     pub fn commit(&mut self) -> Result<u64, CoreError> {
         let durable_lsn = self.journal.commit()?;
+        self.write_effects()?;
         self.maybe_snapshot();
         Ok(durable_lsn)
     }
@@ -583,7 +698,7 @@ pub fn verify_snapshots(dir: &Path) -> Result<Vec<SnapshotCheck>, CoreError> {
 /// right after that record (nothing before it is read). Snapshots that do not qualify are
 /// skipped with the reason. Without one, `open(None)`: the whole journal.
 #[allow(clippy::type_complexity)]
-fn with_newest_snapshot<J>(
+pub(crate) fn with_newest_snapshot<J>(
     dir: &Path,
     wanted: impl Fn(&snapshot::format::SnapshotHeader) -> bool,
     mut open: impl FnMut(Option<&Resume>) -> Result<J, CoreError>,
@@ -661,7 +776,7 @@ fn replay_at(dir: &Path, until: Until) -> Result<(Replayed, Resume), CoreError> 
 
 /// The error for a journal whose first records were archived when what was asked needs
 /// records before it (no usable snapshot at or after them, within the bound asked for).
-fn archived(dir: &Path, first_lsn: u64, until: Until) -> CoreError {
+pub(crate) fn archived(dir: &Path, first_lsn: u64, until: Until) -> CoreError {
     let what = match until {
         Until::Lsn(n) if n + 1 < first_lsn => format!("the state at lsn {n} needs records before it"),
         Until::IngestTime(_) => "the state at that time needs records before it".to_owned(),
@@ -844,7 +959,7 @@ where
 {
     let mut last_ingest_us = None;
     let mut apply = |machine: &mut Machine, v: &Verified<'_>| {
-        let outcome = machine.step(v.lsn, v.entry);
+        let outcome = machine.step(v.lsn, v.ingest_us, v.entry);
         last_ingest_us = Some(v.ingest_us);
         visit(&Visit {
             lsn: v.lsn,

@@ -2,6 +2,7 @@
 
 use crate::journal::JournalError;
 use crate::limits::CapacityExceeded;
+use crate::outbox::OutboxError;
 use crate::snapshot::SnapshotError;
 use crate::validate::Invalid;
 
@@ -36,6 +37,9 @@ pub enum CoreError {
     /// with no usable snapshot); nothing was changed.
     #[error("{0}")]
     Refused(String),
+    /// The effect log could not be opened, written or caught up (it names the path).
+    #[error(transparent)]
+    Effects(#[from] OutboxError),
 }
 
 /// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
@@ -68,6 +72,7 @@ impl CoreError {
             CoreError::Capacity(_) => ErrorKind::Capacity,
             CoreError::Snapshot(SnapshotError::Io { .. }) => ErrorKind::Environment,
             CoreError::Snapshot(SnapshotError::Defect { .. }) => ErrorKind::Corrupt,
+            CoreError::Effects(e) => e.kind(),
         }
     }
 

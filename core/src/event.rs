@@ -564,12 +564,25 @@ pub struct DeadLetter {
     pub raw_len_bytes: u64,
 }
 
-/// What one journal record carries: every received event is one entry.
+/// A change of the journal's settings (docs/effects.md, SLA targets): not an event, so not
+/// counted as received, but journaled so that a replay derives what the live core derived.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[rkyv(derive(Debug))]
+pub struct Settings {
+    /// SLA targets in whole minutes; `None`: no target for that measure.
+    pub order_to_dispatch_min: Option<u32>,
+    pub invoice_cycle_min: Option<u32>,
+    pub pod_propagation_min: Option<u32>,
+}
+
+/// What one journal record carries: every received event is one entry (an event or a dead
+/// letter); a settings record changes the journal's settings from its LSN on.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum Entry {
     Event(Event),
     DeadLetter(DeadLetter),
+    Settings(Settings),
 }
 
 // Every journal record holds one archived `Entry` (its strings and out-of-line fields before

@@ -5,6 +5,8 @@
 //! journal*, so replaying the journal always rebuilds the live state bit for bit.
 
 use crate::dedupe::Dedupe;
+use crate::effect::derive::{self as rules, Cause, Emitter};
+use crate::effect::{EffectBuf, MAX_EFFECTS_PER_RECORD, SlaTargets};
 use crate::event::{DeadLetterReason, EventType};
 use crate::record::{EntryView, EventView};
 use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
@@ -14,12 +16,14 @@ use crate::state::{CurrencyTotals, Digest, State, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What became of one received event (docs/events.md, acceptance).
+/// What became of one received event (docs/events.md, acceptance), or of a settings record
+/// (not an event: not received, not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
     Duplicate,
     DeadLettered(DeadLetterReason),
+    Settings,
 }
 
 impl Outcome {
@@ -28,6 +32,7 @@ impl Outcome {
             Outcome::Applied => "applied",
             Outcome::Duplicate => "duplicate",
             Outcome::DeadLettered(_) => "dead_lettered",
+            Outcome::Settings => "settings",
         }
     }
 }
@@ -45,8 +50,12 @@ pub struct Counters {
 
 impl Counters {
     pub fn count(&mut self, outcome: Outcome) {
+        if outcome == Outcome::Settings {
+            return; // not an event
+        }
         self.received += 1;
         match outcome {
+            Outcome::Settings => {}
             Outcome::Applied => self.applied += 1,
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::DeadLettered(reason) => {
@@ -144,6 +153,15 @@ pub struct Machine {
     pub(crate) counters: Counters,
     /// LSN of the last entry stepped (0 before any).
     pub(crate) lsn: u64,
+    /// Effects derived so far: the `effect_seq` of the last one (docs/effects.md).
+    pub(crate) effect_seq: u64,
+    /// The journal's settings (SLA targets), as its last settings record set them.
+    pub(crate) settings: SlaTargets,
+    /// Settings records stepped (with `counters.received`, every record).
+    pub(crate) settings_records: u64,
+    /// Effects derived while collecting ([`Machine::collect_effects`]); not machine state.
+    effects: EffectBuf,
+    collecting: bool,
 }
 
 impl Machine {
@@ -157,6 +175,11 @@ impl Machine {
         self.sources.write_image(w)?;
         self.dedupe.write_image(w)?;
         w.section("counters", &self.counters.to_words())?;
+        let [otd, icm, pod] = self.settings.to_words();
+        w.section(
+            "machine",
+            &[self.effect_seq, self.settings_records, otd, icm, pod],
+        )?;
         self.state.write_image(w)
     }
 
@@ -172,10 +195,18 @@ impl Machine {
         }
         let counters = Counters::from_words(r.section::<u64>("counters")?)
             .ok_or_else(|| defect(0, "the counters do not add up"))?;
-        if counters.received != lsn {
+        let &[effect_seq, settings_records, otd, icm, pod] = r.section::<u64>("machine")? else {
+            return Err(defect(0, "the machine section is not five words"));
+        };
+        let settings = SlaTargets::from_words([otd, icm, pod])
+            .ok_or_else(|| defect(0, "an SLA target out of range"))?;
+        if counters.received.checked_add(settings_records) != Some(lsn) {
             return Err(defect(
                 0,
-                format!("{} events counted at lsn {lsn}", counters.received),
+                format!(
+                    "{} events and {settings_records} settings records counted at lsn {lsn}",
+                    counters.received
+                ),
             ));
         }
         let state = State::read_image(r, sources.len())?;
@@ -186,6 +217,11 @@ impl Machine {
             dedupe,
             counters,
             lsn,
+            effect_seq,
+            settings,
+            settings_records,
+            effects: EffectBuf::default(),
+            collecting: false,
         })
     }
 
@@ -220,18 +256,62 @@ impl Machine {
         self.state.reserve(shipments, vehicles);
     }
 
-    /// Applies the journal entry at `lsn` (an `&ArchivedEntry` or an [`EntryView`] of either
-    /// record form). LSNs must come in order, one after the other.
+    /// Applies the journal record at `lsn`, ingested at `ingest_us` (an `&ArchivedEntry` or an
+    /// [`EntryView`] of either record form), and derives its effects. LSNs must come in order,
+    /// one after the other.
     #[inline]
-    pub fn step<'a>(&mut self, lsn: u64, entry: impl Into<EntryView<'a>>) -> Outcome {
+    pub fn step<'a>(
+        &mut self,
+        lsn: u64,
+        ingest_us: i64,
+        entry: impl Into<EntryView<'a>>,
+    ) -> Outcome {
         assert_eq!(lsn, self.lsn + 1, "entries must be stepped in LSN order");
         self.lsn = lsn;
         let outcome = match entry.into() {
             EntryView::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
-            EntryView::Event(ev) => self.step_event(ev),
+            EntryView::Event(ev) => self.step_event(ev, lsn, ingest_us),
+            EntryView::Settings(st) => {
+                self.settings = crate::record::settings(st);
+                self.settings_records += 1;
+                Outcome::Settings
+            }
         };
         self.counters.count(outcome);
+        debug_assert_eq!(self.counters.received + self.settings_records, self.lsn);
         outcome
+    }
+
+    /// Starts (or stops) keeping the effects [`Machine::step`] derives, for
+    /// [`Machine::effects`]; effects are numbered either way. Whoever collects drains them
+    /// ([`Machine::take_effects`]) at least every batch.
+    pub fn collect_effects(&mut self, on: bool) {
+        self.collecting = on;
+        if !on {
+            self.effects.clear();
+        }
+    }
+
+    /// The effects derived since they were last taken (while collecting).
+    pub fn effects(&self) -> &EffectBuf {
+        &self.effects
+    }
+
+    /// Hands the effects derived since the last call over into `into` (cleared first), keeping
+    /// the buffers' memory on both sides.
+    pub fn take_effects(&mut self, into: &mut EffectBuf) {
+        into.clear();
+        std::mem::swap(&mut self.effects, into);
+    }
+
+    /// The `effect_seq` of the last effect derived (0 before any).
+    pub fn effect_seq(&self) -> u64 {
+        self.effect_seq
+    }
+
+    /// The journal's settings (SLA targets) as of the last record stepped.
+    pub fn settings(&self) -> SlaTargets {
+        self.settings
     }
 
     /// Starts loading what stepping `entry` will look up first: its source's slot in the
@@ -250,43 +330,77 @@ impl Machine {
     /// Steps an event, branching on its record form once (the envelope and the payload are
     /// then read without further dispatch).
     #[inline]
-    fn step_event(&mut self, ev: EventView<'_>) -> Outcome {
+    fn step_event(&mut self, ev: EventView<'_>, lsn: u64, ingest_us: i64) -> Outcome {
+        let cause = Cause {
+            lsn,
+            ingest_us,
+            event_type: ev.event_type(),
+            event_time_us: ev.time_us(),
+            event: ev,
+        };
         match ev {
             EventView::Archived(a) => {
                 let envelope = (
                     a.source.as_str(),
                     a.sequence.to_native(),
-                    a.time_us.to_native(),
+                    a.subject.to_native(),
                 );
-                self.step_parts(envelope, |state, key, sources| state.apply(a, key, sources))
+                self.step_parts(envelope, &cause, |state, key, sources| {
+                    state.apply(a, key, sources)
+                })
             }
             EventView::Compact(c) => {
-                let envelope = (c.source(), c.sequence(), c.time_us());
-                self.step_parts(envelope, |state, key, sources| {
+                let envelope = (c.source(), c.sequence(), c.subject());
+                self.step_parts(envelope, &cause, |state, key, sources| {
                     state.apply_body(c.subject(), &c.archived_body(), key, sources)
                 })
             }
         }
     }
 
-    /// Dedupe, then `apply` when the event is new: an event given by its source, sequence and
-    /// time, and how to apply it.
+    /// Dedupe, then `apply` when the event is new, deriving the effects of what changed: an
+    /// event given by its source, sequence and subject, the record that carries it, and how to
+    /// apply it.
     #[inline(always)]
     fn step_parts(
         &mut self,
-        (source, sequence, time_us): (&str, u64, i64),
+        (source, sequence, subject): (&str, u64, u64),
+        cause: &Cause<'_>,
         apply: impl FnOnce(&mut State, EventKey, &Sources),
     ) -> Outcome {
         let source = self.sources.intern(source);
-        if !self.dedupe.mark(source, sequence) {
+        let (fresh, gap) = self.dedupe.mark_with_gap(source, sequence);
+        if !fresh {
             return Outcome::Duplicate;
         }
         let key = EventKey {
-            time_us,
+            time_us: cause.event_time_us,
             source,
             sequence,
         };
+        let seq_before = self.effect_seq;
+        let mut em = Emitter {
+            seq: &mut self.effect_seq,
+            buf: self.collecting.then_some(&mut self.effects),
+            cause,
+        };
+        if let Some((first, last)) = gap {
+            rules::gap(&mut em, source, &self.sources, first, last);
+        }
+        if !rules::may_derive(cause.event_type) {
+            apply(&mut self.state, key, &self.sources);
+            return Outcome::Applied;
+        }
+        let slot = self.state.find_shipment_slot(subject);
+        let before = self.state.effect_facts(slot);
         apply(&mut self.state, key, &self.sources);
+        let slot = slot.or_else(|| self.state.find_shipment_slot(subject));
+        let after = self.state.effect_facts(slot);
+        if before != after || cause.event_type == EventType::ShipmentDelivered {
+            let settings = self.settings;
+            rules::shipment(&mut em, subject, &before, &after, &self.state, &settings);
+        }
+        debug_assert!(self.effect_seq - seq_before <= MAX_EFFECTS_PER_RECORD as u64);
         Outcome::Applied
     }
 

@@ -17,7 +17,10 @@ use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
 use crate::compact::{self, CompactEvent, EventId};
-use crate::event::{ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, Entry, Event, EventType};
+use crate::event::{
+    ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, ArchivedSettings, Entry, Event, EventType,
+    Settings,
+};
 use crate::journal::RecordKind;
 
 /// The record kind of an archived [`Entry`].
@@ -91,11 +94,13 @@ pub unsafe fn read_own(kind: RecordKind, payload: &[u8]) -> EntryView<'_> {
     EntryView::from(unsafe { rkyv::access_unchecked::<ArchivedEntry>(payload) })
 }
 
-/// A journaled entry read in place: an event (in either form) or a dead letter.
+/// A journaled entry read in place: an event (in either form), a dead letter, or a settings
+/// record.
 #[derive(Clone, Copy, Debug)]
 pub enum EntryView<'a> {
     Event(EventView<'a>),
     DeadLetter(&'a ArchivedDeadLetter),
+    Settings(&'a ArchivedSettings),
 }
 
 impl<'a> From<&'a ArchivedEntry> for EntryView<'a> {
@@ -104,6 +109,7 @@ impl<'a> From<&'a ArchivedEntry> for EntryView<'a> {
         match e {
             ArchivedEntry::Event(ev) => EntryView::Event(EventView::Archived(ev)),
             ArchivedEntry::DeadLetter(dl) => EntryView::DeadLetter(dl),
+            ArchivedEntry::Settings(st) => EntryView::Settings(st),
         }
     }
 }
@@ -113,14 +119,14 @@ impl<'a> EntryView<'a> {
     pub fn event(&self) -> Option<EventView<'a>> {
         match *self {
             EntryView::Event(ev) => Some(ev),
-            EntryView::DeadLetter(_) => None,
+            EntryView::DeadLetter(_) | EntryView::Settings(_) => None,
         }
     }
 
     /// The dead letter, when this is one.
     pub fn dead_letter(&self) -> Option<&'a ArchivedDeadLetter> {
         match *self {
-            EntryView::Event(_) => None,
+            EntryView::Event(_) | EntryView::Settings(_) => None,
             EntryView::DeadLetter(dl) => Some(dl),
         }
     }
@@ -133,7 +139,17 @@ impl<'a> EntryView<'a> {
                 rkyv::deserialize::<_, rancor::Error>(dl)
                     .expect("archived dead letters deserialize"),
             ),
+            EntryView::Settings(st) => Entry::Settings(settings(st)),
         }
+    }
+}
+
+/// The settings a settings record holds.
+pub fn settings(st: &ArchivedSettings) -> Settings {
+    Settings {
+        order_to_dispatch_min: st.order_to_dispatch_min.as_ref().map(|v| v.to_native()),
+        invoice_cycle_min: st.invoice_cycle_min.as_ref().map(|v| v.to_native()),
+        pod_propagation_min: st.pod_propagation_min.as_ref().map(|v| v.to_native()),
     }
 }
 

@@ -148,6 +148,7 @@ proptest! {
             match waybill_core::decode::decode(json.as_bytes()) {
                 Entry::Event(d) => prop_assert_eq!(d, e),
                 Entry::DeadLetter(dl) => prop_assert!(false, "{} dead-lettered: {} {}", json, dl.reason.as_str(), dl.detail),
+                Entry::Settings(s) => prop_assert!(false, "{} decoded as settings {:?}", json, s),
             }
         }
     }

@@ -48,6 +48,7 @@ fn check(input: impl AsRef<[u8]>, want: Want) {
         (Entry::Event(got), Want::Dead(reason, _)) => {
             panic!("expected {reason:?}, got event {got:?}; input: {shown}")
         }
+        (Entry::Settings(s), _) => panic!("decoded as settings {s:?}; input: {shown}"),
         (Entry::DeadLetter(d), Want::Event(_)) => panic!(
             "expected an event, got {:?} ({}); input: {shown}",
             d.reason, d.detail
@@ -2006,6 +2007,7 @@ mod props {
                 assert_eq!(d.raw_len_bytes, raw.len() as u64);
                 assert!(!d.detail.is_empty() && !d.detail.contains('\n'));
             }
+            Entry::Settings(s) => panic!("decoded as settings {s:?}"),
         }
     }
 
@@ -2068,7 +2070,7 @@ mod props {
         for s in samples() {
             match decode(s.as_bytes()) {
                 Entry::Event(e) => revalidate(&e),
-                Entry::DeadLetter(d) => panic!("{s}: {d:?}"),
+                other => panic!("{s}: {other:?}"),
             }
         }
     }

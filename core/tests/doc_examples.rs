@@ -75,7 +75,7 @@ fn every_example_event_is_accepted_and_from_the_examples_file() {
             Entry::Event(e) => {
                 types.insert(e.event_type());
             }
-            Entry::DeadLetter(d) => panic!("docs/events.md example rejected: {d:?}\n{wire}"),
+            other => panic!("docs/events.md example rejected: {other:?}\n{wire}"),
         }
         assert!(
             lines.contains(example),

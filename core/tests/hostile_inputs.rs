@@ -412,6 +412,7 @@ fn reread(dir: &Path, live: &Summary) {
             touched += u64::from(ev.subject() < 6);
             let _ = (ev.id().to_string(), ev.source(), ev.event_type());
         }
+        EntryView::Settings(_) => panic!("no settings record was written"),
     })
     .unwrap();
     assert_eq!(dead, live.dead_lettered);

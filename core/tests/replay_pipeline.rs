@@ -35,7 +35,7 @@ fn seen(v: &Visit<'_>) -> Seen {
         offset: v.offset,
         event_id: match v.entry {
             EntryView::Event(e) => Some(e.id().to_string()),
-            EntryView::DeadLetter(_) => None,
+            EntryView::DeadLetter(_) | EntryView::Settings(_) => None,
         },
         outcome: v.outcome,
     }
@@ -130,7 +130,7 @@ fn sequential(dir: &Path, until: Until) -> (Result<(), String>, Machine, Vec<See
             Ok(e) => e,
             Err(e) => return (Err(e.to_string()), m, visits),
         };
-        let outcome = m.step(rec.lsn, entry);
+        let outcome = m.step(rec.lsn, rec.ingest_us, entry);
         visits.push(seen(&Visit {
             lsn: rec.lsn,
             ingest_us: rec.ingest_us,

@@ -919,6 +919,168 @@ fn invoice_ready() {
 }
 
 #[test]
+fn order_to_dispatch_minutes() {
+    let sec = 1_000_000;
+    // The order's time is minute -100.
+    let picked_at = |us: i64| vec![order(), event(FLEET, 1, us, 1, picked_up())];
+    check(vec![
+        (
+            "no order: null",
+            vec![e(FLEET, 1, 60, picked_up())],
+            json!({"order_to_dispatch_minutes": null, "status": "in_transit"}),
+        ),
+        (
+            "not picked up: null",
+            vec![order(), e(FLEET, 1, 10, departed(Stop::Pickup))],
+            json!({"order_to_dispatch_minutes": null}),
+        ),
+        (
+            "whole minutes from the order to the pickup",
+            picked_at(m(60)),
+            json!({"order_to_dispatch_minutes": 160}),
+        ),
+        (
+            "seconds floor to minutes",
+            picked_at(m(60) + 59 * sec),
+            json!({"order_to_dispatch_minutes": 160}),
+        ),
+        (
+            "picked up at the order's time",
+            picked_at(m(-100)),
+            json!({"order_to_dispatch_minutes": 0}),
+        ),
+        (
+            "picked up 30 s before the order's time floors to -1",
+            picked_at(m(-100) - 30 * sec),
+            json!({"order_to_dispatch_minutes": -1}),
+        ),
+        (
+            "picked up an hour before the order's time",
+            picked_at(m(-160)),
+            json!({"order_to_dispatch_minutes": -60}),
+        ),
+        (
+            "two order.created: the greatest key counts",
+            vec![
+                e(ERP, 2, -50, created_with("late", 0, 600, contract())),
+                e(ERP, 9, -100, created_with("early", 0, 600, contract())),
+                e(FLEET, 1, 60, picked_up()),
+            ],
+            json!({"customer_id": "late", "order_to_dispatch_minutes": 110}),
+        ),
+        (
+            "two pickups: the latest counts",
+            vec![
+                order(),
+                e(FLEET, 1, 60, picked_up()),
+                e(FLEET, 2, 30, picked_up()),
+            ],
+            json!({"picked_up": mt(60), "order_to_dispatch_minutes": 160}),
+        ),
+        (
+            "the order arrives after the pickup",
+            vec![e(FLEET, 1, 60, picked_up()), order()],
+            json!({"status": "in_transit", "order_to_dispatch_minutes": 160}),
+        ),
+    ]);
+}
+
+#[test]
+fn invoice_cycle_minutes() {
+    let sec = 1_000_000;
+    // Delivered at minute 300.
+    let with = |extra: Vec<Event>| {
+        let mut v = vec![order(), e(FLEET, 1, 300, delivered(Some("ann")))];
+        v.extend(extra);
+        v
+    };
+    check(vec![
+        (
+            "not invoiced: null",
+            with(vec![]),
+            json!({"invoice_cycle_minutes": null}),
+        ),
+        (
+            "not delivered: null",
+            vec![order(), e(BILL, 1, 320, invoice("i1", 1, &[]))],
+            json!({"invoice_cycle_minutes": null, "invoice_status": "issued"}),
+        ),
+        (
+            "one invoice",
+            with(vec![e(BILL, 1, 320, invoice("i1", 1, &[]))]),
+            json!({"invoice_cycle_minutes": 20}),
+        ),
+        (
+            "seconds floor to minutes",
+            with(vec![event(
+                BILL,
+                1,
+                m(320) + 59 * sec,
+                1,
+                invoice("i1", 1, &[]),
+            )]),
+            json!({"invoice_cycle_minutes": 20}),
+        ),
+        (
+            "two invoices: the earliest counts",
+            with(vec![
+                e(BILL, 1, 340, invoice("i1", 1, &[])),
+                e(BILL, 2, 325, invoice("i2", 1, &[])),
+            ]),
+            json!({"invoice_cycle_minutes": 25}),
+        ),
+        (
+            "an invoice re-issued later counts from its winning issue",
+            with(vec![
+                e(BILL, 1, 305, invoice("i1", 1, &[])),
+                e(BILL, 2, 350, invoice("i1", 1, &[])),
+                e(BILL, 3, 360, invoice("i2", 1, &[])),
+            ]),
+            json!({"invoice_cycle_minutes": 50}),
+        ),
+        (
+            "a re-issue with an earlier time does not win",
+            with(vec![
+                e(BILL, 2, 330, invoice("i1", 1, &[])),
+                e(BILL, 3, 310, invoice("i1", 1, &[])),
+            ]),
+            json!({"invoice_cycle_minutes": 30}),
+        ),
+        (
+            "invoiced before the delivery: 0",
+            with(vec![e(BILL, 1, 200, invoice("i1", 1, &[]))]),
+            json!({"invoice_cycle_minutes": 0}),
+        ),
+        (
+            "invoiced 1 us before the delivery: 0",
+            with(vec![event(BILL, 1, m(300) - 1, 1, invoice("i1", 1, &[]))]),
+            json!({"invoice_cycle_minutes": 0}),
+        ),
+        (
+            "a settlement alone is no invoice",
+            with(vec![e(ERP, 2, 320, settled("i1", 1))]),
+            json!({"invoice_cycle_minutes": null, "invoice_status": "none"}),
+        ),
+        (
+            "a settled invoice counts from its issue",
+            with(vec![
+                e(ERP, 2, 330, settled("i1", 1)),
+                e(BILL, 1, 310, invoice("i1", 1, &[])),
+            ]),
+            json!({"invoice_cycle_minutes": 10, "invoice_status": "settled"}),
+        ),
+        (
+            "orphan: delivered and invoiced is enough",
+            vec![
+                e(FLEET, 1, 300, delivered(None)),
+                e(BILL, 1, 301, invoice("i1", 1, &[])),
+            ],
+            json!({"invoice_cycle_minutes": 1, "status": "delivered", "customer_id": null}),
+        ),
+    ]);
+}
+
+#[test]
 fn anomalies() {
     use ChargeKind::*;
     check(vec![
@@ -1086,6 +1248,8 @@ fn view_json_shape() {
         "unbilled_charge_ids",
         "invoice_status",
         "invoice_ready",
+        "order_to_dispatch_minutes",
+        "invoice_cycle_minutes",
         "failed_attempts",
         "anomalies",
     ] {

@@ -404,7 +404,7 @@ fn every_rule_fails_the_typed_call_and_dead_letters_on_the_wire() {
             }
             // An out-of-range time cannot be written as RFC 3339: it fails as a bad time.
             Entry::DeadLetter(dl) => assert_eq!(dl.reason, reason, "{what}: {}", dl.detail),
-            Entry::Event(e) => panic!("{what}: decoded as an event {e:?}"),
+            other => panic!("{what}: decoded as {other:?}"),
         }
     }
     // The core still takes good events; the failed calls left no trace.

@@ -51,6 +51,8 @@ pub struct ExpectedShipment {
     pub unbilled_charge_ids: Vec<String>,
     pub invoice_status: &'static str,
     pub invoice_ready: bool,
+    pub order_to_dispatch_minutes: Option<i64>,
+    pub invoice_cycle_minutes: Option<i64>,
     pub failed_attempts: u32,
     pub anomalies: Vec<&'static str>,
 }
@@ -126,6 +128,18 @@ impl ExpectedShipment {
             &view.invoice_status,
         );
         differ(d, "invoice_ready", &self.invoice_ready, &view.invoice_ready);
+        differ(
+            d,
+            "order_to_dispatch_minutes",
+            &self.order_to_dispatch_minutes,
+            &view.order_to_dispatch_minutes,
+        );
+        differ(
+            d,
+            "invoice_cycle_minutes",
+            &self.invoice_cycle_minutes,
+            &view.invoice_cycle_minutes,
+        );
         differ(
             d,
             "failed_attempts",
@@ -263,7 +277,7 @@ pub fn shipment(id: u64, events: &[&Event]) -> ExpectedShipment {
     let mut window_end: Option<(u32, &Event, i64)> = None;
     let mut cancelled = false;
     let mut routed = false;
-    let mut picked_up = false;
+    let mut picked_up: Option<&Event> = None;
     let mut delivered: Option<&Event> = None;
     let mut delivery_arrived: Option<&Event> = None;
     let mut delivery_departed: Option<&Event> = None;
@@ -336,7 +350,7 @@ pub fn shipment(id: u64, events: &[&Event]) -> ExpectedShipment {
             } => newer(&mut delivery_departed, e),
             Body::StopArrived { stop: Stop::Pickup }
             | Body::StopDeparted { stop: Stop::Pickup } => {}
-            Body::ShipmentPickedUp => picked_up = true,
+            Body::ShipmentPickedUp => newer(&mut picked_up, e),
             Body::ShipmentDelivered { .. } => newer(&mut delivered, e),
             Body::DeliveryFailed { .. } => failed_attempts += 1,
             Body::ChargeAdded { charge_id, .. } => {
@@ -370,7 +384,7 @@ pub fn shipment(id: u64, events: &[&Event]) -> ExpectedShipment {
         "cancelled"
     } else if delivered_us.is_some() {
         "delivered"
-    } else if picked_up {
+    } else if picked_up.is_some() {
         "in_transit"
     } else if routed {
         "planned"
@@ -481,6 +495,23 @@ pub fn shipment(id: u64, events: &[&Event]) -> ExpectedShipment {
     } else {
         "issued"
     };
+    // SLA minutes: the winning order.created to the latest pickup (floored, may be negative);
+    // the delivery to the earliest winning invoice.issued (floored, at least 0).
+    let order_to_dispatch_minutes = match (created, picked_up) {
+        (Some(c), Some(p)) => Some(saturate(
+            (i128::from(p.time_us) - i128::from(c.time_us)).div_euclid(i128::from(US_PER_MIN)),
+        )),
+        _ => None,
+    };
+    let first_issued_us = invoices.iter().map(|(_, e)| e.time_us).min();
+    let invoice_cycle_minutes = match (delivered_us, first_issued_us) {
+        (Some(d), Some(t)) => Some(saturate(
+            (i128::from(t) - i128::from(d))
+                .div_euclid(i128::from(US_PER_MIN))
+                .max(0),
+        )),
+        _ => None,
+    };
     let invoice_ready =
         delivered_us.is_some() && pod && !invoices.is_empty() && unbilled_charge_ids.is_empty();
 
@@ -515,6 +546,8 @@ pub fn shipment(id: u64, events: &[&Event]) -> ExpectedShipment {
         unbilled_charge_ids,
         invoice_status,
         invoice_ready,
+        order_to_dispatch_minutes,
+        invoice_cycle_minutes,
         failed_attempts,
         anomalies,
     }

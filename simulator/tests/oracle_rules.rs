@@ -43,6 +43,8 @@ fn created_only() -> ExpectedShipment {
         unbilled_charge_ids: vec![],
         invoice_status: "none",
         invoice_ready: false,
+        order_to_dispatch_minutes: None,
+        invoice_cycle_minutes: None,
         failed_attempts: 0,
         anomalies: vec![],
     }
@@ -147,6 +149,7 @@ fn delivered_fields() -> ExpectedShipment {
         detention_minutes: 20,
         expected_detention_cents: 2000,
         leakage_cents: 7000,
+        order_to_dispatch_minutes: Some(20),
         ..created_only()
     }
 }
@@ -447,6 +450,8 @@ fn an_orphan_has_no_window_and_zero_contract_until_its_order_arrives() {
         unbilled_charge_ids: vec!["c".into()],
         invoice_status: "none",
         invoice_ready: false,
+        order_to_dispatch_minutes: None,
+        invoice_cycle_minutes: None,
         failed_attempts: 1,
         // No contract, so no currency to mismatch.
         anomalies: vec!["orphan"],
@@ -587,10 +592,12 @@ fn invoice_ready_needs_delivery_pod_invoices_and_nothing_unbilled() {
         leakage_cents: 0,
         invoice_status: "issued",
         invoice_ready: true,
+        invoice_cycle_minutes: Some(2),
         ..delivered_fields()
     };
     check(&evs, ready.clone());
-    // A later shipment.delivered without a pod wins: no pod, not ready; its time counts.
+    // A later shipment.delivered without a pod wins: no pod, not ready; its time counts (the
+    // invoice now precedes the delivery: a cycle of 0).
     let mut no_pod = evs.clone();
     no_pod.push(ev(FLEET, 9, m(110), 1, delivered(None)));
     check(
@@ -598,6 +605,7 @@ fn invoice_ready_needs_delivery_pod_invoices_and_nothing_unbilled() {
         ExpectedShipment {
             delivered_us: Some(m(110)),
             invoice_ready: false,
+            invoice_cycle_minutes: Some(0),
             ..ready.clone()
         },
     );
@@ -611,6 +619,134 @@ fn invoice_ready_needs_delivery_pod_invoices_and_nothing_unbilled() {
             unbilled_charge_ids: vec!["w".into()],
             invoice_ready: false,
             ..ready
+        },
+    );
+}
+
+#[test]
+fn order_to_dispatch_counts_from_the_winning_order_to_the_latest_pickup() {
+    let sec = 1_000_000;
+    let picked = |at: i64| {
+        let mut evs = order(1);
+        evs.push(ev(FLEET, 1, at, 1, Body::ShipmentPickedUp));
+        evs
+    };
+    let in_transit = |minutes: i64| ExpectedShipment {
+        status: "in_transit",
+        order_to_dispatch_minutes: Some(minutes),
+        ..created_only()
+    };
+    // Not picked up: null.
+    check(&order(1), created_only());
+    // Seconds floor to minutes; a pickup before the order's time floors below zero.
+    for (at, minutes) in [
+        (m(20), 20),
+        (m(20) + 59 * sec, 20),
+        (m(0), 0),
+        (m(0) - 1, -1),
+        (m(0) - 30 * sec, -1),
+        (m(-90), -90),
+    ] {
+        check(&picked(at), in_transit(minutes));
+    }
+    // No order: null, whatever the pickup.
+    check(
+        &[ev(FLEET, 1, m(20), 1, Body::ShipmentPickedUp)],
+        ExpectedShipment {
+            status: "in_transit",
+            order_version: 0,
+            window_start_us: None,
+            window_end_us: None,
+            anomalies: vec!["orphan"],
+            ..created_only()
+        },
+    );
+    // Two order.created: the greatest key (time first, not sequence) is the one that counts;
+    // of two pickups, the latest.
+    let mut evs = vec![
+        ev(
+            ERP,
+            5,
+            m(0),
+            1,
+            created(m(60), m(120), contract(b"EUR", 5000, 30, 6000)),
+        ),
+        ev(
+            ERP,
+            1,
+            m(10),
+            1,
+            created(m(60), m(120), contract(b"EUR", 5000, 30, 6000)),
+        ),
+    ];
+    evs.push(ev(FLEET, 1, m(25), 1, Body::ShipmentPickedUp));
+    evs.push(ev(FLEET, 2, m(22), 1, Body::ShipmentPickedUp));
+    check(&evs, in_transit(15));
+}
+
+#[test]
+fn invoice_cycle_counts_from_delivery_to_the_earliest_winning_issue() {
+    let sec = 1_000_000;
+    // Delivered at minute 100 with a pod, its base charged; every invoice lists that charge.
+    let with = |extra: &[Event]| {
+        let mut evs = delivered_shipment();
+        evs.push(ev(BILL, 1, m(101), 1, charge("c1", Base, 5000, b"EUR")));
+        evs.extend_from_slice(extra);
+        evs
+    };
+    let issue = |seq: u64, at: i64, id: &str| ev(BILL, seq, at, 1, invoice(id, 5000, &["c1"]));
+    let charged = ExpectedShipment {
+        billed_cents: 5000,
+        leakage_cents: 2000,
+        unbilled_charge_ids: vec!["c1".into()],
+        ..delivered_fields()
+    };
+    let invoiced = |minutes: i64| ExpectedShipment {
+        unbilled_charge_ids: vec![],
+        invoice_status: "issued",
+        invoice_ready: true,
+        invoice_cycle_minutes: Some(minutes),
+        ..charged.clone()
+    };
+    // Not invoiced: null.
+    check(&with(&[]), charged.clone());
+    // One invoice; seconds floor to minutes.
+    check(&with(&[issue(2, m(115) + 59 * sec, "i1")]), invoiced(15));
+    // Two invoices: the earliest counts.
+    check(
+        &with(&[issue(2, m(130), "i1"), issue(3, m(115), "i2")]),
+        invoiced(15),
+    );
+    // Re-issued later: the winning issue's time counts, not the first one's.
+    check(
+        &with(&[
+            issue(2, m(105), "i1"),
+            issue(3, m(140), "i1"),
+            issue(4, m(150), "i2"),
+        ]),
+        invoiced(40),
+    );
+    // Invoiced before the delivery: 0.
+    check(&with(&[issue(2, m(40), "i1")]), invoiced(0));
+    check(&with(&[issue(2, m(100) - 1, "i1")]), invoiced(0));
+    // A settlement alone is no invoice.
+    check(
+        &with(&[ev(ERP, 2, m(120), 1, settled("i1", 5000))]),
+        charged.clone(),
+    );
+    // Not delivered: null.
+    let mut evs = with(&[issue(2, m(115), "i1")]);
+    evs.retain(|e| !matches!(e.body, Body::ShipmentDelivered { .. }));
+    check(
+        &evs,
+        ExpectedShipment {
+            status: "in_transit",
+            delivered_us: None,
+            on_time: None,
+            leakage_cents: 0,
+            unbilled_charge_ids: vec![],
+            invoice_status: "issued",
+            ..charged
         },
     );
 }
@@ -651,6 +787,7 @@ fn status_precedence() {
         &evs,
         ExpectedShipment {
             status: "in_transit",
+            order_to_dispatch_minutes: Some(4),
             ..created_only()
         },
     );
@@ -670,6 +807,7 @@ fn status_precedence() {
         ExpectedShipment {
             status: "in_transit",
             failed_attempts: 3,
+            order_to_dispatch_minutes: Some(4),
             ..created_only()
         },
     );

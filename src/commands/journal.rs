@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use waybill_core::archive::ArchiveTo;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{self, Until, Visit};
-use waybill_core::event::Event;
+use waybill_core::event::{Event, Settings};
 use waybill_core::journal;
 use waybill_core::record::{self, EntryView};
 use waybill_core::time::format_rfc3339_us;
@@ -218,6 +218,9 @@ fn dump_json(v: &Visit<'_>) -> Value {
             row.insert("raw_len_bytes".into(), dl.raw_len_bytes.to_native().into());
             output::raw_fields(&mut row, dl.raw.as_slice());
         }
+        EntryView::Settings(st) => {
+            row.insert("settings".into(), settings_json(&record::settings(st)));
+        }
     }
     Value::Object(row)
 }
@@ -232,6 +235,7 @@ fn dump_human(v: &Visit<'_>) -> String {
             escape(dl.detail.as_str()),
             escape_bytes(dl.raw.as_slice())
         ),
+        EntryView::Settings(st) => settings_json(&record::settings(st)).to_string(),
     };
     format!(
         "lsn {} seg {} off {} ingest {} {} {}",
@@ -242,6 +246,15 @@ fn dump_human(v: &Visit<'_>) -> String {
         v.outcome.as_str(),
         what
     )
+}
+
+/// A settings record's SLA targets, in minutes (null: no target).
+fn settings_json(s: &Settings) -> Value {
+    json!({ "sla": {
+        "order_to_dispatch": s.order_to_dispatch_min,
+        "invoice_cycle": s.invoice_cycle_min,
+        "pod_propagation": s.pod_propagation_min,
+    }})
 }
 
 /// The event as the CloudEvent it was received as (re-encoded from the journal).

@@ -2,6 +2,7 @@
 
 mod bench;
 mod dead_letters;
+mod effects;
 mod history;
 mod ingest;
 mod journal;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Journal(JournalCommand::Dump(a)) => journal::dump(a),
         Command::Journal(JournalCommand::Archive(a)) => journal::archive(a),
         Command::DeadLetters(a) => dead_letters::run(a),
+        Command::Effects(a) => effects::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
         Command::Bench(a) => bench::run(a),

@@ -21,7 +21,8 @@
 //! | 64 | 8 | the segment holding the record at the LSN (0 at LSN 0) |
 //! | 72 | 8 | the offset in it of the last frame at or before that record that stores its chain link (0: none, the segment header's link) |
 //! | 80 | 8 | the offset just past that record's frame |
-//! | 88 | 36 | reserved, zero |
+//! | 88 | 8 | effects derived up to the LSN (the machine's `effect_seq`) |
+//! | 96 | 28 | reserved, zero |
 //! | 124 | 4 | CRC32C of bytes 0..124 |
 //!
 //! Then each section: a [`SECTION_HEADER_BYTES`] = 64-byte header, then its payload, then
@@ -53,8 +54,9 @@ use crate::journal::{RecordPos, Resume};
 /// Magic bytes at the start of a snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"WBSNAPSH";
 /// Version of the snapshot format (the header and the sections the image writes). Any change
-/// to a record's layout or to the list of sections changes it.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+/// to a record's layout or to the list of sections changes it. Version 2 added the `machine`
+/// section (the effect count, settings records and SLA targets).
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 /// Bytes of the file header.
 pub const HEADER_BYTES: usize = 128;
 /// Bytes of a section header.
@@ -77,7 +79,8 @@ const OFF_FILE_BYTES: usize = 56;
 const OFF_SEGMENT: usize = 64;
 const OFF_ANCHOR: usize = 72;
 const OFF_END: usize = 80;
-const OFF_RESERVED: usize = 88;
+const OFF_EFFECT_SEQ: usize = 88;
+const OFF_RESERVED: usize = 96;
 const OFF_CRC: usize = 124;
 
 const _: () = assert!(OFF_LINK + LINK_BYTES == OFF_SECTIONS);
@@ -99,6 +102,8 @@ pub struct SnapshotHeader {
     pub file_bytes: u64,
     /// Where the record at `lsn` lies in the journal, so that opening resumes right after it.
     pub pos: RecordPos,
+    /// The effects derived up to `lsn` (the `effect_seq` of the last one).
+    pub effect_seq: u64,
 }
 
 impl SnapshotHeader {
@@ -117,6 +122,7 @@ impl SnapshotHeader {
         h[OFF_SEGMENT..OFF_SEGMENT + 8].copy_from_slice(&self.pos.segment.to_le_bytes());
         h[OFF_ANCHOR..OFF_ANCHOR + 8].copy_from_slice(&self.pos.anchor_offset.to_le_bytes());
         h[OFF_END..OFF_END + 8].copy_from_slice(&self.pos.end_offset.to_le_bytes());
+        h[OFF_EFFECT_SEQ..OFF_EFFECT_SEQ + 8].copy_from_slice(&self.effect_seq.to_le_bytes());
         let crc = crc32c::crc32c(&h[..OFF_CRC]);
         h[OFF_CRC..].copy_from_slice(&crc.to_le_bytes());
         h
@@ -179,6 +185,7 @@ impl SnapshotHeader {
                 anchor_offset: u64_at(OFF_ANCHOR),
                 end_offset: u64_at(OFF_END),
             },
+            effect_seq: u64_at(OFF_EFFECT_SEQ),
         })
     }
 }
@@ -277,7 +284,7 @@ impl<'w> SectionWriter<'w> {
     }
 
     /// Ends the body: the header that goes at offset 0 of what was written.
-    pub(crate) fn finish(mut self, at: &Resume) -> io::Result<SnapshotHeader> {
+    pub(crate) fn finish(mut self, at: &Resume, effect_seq: u64) -> io::Result<SnapshotHeader> {
         self.out.flush()?;
         Ok(SnapshotHeader {
             lsn: at.lsn,
@@ -286,6 +293,7 @@ impl<'w> SectionWriter<'w> {
             sections: self.sections,
             file_bytes: self.at_bytes as u64,
             pos: at.pos,
+            effect_seq,
         })
     }
 }
@@ -296,12 +304,13 @@ pub(crate) fn write_file(
     file: &File,
     journal_version: u32,
     at: &Resume,
+    effect_seq: u64,
     body: impl FnOnce(&mut SectionWriter<'_>) -> io::Result<()>,
 ) -> io::Result<SnapshotHeader> {
     let out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
     let mut w = SectionWriter::new(Box::new(out))?;
     body(&mut w)?;
-    let header = w.finish(at)?;
+    let header = w.finish(at, effect_seq)?;
     let mut f = file;
     debug_assert_eq!(f.stream_position()?, header.file_bytes);
     file.write_all_at(&header.encode(journal_version), 0)?;

@@ -103,6 +103,27 @@ impl SnapshotError {
     }
 }
 
+/// Makes the effect log (when the journal has one) durable as far as it was written, so that
+/// after a power cut the log reaches at least the effects of any snapshot: re-deriving what it
+/// lacks then starts from the newest snapshot, not from the journal's first record.
+fn sync_effect_log(journal_dir: &Path) -> Result<(), SnapshotError> {
+    let dir = crate::outbox::effects_dir(journal_dir);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(SnapshotError::io(&dir, e)),
+    };
+    for entry in entries {
+        let path = entry.map_err(|e| SnapshotError::io(&dir, e))?.path();
+        if path.extension().is_some_and(|x| x == "efx") {
+            File::open(&path)
+                .and_then(|f| f.sync_data())
+                .map_err(|e| SnapshotError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a snapshot of `machine`, which stands at `at` (its LSN must be `at.lsn`), into the
 /// snapshot directory of `journal_dir`, atomically; then removes all but the newest `keep`
 /// snapshots (at least this one). Returns the header written.
@@ -122,6 +143,7 @@ pub fn write(
         fs::create_dir_all(&dir).map_err(|e| SnapshotError::io(&dir, e))?;
         fsync_dir(journal_dir)?;
     }
+    sync_effect_log(journal_dir)?;
     let path = dir.join(snapshot_file_name(at.lsn));
     // Unique per writing thread, so two writers (a background snapshot and `waybill
     // snapshot`) never write into each other's file.
@@ -132,8 +154,10 @@ pub fn write(
         std::process::id()
     ));
     let file = File::create(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
-    let written = format::write_file(&file, FORMAT_VERSION, &at, |w| machine.write_image(w))
-        .and_then(|header| file.sync_all().map(|()| header));
+    let written = format::write_file(&file, FORMAT_VERSION, &at, machine.effect_seq(), |w| {
+        machine.write_image(w)
+    })
+    .and_then(|header| file.sync_all().map(|()| header));
     let header = written.map_err(|e| SnapshotError::io(&tmp, e))?;
     fs::rename(&tmp, &path).map_err(|e| SnapshotError::io(&path, e))?;
     fsync_dir(&dir)?;
@@ -220,10 +244,22 @@ impl Opened {
     /// checked against its store).
     pub fn load(&self) -> Result<Machine, SnapshotError> {
         let mut r = SectionReader::new(&self.map, &self.header);
-        Machine::read_image(&mut r, self.header.lsn).map_err(|defect| SnapshotError::Defect {
+        let defective = |defect| SnapshotError::Defect {
             path: self.path.clone(),
             defect,
-        })
+        };
+        let m = Machine::read_image(&mut r, self.header.lsn).map_err(defective)?;
+        if m.effect_seq() != self.header.effect_seq {
+            return Err(defective(format::defect(
+                0,
+                format!(
+                    "the header says {} effects, the machine {}",
+                    self.header.effect_seq,
+                    m.effect_seq()
+                ),
+            )));
+        }
+        Ok(m)
     }
 
     /// Checks that the snapshot holds exactly `machine` (rebuilt by a replay of the journal
@@ -245,7 +281,7 @@ impl Opened {
         (|| {
             let mut w = SectionWriter::new(Box::new(&mut cmp))?;
             machine.write_image(&mut w)?;
-            w.finish(&self.position())
+            w.finish(&self.position(), machine.effect_seq())
         })()
         .map_err(|e| format!("cannot compare: {e}"))?;
         let differs = match cmp.first_diff {

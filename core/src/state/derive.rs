@@ -119,6 +119,12 @@ pub struct Derived {
     pub unbilled_charges: usize,
     pub invoice_status: InvoiceStatus,
     pub invoice_ready: bool,
+    /// Whole minutes from the winning `order.created`'s time to `picked_up` (floored, so
+    /// negative when the pickup is earlier); `None` without an order or a pickup.
+    pub order_to_dispatch_minutes: Option<i64>,
+    /// Whole minutes from `delivered` to the earliest winning `invoice.issued` of the
+    /// shipment's invoices, at least 0; `None` unless delivered and invoiced.
+    pub invoice_cycle_minutes: Option<i64>,
     pub anomalies: Anomalies,
 }
 
@@ -185,6 +191,7 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
     let mut unbilled_charges = 0usize;
     let mut invoice_total_mismatch = false;
     let mut invoices = 0usize;
+    let mut first_issued: Option<i64> = None;
     let mut all_settled = true;
     let mut disputed = false;
     if let Some(e) = s.extra {
@@ -206,6 +213,8 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
                 continue; // a settlement naming no invoice of the shipment is ignored
             }
             invoices += 1;
+            let issued_us = inv.issued_key.time_us();
+            first_issued = Some(first_issued.map_or(issued_us, |t| t.min(issued_us)));
             let listed: i128 = e
                 .listed(inv)
                 .filter_map(|slot| e.charge(slot).live())
@@ -250,6 +259,22 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
         InvoiceStatus::Issued
     };
 
+    // Whole minutes from `from` to `to`, floored (toward minus infinity).
+    let minutes = |from: i64, to: i64| {
+        clamp_i64((i128::from(to) - i128::from(from)).div_euclid(i128::from(US_PER_MIN)))
+    };
+    let order_to_dispatch_minutes = match (has_order, s.milestone(Milestone::PickedUp)) {
+        (true, Some(picked_up)) => {
+            let created_key = s.rec.created_key;
+            Some(minutes(created_key.time_us(), picked_up))
+        }
+        _ => None,
+    };
+    let invoice_cycle_minutes = match (delivered, first_issued) {
+        (Some(d), Some(issued)) => Some(minutes(d, issued).max(0)),
+        _ => None,
+    };
+
     let has_pod = s.extra.is_some_and(|e| e.rec.pod != 0);
     let invoice_ready = delivered.is_some() && has_pod && invoices > 0 && unbilled_charges == 0;
 
@@ -272,6 +297,8 @@ pub(crate) fn derive(s: &ShipmentRef<'_>) -> Derived {
         unbilled_charges,
         invoice_status,
         invoice_ready,
+        order_to_dispatch_minutes,
+        invoice_cycle_minutes,
         anomalies,
     }
 }

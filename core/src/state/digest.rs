@@ -7,6 +7,12 @@
 //! sorted by id bytes, sources written as their names (never their interned numbers) and
 //! symbols resolved to their values. Shipments and vehicles hash under different BLAKE3
 //! derive-key contexts.
+//!
+//! Derived fields (docs/state.md) are not encoded: each is a function of the stored fields
+//! encoded here, so two shipments with the same encoding have the same derived fields and
+//! encoding them too would add nothing. For instance `order_to_dispatch_minutes` follows from
+//! the winning `order.created`'s key and the `picked_up` milestone, and `invoice_cycle_minutes`
+//! from the winning delivery's key and the winning `invoice.issued` key of every invoice.
 
 use super::State;
 use super::extra::{Amended, InvoiceRecord};

@@ -681,6 +681,13 @@ impl ExtraStores {
     }
 
     /// Records held: (charges, invoices, listed charge slots).
+    /// The stored bytes of a pod by its reference (slot + 1 in the text store, as
+    /// [`Extra::pod`] holds it).
+    pub(crate) fn pod_bytes(&self, pod: u32) -> &[u8] {
+        debug_assert!(pod != 0);
+        self.text.bytes(pod - 1)
+    }
+
     pub(crate) fn counts(&self) -> (usize, usize, usize) {
         (self.charges.len(), self.invoices.len(), self.listed.len())
     }

@@ -32,6 +32,7 @@ mod apply;
 pub mod derive;
 pub mod digest;
 mod extra;
+mod facts;
 mod fixed;
 mod image;
 mod index;
@@ -46,6 +47,7 @@ pub mod view;
 
 pub use derive::{Anomalies, Derived, InvoiceStatus, Status};
 pub use digest::Digest;
+pub(crate) use facts::Facts;
 pub use totals::{CurrencyTotals, Totals, UNKNOWN_CURRENCY};
 pub use view::{
     ChargeView, ContractView, Fixed, InvoiceView, PodView, PointView, RouteView, ShipmentView,

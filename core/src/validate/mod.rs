@@ -139,6 +139,7 @@ pub fn entry(e: &Entry) -> Result<(), Invalid> {
     match e {
         Entry::Event(ev) => event(ev),
         Entry::DeadLetter(dl) => dead_letter(dl),
+        Entry::Settings(_) => Ok(()),
     }
 }
 
@@ -154,6 +155,7 @@ pub fn archived_entry(e: &ArchivedEntry) -> Result<(), Invalid> {
     match e {
         ArchivedEntry::Event(ev) => archived_event(ev),
         ArchivedEntry::DeadLetter(dl) => archived_dead_letter(dl),
+        ArchivedEntry::Settings(_) => Ok(()),
     }
 }
 
@@ -251,6 +253,7 @@ pub fn entry_view(e: &EntryView<'_>) -> Result<(), Invalid> {
         EntryView::Event(EventView::Archived(ev)) => archived_event(ev),
         EntryView::Event(EventView::Compact(c)) => compact_event(c),
         EntryView::DeadLetter(dl) => archived_dead_letter(dl),
+        EntryView::Settings(_) => Ok(()),
     }
 }
 

@@ -73,7 +73,7 @@ pub(super) fn shuffled_digest(dir: &Path, seed: u64) -> Result<String, SimError>
     for (k, &(kind, payload)) in payloads.iter().enumerate() {
         let entry = engine::access_record(k as u64 + 1, kind, payload)?;
         debug_assert!(matches!(entry, EntryView::Event(_)));
-        m.step(k as u64 + 1, entry);
+        m.step(k as u64 + 1, 0, entry);
     }
     Ok(m.digest().to_string())
 }

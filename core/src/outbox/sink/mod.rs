@@ -1,0 +1,121 @@
+//! Sinks: where a lane hands its effects. A [`Sink`] takes a batch all or nothing and says
+//! whether a failure is worth retrying ([`SinkError::Transient`]) or never will succeed
+//! ([`SinkError::Permanent`]).
+//!
+//! Built in: `file` (JSON lines appended to a file), `stdout` (JSON lines) and `http` (a
+//! CloudEvents batch POSTed to a URL). [`build`] makes them from the configuration; the two
+//! lanes of a sink get sinks of their own (a `file` sink's two lanes share the open file).
+
+mod file;
+mod http;
+mod stdout;
+
+pub use file::FileSink;
+pub use http::{HttpSink, batch_idempotency_key};
+pub use stdout::StdoutSink;
+
+use super::config::{SinkKind, SinksConfig};
+use super::{LaneId, OutboxError};
+use crate::effect::EffectOut;
+use std::fmt;
+
+/// Why a sink did not take a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkError {
+    /// Worth retrying (a timeout, a connection refused, HTTP 408, 429 or 5xx, a full disk).
+    /// `retry_after_us`: the receiver asked to wait at least this long (HTTP `Retry-After`).
+    Transient {
+        message: String,
+        retry_after_us: Option<i64>,
+    },
+    /// Will never succeed as it is (HTTP 4xx other than 408 and 429): dead-letter it.
+    Permanent { message: String },
+}
+
+impl SinkError {
+    pub fn transient(message: impl Into<String>) -> SinkError {
+        SinkError::Transient {
+            message: message.into(),
+            retry_after_us: None,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> SinkError {
+        SinkError::Permanent {
+            message: message.into(),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            SinkError::Transient { message, .. } | SinkError::Permanent { message } => message,
+        }
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SinkError::Permanent { .. })
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_permanent() {
+            "permanent"
+        } else {
+            "transient"
+        };
+        write!(f, "{kind}: {}", self.message())
+    }
+}
+
+/// A downstream system's receiving end. `deliver` gets a batch of one lane's effects in seq
+/// order (never empty, at most the lane's `batch_max` effects and `batch_max_bytes` of JSON
+/// unless one effect alone is larger) and takes all of it or none of it.
+pub trait Sink: Send {
+    fn deliver(&mut self, batch: &[EffectOut]) -> Result<(), SinkError>;
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn deliver(&mut self, batch: &[EffectOut]) -> Result<(), SinkError> {
+        (**self).deliver(batch)
+    }
+}
+
+/// One sink per lane from `config`, in [`LaneId::index`] order; `None` for a sink that is not
+/// configured (or `kind = "none"`): its effects stay pending.
+pub fn build(config: &SinksConfig) -> Result<Vec<Option<Box<dyn Sink>>>, OutboxError> {
+    config.validate()?;
+    let mut out: Vec<Option<Box<dyn Sink>>> = Vec::with_capacity(LaneId::COUNT);
+    let mut files: Vec<(crate::effect::Downstream, FileSink)> = Vec::new();
+    for lane in LaneId::all() {
+        let Some(c) = config.get(lane.sink) else {
+            out.push(None);
+            continue;
+        };
+        let sink: Box<dyn Sink> = match c.kind {
+            SinkKind::None => unreachable!("config.get leaves out kind none"),
+            SinkKind::Stdout => Box::new(StdoutSink::new()),
+            SinkKind::Http => Box::new(HttpSink::new(c)?),
+            SinkKind::File => match files.iter().find(|(s, _)| *s == lane.sink) {
+                Some((_, f)) => Box::new(f.clone()),
+                None => {
+                    let f = FileSink::open(c)?;
+                    files.push((lane.sink, f.clone()));
+                    Box::new(f)
+                }
+            },
+        };
+        out.push(Some(sink));
+    }
+    Ok(out)
+}
+
+/// The JSON lines of `batch`: each effect's JSON and a newline, into `out`.
+pub(crate) fn json_lines(batch: &[EffectOut], out: &mut Vec<u8>) {
+    out.clear();
+    for e in batch {
+        debug_assert!(!e.json.contains(&b'\n'));
+        out.extend_from_slice(&e.json);
+        out.push(b'\n');
+    }
+}
