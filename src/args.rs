@@ -167,6 +167,12 @@ pub struct IngestArgs {
     /// Lower a capacity limit for this run (repeatable), e.g. `--limit sources=1000`: a batch that could go past it is refused (exit 3). Names and defaults: docs/limits.md.
     #[arg(long = "limit", value_name = "NAME=N")]
     pub limits: Vec<String>,
+    /// A configuration file (TOML): `[sinks.<name>]` to deliver effects to while ingesting, `[sla]` targets for the journal (docs/effects.md). Without it effects are kept in the outbox, pending.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// At the end, how long to wait for the sinks to take what is deliverable (e.g. "5s"); what stays pending waits for `waybill effects deliver`.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub deliver_wait: String,
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@
 mod args;
 mod bench;
 mod commands;
+mod config;
 mod error;
 mod output;
 

@@ -466,3 +466,95 @@ fn bad_usage_and_bad_configuration_are_exit_2_naming_what() {
     }
     assert!(!effects_dir(&missing).exists());
 }
+
+/// `ingest --config`: the `[sla]` targets become a settings record, the effects of the day go
+/// to the configured file sinks while ingesting (each exactly as the outbox holds it), and the
+/// sinks without a table keep theirs pending; a second ingest of the same day derives only what
+/// the duplicates change.
+#[test]
+fn ingest_with_a_config_delivers_while_ingesting_and_journals_the_sla_targets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = tmp.path().join("j");
+    let config = write_config(
+        tmp.path(),
+        "[sla]\norder_to_dispatch = 240\npod_propagation = 30\n\n\
+         [sinks.billing]\nkind = \"file\"\npath = \"billing.jsonl\"\n\n\
+         [sinks.ops]\nkind = \"file\"\npath = \"ops.jsonl\"\n",
+    );
+    let day = example_day();
+    let out = json(&[
+        "ingest",
+        p(&day),
+        "--journal",
+        p(&j),
+        "--config",
+        p(&config),
+        "--json",
+    ]);
+    let e = &out["effects"];
+    let derived = num(e, "derived");
+    assert!(derived > 100, "{out}");
+    assert_eq!(num(e, "last_seq"), derived);
+    let files: u64 = ["billing.jsonl", "ops.jsonl"]
+        .iter()
+        .map(|f| {
+            fs::read_to_string(tmp.path().join(f))
+                .unwrap()
+                .lines()
+                .count() as u64
+        })
+        .sum();
+    assert_eq!(num(e, "delivered"), files, "{out}");
+    assert_eq!(num(e, "delivered") + num(e, "pending"), derived, "{out}");
+    // Every line delivered is the CloudEvent the outbox lists, keyed by its id.
+    let listed = listing(&j, &[]);
+    let by_key: std::collections::BTreeMap<String, Value> = listed["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["event"].clone()))
+        .collect();
+    for line in fs::read_to_string(tmp.path().join("billing.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["type"], "billing.delivery_confirmed");
+        assert_eq!(by_key[v["id"].as_str().unwrap()], v);
+    }
+    // The targets are a settings record, the journal's first (not an event).
+    let first = json(&[
+        "journal",
+        "dump",
+        "--journal",
+        p(&j),
+        "--limit",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(
+        first["settings"]["sla"]["order_to_dispatch"], 240,
+        "{first}"
+    );
+    assert_eq!(
+        first["settings"]["sla"]["invoice_cycle"],
+        Value::Null,
+        "{first}"
+    );
+    assert_eq!(num(&out, "lsn"), num(&out, "received") + 1);
+    // The same config again writes no second settings record.
+    let again = json(&[
+        "ingest",
+        p(&day),
+        "--journal",
+        p(&j),
+        "--config",
+        p(&config),
+        "--json",
+    ]);
+    assert_eq!(
+        num(&again, "lsn"),
+        num(&out, "lsn") + num(&again, "received"),
+        "{again}"
+    );
+}

@@ -109,6 +109,12 @@ fn smoke_passes_and_writes_its_reports() {
         "no_acknowledged_event_lost",
         "replay_digest_matches_live",
         "shuffled_digest_matches_live",
+        "every_effect_delivered",
+        "repeats_carry_the_same_key",
+        "effects_match_replay",
+        "urgent_effects_flow_during_sink_outages",
+        "breakers_open_during_sink_outages",
+        "effects_match_ground_truth",
     ] {
         assert!(names.contains(&n), "no check {n} in {names:?}");
     }
@@ -297,6 +303,69 @@ fn every_scenario_in_the_library_passes() {
         !xml.contains("<failure") && !xml.contains("<error"),
         "{xml}"
     );
+}
+
+/// Billing goes down through the evening peak: its breaker opens within the outage and closes
+/// after it, its confirmations wait and then catch up, the urgent effects of the other sinks
+/// keep flowing, and every effect check is its own JUnit test case.
+#[test]
+fn a_billing_outage_holds_financial_effects_back_and_lets_urgent_ones_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, junit) = (dir.path().join("r.json"), dir.path().join("junit.xml"));
+    let (code, out, err) = run_in(
+        dir.path(),
+        &[
+            "sim",
+            "run",
+            p(&scenario("billing-outage")),
+            "--report",
+            p(&json),
+            "--junit",
+            p(&junit),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let e = &r["effects"];
+    let n = |v: &serde_json::Value| v.as_i64().unwrap_or_else(|| panic!("{v}"));
+    let outage = &e["sink_outages"][0];
+    assert_eq!(outage["sink"], "billing");
+    let (from, to) = (n(&outage["from_us"]), n(&outage["to_us"]));
+    let spans = e["breaker_spans"].as_array().unwrap();
+    assert!(
+        spans.iter().any(|b| b["sink"] == "billing"
+            && (from..to).contains(&n(&b["from_us"]))
+            && n(&b["to_us"]) >= to),
+        "{spans:?}"
+    );
+    let billing = &e["sinks"][1];
+    assert_eq!(billing["sink"], "billing");
+    assert!(n(&billing["refused_down"]) > 0, "{billing}");
+    assert_eq!(billing["pending"], 0);
+    assert_eq!(billing["delivered"], billing["derived"]);
+    let buckets = e["timeline"]["buckets"].as_array().unwrap();
+    let peak = buckets.iter().map(|b| n(&b["pending"][1])).max().unwrap();
+    assert!(peak > 50, "billing's confirmations waited: peak {peak}");
+    assert_eq!(n(&buckets.last().unwrap()["pending"][1]), 0);
+    let urgent = &e["latency"][0];
+    assert_eq!(urgent["class"], "urgent");
+    assert!(n(&urgent["p99_us"]) <= 300_000_000, "{urgent}");
+    let xml = fs::read_to_string(&junit).unwrap();
+    for name in [
+        "every_effect_delivered",
+        "repeats_carry_the_same_key",
+        "effects_match_replay",
+        "urgent_effects_flow_during_sink_outages",
+        "breakers_open_during_sink_outages",
+        "effects_match_ground_truth",
+        "expect.max_urgent_effect_p99_latency",
+        "expect.max_breaker_open",
+    ] {
+        assert!(
+            xml.contains(&format!("<testcase name=\"{name}\"")),
+            "no test case {name} in {xml}"
+        );
+    }
 }
 
 /// Writes `NO_CRASH` as `name.toml` in `dir`, with `extra` appended.

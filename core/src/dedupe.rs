@@ -109,7 +109,9 @@ impl Dedupe {
             None => 0,
         };
         let fresh = self.mark_cold(i, sequence);
-        let gap = (fresh && sequence > max_before + 1).then(|| (max_before + 1, sequence - 1));
+        // `max_before` may be u64::MAX: never add to it unchecked.
+        let gap = (fresh && sequence > max_before && sequence - max_before > 1)
+            .then(|| (max_before + 1, sequence - 1));
         debug_assert!(gap.is_none_or(|(a, b)| a <= b));
         (fresh, gap)
     }

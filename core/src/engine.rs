@@ -432,7 +432,8 @@ impl Core {
         // nothing else writes there while `appended` borrows the journal.
         let view = unsafe { read_own(kind, appended.payload) };
         let lsn = appended.lsn;
-        let outcome = self.machine.step(lsn, ingest_us, view);
+        // The ingest time as journaled (kept monotonic): what a replay steps with.
+        let outcome = self.machine.step(lsn, appended.ingest_us, view);
         admitted.debug_check(&self.machine);
         Ok((lsn, outcome))
     }
@@ -527,8 +528,8 @@ impl Core {
             // kind; they were copied verbatim into the journal's staging buffer at a 16-byte
             // aligned offset, and nothing else writes there while `appended` borrows the journal.
             let view = unsafe { read_own(kind, appended.payload) };
-            let lsn = appended.lsn;
-            self.machine.step(lsn, ingest_us, view);
+            let (lsn, journaled_us) = (appended.lsn, appended.ingest_us);
+            self.machine.step(lsn, journaled_us, view);
         }
         admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)

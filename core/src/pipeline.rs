@@ -425,8 +425,11 @@ fn write_batches(
     let mut i = 0;
     loop {
         let rx = &from[i % from.len()];
+        // Under `group`, never block while a durable step is owed: records not yet durable,
+        // or a rise the flusher made after the last report (reported on the next tick).
+        let durable_lsn = core.journal().durable_lsn();
         let waiting = journal_opts.durability == Durability::Group
-            && core.journal().durable_lsn() < core.journal().last_lsn();
+            && (durable_lsn < core.journal().last_lsn() || durable_lsn > reported);
         let next = if waiting {
             match rx.recv_timeout(tick) {
                 Ok(b) => Some(b),

@@ -35,8 +35,8 @@ fn ingest(core: &mut Core, entries: &[Entry]) {
     }
 }
 
-/// (seq, key, type, cause_lsn) of every effect in the log.
-fn logged(dir: &Path) -> Vec<(u64, String, String, u64)> {
+/// (seq, key, type, cause_lsn, time) of every effect in the log.
+fn logged(dir: &Path) -> Vec<(u64, String, String, u64, i64)> {
     let log = EffectLog::open(dir).unwrap();
     let mut out = Vec::new();
     for seq in 1..=log.last_seq() {
@@ -46,13 +46,14 @@ fn logged(dir: &Path) -> Vec<(u64, String, String, u64)> {
             e.key.to_hex(),
             e.effect_type.to_string(),
             e.cause_lsn,
+            e.time_us,
         ));
     }
     out
 }
 
 /// The same, as a read-only replay of the journal derives them.
-fn replayed(dir: &Path, lsn: u64) -> Vec<(u64, String, String, u64)> {
+fn replayed(dir: &Path, lsn: u64) -> Vec<(u64, String, String, u64, i64)> {
     let mut out = Vec::new();
     rederive_effects(dir, 0, lsn, |buf, _| {
         for e in buf.effects() {
@@ -61,6 +62,7 @@ fn replayed(dir: &Path, lsn: u64) -> Vec<(u64, String, String, u64)> {
                 e.key.to_hex(),
                 e.effect_type.to_string(),
                 e.cause_lsn,
+                e.time_us,
             ));
         }
         Ok(())
@@ -90,6 +92,32 @@ fn the_log_holds_every_effect_a_replay_derives() {
     ] {
         assert!(types.contains(t), "{t} in {types:?}");
     }
+}
+
+/// A clock that goes back: the journal keeps ingest times monotonic, and the effects (their
+/// `time`, and proof-of-delivery breaches) follow the journaled times, as a replay sees them.
+#[test]
+fn effects_follow_the_journaled_ingest_time_when_the_clock_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = Core::open(dir.path(), opts()).unwrap();
+    core.start_effects().unwrap();
+    let targets = Settings {
+        pod_propagation_min: Some(1),
+        ..Settings::default()
+    };
+    core.set_settings(targets, 1_900_000_000_000_000).unwrap();
+    for (i, batch) in entries().chunks(50).enumerate() {
+        core.ingest(batch, 1_800_000_000_000_000 - i as i64 * 60_000_000)
+            .unwrap();
+    }
+    let lsn = core.machine().lsn();
+    core.close().unwrap();
+    let log = logged(dir.path());
+    assert!(
+        log.iter().all(|e| e.4 == 1_900_000_000_000_000),
+        "the journaled time"
+    );
+    assert_eq!(log, replayed(dir.path(), lsn));
 }
 
 #[test]
@@ -148,7 +176,7 @@ fn effects_of_records_a_crash_cut_are_cut_from_the_log() {
     core.close().unwrap();
     // A replay of a shorter journal: open a copy whose journal ends earlier.
     let log = logged(dir.path());
-    let (_, _, _, mid_lsn) = log[log.len() / 2];
+    let (_, _, _, mid_lsn, _) = log[log.len() / 2];
     let mut log_file = EffectLog::open(dir.path()).unwrap();
     let cut = log_file.truncate_after_lsn(mid_lsn).unwrap();
     assert!(cut > 0 && cut < full);

@@ -90,3 +90,94 @@ pub fn at_least(name: &str, floor: f64, actual: f64, unit: &str) -> Check {
         format!("{actual:.0} {unit} is under the floor of {floor} {unit}"),
     )
 }
+
+/// The nearest-rank quantile `q` of `v` (sorted here), None when empty.
+pub fn quantile(v: &mut [i64], q: f64) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some(v[rank - 1])
+}
+
+/// A simulated duration for people: `250ms`, `12.5s`, `4m 12s`, `2h 5m`.
+pub fn duration(us: i64) -> String {
+    if us < 0 {
+        return format!("-{}", duration(us.saturating_neg()));
+    }
+    if us < 1_000_000 {
+        return format!("{}ms", us / 1000);
+    }
+    if us < 60_000_000 {
+        return format!("{:.1}s", us as f64 / 1e6);
+    }
+    let s = us / 1_000_000;
+    let (d, h, m, s) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .into_iter()
+        .filter(|(v, _)| *v > 0)
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// `actual <= limit`, durations in simulated time.
+pub fn at_most_duration(name: &str, limit_us: i64, actual_us: Option<i64>) -> Check {
+    match actual_us {
+        Some(a) => check(
+            name,
+            a <= limit_us,
+            format!("<= {}", duration(limit_us)),
+            duration(a),
+            format!(
+                "{} is over the limit of {}",
+                duration(a),
+                duration(limit_us)
+            ),
+        ),
+        None => check(
+            name,
+            false,
+            format!("<= {}", duration(limit_us)),
+            "not measured",
+            "nothing was measured".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_take_the_nearest_rank() {
+        let cases: &[(&[i64], f64, Option<i64>)] = &[
+            (&[], 0.99, None),
+            (&[5], 0.99, Some(5)),
+            (&[3, 1, 2], 0.5, Some(2)),
+            (&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99, Some(10)),
+            (&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9, Some(9)),
+        ];
+        for (v, q, want) in cases {
+            assert_eq!(quantile(&mut v.to_vec(), *q), *want, "{v:?} {q}");
+        }
+    }
+
+    #[test]
+    fn durations_read_like_the_scenario_files() {
+        let cases = [
+            (0, "0ms"),
+            (250_000, "250ms"),
+            (12_500_000, "12.5s"),
+            (60_000_000, "1m"),
+            (252_000_000, "4m 12s"),
+            (7_500_000_000, "2h 5m"),
+            (90_000_000_000, "1d 1h"),
+            (-2_000_000, "-2.0s"),
+        ];
+        for (us, want) in cases {
+            assert_eq!(duration(us), want, "{us}");
+        }
+    }
+}

@@ -2,6 +2,10 @@
 //! run and what to expect. Unknown keys are an error naming the key, so a typo never silently
 //! changes what a QA case tests.
 
+mod effects;
+
+pub use effects::{DEFAULT_DOWNSTREAM_LATENCY_US, DownstreamSpec, EffectExpect, SinkSel, SlaSpec};
+
 use serde::Deserialize;
 use std::path::Path;
 use waybill_core::event::System;
@@ -31,6 +35,10 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub run: RunSpec,
     pub expect: ExpectSpec,
+    /// SLA targets; breaches become `alert.sla_breached` effects.
+    pub sla: SlaSpec,
+    /// The simulated downstream systems the effects are delivered to.
+    pub downstream: DownstreamSpec,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +121,14 @@ pub enum Fault {
     /// The core dies without shutdown at this offset, reopens from its journal, and
     /// unacknowledged events are delivered again.
     Crash { at_us: i64, mode: CrashMode },
+    /// A downstream system refuses every effect delivered to it from..to.
+    SinkOutage {
+        sink: SinkSel,
+        from_us: i64,
+        to_us: i64,
+    },
+    /// A share of the deliveries to a downstream system fail at random.
+    SinkFlaky { sink: SinkSel, probability: f64 },
 }
 
 /// What a crash fault takes down with the core.
@@ -144,6 +160,8 @@ impl Fault {
             Fault::Drop { .. } => "drop",
             Fault::Malformed { .. } => "malformed",
             Fault::Crash { .. } => "crash",
+            Fault::SinkOutage { .. } => "sink_outage",
+            Fault::SinkFlaky { .. } => "sink_flaky",
         }
     }
 }
@@ -175,6 +193,8 @@ pub struct ExpectSpec {
     pub min_throughput_eps: Option<f64>,
     pub min_events: Option<u64>,
     pub min_leaking_shipments: Option<u64>,
+    /// Bounds on effect delivery (simulated time).
+    pub effects: EffectExpect,
 }
 
 // ---- TOML shapes (every table denies unknown keys) ----
@@ -196,6 +216,10 @@ struct ScenarioToml {
     run: RunToml,
     #[serde(default)]
     expect: ExpectToml,
+    #[serde(default)]
+    sla: effects::SlaToml,
+    #[serde(default)]
+    downstream: effects::DownstreamToml,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +281,7 @@ struct FaultToml {
     max_delay: Option<String>,
     at: Option<String>,
     mode: Option<String>,
+    sink: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -277,6 +302,9 @@ struct ExpectToml {
     min_throughput_eps: Option<f64>,
     min_events: Option<u64>,
     min_leaking_shipments: Option<u64>,
+    max_urgent_effect_p99_latency: Option<String>,
+    max_financial_effect_p99_latency: Option<String>,
+    max_breaker_open: Option<String>,
 }
 
 /// Parses a duration such as `"90s"`, `"15m"`, `"2h"`, `"1d"`, `"1h30m"` or `"250ms"`.
@@ -450,14 +478,7 @@ impl Scenario {
             return err("at most 8 crash faults");
         }
         let run = run_spec(t.run)?;
-        let e = t.expect;
-        let expect = ExpectSpec {
-            max_p99_latency_us: e.max_p99_latency_us,
-            max_p999_latency_us: e.max_p999_latency_us,
-            min_throughput_eps: e.min_throughput_eps,
-            min_events: e.min_events,
-            min_leaking_shipments: e.min_leaking_shipments,
-        };
+        let expect = expect_spec(t.expect)?;
         if t.name.trim().is_empty() {
             return err("name must not be empty");
         }
@@ -470,12 +491,14 @@ impl Scenario {
             faults,
             run,
             expect,
+            sla: effects::sla_spec(t.sla)?,
+            downstream: effects::downstream_spec(t.downstream)?,
         })
     }
 }
 
-fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioError> {
-    let at = format!("fault[{i}] ({})", f.kind);
+/// Refuses a fault of an unknown kind, or with a key its kind does not take.
+fn check_fault_keys(i: usize, f: &FaultToml, at: &str) -> Result<(), ScenarioError> {
     let given: Vec<&str> = [
         ("source", f.source.is_some()),
         ("from", f.from.is_some()),
@@ -484,6 +507,7 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
         ("max_delay", f.max_delay.is_some()),
         ("at", f.at.is_some()),
         ("mode", f.mode.is_some()),
+        ("sink", f.sink.is_some()),
     ]
     .into_iter()
     .filter(|(_, g)| *g)
@@ -494,18 +518,26 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
         "reorder" => &["source", "probability", "max_delay"],
         "duplicate" | "drop" | "malformed" => &["source", "probability"],
         "crash" => &["at", "mode"],
+        "sink_outage" => &["sink", "from", "to"],
+        "sink_flaky" => &["sink", "probability"],
         other => {
             return err(format!(
-                "fault[{i}]: unknown kind {other:?} (outage, reorder, duplicate, drop, malformed, crash)"
+                "fault[{i}]: unknown kind {other:?} (outage, reorder, duplicate, drop, malformed, crash, sink_outage, sink_flaky)"
             ));
         }
     };
-    if let Some(k) = given.iter().find(|k| !allowed.contains(k)) {
-        return err(format!(
+    match given.iter().find(|k| !allowed.contains(k)) {
+        Some(k) => err(format!(
             "{at}: unknown key `{k}` for this kind (allowed: {})",
             allowed.join(", ")
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioError> {
+    let at = format!("fault[{i}] ({})", f.kind);
+    check_fault_keys(i, f, &at)?;
     let source = || -> Result<SourceSel, ScenarioError> {
         match f.source.as_deref() {
             None | Some("*") => Ok(SourceSel(None)),
@@ -583,7 +615,37 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
                 }
             },
         },
+        "sink_outage" => {
+            let (from_us, to_us) = (offset("from", &f.from)?, offset("to", &f.to)?);
+            if from_us >= to_us {
+                return err(format!("{at}: from must be before to"));
+            }
+            Fault::SinkOutage {
+                sink: SinkSel::parse(&at, f.sink.as_deref())?,
+                from_us,
+                to_us,
+            }
+        }
+        "sink_flaky" => Fault::SinkFlaky {
+            sink: SinkSel::parse(&at, f.sink.as_deref())?,
+            probability: probability()?,
+        },
         _ => unreachable!("kinds checked above"),
+    })
+}
+
+fn expect_spec(e: ExpectToml) -> Result<ExpectSpec, ScenarioError> {
+    Ok(ExpectSpec {
+        max_p99_latency_us: e.max_p99_latency_us,
+        max_p999_latency_us: e.max_p999_latency_us,
+        min_throughput_eps: e.min_throughput_eps,
+        min_events: e.min_events,
+        min_leaking_shipments: e.min_leaking_shipments,
+        effects: effects::effect_expect(
+            e.max_urgent_effect_p99_latency.as_deref(),
+            e.max_financial_effect_p99_latency.as_deref(),
+            e.max_breaker_open.as_deref(),
+        )?,
     })
 }
 
@@ -622,6 +684,7 @@ fn run_spec(r: RunToml) -> Result<RunSpec, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use waybill_core::effect::Downstream;
 
     const MINIMAL: &str = r#"
 name = "t"
@@ -698,6 +761,43 @@ horizon = "2h"
                 "[[fault]]\nkind = \"drop\"\nprobability = 0.1\nmode = \"power\"\n",
                 "mode",
             ),
+            (
+                "[[fault]]\nkind = \"sink_outage\"\nsink = \"warehouse\"\nfrom = \"1h\"\nto = \"2h\"\n",
+                "warehouse",
+            ),
+            (
+                "[[fault]]\nkind = \"sink_outage\"\nsink = \"erp\"\nfrom = \"1h\"\n",
+                "to is required",
+            ),
+            (
+                "[[fault]]\nkind = \"sink_flaky\"\nsink = \"erp\"\nsource = \"erp\"\nprobability = 0.1\n",
+                "source",
+            ),
+            (
+                "[[fault]]\nkind = \"drop\"\nsink = \"erp\"\nprobability = 0.1\n",
+                "sink",
+            ),
+            ("[[fault]]\nkind = \"sink_flaky\"\n", "probability"),
+            (
+                "[sla]\norder_to_dispatch = 10\ninvoice_cycles = 5\n",
+                "invoice_cycles",
+            ),
+            ("[sla]\npod_propagation = -1\n", "pod_propagation"),
+            ("[downstream]\nlatency = \"fast\"\n", "downstream.latency"),
+            ("[downstream]\nlatency = \"2h\"\n", "at most 1h"),
+            ("[downstream]\njitter = \"1s\"\n", "jitter"),
+            (
+                "[expect]\nmax_urgent_effect_p99_latency = \"300\"\n",
+                "max_urgent_effect_p99_latency",
+            ),
+            (
+                "[expect]\nmax_breaker_open = \"soon\"\n",
+                "expect.max_breaker_open",
+            ),
+            (
+                "[expect]\nmax_breaker_opened = \"1h\"\n",
+                "max_breaker_opened",
+            ),
         ];
         for (extra, needle) in cases {
             let text = if extra.starts_with("[world]") {
@@ -709,6 +809,63 @@ horizon = "2h"
             assert!(e.0.contains(needle), "{needle:?} not in {:?}", e.0);
             assert!(!e.0.contains('\n'), "one line: {:?}", e.0);
         }
+    }
+
+    #[test]
+    fn sink_faults_sla_downstream_and_effect_bounds_parse() {
+        let s = Scenario::from_toml(MINIMAL).unwrap();
+        assert_eq!(
+            (s.sla, s.downstream, s.expect.effects),
+            (
+                SlaSpec::default(),
+                DownstreamSpec {
+                    latency_us: DEFAULT_DOWNSTREAM_LATENCY_US
+                },
+                EffectExpect::default()
+            )
+        );
+        assert!(!s.sla.any());
+        let text = format!(
+            "{MINIMAL}[[fault]]\nkind = \"sink_outage\"\nsink = \"billing\"\nfrom = \"10m\"\nto = \"1h\"\n[[fault]]\nkind = \"sink_flaky\"\nprobability = 0.25\n[sla]\ninvoice_cycle = 90\n[downstream]\nlatency = \"250ms\"\n[expect]\nmax_urgent_effect_p99_latency = \"5m\"\nmax_financial_effect_p99_latency = \"3h\"\nmax_breaker_open = \"1h30m\"\n"
+        );
+        let s = Scenario::from_toml(&text).unwrap();
+        assert_eq!(
+            s.faults,
+            vec![
+                Fault::SinkOutage {
+                    sink: SinkSel(Some(Downstream::Billing)),
+                    from_us: 600 * US_PER_S,
+                    to_us: 3600 * US_PER_S
+                },
+                Fault::SinkFlaky {
+                    sink: SinkSel(None),
+                    probability: 0.25
+                },
+            ]
+        );
+        assert_eq!(s.faults[0].kind(), "sink_outage");
+        assert!(
+            SinkSel(None).matches(Downstream::Ops)
+                && !SinkSel(Some(Downstream::Erp)).matches(Downstream::Ops)
+        );
+        assert_eq!(
+            s.sla,
+            SlaSpec {
+                order_to_dispatch_min: None,
+                invoice_cycle_min: Some(90),
+                pod_propagation_min: None
+            }
+        );
+        assert!(s.sla.any());
+        assert_eq!(s.downstream.latency_us, 250_000);
+        assert_eq!(
+            s.expect.effects,
+            EffectExpect {
+                max_urgent_effect_p99_latency_us: Some(300 * US_PER_S),
+                max_financial_effect_p99_latency_us: Some(3 * 3600 * US_PER_S),
+                max_breaker_open_us: Some(5400 * US_PER_S),
+            }
+        );
     }
 
     #[test]

@@ -3,9 +3,10 @@
 use waybill_sim::network::OutageWindow;
 use waybill_sim::report::thousands_f;
 use waybill_sim::report::{
-    Acknowledgements, Bucket, Check, Counters, CrashReport, CurrencyLeakage, InjectedReport,
-    Leakage, Percentiles, PowerCutReport, Progress, ProgressBar, Report, Status, Throughput,
-    Timeline,
+    Acknowledgements, BreakerSpan, Bucket, Check, ClassLatency, Counters, CrashReport,
+    CurrencyLeakage, Distribution, EffectBucket, EffectTimeline, EffectsReport, HistogramBin,
+    InjectedReport, Leakage, Percentiles, PowerCutReport, Progress, ProgressBar, Report,
+    SinkEffects, SinkOutage, SlaMeasureReport, SlaReport, Status, Throughput, Timeline,
 };
 use waybill_sim::world::Facts;
 
@@ -84,6 +85,123 @@ fn buckets(kind: Kind, n: usize, bucket_s: u64) -> Vec<Bucket> {
             }
         })
         .collect()
+}
+
+/// Effects of a day: billing down 17:00-18:30 (its breaker open, its confirmations pending),
+/// the others flowing; none at all without buckets.
+fn effects(kind: Kind) -> EffectsReport {
+    if kind == Kind::NoBuckets {
+        return EffectsReport::default();
+    }
+    let outage = (
+        START_US + 17 * HOUR_US,
+        START_US + 18 * HOUR_US + HOUR_US / 2,
+    );
+    let buckets: Vec<EffectBucket> = (0..150)
+        .map(|i| {
+            let t = START_US + i as i64 * 600_000_000;
+            let down = (outage.0..outage.1).contains(&t);
+            EffectBucket {
+                delivered: [1 + i % 3, if down { 0 } else { 20 + i % 7 }, 9, 40 + i % 11],
+                pending: [0, if down { 25 * (i - 102) } else { 0 }, 1, 2],
+            }
+        })
+        .collect();
+    let sink = |name: &str, derived: u64, refused_down: u64, trips: u64| SinkEffects {
+        sink: name.to_string(),
+        derived,
+        delivered: derived,
+        pending: 0,
+        receipts: derived + 12,
+        repeats: 12,
+        calls: derived / 3,
+        refused_down,
+        failed_flaky: 4,
+        lost_answers: 3,
+        dead_lettered: 0,
+        breaker_trips: trips,
+    };
+    let dist = |p50: i64| Distribution {
+        count: 94_000,
+        min: 0,
+        p50,
+        p90: p50 * 2,
+        p99: p50 * 3,
+        max: p50 * 5,
+    };
+    let hist = |counts: [u64; 3]| {
+        ["< 0m", "0m–1m", ">= 1m"]
+            .into_iter()
+            .zip(counts)
+            .map(|(label, count)| HistogramBin {
+                label: label.to_string(),
+                count,
+                ..HistogramBin::default()
+            })
+            .collect()
+    };
+    EffectsReport {
+        derived: 17_450,
+        sinks: vec![
+            sink("route", 150, 0, 0),
+            sink("billing", 4_200, 183, 1),
+            sink("erp", 2_700, 0, 0),
+            sink("ops", 10_400, 0, 0),
+        ],
+        latency: vec![
+            ClassLatency {
+                class: "urgent".to_string(),
+                count: 10_550,
+                p50_us: 15_000_000,
+                p99_us: 31_800_000,
+                max_us: 60_200_000,
+            },
+            ClassLatency {
+                class: "financial".to_string(),
+                count: 6_900,
+                p50_us: 16_000_000,
+                p99_us: 5_412_000_000,
+                max_us: 5_430_000_000,
+            },
+        ],
+        timeline: EffectTimeline {
+            start_us: START_US,
+            bucket_seconds: 600,
+            buckets,
+        },
+        breaker_spans: vec![BreakerSpan {
+            sink: "billing".to_string(),
+            class: "financial".to_string(),
+            from_us: outage.0 + 30_000_000,
+            to_us: Some(outage.1 + 3_000_000),
+        }],
+        breaker_changes_dropped: 0,
+        sink_outages: vec![SinkOutage {
+            sink: "billing".to_string(),
+            from_us: outage.0,
+            to_us: outage.1,
+        }],
+        drained_at_us: Some(START_US + 24 * HOUR_US + 90_000_000),
+        drained: kind != Kind::Failing,
+        sla: SlaReport {
+            measures: vec![
+                SlaMeasureReport {
+                    measure: "order_to_dispatch".to_string(),
+                    target_minutes: Some(360),
+                    minutes: Some(dist(310)),
+                    histogram: hist([0, 12, 93_988]),
+                    breaches: 668,
+                },
+                SlaMeasureReport {
+                    measure: "pod_propagation".to_string(),
+                    target_minutes: None,
+                    minutes: None,
+                    histogram: hist([0, 0, 0]),
+                    breaches: 0,
+                },
+            ],
+        },
+    }
 }
 
 fn sample(kind: Kind) -> Report {
@@ -175,6 +293,8 @@ fn sample(kind: Kind) -> Report {
                     lost_unacknowledged: 0,
                     redelivered: 96,
                     power_cut: None,
+                    effects_cut: 0,
+                    effects_rederived: 0,
                 },
                 CrashReport {
                     at: "2026-11-27T16:00:00Z".to_string(),
@@ -189,7 +309,11 @@ fn sample(kind: Kind) -> Report {
                         pages_kept: 17,
                         pages_lost: 24,
                         torn_at: Some("00000000000000000003.seg+1052672".to_string()),
+                        effect_log_bytes_unsynced: 81_920,
+                        effect_log_bytes_lost: 40_960,
                     }),
+                    effects_cut: 3,
+                    effects_rederived: 211,
                 },
             ],
         )
@@ -313,6 +437,7 @@ fn sample(kind: Kind) -> Report {
                 },
             ],
         },
+        effects: effects(kind),
         journal: "/tmp/waybill-run/journal".to_string(),
         lsn: 1_207_089,
         digest: "3f9a5c0e7b1d2a4486c2f0e9d8b7a6c5e4d3c2b1a09f8e7d6c5b4a3928170605".to_string(),
@@ -705,4 +830,55 @@ fn leakage_is_shown_per_currency_and_never_added() {
         "the tile names the other currency"
     );
     assert!(html.contains("EUR 45,125.00"));
+}
+
+/// The effects section: per sink what was received of what was derived, latency per class, the
+/// breakers and the SLA measures, in the summary and as charts in the HTML page.
+#[test]
+fn effects_are_shown_per_sink_with_latency_breakers_and_sla() {
+    let r = sample(Kind::OutagesCrashesLatency);
+    let human = r.human(false);
+    for needle in [
+        "effects (delivered / derived, simulated time)",
+        "billing ........",
+        "4,200 / 4,200",
+        "183 refused (down)",
+        "latency urgent",
+        "p99 31.8s",
+        "p99 1h 30m 12s",
+        "billing/financial",
+        "open 17:00:30 → 18:30:03",
+        "drained",
+        "SLA (minutes)",
+        "target 360",
+        "668 breaches",
+        "cut 40,960 of 81,920 unsynced effect log bytes",
+        "effects cut 3, derived again 211",
+    ] {
+        assert!(human.contains(needle), "{needle:?} not in\n{human}");
+    }
+    let html = r.html();
+    for needle in [
+        "Effects delivered",
+        "Effects pending",
+        "Breakers",
+        "billing down 17:00–18:30",
+        "SLA measures",
+        "effects received",
+        "17,450",
+    ] {
+        assert!(html.contains(needle), "{needle:?} not in the HTML");
+    }
+    assert_balanced(&html, "svg");
+    assert_balanced(&html, "section");
+    let empty = sample(Kind::NoBuckets).html();
+    assert!(empty.contains("The core derived no effects."));
+    assert!(
+        sample(Kind::NoBuckets)
+            .human(false)
+            .contains("breakers: none opened")
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.json()).unwrap();
+    assert_eq!(json["effects"]["sinks"][1]["refused_down"], 183);
+    assert_eq!(json["effects"]["breaker_spans"][0]["class"], "financial");
 }

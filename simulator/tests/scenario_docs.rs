@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use waybill_core::effect::Downstream;
 use waybill_sim::scenario::{CrashMode, Fault, Pace, Scenario};
 
 const SCENARIOS_MD: &str = include_str!("../../docs/scenarios.md");
@@ -67,17 +68,29 @@ fn the_example_is_a_valid_scenario_that_means_what_the_page_says() {
             "duplicate",
             "drop",
             "malformed",
-            "crash"
+            "crash",
+            "sink_outage",
+            "sink_flaky"
         ]
     );
     assert!(matches!(
-        s.faults.last(),
-        Some(Fault::Crash {
+        s.faults[5],
+        Fault::Crash {
             mode: CrashMode::Power,
             ..
-        })
+        }
+    ));
+    assert!(matches!(
+        s.faults[6],
+        Fault::SinkOutage { sink, .. } if sink.0 == Some(Downstream::Billing)
     ));
     assert_eq!(s.expect.max_p99_latency_us, Some(500));
+    assert_eq!(s.sla.targets().invoice_cycle_min, Some(1440));
+    assert_eq!(s.downstream.latency_us, 200_000);
+    assert_eq!(
+        s.expect.effects.max_breaker_open_us,
+        Some(2 * 3_600_000_000)
+    );
 }
 
 /// A key has a row in a table of keys, or is a table with a section of its own.
@@ -132,6 +145,21 @@ max_delay = "5m"
 kind = "crash"
 at = "3h"
 mode = "process"
+[[fault]]
+kind = "sink_outage"
+sink = "billing"
+from = "1h"
+to = "2h"
+[[fault]]
+kind = "sink_flaky"
+sink = "*"
+probability = 0.1
+[sla]
+order_to_dispatch = 240
+invoice_cycle = 1440
+pod_propagation = 30
+[downstream]
+latency = "1s"
 [run]
 pace = 3600
 durability = "sync"
@@ -143,6 +171,9 @@ max_p999_latency_us = 2000
 min_throughput_eps = 1.0
 min_events = 1
 min_leaking_shipments = 0
+max_urgent_effect_p99_latency = "5m"
+max_financial_effect_p99_latency = "3h"
+max_breaker_open = "2h"
 "#;
 
 #[test]

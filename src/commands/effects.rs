@@ -6,9 +6,8 @@ use super::check_journal_dir;
 use crate::args::{
     EffectsArgs, EffectsCommand, EffectsDeliverArgs, EffectsListArgs, EffectsRedriveArgs,
 };
-use crate::error::{CliError, one_line};
+use crate::error::CliError;
 use crate::output::{self, Out, escape};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::process::ExitCode;
@@ -365,39 +364,9 @@ fn redrive(a: EffectsRedriveArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A configuration file of `effects deliver`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeliverConfig {
-    #[serde(default)]
-    sinks: SinksConfig,
-}
-
-/// Reads and checks `--config`; relative `file` paths are taken from the file's directory.
+/// The sinks of `--config` (its `[sla]` table, if any, is for `ingest`).
 fn read_config(path: &Path) -> Result<SinksConfig, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::from_user_path("cannot read --config", path, &e))?;
-    let parsed: DeliverConfig = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|sp| 1 + text[..sp.start].matches('\n').count());
-        let at = line.map(|l| format!(" line {l}:")).unwrap_or_default();
-        CliError::Usage(format!(
-            "--config {}:{at} {}",
-            path.display(),
-            e.message().trim()
-        ))
-    })?;
-    let mut sinks = parsed.sinks;
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    sinks.resolve_paths(base);
-    sinks
-        .validate()
-        .map_err(|e| CliError::Usage(format!("--config {}: {}", path.display(), one_line(&e))))?;
-    Ok(sinks)
+    Ok(crate::config::read(path)?.sinks)
 }
 
 /// The journal's durable LSN as the journal's marker says, read again at most every few

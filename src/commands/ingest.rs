@@ -7,22 +7,24 @@
 //! acknowledged as it arrives: a batch closes when it is full or when the input pauses.
 
 use super::check_journal_dir;
+use super::live_effects::LiveEffects;
 use crate::args::IngestArgs;
 use crate::error::{CliError, one_line};
 use crate::output::{self, Out};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use waybill_core::engine::Core;
 use waybill_core::journal::{
     Durability, JournalOptions, SEGMENT_BYTES_DEFAULT, existing_segment_bytes,
 };
 use waybill_core::limits::Limits;
 use waybill_core::machine::Counters;
+use waybill_core::outbox::parse_duration_us;
 use waybill_core::pipeline::{StreamOptions, StreamProgress, ingest_reader};
 use waybill_core::snapshot::policy::SnapshotPolicy;
 
@@ -37,6 +39,15 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
     let limits = parse_limits(&a.limits)?;
+    let config = a.config.as_deref().map(crate::config::read).transpose()?;
+    let deliver_wait_us = parse_duration_us(&a.deliver_wait)
+        .filter(|us| *us >= 0)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--deliver-wait {:?} is not a duration (like \"5s\", \"2m\")",
+                a.deliver_wait
+            ))
+        })?;
     let input = open_input(a.input.as_deref())?;
     let dir = &a.journal.journal;
     check_journal_target(dir)?;
@@ -62,9 +73,11 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
         on_close_min_records: a.snapshot_at_close_min,
         ..SnapshotPolicy::default()
     });
+    let live = LiveEffects::start(&mut core, config.as_ref(), now_us())?;
     let mut out = Out::new();
     let (total, durable_lsn) = stream(input, &mut core, &mut out, a.progress_json)?;
-    print_result(&mut out, &a, &core, &total, durable_lsn)?;
+    let effects = live.finish(&core, Duration::from_micros(deliver_wait_us as u64));
+    print_result(&mut out, &a, &core, (&total, &effects), durable_lsn)?;
     out.flush()?;
     for taken in core.close()? {
         match taken {
@@ -265,7 +278,7 @@ fn print_result(
     out: &mut Out,
     a: &IngestArgs,
     core: &Core,
-    total: &Counters,
+    (total, effects): (&Counters, &Value),
     durable_lsn: u64,
 ) -> Result<(), CliError> {
     let summary = core.machine().summary();
@@ -282,6 +295,7 @@ fn print_result(
             // Exact, as the summary writes it: past 64 bits, a string of digits.
             "missing": u64::try_from(summary.missing)
                 .map_or_else(|_| json!(summary.missing.to_string()), serde_json::Value::from),
+            "effects": effects,
         });
         return out.line(v);
     }
@@ -295,7 +309,20 @@ fn print_result(
         "lsn {} (durable to {}), missing {}",
         summary.lsn, durable_lsn, summary.missing
     ))?;
-    out.line(format_args!("digest {}", summary.digest))
+    out.line(format_args!("digest {}", summary.digest))?;
+    out.line(format_args!("effects {}", effects_line(effects)))
+}
+
+/// `N derived (last seq M)`, then what delivery did when it ran.
+fn effects_line(e: &Value) -> String {
+    let mut line = format!("{} derived (last seq {})", e["derived"], e["last_seq"]);
+    if let Some(d) = e.get("delivered") {
+        line += &format!(
+            ", {d} delivered, {} pending, {} dead-lettered",
+            e["pending"], e["dead"]
+        );
+    }
+    line
 }
 
 /// Wall-clock ingest time; the journal keeps ingest times monotonic.

@@ -6,6 +6,7 @@ mod effects;
 mod history;
 mod ingest;
 mod journal;
+mod live_effects;
 mod sim;
 mod snapshot;
 mod state;

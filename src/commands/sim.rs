@@ -183,6 +183,7 @@ fn sim_error(e: SimError) -> CliError {
         SimError::Usage(m) => CliError::Usage(m),
         SimError::Io(m) => CliError::Env(m),
         SimError::Core(c) => c.into(),
+        SimError::Outbox(o) => o.into(),
     }
 }
 

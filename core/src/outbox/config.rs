@@ -215,6 +215,11 @@ impl SinksConfig {
             .filter(|c| c.kind != SinkKind::None)
     }
 
+    /// Whether some sink is delivered to.
+    pub fn any_configured(&self) -> bool {
+        Downstream::ALL.iter().any(|s| self.get(*s).is_some())
+    }
+
     /// The table of `sink`, as given (kind `none` included).
     pub fn slot(&self, sink: Downstream) -> &Option<SinkConfig> {
         match sink {

@@ -9,6 +9,8 @@ use super::format::{
 use super::svg::{Bar, CRASH_COLOR, Marker, SYSTEM_COLORS, TimePlot, hbars, nice_scale};
 use super::{CurrencyLeakage, Report};
 
+mod effects;
+
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// More buckets than this are merged for drawing (the JSON keeps them all).
 const MAX_BINS: usize = 720;
@@ -219,6 +221,7 @@ pub(super) fn render(r: &Report) -> String {
     dead_letter_chart(r, &mut o);
     leakage_chart(r, &mut o);
     o.push_str("</div>");
+    effects::render(&r.effects, &r.crashes, &mut o);
     tables(r, start, &mut o);
 
     let _ = write!(
@@ -351,6 +354,7 @@ fn tiles(r: &Report, o: &mut String) {
     );
     acknowledgements_tile(r, o);
     leakage_tile(r, o);
+    effects::effects_tile(&r.effects, o);
     o.push_str("</section>");
 }
 
@@ -934,6 +938,18 @@ fn outages_crashes_and_journal(r: &Report, start: i64, o: &mut String) {
                 if let Some(t) = &p.torn_at {
                     effect.push_str(&format!(", tore {t}"));
                 }
+                effect.push_str(&format!(
+                    " · cut {} of {} unsynced effect log bytes",
+                    thousands(p.effect_log_bytes_lost),
+                    thousands(p.effect_log_bytes_unsynced)
+                ));
+            }
+            if c.effects_cut + c.effects_rederived > 0 {
+                effect.push_str(&format!(
+                    " · effects cut {}, derived again {}",
+                    thousands(c.effects_cut),
+                    thousands(c.effects_rederived)
+                ));
             }
             let _ = write!(
                 o,

@@ -6,6 +6,8 @@ use super::format::{
 };
 use super::{CrashReport, Report};
 
+mod effects;
+
 const SYSTEMS: [&str; 4] = ["erp", "route", "fleet", "billing"];
 /// Where values start in the figure sections (label, dot leaders, then the value).
 const LABEL_WIDTH: usize = 38;
@@ -167,6 +169,18 @@ fn crash_note(cr: &CrashReport) -> String {
         if let Some(t) = &p.torn_at {
             note.push_str(&format!(", tore {t}"));
         }
+        note.push_str(&format!(
+            ", cut {} of {} unsynced effect log bytes",
+            thousands(p.effect_log_bytes_lost),
+            thousands(p.effect_log_bytes_unsynced)
+        ));
+    }
+    if cr.effects_cut + cr.effects_rederived > 0 {
+        note.push_str(&format!(
+            "; effects cut {}, derived again {}",
+            thousands(cr.effects_cut),
+            thousands(cr.effects_rederived)
+        ));
     }
     note
 }
@@ -495,6 +509,8 @@ pub(super) fn render(r: &Report, color: bool) -> String {
     throughput(&mut out, &st, r);
     latency(&mut out, &st, r);
     leakage(&mut out, &st, r);
+    effects::effects(&mut out, &st, &r.effects);
+    effects::sla(&mut out, &st, &r.effects);
     journal(&mut out, &st, r);
     arrivals(&mut out, &st, r);
     out.push('\n');

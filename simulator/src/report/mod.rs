@@ -4,8 +4,13 @@
 
 use serde::Serialize;
 
+mod effects;
 mod format;
 
+pub use effects::{
+    BreakerSpan, ClassLatency, Distribution, EffectBucket, EffectTimeline, EffectsReport,
+    HistogramBin, SinkEffects, SinkOutage, SlaMeasureReport, SlaReport,
+};
 pub use format::thousands_f;
 mod html;
 mod human;
@@ -40,6 +45,8 @@ pub struct Report {
     pub acknowledgements: Acknowledgements,
     pub timeline: Timeline,
     pub leakage: Leakage,
+    /// The effects the core derived and their delivery to the simulated downstream systems.
+    pub effects: EffectsReport,
     pub journal: String,
     pub lsn: u64,
     pub digest: String,
@@ -141,6 +148,10 @@ pub struct CrashReport {
     pub redelivered: u64,
     /// What a power cut did to the journal's files (power crashes only).
     pub power_cut: Option<PowerCutReport>,
+    /// Effects the reopened core cut from its effect log (their records were lost).
+    pub effects_cut: u64,
+    /// Effects the reopened core derived again because its effect log lacked them.
+    pub effects_rederived: u64,
 }
 
 /// What a power cut did to the pages that were not durable.
@@ -156,6 +167,10 @@ pub struct PowerCutReport {
     pub pages_lost: u64,
     /// Where a page was torn part way (`segment file+offset`), if one was.
     pub torn_at: Option<String>,
+    /// Bytes of the effect log's last segment that were not synced, and of those the bytes
+    /// the cut took.
+    pub effect_log_bytes_unsynced: u64,
+    pub effect_log_bytes_lost: u64,
 }
 
 /// Per-bucket series over simulated time, for the charts.

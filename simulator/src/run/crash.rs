@@ -2,10 +2,12 @@
 //! producers send again.
 //!
 //! A crash is taken before the first delivery that arrives at or after the fault's time. The
-//! core dies without shutdown; a power crash then cuts the power on the journal's files. The
-//! core is reopened from its journal, the ledger learns which records the journal lost, and
-//! every delivery the core had not acknowledged is submitted again (at the crash's simulated
-//! time), as producers that resend until acknowledged would.
+//! core dies without shutdown, and the effect lanes with it; a power crash then cuts the power
+//! on the journal's files and on the effect log. The core is reopened from its journal (and
+//! brings its effect log in line with it: cut past the journal, derived again where it lacks
+//! effects), the ledger learns which records the journal lost, new lanes start from their
+//! persisted cursors, and every delivery the core had not acknowledged is submitted again (at
+//! the crash's simulated time), as producers that resend until acknowledged would.
 
 use super::ingest::{Driver, Ready};
 use super::{SimError, open_core};
@@ -75,6 +77,7 @@ impl Driver<'_> {
             let durable = self.core().journal().durable_lsn();
             self.acknowledge(durable)?;
         }
+        self.out.effects.crash();
         self.core.take().expect("the core is open").crash();
         let power_cut = match crash.mode {
             CrashMode::Process => None,
@@ -86,6 +89,12 @@ impl Driver<'_> {
         self.core = Some(open_core(self.dir, self.scenario, self.disk.clone())?);
         let lsn_after_reopen = self.core().machine().lsn();
         let cut = self.out.ledger.crash(lsn_after_reopen);
+        let started = self.start_effects(crash.at_us)?;
+        let lsn = self.core().machine().lsn();
+        self.release.durable_through(lsn);
+        self.out
+            .effects
+            .reopen(crash.at_us, lsn, started.effect_seq + 1)?;
         let again: Vec<Ready> = self.unacked.drain(..).map(|(_, r)| r).collect();
         self.out.crashes.push(CrashReport {
             at: format_rfc3339_us(crash.at_us),
@@ -95,6 +104,8 @@ impl Driver<'_> {
             lost_unacknowledged: cut.lost_unacknowledged,
             redelivered: again.len() as u64,
             power_cut,
+            effects_cut: started.cut,
+            effects_rederived: started.rederived,
         });
         for r in again {
             self.out.redelivered.push(r.index);
@@ -104,13 +115,17 @@ impl Driver<'_> {
     }
 
     /// Rewrites the journal's files to what a power cut leaves: everything made durable, and
-    /// of the rest a random choice of pages (by `seed`), one of them possibly torn.
+    /// of the rest a random choice of pages (by `seed`), one of them possibly torn; and the
+    /// effect log's to what it had synced and a random prefix of the rest.
     fn cut_power(&self, seed: u64) -> Result<PowerCutReport, SimError> {
         let cut = self
             .disk
             .cut_power(self.dir, PowerLoss::Arbitrary { seed })
             .map_err(CoreError::from)?;
+        let effects = self.out.effects.cut_power(seed)?;
         Ok(PowerCutReport {
+            effect_log_bytes_unsynced: effects.bytes_unsynced,
+            effect_log_bytes_lost: effects.bytes_lost,
             seed,
             pages_unflushed: cut.pages_unflushed,
             pages_kept: cut.pages_kept,

@@ -8,6 +8,9 @@
 //! acknowledged when it had been acknowledged, lost unacknowledged otherwise (the producers
 //! resend those).
 
+/// Marks in [`Ledger::records`] a record that holds no delivery (a settings record).
+const NOT_A_DELIVERY: u32 = u32::MAX;
+
 /// One hand-over of a delivery to the core.
 #[derive(Debug, Clone, Copy)]
 struct Sent {
@@ -29,7 +32,7 @@ pub(super) struct Ledger {
     /// Every hand-over, in order (redeliveries included).
     sent: Vec<Sent>,
     /// The journal as the ledger knows it: `records[lsn - 1]` is the index in `sent` of the
-    /// hand-over the core journaled at `lsn`.
+    /// hand-over the core journaled at `lsn`, or [`NOT_A_DELIVERY`].
     records: Vec<u32>,
     /// Every record up to this LSN was acknowledged.
     acked_lsn: u64,
@@ -58,6 +61,17 @@ impl Ledger {
         }
     }
 
+    /// The core journaled a record of its own at `lsn` (a settings record): no delivery, but
+    /// a record the acknowledgements and crashes count like any other.
+    pub fn own_record(&mut self, lsn: u64) {
+        assert_eq!(
+            lsn,
+            self.records.len() as u64 + 1,
+            "the core's LSNs are contiguous from 1"
+        );
+        self.records.push(NOT_A_DELIVERY);
+    }
+
     /// The core acknowledged every record up to `lsn`.
     pub fn acknowledge(&mut self, lsn: u64) {
         let lsn = lsn.min(self.records.len() as u64);
@@ -78,7 +92,9 @@ impl Ledger {
         let keep = (lsn_after_reopen as usize).min(self.records.len());
         let mut cut = Cut::default();
         for (k, &at) in self.records[keep..].iter().enumerate() {
-            self.sent[at as usize].lost = true;
+            if at != NOT_A_DELIVERY {
+                self.sent[at as usize].lost = true;
+            }
             if (keep + k + 1) as u64 <= self.acked_lsn {
                 cut.lost_acknowledged += 1;
             } else {
@@ -201,6 +217,22 @@ mod tests {
         l.acknowledge(2);
         assert_eq!(l.crash(1).lost_acknowledged, 1);
         assert_eq!(l.kept().collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_record_of_the_core_counts_but_holds_no_delivery() {
+        let mut l = Ledger::default();
+        l.own_record(1);
+        l.sent(0, Some(2));
+        l.sent(1, Some(3));
+        l.acknowledge(3);
+        assert_eq!(l.acknowledged(), 3);
+        let cut = l.crash(0);
+        assert_eq!(cut.lost_acknowledged, 3);
+        assert_eq!(l.kept().count(), 0);
+        l.own_record(1);
+        l.sent(0, Some(2));
+        assert_eq!(l.kept().collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

@@ -12,19 +12,36 @@
 //! - [`ledger`]: the producers' account of hand-overs, acknowledgements and what crashes cut.
 //! - [`expected`]: the counters the core must show, from the deliveries the journal must hold.
 //! - [`latency`]: pacing (intended send times), histograms and timeline buckets.
+//! - [`effects`]: the outbox's lanes polled in simulated time; [`release`]: when they may read
+//!   a committed record; [`downstream`]: the simulated receivers; [`effect_log_cut`]: what a
+//!   power cut does to the effect log.
+//! - [`derived`]: the effects of the live core's log and of a replay; [`effect_checks`],
+//!   [`effect_truth`], [`sink_outage_checks`]: the effect checks; [`effect_verdict`]: them all;
+//!   [`effect_report`] and [`sla`]: the report's effects section.
 //! - [`observe`]: reading the core after the run; the shuffled-order digest.
 //! - [`money`]: money totals per currency against the ground truth; leakage per currency.
 //! - [`verdict`]: the checklist of a run and the report it becomes; [`timeline`]: its charts' series.
 //! - [`sabotage`]: ways to make the core misbehave, so tests prove each check can fail.
 
 mod crash;
+mod derived;
+mod downstream;
+mod effect_checks;
+mod effect_log_cut;
+mod effect_report;
+mod effect_truth;
+mod effect_verdict;
+mod effects;
 mod expected;
 mod ingest;
 mod latency;
 mod ledger;
 mod money;
 mod observe;
+mod release;
 mod sabotage;
+mod sink_outage_checks;
+mod sla;
 mod timeline;
 mod verdict;
 
@@ -60,6 +77,8 @@ pub enum SimError {
     Core(#[from] CoreError),
     #[error("{0}")]
     Io(String),
+    #[error("effect delivery: {0}")]
+    Outbox(#[from] waybill_core::outbox::OutboxError),
 }
 
 /// The world and its delivered stream.
@@ -126,7 +145,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<crate::report::Repo
         opts,
         &mut progress,
     );
-    let (ingested, live) = match ingested {
+    let (mut ingested, live) = match ingested {
         Ok(x) => x,
         Err(e) => {
             remove_temporary(&journal_dir, temporary);
@@ -134,6 +153,8 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<crate::report::Repo
         }
     };
 
+    opts.sabotage
+        .falsify_receipts(&mut ingested.effects.receivers);
     let t_check = Instant::now();
     let ended = verdict::Ended {
         scenario,

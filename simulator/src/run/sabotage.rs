@@ -79,6 +79,21 @@ pub enum Sabotage {
     /// flushes): at the first crash the journal's files come back as they were at the first
     /// acknowledgement, a consistent journal that lacks acknowledged records.
     LyingDisk,
+    /// The billing receiver acknowledges the first effect it gets, and every repeat of it,
+    /// without keeping it: one effect lost downstream.
+    LoseEffect,
+    /// One key of what the live core derived is reported altered, as a derivation that does
+    /// not follow the journal would give.
+    AlterEffectKey,
+    /// One effect is received a second time under another key.
+    RepeatWithNewKey,
+    /// The outbox holds every urgent effect back while a financial lane's breaker is open, so
+    /// a financial sink that is down holds the urgent effects of every sink back with it.
+    FinancialBlocksUrgent,
+    /// The lanes have no working breaker: it never opens (and effects are retried instead).
+    NoBreaker,
+    /// The last delivery confirmation billing received is reported one detention minute off.
+    StaleConfirmation,
 }
 
 impl Sabotage {
@@ -117,7 +132,47 @@ impl Sabotage {
                     t.leakage_cents += 1;
                 }
             }
-            Sabotage::None | Sabotage::DropEvery(_) | Sabotage::LyingDisk => {}
+            _ => {}
+        }
+    }
+}
+
+impl Sabotage {
+    /// Falsifies what the live core is read to have derived.
+    pub(super) fn falsify_derived(self, logged: &mut [super::derived::Derived]) {
+        if self == Sabotage::AlterEffectKey
+            && let Some(d) = logged.first_mut()
+        {
+            d.key = super::effect_checks::altered(d.key);
+        }
+    }
+
+    /// Falsifies what the receivers are read to have received.
+    pub(super) fn falsify_receipts(self, receivers: &mut [super::downstream::Receiver]) {
+        use super::downstream::ReceivedData;
+        use waybill_core::effect::EffectType;
+        let all = receivers.iter_mut().flat_map(|r| r.receipts.iter_mut());
+        match self {
+            Sabotage::RepeatWithNewKey => {
+                if let Some(r) = receivers.iter_mut().find(|r| !r.receipts.is_empty()) {
+                    let mut again = r.receipts[0].clone();
+                    again.key = super::effect_checks::altered(again.key);
+                    r.receipts.push(again);
+                }
+            }
+            Sabotage::StaleConfirmation => {
+                let last = all
+                    .filter(|rc| rc.effect_type == EffectType::BillingDeliveryConfirmed)
+                    .max_by_key(|rc| rc.seq);
+                if let Some(rc) = last
+                    && let ReceivedData::DeliveryConfirmed {
+                        detention_minutes, ..
+                    } = &mut rc.data
+                {
+                    *detention_minutes += 1;
+                }
+            }
+            _ => {}
         }
     }
 }

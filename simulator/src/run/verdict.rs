@@ -2,6 +2,7 @@
 //! `[expect]`) and the report it becomes. Every expectation comes from the simulator's own
 //! world, stream and ledger, never from the core.
 
+use super::effect_verdict::check_effects;
 use super::expected::{ExpectedCounts, expected_counts};
 use super::ingest::Ingested;
 use super::latency::{self, Buckets};
@@ -251,6 +252,30 @@ fn injected(p: &Prepared) -> InjectedReport {
     }
 }
 
+/// A fresh replay of the journal, and the applied events in a shuffled order, give the live
+/// state's digest.
+fn digest_checks(
+    dir: &Path,
+    seed: u64,
+    obs: &Observed,
+    progress: &mut Progress,
+) -> Result<Vec<Check>, SimError> {
+    progress.phase("checking: a fresh replay of the journal");
+    let replayed = engine::replay(dir, Until::End)?;
+    let replay = checks::equal(
+        "replay_digest_matches_live",
+        replayed.machine.digest().to_string(),
+        obs.digest.clone(),
+    );
+    progress.phase("checking: the applied events in a shuffled order");
+    let shuffled = checks::equal(
+        "shuffled_digest_matches_live",
+        observe::shuffled_digest(dir, seed)?,
+        obs.digest.clone(),
+    );
+    Ok(vec![replay, shuffled])
+}
+
 /// A run whose ingest is over: everything the checks read.
 pub(super) struct Ended<'a> {
     pub scenario: &'a Scenario,
@@ -284,19 +309,10 @@ pub(super) fn check_run(
     checks.extend(lost_acknowledged_check(scenario, &ing.ledger));
     checks.push(ground_truth_check(&expected, &obs));
     checks.push(money::totals_check(&expected, &obs));
-    progress.phase("checking: a fresh replay of the journal");
-    let replayed = engine::replay(dir, Until::End)?;
-    checks.push(checks::equal(
-        "replay_digest_matches_live",
-        replayed.machine.digest().to_string(),
-        obs.digest.clone(),
-    ));
-    progress.phase("checking: the applied events in a shuffled order");
-    checks.push(checks::equal(
-        "shuffled_digest_matches_live",
-        observe::shuffled_digest(dir, p.seed)?,
-        obs.digest.clone(),
-    ));
+    checks.extend(digest_checks(dir, p.seed, &obs, progress)?);
+    progress.phase("checking: the effects");
+    let effects = check_effects(run, &expected, &obs.views, sabotage)?;
+    checks.extend(effects.checks);
     let latency = latency::percentiles(&ing.latency.overall);
     let eps = if ing.wall_seconds > 0.0 {
         ing.submitted as f64 / ing.wall_seconds
@@ -312,7 +328,7 @@ pub(super) fn check_run(
             events_per_second: eps,
         },
     ));
-
+    checks.extend(effects.expect);
     let passed = checks.iter().all(|c| c.passed);
     Ok(Report {
         scenario: scenario.name.clone(),
@@ -330,6 +346,7 @@ pub(super) fn check_run(
         acknowledgements: acknowledgements(ing),
         timeline: timeline(p, buckets, ing),
         leakage: money::leakage(p, &expected, &obs),
+        effects: effects.report,
         journal: String::new(),
         lsn: obs.summary.lsn,
         digest: obs.digest,
