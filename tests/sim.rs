@@ -690,3 +690,72 @@ fn an_output_path_without_permission_exits_3_before_the_run() {
     assert!(err.contains(p(probe)), "{err}");
     assert!(out.is_empty() && !j.exists(), "nothing ran: {out}");
 }
+
+/// A sink that stays down to the end of the run (a `sink_outage` without `to`): the run
+/// passes with its effects accounted for as pending, `waybill effects` lists exactly those,
+/// and `effects deliver` hands them over once a sink is configured.
+#[test]
+fn a_sink_down_to_the_end_leaves_its_effects_pending_for_waybill_effects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("billing-down.toml");
+    fs::write(
+        &file,
+        "name = \"billing-down\"\nseed = 5\n\n[world]\nshipments = 300\nvehicles = 20\n\
+         start = \"2026-11-27T00:00:00Z\"\nhorizon = \"24h\"\nping_interval = \"600s\"\n\n\
+         [[fault]]\nkind = \"sink_outage\"\nsink = \"billing\"\nfrom = \"18h\"\n",
+    )
+    .unwrap();
+    let j = tmp.path().join("j");
+    let report = tmp.path().join("r.json");
+    let (code, out, err) = run(&[
+        "sim",
+        "run",
+        p(&file),
+        "--journal",
+        p(&j),
+        "--report",
+        p(&report),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let check = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "every_effect_delivered")
+        .unwrap()
+        .clone();
+    let actual = check["actual"].as_str().unwrap();
+    let left: u64 = actual
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" pending for sinks down to the end"))
+        .unwrap_or_else(|| panic!("{actual}"))
+        .parse()
+        .unwrap();
+    assert!(left > 0, "{actual}");
+    let listed = json(&["effects", "--journal", p(&j), "--pending", "--json"]);
+    let rows = listed["effects"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, left, "{listed}");
+    assert!(
+        rows.iter()
+            .all(|e| e["sink"] == "billing" && e["state"] == "pending")
+    );
+    let config = tmp.path().join("sinks.toml");
+    fs::write(
+        &config,
+        "[sinks.billing]\nkind = \"file\"\npath = \"billing.jsonl\"\n",
+    )
+    .unwrap();
+    ok(&[
+        "effects",
+        "deliver",
+        "--journal",
+        p(&j),
+        "--config",
+        p(&config),
+    ]);
+    let delivered = fs::read_to_string(tmp.path().join("billing.jsonl")).unwrap();
+    assert_eq!(delivered.lines().count() as u64, left);
+    let after = json(&["effects", "--journal", p(&j), "--pending", "--json"]);
+    assert!(after["effects"].as_array().unwrap().is_empty(), "{after}");
+}

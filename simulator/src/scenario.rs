@@ -121,7 +121,9 @@ pub enum Fault {
     /// The core dies without shutdown at this offset, reopens from its journal, and
     /// unacknowledged events are delivered again.
     Crash { at_us: i64, mode: CrashMode },
-    /// A downstream system refuses every effect delivered to it from..to.
+    /// A downstream system refuses every effect delivered to it from..to; without `to`
+    /// ([`DOWN_TO_THE_END_US`]) it stays down to the end of the run, and its effects stay
+    /// pending in the outbox.
     SinkOutage {
         sink: SinkSel,
         from_us: i64,
@@ -129,6 +131,20 @@ pub enum Fault {
     },
     /// A share of the deliveries to a downstream system fail at random.
     SinkFlaky { sink: SinkSel, probability: f64 },
+}
+
+/// The `to` of a sink outage that lasts to the end of the run: far past any horizon, and far
+/// from overflowing when added to a start time.
+pub const DOWN_TO_THE_END_US: i64 = i64::MAX / 4;
+
+impl Scenario {
+    /// Whether `sink` is down at the end of the run (a `sink_outage` without `to`).
+    pub fn sink_down_at_end(&self, sink: waybill_core::effect::Downstream) -> bool {
+        self.faults.iter().any(|f| {
+            matches!(f, Fault::SinkOutage { sink: sel, to_us, .. }
+                if *to_us == DOWN_TO_THE_END_US && sel.matches(sink))
+        })
+    }
 }
 
 /// What a crash fault takes down with the core.
@@ -616,7 +632,11 @@ fn fault(i: usize, f: &FaultToml, horizon_us: i64) -> Result<Fault, ScenarioErro
             },
         },
         "sink_outage" => {
-            let (from_us, to_us) = (offset("from", &f.from)?, offset("to", &f.to)?);
+            let from_us = offset("from", &f.from)?;
+            let to_us = match &f.to {
+                None => DOWN_TO_THE_END_US,
+                to => offset("to", to)?,
+            };
             if from_us >= to_us {
                 return err(format!("{at}: from must be before to"));
             }

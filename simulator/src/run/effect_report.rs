@@ -173,7 +173,8 @@ fn sink_outages(scenario: &Scenario) -> Vec<SinkOutage> {
             } => Some(SinkOutage {
                 sink: sink.as_str().to_string(),
                 from_us: start + from_us,
-                to_us: start + to_us,
+                // A sink down to the end is drawn to the horizon.
+                to_us: start + to_us.min(scenario.world.horizon_us),
             }),
             _ => None,
         })

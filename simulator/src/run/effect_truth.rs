@@ -16,6 +16,7 @@ use crate::oracle::{Expected, ExpectedShipment};
 use crate::report::Check;
 use crate::scenario::SlaSpec;
 use std::collections::BTreeMap;
+use waybill_core::effect::Downstream;
 use waybill_core::effect::{EffectType, SlaMeasure};
 use waybill_core::time::format_rfc3339_us;
 
@@ -58,11 +59,18 @@ fn heard(receivers: &[Receiver]) -> BTreeMap<u64, Heard<'_>> {
 }
 
 /// What the ground truth expects of one shipment's effects that its receipts do not show.
-fn shipment_diffs(e: &ExpectedShipment, h: Option<&Heard<'_>>, sla: &SlaSpec) -> Vec<String> {
+/// What shipment `e` was owed and did not hear; `[billing, erp, ops]` say which sinks were up
+/// at the end (a sink down to the end is owed nothing).
+fn shipment_diffs(
+    e: &ExpectedShipment,
+    h: Option<&Heard<'_>>,
+    sla: &SlaSpec,
+    [billing, erp, ops]: [bool; 3],
+) -> Vec<String> {
     let none = Heard::default();
     let h = h.unwrap_or(&none);
     let mut out = Vec::new();
-    if let Some(delivered_us) = e.delivered_us {
+    if let Some(delivered_us) = e.delivered_us.filter(|_| billing) {
         let want = ReceivedData::DeliveryConfirmed {
             delivered_us,
             detention_minutes: e.detention_minutes,
@@ -79,8 +87,11 @@ fn shipment_diffs(e: &ExpectedShipment, h: Option<&Heard<'_>>, sla: &SlaSpec) ->
             Some(_) => {}
         }
     }
-    if e.invoice_ready && !h.invoice_ready {
+    if erp && e.invoice_ready && !h.invoice_ready {
         out.push("invoice-ready, never announced to the ERP".to_string());
+    }
+    if !ops {
+        return out;
     }
     if e.delivered_us.is_some() && e.leakage_cents > 0 {
         let want = ReceivedData::Leakage {
@@ -130,14 +141,17 @@ pub(super) fn effects_match_ground_truth(
     expected: &Expected,
     receivers: &[Receiver],
     sla: &SlaSpec,
+    down_at_end: impl Fn(Downstream) -> bool,
 ) -> Check {
     let heard = heard(receivers);
+    // A sink down to the end heard nothing it was owed after it went down: not expected.
+    let up = [Downstream::Billing, Downstream::Erp, Downstream::Ops].map(|s| !down_at_end(s));
     let mut lines = Vec::new();
     let mut wrong = 0u64;
     let mut watched = 0u64;
     for e in expected.shipments.values() {
         watched += u64::from(e.delivered_us.is_some() || e.invoice_ready);
-        let diffs = shipment_diffs(e, heard.get(&e.id), sla);
+        let diffs = shipment_diffs(e, heard.get(&e.id), sla, up);
         if !diffs.is_empty() {
             wrong += 1;
             note(&mut lines, || {
@@ -281,11 +295,14 @@ mod tests {
             );
             rs[0].receipts = receipts;
             let heard = heard(&rs);
-            let diffs = shipment_diffs(&truth(), heard.get(&1), &sla);
+            let diffs = shipment_diffs(&truth(), heard.get(&1), &sla, [true; 3]);
             assert_eq!(diffs.len(), want.len(), "{what}: {diffs:?}");
             for (d, w) in diffs.iter().zip(want) {
                 assert!(d.contains(w), "{what}: {d:?} lacks {w:?}");
             }
+            // Sinks down to the end are owed nothing.
+            let owed_nothing = shipment_diffs(&truth(), heard.get(&1), &sla, [false; 3]);
+            assert!(owed_nothing.is_empty(), "{what}: {owed_nothing:?}");
         }
     }
 }

@@ -18,7 +18,8 @@ use waybill_core::state::ShipmentView;
 fn leftovers(run: &Ended<'_>) -> Leftovers {
     let d = &run.ingested.effects;
     Leftovers {
-        pending: d.lane_end.iter().map(|l| l.pending + l.in_flight).sum(),
+        // In-flight effects are not acknowledged: `pending` counts them already.
+        pending: d.lane_end.iter().map(|l| l.pending.max(l.in_flight)).sum(),
         dead: d.lane_end.iter().map(|l| l.dead).sum(),
         over_limit: d.receivers.iter().map(|r| r.stats.over_limit).sum(),
     }
@@ -47,7 +48,9 @@ pub(super) fn check_effects(
     let receivers = &delivery.receivers;
     let ix = ReceiptIndex::new(derived, receivers);
     let mut checks = vec![
-        effect_checks::every_effect_delivered(derived, &logged, &ix, leftovers(run)),
+        effect_checks::every_effect_delivered(derived, &logged, &ix, leftovers(run), |s| {
+            scenario.sink_down_at_end(s)
+        }),
         effect_checks::repeats_carry_the_same_key(receivers, &ix),
         effect_checks::effects_match_replay(&logged, &replayed.effects, &ix),
     ];
@@ -57,6 +60,7 @@ pub(super) fn check_effects(
         expected,
         receivers,
         &scenario.sla,
+        |s| scenario.sink_down_at_end(s),
     ));
     let expect = outage::expect_checks(
         &scenario.expect.effects,

@@ -13,6 +13,7 @@ use super::sabotage::JournalFiles;
 use super::{Prepared, RunOptions, Sabotage, SimError, open_core};
 use crate::network;
 use crate::report::{CrashReport, Progress};
+use crate::scenario::DOWN_TO_THE_END_US;
 use crate::scenario::{Fault, Scenario};
 use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
@@ -292,7 +293,9 @@ impl Driver<'_> {
             .faults
             .iter()
             .filter_map(|f| match f {
-                Fault::SinkOutage { to_us, .. } => Some(start + to_us),
+                Fault::SinkOutage { to_us, .. } if *to_us != DOWN_TO_THE_END_US => {
+                    Some(start + to_us)
+                }
                 _ => None,
             })
             .max()

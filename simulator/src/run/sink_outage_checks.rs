@@ -17,6 +17,7 @@ use super::effect_checks::{ReceiptIndex, note};
 use super::effects::BreakerChange;
 use crate::checks::{self, quantile};
 use crate::report::Check;
+use crate::scenario::DOWN_TO_THE_END_US;
 use crate::scenario::{EffectExpect, Fault, Scenario};
 use waybill_core::effect::{Class, Downstream};
 use waybill_core::outbox::{BreakerState, LaneId};
@@ -156,6 +157,8 @@ pub(super) fn breakers(receivers: &[Receiver], changes: &[BreakerChange]) -> Opt
             }
             for (a, end) in last {
                 match end {
+                    // Down to the end: the breaker rightly stays open.
+                    None if to >= DOWN_TO_THE_END_US / 2 => {}
                     None => note(&mut lines, || {
                         format!(
                             "{}: the breaker opened {} into its outage was still open at the end",
