@@ -786,8 +786,8 @@ horizon = "2h"
                 "warehouse",
             ),
             (
-                "[[fault]]\nkind = \"sink_outage\"\nsink = \"erp\"\nfrom = \"1h\"\n",
-                "to is required",
+                "[[fault]]\nkind = \"sink_outage\"\nsink = \"erp\"\nto = \"1h\"\n",
+                "from is required",
             ),
             (
                 "[[fault]]\nkind = \"sink_flaky\"\nsink = \"erp\"\nsource = \"erp\"\nprobability = 0.1\n",
@@ -864,6 +864,13 @@ horizon = "2h"
             ]
         );
         assert_eq!(s.faults[0].kind(), "sink_outage");
+        let down = Scenario::from_toml(&format!(
+            "{MINIMAL}[[fault]]\nkind = \"sink_outage\"\nsink = \"erp\"\nfrom = \"1h\"\n"
+        ))
+        .unwrap();
+        assert!(down.sink_down_at_end(waybill_core::effect::Downstream::Erp));
+        assert!(!down.sink_down_at_end(waybill_core::effect::Downstream::Billing));
+        assert!(!s.sink_down_at_end(waybill_core::effect::Downstream::Billing));
         assert!(
             SinkSel(None).matches(Downstream::Ops)
                 && !SinkSel(Some(Downstream::Erp)).matches(Downstream::Ops)
