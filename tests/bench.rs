@@ -23,11 +23,13 @@ fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| &v[k])
 }
 
-const THROUGHPUT: [&str; 8] = [
+const THROUGHPUT: [&str; 10] = [
     "limit_eps",
     "apply_only_eps",
     "pipeline_eps",
     "pipeline_group_eps",
+    "pipeline_effects_eps",
+    "effects_eps",
     "replay_eps",
     "replay_parallel_eps",
     "jsonl_ingest_eps",
@@ -73,7 +75,15 @@ fn repeated_runs_report_medians_their_spread_and_the_latency_distributions() {
     assert_eq!(v["full_size"], false);
     let mut figures: Vec<String> = THROUGHPUT.iter().map(|s| s.to_string()).collect();
     figures.extend(["state_bytes_per_shipment", "journal_bytes_per_record"].map(String::from));
-    figures.extend(["ratios.pipeline_vs_limit", "ratios.pipeline_vs_sqlite"].map(String::from));
+    figures.extend(
+        [
+            "ratios.pipeline_vs_limit",
+            "ratios.pipeline_vs_sqlite",
+            "ratios.pipeline_effects_vs_pipeline",
+            "effects_derived",
+        ]
+        .map(String::from),
+    );
     figures.extend(SNAPSHOT.map(String::from));
     figures.push("snapshots_during_stall_run".into());
     for l in LATENCIES {

@@ -7,17 +7,20 @@ use std::fmt::Write as _;
 use waybill_sim::report::thousands_f;
 
 /// The throughput rows, in order.
-const THROUGHPUT: [&str; 12] = [
+const THROUGHPUT: [&str; 15] = [
     "limit_eps",
     "apply_only_eps",
     "pipeline_eps",
     "pipeline_group_eps",
+    "pipeline_effects_eps",
+    "effects_eps",
     "replay_eps",
     "replay_parallel_eps",
     "jsonl_ingest_eps",
     "sqlite_eps",
     "ratios.pipeline_vs_limit",
     "ratios.pipeline_vs_sqlite",
+    "ratios.pipeline_effects_vs_pipeline",
     "journal_bytes_per_record",
     "state_bytes_per_shipment",
 ];
@@ -313,6 +316,9 @@ mod tests {
             apply_only_eps: 0.0,
             pipeline_eps: 1_643_915.0,
             pipeline_group_eps: 0.0,
+            pipeline_effects_eps: 0.0,
+            effects_derived: 0,
+            effects_eps: 0.0,
             replay_eps: 3_400_000.0,
             replay_parallel_eps: 0.0,
             jsonl_ingest_eps: 0.0,
@@ -321,6 +327,7 @@ mod tests {
             ratios: Ratios {
                 pipeline_vs_limit: 0.23,
                 pipeline_vs_sqlite: 0.0,
+                pipeline_effects_vs_pipeline: 0.0,
             },
             offered_rate_eps,
             latency_events: 2_000_000,

@@ -10,6 +10,7 @@
 //! path runs it.
 
 pub mod compare;
+mod effects;
 pub mod hgrm;
 pub mod human;
 mod latency;
@@ -49,9 +50,9 @@ pub const SQLITE_EVENTS_MAX: usize = 1_000_000;
 /// The open-loop latency runs use at most this many events.
 pub const LATENCY_EVENTS_MAX: usize = 2_000_000;
 /// The paths `--only` accepts. Every one but `restart` runs by default.
-pub const PATHS: [&str; 10] = [
+pub const PATHS: [&str; 11] = [
     "limit", "apply", "pipeline", "replay", "snapshot", "group", "jsonl", "sqlite", "latency",
-    "restart",
+    "effects", "restart",
 ];
 /// The path only `--only` runs.
 const RESTART_PATH: &str = "restart";
@@ -84,6 +85,8 @@ pub struct Latency {
 pub struct Ratios {
     pub pipeline_vs_limit: f64,
     pub pipeline_vs_sqlite: f64,
+    /// `pipeline_effects_eps / pipeline_eps`: what keeping effects in the outbox costs.
+    pub pipeline_effects_vs_pipeline: f64,
 }
 
 /// Every figure of `waybill bench` (docs/cli.md), and what they were measured on. With
@@ -97,6 +100,13 @@ pub struct BenchReport {
     pub apply_only_eps: f64,
     pub pipeline_eps: f64,
     pub pipeline_group_eps: f64,
+    /// The pipeline with effects kept: each batch's effects rendered and appended to the
+    /// outbox (derivation itself runs in every path).
+    pub pipeline_effects_eps: f64,
+    /// Effects that run derived.
+    pub effects_derived: u64,
+    /// Those effects delivered to file sinks by the outbox's lanes, per second.
+    pub effects_eps: f64,
     pub replay_eps: f64,
     /// Replay split by key group over every core (`waybill_core::partition`): the digest,
     /// counters and views, not the writer's store layout.
@@ -313,6 +323,9 @@ fn report(
         apply_only_eps: m("apply_only_eps"),
         pipeline_eps: m("pipeline_eps"),
         pipeline_group_eps: m("pipeline_group_eps"),
+        pipeline_effects_eps: m("pipeline_effects_eps"),
+        effects_derived: m("effects_derived") as u64,
+        effects_eps: m("effects_eps"),
         replay_eps: m("replay_eps"),
         replay_parallel_eps: m("replay_parallel_eps"),
         jsonl_ingest_eps: m("jsonl_ingest_eps"),
@@ -321,6 +334,7 @@ fn report(
         ratios: Ratios {
             pipeline_vs_limit: m("ratios.pipeline_vs_limit"),
             pipeline_vs_sqlite: m("ratios.pipeline_vs_sqlite"),
+            pipeline_effects_vs_pipeline: m("ratios.pipeline_effects_vs_pipeline"),
         },
         offered_rate_eps: opts.offered_rate_eps,
         latency_events: lat_n as u64,
@@ -428,6 +442,15 @@ fn throughput_round(
         }
         clear(&pipe_dir);
     }
+    if wants(opts, "effects") {
+        let effects_dir = dir.join("effects");
+        settle();
+        let run = effects::run(&w.entries, &effects_dir, journal_opts(Durability::None, n));
+        record("pipeline_effects_eps", run.pipeline_eps);
+        record("effects_derived", run.derived as f64);
+        record("effects_eps", run.deliver_eps);
+        clear(&effects_dir);
+    }
     if wants(opts, "group") {
         let group_dir = dir.join("group");
         settle();
@@ -463,6 +486,12 @@ fn throughput_round(
 fn ratios_of_round(samples: &mut Samples, round: u32) {
     let of = |figure: &str| samples.get(figure, round);
     let (pipeline, limit, sqlite) = (of("pipeline_eps"), of("limit_eps"), of("sqlite_eps"));
+    if let (Some(p), Some(e)) = (pipeline, of("pipeline_effects_eps")) {
+        samples.push(
+            "ratios.pipeline_effects_vs_pipeline",
+            if p > 0.0 { e / p } else { 0.0 },
+        );
+    }
     if let (Some(p), Some(l)) = (pipeline, limit) {
         samples.push(
             "ratios.pipeline_vs_limit",
