@@ -17,8 +17,11 @@ pub(crate) const CHUNK_BYTES: usize = 256 << 10;
 pub(crate) struct Chunked {
     path: PathBuf,
     file: File,
-    /// Bytes of the file from `buf_off` on, as last read.
+    /// Bytes of the file from `buf_off` on, as last read: `buf[..valid]`. The buffer keeps its
+    /// length (zeroed once, when it grows), so a refill at the file's end costs a `pread`, not
+    /// the zeroing of a whole chunk.
     buf: Vec<u8>,
+    valid: usize,
     buf_off: u64,
     /// The most one call may ask for (the largest frame).
     max_bytes: usize,
@@ -36,6 +39,7 @@ impl Chunked {
             path: path.to_owned(),
             file,
             buf: Vec::new(),
+            valid: 0,
             buf_off: 0,
             max_bytes,
         }
@@ -57,21 +61,27 @@ impl Chunked {
             self.max_bytes
         );
         let covered =
-            offset >= self.buf_off && offset + n as u64 <= self.buf_off + self.buf.len() as u64;
+            offset >= self.buf_off && offset + n as u64 <= self.buf_off + self.valid as u64;
         if !covered {
             self.refill(offset, n)?;
         }
         let from = (offset - self.buf_off) as usize;
-        let to = (from + n).min(self.buf.len());
+        let to = (from + n).min(self.valid);
         Ok(&self.buf[from.min(to)..to])
     }
 
     fn refill(&mut self, offset: u64, n: usize) -> Result<(), OutboxError> {
         let want = n.max(CHUNK_BYTES);
-        self.buf.resize(want, 0);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        self.valid = 0;
         let mut got = 0;
         while got < want {
-            match self.file.read_at(&mut self.buf[got..], offset + got as u64) {
+            match self
+                .file
+                .read_at(&mut self.buf[got..want], offset + got as u64)
+            {
                 Ok(0) => break,
                 Ok(k) => got += k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -81,15 +91,16 @@ impl Chunked {
                 }
             }
         }
-        self.buf.truncate(got);
+        self.valid = got;
         self.buf_off = offset;
+        debug_assert!(self.valid <= self.buf.len());
         debug_assert!(self.buf.capacity() <= self.max_bytes.max(CHUNK_BYTES) * 2);
         Ok(())
     }
 
     /// Drops what was buffered: the next [`Self::get`] reads the file again.
     pub fn forget(&mut self) {
-        self.buf.clear();
+        self.valid = 0;
         self.buf_off = 0;
     }
 
