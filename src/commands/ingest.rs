@@ -76,7 +76,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode, CliError> {
     let live = LiveEffects::start(&mut core, config.as_ref(), now_us())?;
     let mut out = Out::new();
     let (total, durable_lsn) = stream(input, &mut core, &mut out, a.progress_json)?;
-    let effects = live.finish(&core, Duration::from_micros(deliver_wait_us as u64));
+    let effects = live.finish(&core, Duration::from_micros(deliver_wait_us as u64))?;
     print_result(&mut out, &a, &core, (&total, &effects), durable_lsn)?;
     out.flush()?;
     for taken in core.close()? {

@@ -8,8 +8,10 @@ use crate::error::CliError;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use waybill_core::engine::Core;
+use waybill_core::outbox::inspect::{self, EffectState};
 use waybill_core::outbox::{
-    BreakerState, Delivery, DeliveryOptions, LaneStatus, durable_from_atomic, sink,
+    BreakerState, Delivery, DeliveryOptions, EffectLog, LaneId, LaneStatus, durable_from_atomic,
+    sink,
 };
 
 /// Delivery running beside the writer, and where the effects stood when ingest began.
@@ -57,14 +59,14 @@ impl LiveEffects {
     /// After the last batch is durable: waits up to `wait` for every lane to deliver what it
     /// can (a lane whose breaker is open, or without a sink, is not waited for), stops
     /// delivery and says where the effects stand.
-    pub fn finish(self, core: &Core, wait: Duration) -> Value {
+    pub fn finish(self, core: &Core, wait: Duration) -> Result<Value, CliError> {
         let last_seq = core.machine().effect_seq();
         let mut v = json!({
             "derived": last_seq - self.first_seq,
             "last_seq": last_seq,
         });
         let Some(delivery) = self.delivery else {
-            return v;
+            return Ok(v);
         };
         delivery.wake();
         // A lane is done once its cursor passed the last effect (a lane's cursor moves over
@@ -76,11 +78,29 @@ impl LiveEffects {
         delivery.wait_until(Instant::now() + wait, settled);
         let lanes = delivery.stop();
         let delivered: u64 = lanes.iter().map(|l| l.delivered).sum();
-        let pending: u64 = lanes.iter().map(|l| l.pending).sum();
-        let dead: u64 = lanes.iter().map(|l| l.dead).sum();
         v["delivered"] = delivered.into();
+        // Where every effect stands, from the outbox's files now that delivery stopped (a
+        // lane's own status is as of its last poll, and a lane without a sink is not polled).
+        let (pending, dead) = core.effect_log().map_or(Ok((0, 0)), standing)?;
         v["pending"] = pending.into();
         v["dead"] = dead.into();
-        v
+        Ok(v)
     }
+}
+
+/// Effects of `log` pending and dead-lettered, by the lanes' persisted cursors and dead letters.
+fn standing(log: &EffectLog) -> Result<(u64, u64), CliError> {
+    let states = inspect::States::read(log.dir())?;
+    let lanes = LaneId::all();
+    let dead = lanes
+        .iter()
+        .map(|l| states.dead(*l) + states.redriving(*l))
+        .sum();
+    let from = lanes.iter().map(|l| states.cursor(*l)).min().unwrap_or(0) + 1;
+    let mut pending = 0u64;
+    for e in log.iter_from(from) {
+        let e = e?;
+        pending += u64::from(states.state(e.seq, e.effect_type) == EffectState::Pending);
+    }
+    Ok((pending, dead))
 }
