@@ -391,10 +391,10 @@ impl Machine {
             apply(&mut self.state, key, &self.sources);
             return Outcome::Applied;
         }
-        let slot = self.state.find_shipment_slot(subject);
+        let slot = self.state.shipment_slot_of(subject);
         let before = self.state.effect_facts(slot);
         apply(&mut self.state, key, &self.sources);
-        let slot = slot.or_else(|| self.state.find_shipment_slot(subject));
+        let slot = slot.or_else(|| self.state.shipment_slot_of(subject));
         let after = self.state.effect_facts(slot);
         if before != after || cause.event_type == EventType::ShipmentDelivered {
             let settings = self.settings;

@@ -138,6 +138,23 @@ pub enum Fault {
 pub const DOWN_TO_THE_END_US: i64 = i64::MAX / 4;
 
 impl Scenario {
+    /// The `sink_outage` windows, absolute: (sinks selected, from, to); `to` of an outage
+    /// without one is past any run.
+    pub fn sink_outage_windows(&self) -> Vec<(SinkSel, i64, i64)> {
+        let s = self.world.start_us;
+        self.faults
+            .iter()
+            .filter_map(|f| match *f {
+                Fault::SinkOutage {
+                    sink,
+                    from_us,
+                    to_us,
+                } => Some((sink, s + from_us, s + to_us)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether `sink` is down at the end of the run (a `sink_outage` without `to`).
     pub fn sink_down_at_end(&self, sink: waybill_core::effect::Downstream) -> bool {
         self.faults.iter().any(|f| {

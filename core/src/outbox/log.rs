@@ -269,6 +269,18 @@ impl EffectLog {
     }
 }
 
+/// Makes every segment of the effect log of `journal_dir` durable as far as it was written
+/// (without the writer: a snapshot thread or process syncs the log it does not own). A journal
+/// without an effect log has nothing to sync.
+pub fn sync_log_files(journal_dir: &Path) -> Result<(), OutboxError> {
+    for (_, path) in segment::list(&super::effects_dir(journal_dir))? {
+        File::open(&path)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| OutboxError::io(&path, e))?;
+    }
+    Ok(())
+}
+
 /// The effects of a log from a seq on ([`EffectLog::iter_from`]); ends after an error.
 pub struct LogIter {
     reader: Option<LogReader>,

@@ -60,7 +60,7 @@ pub use error::OutboxError;
 pub use frame::{FRAME_HEADER_BYTES, FrameHead, MAX_EFFECT_JSON_BYTES};
 pub use lane::{Lane, LaneConfig, NEVER};
 pub use lanes::Outbox;
-pub use log::{EffectLog, EffectLogOptions, LogIter, TornEffects};
+pub use log::{EffectLog, EffectLogOptions, LogIter, TornEffects, sync_log_files};
 pub use reader::LogReader;
 pub use retention::{Retained, delete_acknowledged};
 pub use segment::{

@@ -107,21 +107,10 @@ impl SnapshotError {
 /// after a power cut the log reaches at least the effects of any snapshot: re-deriving what it
 /// lacks then starts from the newest snapshot, not from the journal's first record.
 fn sync_effect_log(journal_dir: &Path) -> Result<(), SnapshotError> {
-    let dir = crate::outbox::effects_dir(journal_dir);
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(SnapshotError::io(&dir, e)),
-    };
-    for entry in entries {
-        let path = entry.map_err(|e| SnapshotError::io(&dir, e))?.path();
-        if path.extension().is_some_and(|x| x == "efx") {
-            File::open(&path)
-                .and_then(|f| f.sync_data())
-                .map_err(|e| SnapshotError::io(&path, e))?;
-        }
-    }
-    Ok(())
+    crate::outbox::sync_log_files(journal_dir).map_err(|e| {
+        let dir = crate::outbox::effects_dir(journal_dir);
+        SnapshotError::io(&dir, std::io::Error::other(e.to_string()))
+    })
 }
 
 /// Writes a snapshot of `machine`, which stands at `at` (its LSN must be `at.lsn`), into the

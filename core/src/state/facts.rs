@@ -59,12 +59,6 @@ fn facts_of(s: &ShipmentRef<'_>) -> Facts {
 }
 
 impl State {
-    /// The slot of shipment `id`, if an event named it (slots never change).
-    #[inline]
-    pub(crate) fn find_shipment_slot(&self, id: u64) -> Option<u32> {
-        self.shipment_slot_of(id)
-    }
-
     /// The facts of the shipment at `slot` (the default for none).
     #[inline]
     pub(crate) fn effect_facts(&self, slot: Option<u32>) -> Facts {

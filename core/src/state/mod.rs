@@ -216,8 +216,9 @@ impl State {
         }
     }
 
+    /// The slot of shipment `id`, if an event named it (slots never change).
     #[inline]
-    fn shipment_slot_of(&self, id: u64) -> Option<u32> {
+    pub(crate) fn shipment_slot_of(&self, id: u64) -> Option<u32> {
         let shipments = &self.shipments;
         self.shipment_index.find(id, |i| shipments.get(i).id)
     }

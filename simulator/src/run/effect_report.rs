@@ -10,7 +10,7 @@ use crate::report::{
     BreakerSpan, ClassLatency, EffectBucket, EffectTimeline, EffectsReport, SinkEffects,
     SinkOutage, SlaReport,
 };
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::Scenario;
 use waybill_core::effect::{Class, Downstream};
 use waybill_core::outbox::{BreakerState, LaneId};
 
@@ -161,22 +161,15 @@ fn breaker_spans(d: &EffectDelivery) -> Vec<BreakerSpan> {
 }
 
 fn sink_outages(scenario: &Scenario) -> Vec<SinkOutage> {
-    let start = scenario.world.start_us;
+    // A sink down to the end is drawn to the horizon.
+    let end = scenario.world.start_us + scenario.world.horizon_us;
     scenario
-        .faults
-        .iter()
-        .filter_map(|f| match *f {
-            Fault::SinkOutage {
-                sink,
-                from_us,
-                to_us,
-            } => Some(SinkOutage {
-                sink: sink.as_str().to_string(),
-                from_us: start + from_us,
-                // A sink down to the end is drawn to the horizon.
-                to_us: start + to_us.min(scenario.world.horizon_us),
-            }),
-            _ => None,
+        .sink_outage_windows()
+        .into_iter()
+        .map(|(sink, from_us, to_us)| SinkOutage {
+            sink: sink.as_str().to_string(),
+            from_us,
+            to_us: to_us.min(end),
         })
         .collect()
 }

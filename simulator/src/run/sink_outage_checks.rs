@@ -18,7 +18,7 @@ use super::effects::BreakerChange;
 use crate::checks::{self, quantile};
 use crate::report::Check;
 use crate::scenario::DOWN_TO_THE_END_US;
-use crate::scenario::{EffectExpect, Fault, Scenario};
+use crate::scenario::{EffectExpect, Scenario};
 use waybill_core::effect::{Class, Downstream};
 use waybill_core::outbox::{BreakerState, LaneId};
 
@@ -47,18 +47,10 @@ pub(super) fn latencies(
 
 /// The sink outage windows of `scenario`, absolute: (sink selected, from, to).
 fn outage_windows(scenario: &Scenario) -> Vec<(Option<Downstream>, i64, i64)> {
-    let s = scenario.world.start_us;
     scenario
-        .faults
-        .iter()
-        .filter_map(|f| match *f {
-            Fault::SinkOutage {
-                sink,
-                from_us,
-                to_us,
-            } => Some((sink.0, s + from_us, s + to_us)),
-            _ => None,
-        })
+        .sink_outage_windows()
+        .into_iter()
+        .map(|(sink, from, to)| (sink.0, from, to))
         .collect()
 }
 
