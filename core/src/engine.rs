@@ -40,6 +40,7 @@ pub use crate::record::{COMPACT_KIND, ENTRY_KIND};
 /// are the rules every entry passed before it was journaled
 /// ([`crate::validate::entry_view`]), so apply never meets an entry it cannot apply, even from
 /// a journal written by an older version or edited with checksums recomputed.
+#[doc(hidden)]
 pub fn access_record(
     lsn: u64,
     kind: RecordKind,
@@ -57,6 +58,7 @@ pub fn access_record(
 }
 
 /// [`access_record`] for a payload of kind [`ENTRY_KIND`] (an archived entry).
+#[doc(hidden)]
 pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreError> {
     let entry = rkyv::access::<ArchivedEntry, rancor::Error>(payload).map_err(|e| {
         CoreError::BadRecord {
@@ -74,8 +76,11 @@ pub fn access_entry(lsn: u64, payload: &[u8]) -> Result<&ArchivedEntry, CoreErro
 /// What one ingested batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchReport {
+    /// The batch's events: received, applied, duplicates, dead-lettered.
     pub counters: Counters,
+    /// LSN of the batch's first record.
     pub first_lsn: u64,
+    /// LSN of the batch's last record.
     pub last_lsn: u64,
     /// Every record up to this LSN is durable under the journal's durability mode.
     pub durable_lsn: u64,
@@ -141,6 +146,7 @@ impl Core {
 
     /// [`Core::open`] with the journal on `storage` (e.g. a
     /// [`crate::journal::storage::SimulatedDisk`], to cut the power after [`Core::crash`]).
+    #[doc(hidden)]
     pub fn open_with_storage(
         dir: &Path,
         opts: JournalOptions,
@@ -154,6 +160,7 @@ impl Core {
     /// The machine starts from the newest snapshot that belongs to this journal and loads
     /// (see [`crate::snapshot`]), then steps the records after it; [`Core::snapshots`] says
     /// which one and which were skipped.
+    #[doc(hidden)]
     pub fn open_with(dir: &Path, opts: JournalOptions, env: JournalEnv) -> Result<Core, CoreError> {
         let ((journal, recovery), loaded, skipped) = with_newest_snapshot(
             dir,
@@ -309,6 +316,7 @@ impl Core {
     /// Dies without shutdown, as a killed process does: nothing more is flushed or
     /// acknowledged; what was written but not made durable stays in the page cache, where a
     /// power cut can still take it. The state dies with the core.
+    #[doc(hidden)]
     pub fn crash(self) {
         self.journal.crash();
     }
@@ -397,14 +405,19 @@ impl Core {
         Ok((path, header.lsn))
     }
 
+    /// What opening found of the journal's tail (a torn record cut, and where).
+    #[doc(hidden)]
     pub fn recovery(&self) -> &Recovery {
         &self.recovery
     }
 
+    /// The state machine: shipments, vehicles, dedupe, counters (read-only).
     pub fn machine(&self) -> &Machine {
         &self.machine
     }
 
+    /// The journal (its LSNs, durable LSN, directory).
+    #[doc(hidden)]
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
@@ -566,6 +579,7 @@ impl Core {
 /// How far a read-only replay goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
+    /// Every record.
     End,
     /// The records up to this LSN (inclusive).
     Lsn(u64),
@@ -575,6 +589,7 @@ pub enum Until {
 
 /// A machine rebuilt read-only from a journal.
 pub struct Replayed {
+    /// The rebuilt machine.
     pub machine: Machine,
     /// The snapshot it started from (by [`replay`]; [`replay_with`] visits every record and
     /// uses none), and those skipped.
@@ -587,12 +602,17 @@ pub struct Replayed {
 
 /// One replayed record, as seen by a [`replay_with`] visitor.
 pub struct Visit<'a> {
+    /// The record's LSN.
     pub lsn: u64,
+    /// When it was journaled (microseconds since the Unix epoch).
     pub ingest_us: i64,
+    /// Number of the segment file that holds it.
     pub segment: u32,
+    /// Byte offset of its frame in that segment.
     pub offset: u64,
     /// The entry as the record holds it (an archived entry or a compact event).
     pub entry: EntryView<'a>,
+    /// What applying it did.
     pub outcome: Outcome,
 }
 
@@ -620,6 +640,7 @@ pub fn snapshot_journal(
 /// The verdict on one snapshot of `verify_snapshots`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotCheck {
+    /// The snapshot file.
     pub path: PathBuf,
     /// The LSN its name gives.
     pub lsn: u64,

@@ -1,18 +1,30 @@
-//! The core's one error type, [`CoreError`], and the [`ErrorKind`] a caller matches on.
+//! The core's one error type, [`CoreError`] (also named [`crate::Error`]), and the
+//! [`ErrorKind`] a caller matches on.
 
 use crate::journal::JournalError;
 use crate::limits::CapacityExceeded;
 use crate::outbox::OutboxError;
 use crate::snapshot::SnapshotError;
 use crate::validate::Invalid;
+use std::io;
+use std::path::{Path, PathBuf};
 
+/// Every way a call of the core can fail. Match on [`CoreError::kind`] to act on it; the
+/// variants say more, and [`CoreError::path`] and [`CoreError::lsn`] say where.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    /// The journal failed: an I/O error, damage, a lock held by another writer, bad options.
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// A record whose frame is intact but whose payload is not a valid entry.
     #[error("journal corrupt: record at lsn {lsn} does not hold a valid entry: {what}")]
-    BadRecord { lsn: u64, what: String },
+    BadRecord {
+        /// The record's LSN.
+        lsn: u64,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// An entry that cannot be encoded as a journal record.
     #[error("cannot encode entry: {0}")]
     Encode(String),
     /// A typed entry that breaks a rule of the event format (the entry at `index` of the
@@ -20,7 +32,9 @@ pub enum CoreError {
     /// Nothing of the call was journaled.
     #[error("invalid entry at index {index} ({}): {invalid}; nothing was journaled", invalid.field)]
     Invalid {
+        /// Index of the entry in the call (0-based).
         index: usize,
+        /// The rule it breaks.
         #[source]
         invalid: Invalid,
     },
@@ -40,6 +54,25 @@ pub enum CoreError {
     /// The effect log could not be opened, written or caught up (it names the path).
     #[error(transparent)]
     Effects(#[from] OutboxError),
+    /// A file the caller named (an input to ingest) could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading the caller's input failed after `events_read` events of it were journaled (they
+    /// stay journaled; nothing after them was read).
+    #[error("reading the input failed after {events_read} events: {source}")]
+    Input {
+        /// Events of the input journaled before the failure.
+        events_read: u64,
+        /// The reader's error.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// What kind of failure a [`CoreError`] is, for callers that act on it (an exit code, a retry,
@@ -73,6 +106,43 @@ impl CoreError {
             CoreError::Snapshot(SnapshotError::Io { .. }) => ErrorKind::Environment,
             CoreError::Snapshot(SnapshotError::Defect { .. }) => ErrorKind::Corrupt,
             CoreError::Effects(e) => e.kind(),
+            CoreError::Io { .. } | CoreError::Input { .. } => ErrorKind::Environment,
+        }
+    }
+
+    /// The file or directory the error is about, when it is about one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            CoreError::Journal(j) => match j {
+                JournalError::Io { path, .. }
+                | JournalError::Locked(path)
+                | JournalError::NotADirectory(path)
+                | JournalError::NoJournal(path)
+                | JournalError::Archived { dir: path, .. } => Some(path),
+                _ => None,
+            },
+            CoreError::Snapshot(SnapshotError::Io { path, .. })
+            | CoreError::Snapshot(SnapshotError::Defect { path, .. })
+            | CoreError::Io { path, .. } => Some(path),
+            CoreError::Effects(e) => match e {
+                OutboxError::Io { path, .. }
+                | OutboxError::Corrupt { path, .. }
+                | OutboxError::Locked(path)
+                | OutboxError::NoJournal(path)
+                | OutboxError::Gone { dir: path, .. } => Some(path),
+                OutboxError::Config(_) | OutboxError::Refused { .. } => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The journal record (LSN) the error is about, when it is about one: a damaged record,
+    /// or where a corrupt journal's damage starts.
+    pub fn lsn(&self) -> Option<u64> {
+        match self {
+            CoreError::BadRecord { lsn, .. } => Some(*lsn),
+            CoreError::Journal(JournalError::Corrupt { lsn, .. }) => Some(*lsn),
+            _ => None,
         }
     }
 
