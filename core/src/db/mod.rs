@@ -119,6 +119,17 @@ impl Waybill {
     /// dead-lettered with a reason (a malformed one too): bad events never fail the call.
     /// The events are journaled in batches of at most [`INGEST_BATCH_EVENTS`], each whole or
     /// not at all; on an error the batches before it stay journaled.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// let ingested = waybill.ingest(b"not json\n{\"specversion\":\"1.0\"}\n")?;
+    /// assert_eq!(ingested.counters.received, 2);
+    /// assert_eq!(ingested.counters.dead_lettered, 2); // malformed: dead letters, not errors
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ingest(&mut self, bytes: &[u8]) -> Result<Ingested, CoreError> {
         let mut reader = InputReader::new(bytes);
         let mut total = self.start_report();
@@ -177,6 +188,17 @@ impl Waybill {
     }
 
     /// Ingests the JSONL or batch-array file at `path` ([`Self::ingest_reader`]).
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// let summary = waybill.summary();
+    /// assert_eq!(summary.received, summary.applied + summary.duplicates + summary.dead_lettered);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ingest_file(&mut self, path: impl AsRef<Path>) -> Result<Ingested, CoreError> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|source| CoreError::Io {
@@ -189,6 +211,41 @@ impl Waybill {
     /// Ingests typed events as one batch: every event is checked against the rules of the
     /// event format first, and an invalid one fails the call ([`CoreError::Invalid`], with its
     /// index) with nothing journaled. Duplicates are counted, not refused.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    /// use waybill_core::event::{Body, Contract, Event, GeoPoint};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// let order = Event {
+    ///     id: "erp-main-1".into(),
+    ///     source: "erp/main".into(),
+    ///     sequence: 1,
+    ///     time_us: 1_795_000_000_000_000,
+    ///     subject: 7,
+    ///     correlation_id: None,
+    ///     traceparent: None,
+    ///     body: Body::OrderCreated {
+    ///         customer_id: "cust-101".into(),
+    ///         origin: GeoPoint { lat_ud: 52_384_598, lon_ud: 4_909_784 },
+    ///         destination: GeoPoint { lat_ud: 52_057_386, lon_ud: 4_782_714 },
+    ///         window_start_us: 1_795_010_000_000_000,
+    ///         window_end_us: 1_795_020_000_000_000,
+    ///         weight_kg: 237,
+    ///         contract: Contract {
+    ///             currency: *b"EUR",
+    ///             base_cents: 12_100,
+    ///             detention_free_min: 30,
+    ///             detention_cents_per_hour: 6_000,
+    ///         },
+    ///     },
+    /// };
+    /// let ingested = waybill.ingest_events(&[order.clone(), order])?;
+    /// assert_eq!((ingested.counters.applied, ingested.counters.duplicates), (1, 1));
+    /// assert_eq!(waybill.shipment(7).unwrap().status, "created");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ingest_events(&mut self, events: &[Event]) -> Result<Ingested, CoreError> {
         let entries: Vec<Entry> = events.iter().cloned().map(Entry::Event).collect();
         let mut total = self.start_report();
@@ -219,6 +276,18 @@ impl Waybill {
 
     /// Makes everything journaled so far durable, whatever the durability; returns the
     /// durable LSN (the last record's).
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// let lsn = waybill.flush()?;
+    /// assert_eq!(lsn, waybill.summary().lsn);
+    /// assert_eq!(waybill.durable_lsn(), lsn);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&mut self) -> Result<u64, CoreError> {
         let lsn = self.core.flush()?;
         if let Some(d) = &self.delivery {
@@ -238,6 +307,18 @@ impl Waybill {
     }
 
     /// One shipment with every derived field, or `None` when no event named it.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// let shipment = waybill.shipment(1).expect("the day orders shipment 1");
+    /// println!("{} {:?} billed {} cents", shipment.status, shipment.on_time, shipment.billed_cents);
+    /// assert!(waybill.shipment(424_242).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shipment(&self, id: u64) -> Option<ShipmentView> {
         let m = self.core.machine();
         m.state().shipment_view(id, m.sources())
@@ -250,12 +331,35 @@ impl Waybill {
 
     /// The whole state in figures: LSN, digest, counters, gaps, money per currency,
     /// shipments by status. Computed over every shipment (linear in the state's size).
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// let summary = waybill.summary();
+    /// println!("lsn {} digest {} missing {}", summary.lsn, summary.digest, summary.missing);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn summary(&self) -> Summary {
         self.core.machine().summary()
     }
 
     /// Every journal record that touched shipment `id`, in LSN order, with its outcome. Makes
     /// the journal durable, then reads it from the start (linear in its size).
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// for record in waybill.history(1)? {
+    ///     println!("{} {} {}#{}", record.lsn, record.event_type.as_str(), record.source, record.sequence);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn history(&mut self, id: u64) -> Result<Vec<HistoryRecord>, CoreError> {
         self.flush()?;
         history(self.dir(), id)
@@ -263,6 +367,18 @@ impl Waybill {
 
     /// Every dead-lettered event, in LSN order, with its reason and the bytes as received.
     /// Makes the journal durable, then reads it from the start (linear in its size).
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// waybill.ingest(b"{oops\n")?;
+    /// let dead = waybill.dead_letters()?;
+    /// assert_eq!(dead.last().unwrap().raw_str(), Some("{oops"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dead_letters(&mut self) -> Result<Vec<DeadLetterRecord>, CoreError> {
         self.flush()?;
         dead_letters(self.dir())
@@ -271,6 +387,23 @@ impl Waybill {
     /// The effects after `after_seq` whose events are durable, in `effect_seq` order, read
     /// from the outbox: a pull consumer keeps the last seq it handled and passes it next
     /// time (0: from the first). Empty when effects are not kept.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// waybill.flush()?;
+    /// let mut last_seq = 0; // a consumer keeps this, durably, between pulls
+    /// for effect in waybill.effects(last_seq) {
+    ///     let effect = effect?;
+    ///     println!("{} {}", effect.effect_type.as_str(), effect.key.to_hex());
+    ///     last_seq = effect.seq;
+    /// }
+    /// assert_eq!(last_seq, waybill.effect_seq());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn effects(&self, after_seq: u64) -> Effects {
         match self.core.effect_log() {
             Some(log) => Effects::new(log.dir(), after_seq, self.durable_lsn()),
@@ -307,6 +440,17 @@ impl Waybill {
 
     /// Writes a snapshot of the state as it stands (making the journal durable first),
     /// keeping the newest ones as the snapshot policy says.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// let taken = waybill.snapshot()?;
+    /// assert_eq!(taken.lsn, waybill.summary().lsn);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn snapshot(&mut self) -> Result<SnapshotTaken, CoreError> {
         let (path, lsn) = self.core.snapshot(self.snapshots_kept)?;
         Ok(SnapshotTaken { path, lsn })
@@ -321,6 +465,18 @@ impl Waybill {
     /// delivered after the next open), makes everything durable, and writes a snapshot when
     /// the snapshot policy asks for one at close. A background snapshot that failed is not an
     /// error of the close: it costs a longer replay at the next open, never a record.
+    ///
+    /// ```
+    /// use waybill_core::Waybill;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut waybill = Waybill::open(dir.path())?;
+    /// waybill.ingest_file("examples/day.jsonl")?;
+    /// waybill.close()?;
+    /// let reopened = Waybill::open(dir.path())?; // the same state, from the snapshot or a replay
+    /// assert_eq!(reopened.shipment(1).unwrap().id, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(mut self) -> Result<(), CoreError> {
         if let Some(d) = self.delivery.take() {
             d.stop();

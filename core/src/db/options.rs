@@ -181,6 +181,27 @@ impl Options {
     /// Opens the journal in `dir` as a [`Pipeline`]: the core on its own thread, fed encoded
     /// batches by producers on any number of threads (sinks are not started: see
     /// [`crate::outbox::Delivery`]).
+    ///
+    /// ```
+    /// use waybill_core::{Options, PipelineOptions};
+    /// use waybill_core::input::{InputReader, RawBatch};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let pipeline = Options::new().open_pipeline(dir.path(), PipelineOptions::default())?;
+    /// // A producer thread: decode raw events into an encoded batch, send it.
+    /// let day = std::fs::read("examples/day.jsonl")?;
+    /// let mut raw = RawBatch::new();
+    /// InputReader::new(&day[..]).read_batch(&mut raw, 4096)?;
+    /// let mut batch = pipeline.batch();
+    /// for event in raw.iter() {
+    ///     batch.push(&event.decode(), waybill_core::system_clock_us())?;
+    /// }
+    /// pipeline.send(batch).expect("the core thread runs");
+    /// let ack = pipeline.acks().recv()?; // one per batch
+    /// assert_eq!(ack.counters.received, raw.len() as u64);
+    /// pipeline.finish()?.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_pipeline(
         &self,
         dir: impl AsRef<Path>,
