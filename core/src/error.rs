@@ -113,25 +113,24 @@ impl CoreError {
     /// The file or directory the error is about, when it is about one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            CoreError::Journal(j) => match j {
+            CoreError::Journal(
                 JournalError::Io { path, .. }
                 | JournalError::Locked(path)
                 | JournalError::NotADirectory(path)
                 | JournalError::NoJournal(path)
-                | JournalError::Archived { dir: path, .. } => Some(path),
-                _ => None,
-            },
-            CoreError::Snapshot(SnapshotError::Io { path, .. })
-            | CoreError::Snapshot(SnapshotError::Defect { path, .. })
-            | CoreError::Io { path, .. } => Some(path),
-            CoreError::Effects(e) => match e {
+                | JournalError::Archived { dir: path, .. },
+            )
+            | CoreError::Snapshot(
+                SnapshotError::Io { path, .. } | SnapshotError::Defect { path, .. },
+            )
+            | CoreError::Effects(
                 OutboxError::Io { path, .. }
                 | OutboxError::Corrupt { path, .. }
                 | OutboxError::Locked(path)
                 | OutboxError::NoJournal(path)
-                | OutboxError::Gone { dir: path, .. } => Some(path),
-                OutboxError::Config(_) | OutboxError::Refused { .. } => None,
-            },
+                | OutboxError::Gone { dir: path, .. },
+            )
+            | CoreError::Io { path, .. } => Some(path),
             _ => None,
         }
     }

@@ -1,8 +1,14 @@
 //! The typed event model: what a decoded CloudEvent means once validated, and the journal
 //! entry that carries it (an event, or a dead letter with its raw bytes).
 //!
-//! Units are in the names: times are microseconds since the Unix epoch (`_us`), money is
-//! integer cents (`_cents`), coordinates are integer micro-degrees (`_ud`). No floats.
+//! Units are in the names: times are microseconds since the Unix epoch, UTC (`_us`), money is
+//! integer cents, the minor unit of the currency (`_cents`), coordinates are integer
+//! micro-degrees (`_ud`). No floats.
+//!
+//! The values here are validated: a decoded [`Event`] satisfies every rule of docs/events.md
+//! (the envelope, the payload fields and their ranges), and an event that does not becomes a
+//! [`DeadLetter`]. An embedder that builds an [`Entry`] itself hands it to the core, which runs
+//! the same validator and refuses what the decoder would dead-letter (docs/limits.md).
 
 use rkyv::with::{AsBox, MapNiche};
 use rkyv::{Archive, Deserialize, Serialize};
@@ -10,27 +16,37 @@ use rkyv::{Archive, Deserialize, Serialize};
 /// A line (or batch element) larger than this is dead-lettered as `too_large` (docs/events.md,
 /// input).
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
-/// Upper bound on `id` and `correlationid` (docs/events.md, the envelope).
+/// Upper bound on `id` and `correlationid`, in bytes (docs/events.md, the envelope).
 pub const MAX_ID_BYTES: usize = 128;
-/// Upper bound on a source name after the `<system>/` prefix (docs/events.md, the envelope).
+/// Upper bound on a source name after the `<system>/` prefix, in bytes (docs/events.md, the
+/// envelope).
 pub const MAX_SOURCE_NAME_BYTES: usize = 64;
 
 /// The four systems of record (docs/events.md, event types).
+///
+/// A source is `<system>/<name>`; each event type is owned by one system
+/// ([`EventType::owner`]), and only sources of that system may emit it.
 #[derive(
     Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
 #[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
 #[repr(u8)]
 pub enum System {
+    /// `erp`: orders, cancellations and invoice settlements.
     Erp,
+    /// `route`: the route optimizer (route plans and eta revisions).
     Route,
+    /// `fleet`: the fleet platform (positions, stops, pickups, deliveries).
     Fleet,
+    /// `billing`: the billing engine (charges and invoices).
     Billing,
 }
 
 impl System {
+    /// Every system, in declaration order.
     pub const ALL: [System; 4] = [System::Erp, System::Route, System::Fleet, System::Billing];
 
+    /// The name that starts a source (`erp`, `route`, `fleet`, `billing`).
     pub fn as_str(self) -> &'static str {
         match self {
             System::Erp => "erp",
@@ -55,11 +71,14 @@ impl System {
 /// What a `subject` names: `shipment/<u64>` or `vehicle/<u64>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubjectKind {
+    /// `shipment/<id>`: every type but `vehicle.position`.
     Shipment,
+    /// `vehicle/<id>`: `vehicle.position`.
     Vehicle,
 }
 
 impl SubjectKind {
+    /// The prefix of the subject, before the `/` (`shipment` or `vehicle`).
     pub fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Shipment => "shipment",
@@ -69,26 +88,44 @@ impl SubjectKind {
 }
 
 /// Every event type of docs/events.md, with its owner and subject kind.
+///
+/// The payload of each type is the [`Body`] variant of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventType {
+    /// `order.created` (erp): a customer ordered a transport.
     OrderCreated,
+    /// `order.amended` (erp): the order changed (window, destination).
     OrderAmended,
+    /// `order.cancelled` (erp): the order was cancelled.
     OrderCancelled,
+    /// `invoice.settled` (erp): an invoice was paid.
     InvoiceSettled,
+    /// `route.planned` (route): the shipment was put on a tour.
     RoutePlanned,
+    /// `eta.revised` (route): a new estimated arrival.
     EtaRevised,
+    /// `vehicle.position` (fleet): a telematics ping; the only type about a vehicle.
     VehiclePosition,
+    /// `stop.arrived` (fleet): the vehicle reached the pickup or delivery stop.
     StopArrived,
+    /// `stop.departed` (fleet): the vehicle left the pickup or delivery stop.
     StopDeparted,
+    /// `shipment.picked_up` (fleet): the goods were loaded.
     ShipmentPickedUp,
+    /// `shipment.delivered` (fleet): the goods were delivered.
     ShipmentDelivered,
+    /// `delivery.failed` (fleet): a delivery attempt failed.
     DeliveryFailed,
+    /// `charge.added` (billing): a charge on the shipment.
     ChargeAdded,
+    /// `charge.voided` (billing): a charge withdrawn.
     ChargeVoided,
+    /// `invoice.issued` (billing): an invoice listing charges.
     InvoiceIssued,
 }
 
 impl EventType {
+    /// Every event type, in the order of the table of docs/events.md.
     pub const ALL: [EventType; 15] = [
         EventType::OrderCreated,
         EventType::OrderAmended,
@@ -170,6 +207,8 @@ impl EventType {
         }
     }
 
+    /// What the type's `subject` names: a vehicle for `vehicle.position`, a shipment for every
+    /// other type.
     pub fn subject_kind(self) -> SubjectKind {
         match self {
             EventType::VehiclePosition => SubjectKind::Vehicle,
@@ -185,17 +224,22 @@ impl EventType {
 #[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
 #[repr(u8)]
 pub enum Stop {
+    /// `pickup`: where the goods are loaded (the order's origin).
     Pickup,
+    /// `delivery`: where the goods are delivered (the order's destination).
     Delivery,
 }
 
 impl Stop {
+    /// The JSON value of the `stop` field (`pickup` or `delivery`).
     pub fn as_str(self) -> &'static str {
         match self {
             Stop::Pickup => "pickup",
             Stop::Delivery => "delivery",
         }
     }
+
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<Stop> {
         match s {
             "pickup" => Some(Stop::Pickup),
@@ -205,22 +249,32 @@ impl Stop {
     }
 }
 
-/// The kind of a billing charge.
+/// The kind of a billing charge (the `kind` field of `charge.added`).
+///
+/// Leakage (docs/state.md) reads two kinds: live `base` charges stand for the contract's base
+/// price and live `detention` charges for the detention due.
 #[derive(
     Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
 #[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
 #[repr(u8)]
 pub enum ChargeKind {
+    /// `base`: the base price of the transport.
     Base,
+    /// `fuel`: a fuel surcharge.
     Fuel,
+    /// `detention`: time the vehicle was held at the delivery stop.
     Detention,
+    /// `waiting`: waiting time.
     Waiting,
+    /// `redelivery`: a further delivery attempt.
     Redelivery,
+    /// `other`: any other charge.
     Other,
 }
 
 impl ChargeKind {
+    /// Every kind, in declaration order.
     pub const ALL: [ChargeKind; 6] = [
         ChargeKind::Base,
         ChargeKind::Fuel,
@@ -229,6 +283,8 @@ impl ChargeKind {
         ChargeKind::Redelivery,
         ChargeKind::Other,
     ];
+
+    /// The JSON value of the `kind` field (`base`, `fuel`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             ChargeKind::Base => "base",
@@ -239,6 +295,7 @@ impl ChargeKind {
             ChargeKind::Other => "other",
         }
     }
+
     /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<ChargeKind> {
         Some(match s {
@@ -253,7 +310,11 @@ impl ChargeKind {
     }
 }
 
-/// A point on the map in integer micro-degrees.
+/// A point on the map in integer micro-degrees (millionths of a degree).
+///
+/// Read exactly from the decimal text of the event's `{lat, lon}` and rounded half away from
+/// zero to the micro-degree: `12.3456785` is kept as `12_345_679`. Validated points have a
+/// latitude in [-90, 90] and a longitude in [-180, 180] degrees.
 #[derive(
     Archive,
     Serialize,
@@ -271,18 +332,27 @@ impl ChargeKind {
 #[rkyv(derive(Debug, Clone, Copy, PartialEq, Eq))]
 #[repr(C)]
 pub struct GeoPoint {
+    /// Latitude in micro-degrees, -90_000_000 to 90_000_000 (positive is north).
     pub lat_ud: i32,
+    /// Longitude in micro-degrees, -180_000_000 to 180_000_000 (positive is east).
     pub lon_ud: i32,
 }
 
-/// The commercial terms of an order. Figures may be 0, never negative.
+/// The commercial terms of an order (`contract` of `order.created`). Figures may be 0, never
+/// negative.
+///
+/// The default (every figure 0, currency three zero bytes) is not a valid contract; it is how
+/// the figures of an orphan shipment count (docs/state.md, orphans).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[rkyv(derive(Debug, Clone, Copy, PartialEq, Eq))]
 pub struct Contract {
-    /// ISO 4217 code, three capital ASCII letters.
+    /// ISO 4217 code, three capital ASCII letters (`EUR`): the currency of every figure here.
     pub currency: [u8; 3],
+    /// The base price, in cents of `currency`; >= 0.
     pub base_cents: i64,
+    /// Minutes at the delivery stop before detention is due.
     pub detention_free_min: u32,
+    /// The detention rate, in cents of `currency` per hour; >= 0.
     pub detention_cents_per_hour: i64,
 }
 
@@ -310,102 +380,169 @@ impl ArchivedContract {
     }
 }
 
-/// Proof of delivery.
+/// Proof of delivery (`pod` of `shipment.delivered`).
+///
+/// `signed_by` and `photo_ref` together are at most 65,280 bytes of UTF-8.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 #[rkyv(derive(Debug))]
 pub struct Pod {
+    /// Who signed for the goods: free text, may be empty.
     pub signed_by: String,
+    /// A reference to a photo kept elsewhere (free text); `None` when the event gave none.
     pub photo_ref: Option<String>,
 }
 
-/// The payload of an event, one variant per type of docs/events.md, validated.
-#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-#[rkyv(derive(Debug))]
-pub enum Body {
-    // The archived body is as large as its largest variant, and every journal record pays
-    // for it. The multi-word fields of `order.created` and `order.amended` are archived out
-    // of line (a 4-byte relative pointer in the body, the value before it; an absent option is
-    // a null pointer with nothing out of line), so these variants are no larger than the
-    // others' (32 bytes, pinned below `Entry`).
-    OrderCreated {
-        #[rkyv(with = AsBox)]
-        customer_id: String,
-        #[rkyv(with = AsBox)]
-        origin: GeoPoint,
-        #[rkyv(with = AsBox)]
-        destination: GeoPoint,
-        #[rkyv(with = AsBox)]
-        window_start_us: i64,
-        #[rkyv(with = AsBox)]
-        window_end_us: i64,
-        weight_kg: u32,
-        #[rkyv(with = AsBox)]
-        contract: Contract,
-    },
-    OrderAmended {
-        /// >= 2 (`order.created` is version 1).
-        order_version: u32,
-        #[rkyv(with = MapNiche<AsBox>)]
-        window_start_us: Option<i64>,
-        #[rkyv(with = MapNiche<AsBox>)]
-        window_end_us: Option<i64>,
-        #[rkyv(with = MapNiche<AsBox>)]
-        destination: Option<GeoPoint>,
-    },
-    OrderCancelled {
-        reason: String,
-    },
-    InvoiceSettled {
-        invoice_id: String,
-        amount_cents: i64,
-    },
-    RoutePlanned {
-        // Declared first so that it shares the tag's word in the archive (32 bytes, not 40).
-        stop_index: u16,
-        route_id: String,
-        vehicle_id: u64,
-        eta_us: i64,
-    },
-    EtaRevised {
-        eta_us: i64,
-    },
-    VehiclePosition {
-        position: GeoPoint,
-        /// Speed in thousandths of a km/h, rounded half away from zero; never negative.
-        speed_kph_milli: u32,
-    },
-    StopArrived {
-        stop: Stop,
-    },
-    StopDeparted {
-        stop: Stop,
-    },
-    ShipmentPickedUp,
-    ShipmentDelivered {
-        pod: Option<Pod>,
-    },
-    DeliveryFailed {
-        reason: String,
-    },
-    ChargeAdded {
-        charge_id: String,
-        kind: ChargeKind,
-        /// > 0.
-        amount_cents: i64,
-        currency: [u8; 3],
-    },
-    ChargeVoided {
-        charge_id: String,
-    },
-    InvoiceIssued {
-        invoice_id: String,
-        /// > 0.
-        total_cents: i64,
-        charge_ids: Vec<String>,
-    },
+pub use body::{ArchivedBody, Body};
+
+/// `Body` in a module of its own: the resolver rkyv derives for it (`BodyResolver`, whose
+/// variant fields cannot carry docs) stays private to the crate.
+mod body {
+    use super::*;
+
+    /// The payload of an event (its `data`), one variant per type of docs/events.md, validated.
+    ///
+    /// Times are microseconds since the Unix epoch (UTC), money is integer cents, identifiers are
+    /// 1 to 128 bytes of UTF-8. Which fields an event carries is fixed by its type; what the state
+    /// makes of them is in docs/state.md.
+    #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+    #[rkyv(derive(Debug))]
+    pub enum Body {
+        // The archived body is as large as its largest variant, and every journal record pays
+        // for it. The multi-word fields of `order.created` and `order.amended` are archived out
+        // of line (a 4-byte relative pointer in the body, the value before it; an absent option is
+        // a null pointer with nothing out of line), so these variants are no larger than the
+        // others' (32 bytes, pinned below `Entry`).
+        /// `order.created`: the order, version 1 of every order field. Every field is required.
+        OrderCreated {
+            /// The customer: an identifier of 1 to 128 bytes.
+            #[rkyv(with = AsBox)]
+            customer_id: String,
+            /// The pickup point.
+            #[rkyv(with = AsBox)]
+            origin: GeoPoint,
+            /// The delivery point.
+            #[rkyv(with = AsBox)]
+            destination: GeoPoint,
+            /// When the delivery window opens, µs since the Unix epoch.
+            #[rkyv(with = AsBox)]
+            window_start_us: i64,
+            /// When the delivery window closes, µs since the Unix epoch; not before
+            /// `window_start_us` (equal is allowed).
+            #[rkyv(with = AsBox)]
+            window_end_us: i64,
+            /// The weight of the goods, in kilograms.
+            weight_kg: u32,
+            /// The commercial terms.
+            #[rkyv(with = AsBox)]
+            contract: Contract,
+        },
+        /// `order.amended`: a later version of some order fields; a field that is `None` is
+        /// unchanged by this amendment.
+        OrderAmended {
+            /// The version this amendment sets, >= 2 (`order.created` is version 1).
+            order_version: u32,
+            /// The new start of the delivery window, µs since the Unix epoch.
+            #[rkyv(with = MapNiche<AsBox>)]
+            window_start_us: Option<i64>,
+            /// The new end of the delivery window, µs since the Unix epoch; when both ends are
+            /// given, not before `window_start_us`.
+            #[rkyv(with = MapNiche<AsBox>)]
+            window_end_us: Option<i64>,
+            /// The new delivery point.
+            #[rkyv(with = MapNiche<AsBox>)]
+            destination: Option<GeoPoint>,
+        },
+        /// `order.cancelled`: the order was cancelled.
+        OrderCancelled {
+            /// Why, free text of at most 4,096 bytes (journaled; not part of the state).
+            reason: String,
+        },
+        /// `invoice.settled`: the ERP's settlement of an invoice of the shipment.
+        InvoiceSettled {
+            /// The invoice settled: an identifier of 1 to 128 bytes.
+            invoice_id: String,
+            /// The amount paid, in cents; > 0.
+            amount_cents: i64,
+        },
+        /// `route.planned`: the shipment was put on a tour.
+        RoutePlanned {
+            // Declared first so that it shares the tag's word in the archive (32 bytes, not 40).
+            /// The shipment's stop on the tour.
+            stop_index: u16,
+            /// The tour: an identifier of 1 to 128 bytes.
+            route_id: String,
+            /// The vehicle that drives the tour (a field of the shipment: it does not create a
+            /// vehicle).
+            vehicle_id: u64,
+            /// The estimated arrival, µs since the Unix epoch.
+            eta_us: i64,
+        },
+        /// `eta.revised`: a new estimated arrival.
+        EtaRevised {
+            /// The estimated arrival, µs since the Unix epoch.
+            eta_us: i64,
+        },
+        /// `vehicle.position`: a telematics ping of the vehicle named by the subject.
+        VehiclePosition {
+            /// Where the vehicle is.
+            position: GeoPoint,
+            /// Speed in thousandths of a km/h, rounded half away from zero; never negative (at most
+            /// 4,294,967.295 km/h).
+            speed_kph_milli: u32,
+        },
+        /// `stop.arrived`: the vehicle reached the pickup or delivery stop.
+        StopArrived {
+            /// Which stop.
+            stop: Stop,
+        },
+        /// `stop.departed`: the vehicle left the pickup or delivery stop.
+        StopDeparted {
+            /// Which stop.
+            stop: Stop,
+        },
+        /// `shipment.picked_up`: the goods were loaded (no fields).
+        ShipmentPickedUp,
+        /// `shipment.delivered`: the goods were delivered.
+        ShipmentDelivered {
+            /// The proof of delivery; `None` when the event carried none.
+            pod: Option<Pod>,
+        },
+        /// `delivery.failed`: a delivery attempt failed.
+        DeliveryFailed {
+            /// Why, free text of at most 4,096 bytes (journaled; not part of the state).
+            reason: String,
+        },
+        /// `charge.added`: a charge on the shipment.
+        ChargeAdded {
+            /// The charge: an identifier of 1 to 128 bytes (charge ids belong to their shipment).
+            charge_id: String,
+            /// What the charge is for.
+            kind: ChargeKind,
+            /// The amount, in cents of `currency`; > 0.
+            amount_cents: i64,
+            /// ISO 4217 code, three capital ASCII letters.
+            currency: [u8; 3],
+        },
+        /// `charge.voided`: a charge withdrawn for good (before or after it was added).
+        ChargeVoided {
+            /// The charge voided: an identifier of 1 to 128 bytes.
+            charge_id: String,
+        },
+        /// `invoice.issued`: an invoice listing charges of the shipment.
+        InvoiceIssued {
+            /// The invoice: an identifier of 1 to 128 bytes.
+            invoice_id: String,
+            /// The invoice's total, in cents; > 0.
+            total_cents: i64,
+            /// The charges the invoice lists, as listed (may be empty; at most 4,096 ids of 1 to
+            /// 128 bytes each).
+            charge_ids: Vec<String>,
+        },
+    }
 }
 
 impl Body {
+    /// The type this payload belongs to.
     pub fn event_type(&self) -> EventType {
         match self {
             Body::OrderCreated { .. } => EventType::OrderCreated,
@@ -428,6 +565,7 @@ impl Body {
 }
 
 impl ArchivedBody {
+    /// The type this archived payload belongs to.
     pub fn event_type(&self) -> EventType {
         match self {
             ArchivedBody::OrderCreated { .. } => EventType::OrderCreated,
@@ -449,35 +587,53 @@ impl ArchivedBody {
     }
 }
 
-/// A validated event. `subject` is the number after `shipment/` or `vehicle/`; which of the
-/// two is implied by the type (`vehicle.position` names a vehicle, every other type a shipment).
+/// A validated event: the CloudEvents envelope and its typed payload.
+///
+/// `subject` is the number after `shipment/` or `vehicle/`; which of the two is implied by the
+/// type (`vehicle.position` names a vehicle, every other type a shipment). The `specversion`,
+/// `type` and `schemaversion` attributes are not kept: the first and last have one valid value,
+/// and the type is the [`Body`] variant.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub struct Event {
+    /// The CloudEvents `id`, 1 to 128 bytes: carried for the producer's own use (dedupe uses
+    /// `source` and `sequence`, not `id`).
     pub id: String,
-    /// `<system>/<name>`.
+    /// The producer, `<system>/<name>`: the system owns the type, the name is 1 to 64 bytes of
+    /// `[A-Za-z0-9._-]`.
     pub source: String,
-    /// >= 1; (source, sequence) identifies the event for dedupe.
+    /// The producer's number for this event, >= 1; (`source`, `sequence`) identifies the event
+    /// for dedupe.
     pub sequence: u64,
-    /// Event time at the source.
+    /// Event time: when it happened at the source, µs since the Unix epoch (digits of `time`
+    /// past the microsecond are cut off). The merge rules compare it; the ingest time is kept
+    /// by the journal, never here.
     pub time_us: i64,
+    /// The shipment or vehicle id of the `subject`.
     pub subject: u64,
-    /// This and `traceparent` are archived as a 4-byte relative pointer, null when absent (an
-    /// inline archived `Option<String>` takes 12 bytes, present or not).
+    /// The `correlationid` attribute (at most 128 bytes), carried for tracing; `None` when
+    /// the event had none.
+    // This and `traceparent` are archived as a 4-byte relative pointer, null when absent (an
+    // inline archived `Option<String>` takes 12 bytes, present or not).
     #[rkyv(with = MapNiche<AsBox>)]
     pub correlation_id: Option<String>,
+    /// The W3C `traceparent` attribute (at most 512 bytes), carried for tracing; `None` when
+    /// the event had none.
     #[rkyv(with = MapNiche<AsBox>)]
     pub traceparent: Option<String>,
+    /// The payload (`data`), by type.
     pub body: Body,
 }
 
 impl Event {
+    /// The event's type (of its payload).
     pub fn event_type(&self) -> EventType {
         self.body.event_type()
     }
 }
 
 impl ArchivedEvent {
+    /// The archived event's type (of its payload).
     pub fn event_type(&self) -> EventType {
         self.body.event_type()
     }
@@ -491,17 +647,26 @@ impl ArchivedEvent {
 #[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
 #[repr(u8)]
 pub enum DeadLetterReason {
+    /// `too_large`: the event is larger than 64 KiB ([`MAX_EVENT_BYTES`]).
     TooLarge,
+    /// `malformed_json`: not UTF-8, not JSON, trailing bytes after the value, or not an object.
     MalformedJson,
+    /// `invalid_envelope`: a CloudEvents attribute missing, duplicated or breaking its rule.
     InvalidEnvelope,
+    /// `unknown_type`: `type` is not one of the fifteen event types.
     UnknownType,
+    /// `unsupported_schema_version`: `schemaversion` is an integer other than 1.
     UnsupportedSchemaVersion,
+    /// `ownership_violation`: the source's system does not own the type.
     OwnershipViolation,
+    /// `subject_mismatch`: the subject names a vehicle for a shipment type, or the reverse.
     SubjectMismatch,
+    /// `invalid_data`: a payload field missing, duplicated, of the wrong type or out of range.
     InvalidData,
 }
 
 impl DeadLetterReason {
+    /// Every reason, in the order the checks run.
     pub const ALL: [DeadLetterReason; 8] = [
         DeadLetterReason::TooLarge,
         DeadLetterReason::MalformedJson,
@@ -513,6 +678,7 @@ impl DeadLetterReason {
         DeadLetterReason::InvalidData,
     ];
 
+    /// The reason's name (`too_large`, `malformed_json`, ...), as summaries show it.
     pub fn as_str(self) -> &'static str {
         match self {
             DeadLetterReason::TooLarge => "too_large",
@@ -526,16 +692,19 @@ impl DeadLetterReason {
         }
     }
 
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<DeadLetterReason> {
         DeadLetterReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// The reason's position in [`Self::ALL`] (0 for `too_large`, 7 for `invalid_data`).
     pub fn index(self) -> usize {
         self as usize
     }
 }
 
 impl ArchivedDeadLetterReason {
+    /// The reason as a plain value.
     pub fn native(&self) -> DeadLetterReason {
         match self {
             ArchivedDeadLetterReason::TooLarge => DeadLetterReason::TooLarge,
@@ -554,13 +723,20 @@ impl ArchivedDeadLetterReason {
 
 /// An event that failed acceptance, kept with its raw bytes so it can be listed and replayed
 /// by hand. `raw` holds at most [`MAX_EVENT_BYTES`]; `raw_len_bytes` is the original length.
+///
+/// A dead letter is received and counted, but it never touches the state or the dedupe memory.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub struct DeadLetter {
+    /// The first check that failed (docs/events.md, dead-letter reasons).
     pub reason: DeadLetterReason,
-    /// One line saying which check failed, for people (for example `amount_cents must be > 0`).
+    /// One line saying which check failed, for people (for example `amount_cents must be > 0`);
+    /// at most 1,024 bytes.
     pub detail: String,
+    /// The event's bytes as received: all of them, or the first [`MAX_EVENT_BYTES`] of a
+    /// larger event.
     pub raw: Vec<u8>,
+    /// The event's full length in bytes (at least `raw.len()`).
     pub raw_len_bytes: u64,
 }
 
@@ -569,9 +745,12 @@ pub struct DeadLetter {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[rkyv(derive(Debug))]
 pub struct Settings {
-    /// SLA targets in whole minutes; `None`: no target for that measure.
+    /// The target of `order_to_dispatch_minutes`, in whole minutes; `None`: no target.
     pub order_to_dispatch_min: Option<u32>,
+    /// The target of `invoice_cycle_minutes`, in whole minutes; `None`: no target.
     pub invoice_cycle_min: Option<u32>,
+    /// The target of the proof-of-delivery propagation (ingest time minus event time of the
+    /// delivery), in whole minutes; `None`: no target.
     pub pod_propagation_min: Option<u32>,
 }
 
@@ -580,8 +759,11 @@ pub struct Settings {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum Entry {
+    /// An accepted event: applied, or a duplicate.
     Event(Event),
+    /// An event that failed acceptance.
     DeadLetter(DeadLetter),
+    /// The journal's settings (SLA targets) from this record on; not an event.
     Settings(Settings),
 }
 

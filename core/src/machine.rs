@@ -1,8 +1,12 @@
 //! The deterministic state machine: one journal entry in, one outcome out.
 //!
-//! [`Machine::step`] is the pure heart of the core: no I/O, no clock, no randomness, no
+//! `Machine::step` is the pure heart of the core: no I/O, no clock, no randomness, no
 //! thread. Live ingest and replay both feed it the archived entries *as they sit in the
 //! journal*, so replaying the journal always rebuilds the live state bit for bit.
+//!
+//! An embedder gets a [`Machine`] from the core (or from a replay) and reads it: the
+//! [`Summary`] of docs/state.md ([`Machine::summary`]), the [`State`] with its views
+//! ([`Machine::state`]), the acceptance [`Counters`], the LSN and the state [`Digest`].
 
 use crate::dedupe::Dedupe;
 use crate::effect::derive::{self as rules, Cause, Emitter};
@@ -20,13 +24,18 @@ use std::collections::BTreeMap;
 /// (not an event: not received, not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// The event was new: its (`source`, `sequence`) had not been applied. It changed the state.
     Applied,
+    /// Its (`source`, `sequence`) was already applied: it changed nothing.
     Duplicate,
+    /// The event failed acceptance, for this reason; it changed nothing but the counters.
     DeadLettered(DeadLetterReason),
+    /// A settings record (SLA targets): not an event, not counted.
     Settings,
 }
 
 impl Outcome {
+    /// The outcome's name: `applied`, `duplicate`, `dead_lettered` or `settings`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Applied => "applied",
@@ -38,17 +47,25 @@ impl Outcome {
 }
 
 /// The acceptance counters. Invariant: `received == applied + duplicates + dead_lettered`.
+///
+/// They count events (journal records other than settings records), and the dead letters per
+/// reason add up to `dead_lettered` (docs/events.md, acceptance).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Events in the journal: every event record, whatever its outcome.
     pub received: u64,
+    /// Events applied (new (`source`, `sequence`) pairs).
     pub applied: u64,
+    /// Events whose (`source`, `sequence`) was already applied.
     pub duplicates: u64,
+    /// Events that failed acceptance.
     pub dead_lettered: u64,
-    /// Indexed by [`DeadLetterReason::index`].
+    /// Dead letters per reason, indexed by [`DeadLetterReason::index`].
     pub dead_letter_reasons: [u64; DeadLetterReason::ALL.len()],
 }
 
 impl Counters {
+    /// Counts one outcome (a settings record counts for nothing).
     pub fn count(&mut self, outcome: Outcome) {
         if outcome == Outcome::Settings {
             return; // not an event
@@ -122,6 +139,7 @@ impl Counters {
         (sums_fit && c.conserved()).then_some(c)
     }
 
+    /// Adds `other`'s counts to these, counter by counter.
     pub fn add(&mut self, other: &Counters) {
         self.received += other.received;
         self.applied += other.applied;
@@ -140,11 +158,12 @@ impl Counters {
 /// How many entries of a batch ahead of the one stepped [`Machine::prefetch`] pays off (at a
 /// million shipments stepping ran 1.05-1.33x faster with 8, median 1.11 over 12 runs; 2, 4,
 /// 16 and 32 did about as well or worse in fewer runs).
+#[doc(hidden)]
 pub const PREFETCH_AHEAD: usize = 8;
 
 /// State, dedupe memory, sources and counters: everything the journal rebuilds. Changed only by
-/// [`Machine::step`] (the fields are private to the crate; read them through the accessors),
-/// so that whatever holds a machine holds one that the journal can rebuild.
+/// stepping journal records (the fields are private to the crate; read them through the
+/// accessors), so that whatever holds a machine holds one that the journal can rebuild.
 #[derive(Debug, Default)]
 pub struct Machine {
     pub(crate) state: State,
@@ -165,6 +184,8 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The machine before the journal's first record: empty state, no source, counters at 0,
+    /// LSN 0, no SLA targets.
     pub fn new() -> Self {
         Self::default()
     }
@@ -230,17 +251,19 @@ impl Machine {
         &self.state
     }
 
-    /// The interned source names (ids depend on arrival order: compare names, never ids).
+    /// The interned source names (ids depend on arrival order: compare names, never ids). The
+    /// state's views and digests take it ([`State::shipment_view`], [`State::shipment_digest`]).
     pub fn sources(&self) -> &Sources {
         &self.sources
     }
 
-    /// Which (source, sequence) pairs were applied, and the gaps.
+    /// Which (source, sequence) pairs were applied, and the gaps. The summary lists the gaps
+    /// ([`Summary::gaps`]).
     pub fn dedupe(&self) -> &Dedupe {
         &self.dedupe
     }
 
-    /// Outcomes of every entry stepped.
+    /// Outcomes of every entry stepped (settings records are not counted).
     pub fn counters(&self) -> Counters {
         self.counters
     }
@@ -252,6 +275,7 @@ impl Machine {
 
     /// Reserves room for `shipments` shipments and `vehicles` vehicles ahead (see
     /// [`State::reserve`]); changes no result.
+    #[doc(hidden)]
     pub fn reserve(&mut self, shipments: usize, vehicles: usize) {
         self.state.reserve(shipments, vehicles);
     }
@@ -259,6 +283,7 @@ impl Machine {
     /// Applies the journal record at `lsn`, ingested at `ingest_us` (an `&ArchivedEntry` or an
     /// [`EntryView`] of either record form), and derives its effects. LSNs must come in order,
     /// one after the other.
+    #[doc(hidden)]
     #[inline]
     pub fn step<'a>(
         &mut self,
@@ -285,6 +310,7 @@ impl Machine {
     /// Starts (or stops) keeping the effects [`Machine::step`] derives, for
     /// [`Machine::effects`]; effects are numbered either way. Whoever collects drains them
     /// ([`Machine::take_effects`]) at least every batch.
+    #[doc(hidden)]
     pub fn collect_effects(&mut self, on: bool) {
         self.collecting = on;
         if !on {
@@ -293,18 +319,21 @@ impl Machine {
     }
 
     /// The effects derived since they were last taken (while collecting).
+    #[doc(hidden)]
     pub fn effects(&self) -> &EffectBuf {
         &self.effects
     }
 
     /// Hands the effects derived since the last call over into `into` (cleared first), keeping
     /// the buffers' memory on both sides.
+    #[doc(hidden)]
     pub fn take_effects(&mut self, into: &mut EffectBuf) {
         into.clear();
         std::mem::swap(&mut self.effects, into);
     }
 
-    /// The `effect_seq` of the last effect derived (0 before any).
+    /// The `effect_seq` of the last effect derived (0 before any): the effects derived from the
+    /// records stepped so far are those numbered 1 to this.
     pub fn effect_seq(&self) -> u64 {
         self.effect_seq
     }
@@ -318,6 +347,7 @@ impl Machine {
     /// source table ([`Sources::prefetch`]) and its subject's id-index entry
     /// ([`State::prefetch`]); for a batch, call it [`PREFETCH_AHEAD`] entries ahead of `step`.
     /// Changes nothing but what is in cache.
+    #[doc(hidden)]
     #[inline]
     pub fn prefetch<'a>(&self, entry: impl Into<EntryView<'a>>) {
         if let EntryView::Event(ev) = entry.into() {
@@ -404,11 +434,14 @@ impl Machine {
         Outcome::Applied
     }
 
+    /// The state digest (docs/state.md): equal states give equal digests. Computed on demand
+    /// from every shipment and vehicle.
     pub fn digest(&self) -> Digest {
         self.state.digest(&self.sources)
     }
 
-    /// The summary of docs/state.md (`lsn`, `digest`, counters, gaps).
+    /// The summary of docs/state.md (`lsn`, `digest`, counters, gaps). Computed on demand: it
+    /// derives every shipment's fields and hashes the whole state.
     pub fn summary(&self) -> Summary {
         let c = &self.counters;
         let mut gaps: Vec<GapView> = self
@@ -460,13 +493,21 @@ impl Machine {
 pub const MAX_GAP_RANGES_SHOWN: usize = 100;
 
 /// The summary of the core's state, with the JSON names of docs/state.md (the summary).
+///
+/// Serializes to that JSON, fields in this order.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Summary {
+    /// The LSN of the last record applied (0 for an empty journal).
     pub lsn: u64,
+    /// The state digest, 64 lowercase hex digits.
     pub digest: String,
+    /// Events received: `applied + duplicates + dead_lettered`.
     pub received: u64,
+    /// Events applied.
     pub applied: u64,
+    /// Duplicate events.
     pub duplicates: u64,
+    /// Dead-lettered events.
     pub dead_lettered: u64,
     /// Every reason, in the order of docs/events.md (dead-letter reasons), with its count.
     pub dead_letter_reasons: ReasonCounts,
@@ -478,13 +519,17 @@ pub struct Summary {
     /// Money per currency (the contract's; orphans under `unknown`), sorted by currency. Never
     /// added across currencies.
     pub totals: BTreeMap<String, CurrencyTotals>,
+    /// Shipments known.
     pub shipments: u64,
+    /// Vehicles known.
     pub vehicles: u64,
+    /// Distinct sources of applied events.
     pub sources: u64,
     /// Status -> shipments, every status in the order of docs/state.md (derived fields).
     pub shipments_by_status: ReasonCounts,
     /// Shipments with `leakage_cents > 0`.
     pub leaking_shipments: u64,
+    /// Shipments with `invoice_ready`.
     pub invoice_ready: u64,
     /// Shipments with at least one anomaly flag.
     pub with_anomalies: u64,
@@ -493,6 +538,9 @@ pub struct Summary {
 }
 
 /// Name -> count, serialized as a JSON object in a fixed order.
+///
+/// Used for the summary's `dead_letter_reasons` and `shipments_by_status`: every name is
+/// listed, with 0 when nothing counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonCounts(pub Vec<(&'static str, u64)>);
 
@@ -514,9 +562,14 @@ impl Serialize for ReasonCounts {
 }
 
 /// Missing sequences of one source.
+///
+/// A sequence is missing when it is below the source's highest applied sequence and was not
+/// applied (docs/events.md, duplicates and gaps).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct GapView {
+    /// The source, `<system>/<name>`.
     pub source: String,
+    /// How many sequences of the source are missing (complete, whatever `ranges` lists).
     pub missing: u64,
     /// Inclusive ranges, lowest first, at most [`MAX_GAP_RANGES_SHOWN`].
     pub ranges: Vec<[u64; 2]>,

@@ -2,10 +2,16 @@
 //! the machine as it applies each record and delivered by the outbox.
 //!
 //! - This module: the effect model ([`EffectType`], its [`Downstream`] sink and [`Class`],
-//!   the idempotency [`EffectKey`]), the facts each effect carries ([`EffectData`]), the
-//!   bounded buffer the machine derives into ([`EffectBuf`]) and the CloudEvents JSON an effect
-//!   becomes ([`render`]).
+//!   the idempotency [`EffectKey`], the [`SlaMeasure`]s and their [`SlaTargets`]) and an effect
+//!   as the outbox stores and delivers it ([`EffectOut`]: routing fields and the CloudEvents
+//!   JSON). The machine's internal form of an effect (`Effect`, `EffectData`, the bounded
+//!   `EffectBuf` it derives into, and `render`, which turns one into an [`EffectOut`]) is not
+//!   part of the documented interface.
 //! - `derive`: the rules, from a shipment's facts before and after a record (pure).
+//!
+//! An embedder sees effects as [`EffectOut`]s: delivered to a [`crate::outbox::Sink`], listed
+//! from the effect log ([`crate::outbox::EffectLog`]), or kept in a dead letter
+//! ([`crate::outbox::DeadLetter`]).
 //!
 //! Effects depend on arrival order (they say what was known when each record was applied), but
 //! never on timing: replaying the journal derives the same effects, in the same order, with the
@@ -25,15 +31,22 @@ use std::fmt;
 use xxhash_rust::xxh3::Xxh3;
 
 /// The downstream system an effect is for (a sink of the outbox).
+///
+/// Each sink has two lanes, one per [`Class`]; [`EffectType::sink`] gives an effect's sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Downstream {
+    /// `route`: the route optimizer (replans).
     Route,
+    /// `billing`: the billing engine (confirmed deliveries).
     Billing,
+    /// `erp`: the ERP (invoices ready).
     Erp,
+    /// `ops`: operations (every alert).
     Ops,
 }
 
 impl Downstream {
+    /// Every sink, in [`Downstream::index`] order.
     pub const ALL: [Downstream; 4] = [
         Downstream::Route,
         Downstream::Billing,
@@ -41,6 +54,8 @@ impl Downstream {
         Downstream::Ops,
     ];
 
+    /// The sink's name (`route`, `billing`, `erp`, `ops`), as in configuration tables and
+    /// file names.
     pub fn as_str(self) -> &'static str {
         match self {
             Downstream::Route => "route",
@@ -50,10 +65,12 @@ impl Downstream {
         }
     }
 
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<Downstream> {
         Downstream::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
+    /// The sink's position in [`Self::ALL`], 0 to 3.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -66,15 +83,22 @@ impl fmt::Display for Downstream {
 }
 
 /// Delivery class: a sink's urgent effects never wait behind its financial ones.
+///
+/// A (sink, class) pair is a lane ([`crate::outbox::LaneId`]), delivered in order and
+/// independently of the other lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
+    /// `urgent`: replans and operational alerts.
     Urgent,
+    /// `financial`: confirmed deliveries, invoices ready and leakage alerts.
     Financial,
 }
 
 impl Class {
+    /// Both classes, in [`Class::index`] order.
     pub const ALL: [Class; 2] = [Class::Urgent, Class::Financial];
 
+    /// The class's name (`urgent` or `financial`), as in file names.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Urgent => "urgent",
@@ -82,6 +106,7 @@ impl Class {
         }
     }
 
+    /// The class's position in [`Self::ALL`]: 0 for urgent, 1 for financial.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -94,20 +119,35 @@ impl fmt::Display for Class {
 }
 
 /// The effect types of docs/effects.md, each with its sink and class.
+///
+/// The type is the CloudEvents `type` of the effect ([`EffectType::as_str`]); what its `data`
+/// holds is listed in docs/effects.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum EffectType {
+    /// `route.replan_requested` (route, urgent): a routed, undelivered shipment's window or
+    /// destination changed, or it was cancelled.
     RouteReplanRequested = 1,
+    /// `billing.delivery_confirmed` (billing, financial): a shipment became delivered, or its
+    /// delivered time, proof of delivery or detention minutes changed.
     BillingDeliveryConfirmed = 2,
+    /// `erp.invoice_ready` (erp, financial): `invoice_ready` became true.
     ErpInvoiceReady = 3,
+    /// `alert.late_delivery` (ops, urgent): `on_time` became false.
     AlertLateDelivery = 4,
+    /// `alert.anomaly` (ops, urgent): an anomaly flag appeared on a shipment (one per flag).
     AlertAnomaly = 5,
+    /// `alert.gap` (ops, urgent): a new range of missing sequences of a source.
     AlertGap = 6,
+    /// `alert.sla_breached` (ops, urgent): an SLA measure passed its target.
     AlertSlaBreached = 7,
+    /// `alert.leakage` (ops, financial): a delivered shipment's `leakage_cents` became
+    /// positive, or changed while positive.
     AlertLeakage = 8,
 }
 
 impl EffectType {
+    /// Every effect type, in the order of docs/effects.md.
     pub const ALL: [EffectType; 8] = [
         EffectType::RouteReplanRequested,
         EffectType::BillingDeliveryConfirmed,
@@ -119,6 +159,7 @@ impl EffectType {
         EffectType::AlertLeakage,
     ];
 
+    /// The CloudEvents `type` of the effect (`route.replan_requested`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             EffectType::RouteReplanRequested => "route.replan_requested",
@@ -132,19 +173,22 @@ impl EffectType {
         }
     }
 
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<EffectType> {
         EffectType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// The byte an effect log stores for this type.
+    /// The byte an effect log stores for this type (1 to 8, part of the file format).
     pub fn code(self) -> u8 {
         self as u8
     }
 
+    /// The inverse of [`Self::code`]; `None` for a byte that is no type's code.
     pub fn from_code(code: u8) -> Option<EffectType> {
         EffectType::ALL.into_iter().find(|t| t.code() == code)
     }
 
+    /// The downstream system effects of this type are delivered to.
     pub fn sink(self) -> Downstream {
         match self {
             EffectType::RouteReplanRequested => Downstream::Route,
@@ -154,6 +198,7 @@ impl EffectType {
         }
     }
 
+    /// The delivery class of this type (with [`Self::sink`], its lane).
     pub fn class(self) -> Class {
         match self {
             EffectType::BillingDeliveryConfirmed
@@ -172,11 +217,16 @@ impl fmt::Display for EffectType {
 
 /// An effect's idempotency key: the XXH3-128 of its type, its subject and the facts that make it
 /// distinct, so the same facts give the same key across replays, restarts and redeliveries.
-/// Written as 32 hex digits (the CloudEvents `id` and the `Idempotency-Key`).
+/// Written as 32 hex digits (the CloudEvents `id` and the `Idempotency-Key`). Receivers
+/// deduplicate on it: a redelivered effect has the same key.
+///
+/// The 16 bytes are the hash's 128-bit value in little-endian order; [`EffectKey::to_hex`] and
+/// `Display` print them in that order, two lowercase hex digits per byte.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct EffectKey(pub [u8; 16]);
 
 impl EffectKey {
+    /// The key as 32 lowercase hex digits (the same text as `Display`).
     pub fn to_hex(self) -> String {
         let mut s = String::with_capacity(32);
         for b in self.0 {
@@ -186,6 +236,8 @@ impl EffectKey {
         s
     }
 
+    /// The inverse of [`Self::to_hex`] (hex digits of either case); `None` when `s` is not 32
+    /// ASCII characters that read as 16 hex bytes.
     pub fn from_hex(s: &str) -> Option<EffectKey> {
         if s.len() != 32 || !s.is_ascii() {
             return None;
@@ -240,21 +292,31 @@ impl KeyHasher {
     }
 }
 
-/// The SLA measures of docs/state.md.
+/// The SLA measures of docs/effects.md (SLA targets), all in whole minutes.
+///
+/// A measure breaches (`alert.sla_breached`) when it goes above its target in [`SlaTargets`],
+/// at most once per shipment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SlaMeasure {
+    /// The shipment's `order_to_dispatch_minutes` (docs/state.md).
     OrderToDispatch,
+    /// The shipment's `invoice_cycle_minutes` (docs/state.md).
     InvoiceCycle,
+    /// Proof-of-delivery propagation: ingest time minus event time of the `shipment.delivered`
+    /// that first made the shipment delivered, in whole minutes (floor).
     PodPropagation,
 }
 
 impl SlaMeasure {
+    /// Every measure, in the order breaches are derived.
     pub const ALL: [SlaMeasure; 3] = [
         SlaMeasure::OrderToDispatch,
         SlaMeasure::InvoiceCycle,
         SlaMeasure::PodPropagation,
     ];
 
+    /// The measure's name in `alert.sla_breached` (`order_to_dispatch`, `invoice_cycle`,
+    /// `pod_propagation`).
     pub fn as_str(self) -> &'static str {
         match self {
             SlaMeasure::OrderToDispatch => "order_to_dispatch",
@@ -270,12 +332,14 @@ impl SlaMeasure {
 pub type SlaTargets = crate::event::Settings;
 
 impl SlaTargets {
+    /// No target for any measure (a journal's settings until a settings record sets some).
     pub const NONE: SlaTargets = SlaTargets {
         order_to_dispatch_min: None,
         invoice_cycle_min: None,
         pod_propagation_min: None,
     };
 
+    /// The target of measure `m` in whole minutes; `None` when it has none.
     pub fn get(&self, m: SlaMeasure) -> Option<u32> {
         match m {
             SlaMeasure::OrderToDispatch => self.order_to_dispatch_min,
@@ -314,6 +378,7 @@ impl SlaTargets {
 const NO_TARGET: u64 = 1 << 32;
 
 /// A string an effect carries, held in its [`EffectBuf`]'s text.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TextRef {
     pub start: u32,
@@ -321,6 +386,7 @@ pub struct TextRef {
 }
 
 /// What an effect says, by type (docs/effects.md, data). Strings live in the buffer's text.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EffectData {
     Replan {
@@ -368,6 +434,7 @@ pub enum EffectData {
 }
 
 /// What an effect is about: a shipment, or a source (for gaps).
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EffectSubject {
     Shipment(u64),
@@ -375,6 +442,7 @@ pub enum EffectSubject {
 }
 
 /// One derived effect, as the machine leaves it in an [`EffectBuf`].
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Effect {
     /// Contiguous from 1 in derivation order, over the journal's whole history.
@@ -392,13 +460,17 @@ pub struct Effect {
     pub traceparent: Option<TextRef>,
 }
 
-/// Most effects one record can derive (every rule at most once, one per anomaly flag, one per
-/// SLA measure); a buffer drained at every batch end therefore stays within a bound.
+/// Most effects one record can derive (every rule at most once, one per anomaly flag that
+/// appears, one per SLA measure; `orphan` and `currency_mismatch` never appear together, as one
+/// needs the order and the other its absence); a buffer drained at every batch end therefore
+/// stays within a bound.
+#[doc(hidden)]
 pub const MAX_EFFECTS_PER_RECORD: usize = 12;
 
 /// The effects derived since the buffer was last drained, with the strings they carry. The
 /// machine appends only while collecting ([`crate::machine::Machine::collect_effects`]);
 /// whoever collects drains it at every batch end, so it holds at most one batch's effects.
+#[doc(hidden)]
 #[derive(Debug, Default, Clone)]
 pub struct EffectBuf {
     effects: Vec<Effect>,

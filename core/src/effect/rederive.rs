@@ -14,6 +14,7 @@ use std::path::Path;
 /// `emit` gets the effects of each record that derived any (some may lie at or below
 /// `after_seq`: the caller skips them) with the sources to render them. Returns the machine's
 /// `effect_seq` at `until_lsn`.
+#[doc(hidden)]
 pub fn rederive_effects(
     dir: &Path,
     after_seq: u64,

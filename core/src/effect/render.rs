@@ -12,12 +12,23 @@ pub const EFFECT_SOURCE: &str = "/waybill";
 
 /// An effect as the outbox stores and delivers it: what it needs to route and order the effect,
 /// and the effect's CloudEvents JSON.
+///
+/// The fields repeat what the JSON carries (`effectseq`, `causelsn`, `time`, `type`, `id`), so
+/// a sink or a listing need not parse it. The same effect has the same fields on every replay,
+/// restart and redelivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EffectOut {
+    /// The `effect_seq`: contiguous from 1 in derivation order over the journal's whole
+    /// history (CloudEvents extension `effectseq`).
     pub seq: u64,
+    /// The LSN of the journal record whose application derived the effect (extension
+    /// `causelsn`). The effect is delivered only once this record is durable.
     pub cause_lsn: u64,
+    /// The ingest time of that record, µs since the Unix epoch (the CloudEvents `time`).
     pub time_us: i64,
+    /// The effect type, which fixes its sink and class.
     pub effect_type: EffectType,
+    /// The idempotency key (the CloudEvents `id`).
     pub key: EffectKey,
     /// One CloudEvents 1.0 JSON object, no newline.
     pub json: Vec<u8>,
@@ -132,6 +143,7 @@ pub fn subject(e: &Effect, sources: &Sources) -> String {
 }
 
 /// Renders `e` (derived into `buf`, its sources interned in `sources`) as the outbox stores it.
+#[doc(hidden)]
 pub fn render(buf: &EffectBuf, e: &Effect, sources: &Sources) -> EffectOut {
     let mut m = Map::new();
     m.insert("specversion".into(), "1.0".into());

@@ -5,7 +5,7 @@
 //! edits, and it is cheap enough to compute on the writer for every record. It is no proof
 //! against a forger (nor would a cryptographic link be, without a secret or an anchor kept
 //! elsewhere: anyone can recompute a keyless chain); that is the job of the BLAKE3 content
-//! digest that [`super::verify`] computes (see the `journal` module docs).
+//! digest that `super::verify` computes (see the `journal` module docs).
 //!
 //! The payload enters the link through its XXH3-128 digest ([`super::PayloadSums`]), so the
 //! link itself is a hash of a fixed 53-byte input, and the payload's digest can be computed

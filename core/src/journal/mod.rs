@@ -88,7 +88,7 @@
 //!
 //! # Content digest: the anchor for auditors
 //!
-//! [`verify`] also computes `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, where
+//! `verify` also computes `BLAKE3(frame(1) || frame(2) || ... || frame(n))`, where
 //! `frame(i)` is the exact bytes of record `i` as stored: the header (both CRCs, and the link
 //! where stored) and the payload, without the padding after it. It depends on the records
 //! alone, not on segment size or batching, and is computed in large slices so BLAKE3 runs at
@@ -122,7 +122,7 @@
 //!
 //! # Recovery: torn tail versus damage
 //!
-//! Every scan (the writer's open, [`JournalReader`], [`verify`]) checks each frame's CRCs, LSN
+//! Every scan (the writer's open, [`JournalReader`], `verify`) checks each frame's CRCs, LSN
 //! continuity, ingest-time order and the hash chain (each link recomputed from the previous
 //! one), and the durable marker: every record up to the durable LSN must be there, and the
 //! link at that LSN must be the marker's. Scanning stops at the first position that does not
@@ -391,7 +391,7 @@ pub struct Appended<'a> {
     pub payload: &'a [u8],
 }
 
-/// Result of a successful [`verify`].
+/// Result of a successful `verify`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
     /// The first record the journal holds: 1, or after an archive the first of the segments

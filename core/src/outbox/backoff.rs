@@ -9,6 +9,7 @@
 //! recovering receiver is not hit by all of them at the same instant.
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, well-mixed 64-bit generator.
+#[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitMix64(u64);
 
@@ -29,19 +30,27 @@ impl SplitMix64 {
 /// Parts per million in which jitter is held (integer arithmetic: no float in the delays).
 const PPM: u64 = 1_000_000;
 
-/// How often and how patiently a lane retries.
+/// How often and how patiently a lane retries (docs/effects.md, retries): the
+/// [`RetryConfig`](super::RetryConfig) of a sink in integer units.
+///
+/// After `n` failed attempts the lane waits `base = min(backoff_initial_us x 2^(n-1),
+/// backoff_max_us)` less a random share of it, at most `base x jitter`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts (while the breaker is closed) after which an effect is dead-lettered; >= 1.
     pub max_attempts: u32,
+    /// The wait after the first failure, in µs; >= 1.
     pub backoff_initial_us: i64,
+    /// The longest wait, in µs; at least `backoff_initial_us`.
     pub backoff_max_us: i64,
-    /// The share of a delay that may be taken off at random, in parts per million.
+    /// The share of a delay that may be taken off at random, in parts per million (0 to
+    /// 1,000,000).
     pub jitter_ppm: u32,
 }
 
 impl RetryPolicy {
     /// The delay after `failed_attempts` (>= 1) failed attempts, in µs (>= 1).
+    #[doc(hidden)]
     pub fn delay_us(&self, failed_attempts: u32, rng: &mut SplitMix64) -> i64 {
         debug_assert!(failed_attempts >= 1);
         debug_assert!(

@@ -11,15 +11,20 @@
 //! instead of dead-lettering everything. A permanent refusal is an answer, not an outage: it
 //! counts as a success here.
 
-/// Where a breaker stands.
+/// Where a lane's circuit breaker stands (docs/effects.md, the circuit breaker).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BreakerState {
+    /// Every batch goes out; `failure_threshold` consecutive failed deliveries open it.
     Closed,
+    /// Nothing goes out until `cool_down` has passed since it opened.
     Open,
+    /// The cool-down passed: one probe (a batch of one effect) goes out; its success closes
+    /// the breaker, its failure opens it for another cool-down.
     HalfOpen,
 }
 
 impl BreakerState {
+    /// The state's name: `closed`, `open` or `half-open`.
     pub fn as_str(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",
@@ -28,6 +33,7 @@ impl BreakerState {
         }
     }
 
+    /// The inverse of [`Self::as_str`].
     pub fn parse(s: &str) -> Option<BreakerState> {
         [
             BreakerState::Closed,
@@ -39,6 +45,8 @@ impl BreakerState {
     }
 }
 
+/// A lane's circuit breaker: counts consecutive failures and says whether calls may go out.
+#[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Breaker {
     failure_threshold: u32,

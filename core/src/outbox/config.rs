@@ -42,14 +42,20 @@ pub fn parse_duration_us(s: &str) -> Option<i64> {
 }
 
 /// A duration, written as a string (`"250ms"`), held in µs.
+///
+/// Deserializes from the strings [`parse_duration_us`] reads; a configuration accepts 1 µs to
+/// 7 days. `Display` prints whole minutes, seconds or milliseconds when it can (`"2m"`,
+/// `"5s"`, `"250ms"`), else microseconds (`"1500us"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DurationUs(pub i64);
 
 impl DurationUs {
+    /// `ms` milliseconds.
     pub const fn ms(ms: i64) -> DurationUs {
         DurationUs(ms * US_PER_MS)
     }
 
+    /// `s` seconds.
     pub const fn secs(s: i64) -> DurationUs {
         DurationUs(s * US_PER_S)
     }
@@ -94,6 +100,7 @@ pub enum SinkKind {
 }
 
 impl SinkKind {
+    /// The value of the `kind` key: `http`, `file`, `stdout` or `none`.
     pub fn as_str(self) -> &'static str {
         match self {
             SinkKind::Http => "http",
@@ -104,15 +111,19 @@ impl SinkKind {
     }
 }
 
-/// `[sinks.<name>.retry]`.
+/// `[sinks.<name>.retry]`: how a sink's lanes retry after a transient failure
+/// (docs/effects.md, retries). Every key has a default.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
     /// Failed attempts (made while the breaker is closed) after which an effect is dead-lettered.
+    /// 1 to 1,000; default 10.
     pub max_attempts: u32,
+    /// The wait after the first failure; default 250 ms.
     pub backoff_initial: DurationUs,
+    /// The longest wait, at least `backoff_initial`; default 5 minutes.
     pub backoff_max: DurationUs,
-    /// Share of each delay taken off at random, 0 to 1.
+    /// Share of each delay taken off at random, 0 to 1; default 0.2.
     pub jitter: f64,
 }
 
@@ -127,13 +138,14 @@ impl Default for RetryConfig {
     }
 }
 
-/// `[sinks.<name>.breaker]`.
+/// `[sinks.<name>.breaker]`: the circuit breaker of each of a sink's lanes (docs/effects.md,
+/// the circuit breaker). Every key has a default.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerConfig {
-    /// Consecutive failed calls that open the breaker.
+    /// Consecutive failed calls that open the breaker; 1 to 1,000, default 5.
     pub failure_threshold: u32,
-    /// How long it stays open before a probe.
+    /// How long it stays open before a probe; default 30 s.
     pub cool_down: DurationUs,
 }
 
@@ -146,26 +158,34 @@ impl Default for BreakerConfig {
     }
 }
 
-/// `[sinks.<name>]`: one downstream system.
+/// `[sinks.<name>]`: one downstream system (docs/effects.md, configuration).
+///
+/// Every key has a default (the [`Default`] value); an unknown key is an error. Both lanes of
+/// the sink use this table, each with its own breaker and retries.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SinkConfig {
+    /// What the sink is; default [`SinkKind::None`] (not delivered to).
     pub kind: SinkKind,
-    /// `http`: the receiver, `http://host:port/path`.
+    /// `http`: the receiver, `http://host:port/path` (required for `http`).
     pub url: Option<String>,
-    /// `file`: the file to append to (relative paths are resolved by the caller).
+    /// `file`: the file to append to (required for `file`; relative paths are resolved by the
+    /// caller, see [`SinksConfig::resolve_paths`]).
     pub path: Option<PathBuf>,
-    /// `file`: sync the file after every batch.
+    /// `file`: sync the file after every batch; default true.
     pub fsync: bool,
-    /// `http`: the most one request may take, connection included.
+    /// `http`: the most one request may take, connection included; default 10 s.
     pub timeout: DurationUs,
-    /// `http`: the most establishing the connection may take.
+    /// `http`: the most establishing the connection may take; default 2 s.
     pub connect_timeout: DurationUs,
-    /// Most effects per batch.
+    /// Most effects per batch; 1 to 10,000, default 100.
     pub batch_max: usize,
-    /// Most bytes of JSON per batch (one effect larger than this goes alone).
+    /// Most bytes of JSON per batch (one effect larger than this goes alone); 1,024 to 64 MiB,
+    /// default 1 MiB.
     pub batch_max_bytes: usize,
+    /// `[sinks.<name>.retry]`.
     pub retry: RetryConfig,
+    /// `[sinks.<name>.breaker]`.
     pub breaker: BreakerConfig,
 }
 
@@ -194,15 +214,24 @@ pub const FAILURE_THRESHOLD_LIMIT: u32 = 1_000;
 const DURATION_LIMIT_US: i64 = 7 * 86_400 * US_PER_S;
 
 /// `[sinks]`: the four downstream systems; a missing table is a sink not delivered to.
+///
+/// Deserializes with serde from any format (the command line reads the `[sinks.<name>]`
+/// tables of a TOML file); an unknown sink is an error. Check it with
+/// [`SinksConfig::validate`] before use ([`super::Delivery::start`] and
+/// [`super::Outbox::open`] do).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinksConfig {
+    /// `[sinks.route]`: where `route.replan_requested` goes.
     #[serde(default)]
     pub route: Option<SinkConfig>,
+    /// `[sinks.billing]`: where `billing.delivery_confirmed` goes.
     #[serde(default)]
     pub billing: Option<SinkConfig>,
+    /// `[sinks.erp]`: where `erp.invoice_ready` goes.
     #[serde(default)]
     pub erp: Option<SinkConfig>,
+    /// `[sinks.ops]`: where the alerts go.
     #[serde(default)]
     pub ops: Option<SinkConfig>,
 }
@@ -230,6 +259,7 @@ impl SinksConfig {
         }
     }
 
+    /// The table of `sink`, to change it.
     pub fn slot_mut(&mut self, sink: Downstream) -> &mut Option<SinkConfig> {
         match sink {
             Downstream::Route => &mut self.route,

@@ -59,23 +59,41 @@ pub enum Origin {
     /// The effect log.
     Log,
     /// A redrive generation; `next_offset` is where the next dead letter of its file starts.
-    Redrive { generation: u64, next_offset: u64 },
+    Redrive {
+        /// The redrive generation (its file is `redrive-<sink>-<class>-<generation>.efd`).
+        generation: u64,
+        /// The byte offset in that file just after this dead letter.
+        next_offset: u64,
+    },
 }
 
-/// An effect a lane gave up on.
+/// An effect a lane gave up on: its last attempt failed, or its sink refused it for good
+/// (docs/effects.md, dead letters and redrive).
+///
+/// It keeps its own copy of the effect, so it outlives the log segment it came from. The
+/// effect's fields are those of [`EffectOut`] ([`DeadLetter::effect`] gives it back).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadLetter {
+    /// The effect's `effect_seq`.
     pub seq: u64,
+    /// The LSN of the journal record that derived the effect.
     pub cause_lsn: u64,
+    /// The effect's time: the ingest time of its record, µs since the Unix epoch.
     pub time_us: i64,
+    /// The effect type.
     pub effect_type: EffectType,
+    /// The effect's idempotency key.
     pub key: EffectKey,
+    /// The effect's CloudEvents JSON object.
     pub json: Vec<u8>,
     /// Delivery attempts it used (calls made while the breaker was closed).
     pub attempts: u32,
+    /// The last error; at most 1,024 bytes are stored (a longer one is cut at a character
+    /// boundary).
     pub error: String,
     /// When it was dead-lettered (the delivery clock, µs).
     pub dead_us: i64,
+    /// Where it was delivered from when it failed for the last time.
     pub origin: Origin,
 }
 

@@ -5,20 +5,29 @@ use crate::error::ErrorKind;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// What can go wrong storing, reading or delivering effects (not a delivery failure: those
+/// are [`super::SinkError`]s, retried or dead-lettered by the lane).
+///
+/// [`OutboxError::kind`] classifies it like the core's errors.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     /// An operating-system error on a file or directory of the outbox (or a sink's file).
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
     /// A file of the outbox is damaged (not a torn tail): the file and the byte offset.
     #[error("effects corrupt: {} at offset {offset}: {what}", path.display())]
     Corrupt {
+        /// The damaged file.
         path: PathBuf,
+        /// The byte offset of the damage in the file.
         offset: u64,
+        /// What is wrong there.
         what: String,
     },
     /// A bad sink configuration: the key and why.
@@ -32,10 +41,22 @@ pub enum OutboxError {
     NoJournal(PathBuf),
     /// The effect a reader was asked for was deleted by retention.
     #[error("effect seq {seq} is no longer in {} (its first segment starts at seq {first})", dir.display())]
-    Gone { dir: PathBuf, seq: u64, first: u64 },
+    Gone {
+        /// The effects directory.
+        dir: PathBuf,
+        /// The seq asked for.
+        seq: u64,
+        /// The first seq the log still holds.
+        first: u64,
+    },
     /// An effect the log cannot hold (its JSON over the limit).
     #[error("effect seq {seq}: {what}")]
-    Refused { seq: u64, what: String },
+    Refused {
+        /// The effect's seq.
+        seq: u64,
+        /// Why it was refused.
+        what: String,
+    },
 }
 
 impl OutboxError {

@@ -21,6 +21,7 @@
 use crate::effect::{EffectKey, EffectOut, EffectType};
 
 /// Bytes of a frame's fixed head.
+#[doc(hidden)]
 pub const FRAME_HEADER_BYTES: usize = 56;
 /// Largest CloudEvents JSON the log holds (an effect carries strings of at most one event,
 /// 64 KiB, which JSON escaping can grow at most sixfold).
@@ -38,6 +39,7 @@ const OFF_KEY: usize = 40;
 const _: () = assert!(OFF_KEY + 16 == FRAME_HEADER_BYTES);
 
 /// The fixed fields of a frame (its JSON stays where it was read).
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHead {
     pub seq: u64,

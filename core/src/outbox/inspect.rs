@@ -28,6 +28,7 @@ pub enum EffectState {
 }
 
 impl EffectState {
+    /// The state's name: `delivered`, `pending`, `dead` or `redriving`.
     pub fn as_str(self) -> &'static str {
         match self {
             EffectState::Delivered => "delivered",

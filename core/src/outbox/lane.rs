@@ -42,13 +42,24 @@ use std::path::{Path, PathBuf};
 /// redrive is asked for.
 pub const NEVER: i64 = i64::MAX;
 
-/// How a lane delivers.
+/// How a lane delivers: its sink's [`SinkConfig`] in integer units, plus read and persist
+/// pacing ([`LaneConfig::from_sink`]). The default is that of a sink with the default
+/// configuration.
+///
+/// [`Lane::open`] panics on a configuration a validated [`SinkConfig`] cannot give (a zero
+/// batch, zero attempts, a zero or inverted backoff, a zero breaker threshold or cool-down, a
+/// zero read budget, a negative persist interval).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaneConfig {
+    /// Most effects per batch; >= 1.
     pub batch_max: usize,
+    /// Most bytes of JSON per batch (one effect larger than this goes alone); >= 1.
     pub batch_max_bytes: usize,
+    /// Attempts and backoff.
     pub retry: RetryPolicy,
+    /// Consecutive failed calls that open the breaker; >= 1.
     pub failure_threshold: u32,
+    /// How long the breaker stays open before a probe, in µs; >= 1.
     pub cool_down_us: i64,
     /// Most frames one poll examines (bounds the work of a step over a long backlog).
     pub read_budget_frames: usize,
@@ -62,6 +73,8 @@ pub const READ_BUDGET_FRAMES: usize = 4096;
 pub const PERSIST_INTERVAL_US: i64 = 1_000_000;
 
 impl LaneConfig {
+    /// The lane configuration of a sink's table (jitter rounded to parts per million, read
+    /// budget and persist interval at their defaults).
     pub fn from_sink(c: &SinkConfig) -> LaneConfig {
         LaneConfig {
             batch_max: c.batch_max,
@@ -159,6 +172,13 @@ struct Stats {
     last_error_us: Option<i64>,
 }
 
+/// The delivery of one lane, as a deterministic state machine driven from outside
+/// ([`Lane::poll`]): it owns no thread and reads no clock.
+///
+/// [`Delivery`](super::Delivery) polls each lane on a thread of its own with the real clock; an
+/// embedder that drives delivery itself opens the lanes with [`Outbox`](super::Outbox) and polls
+/// them. `now_us` is the driver's clock in µs, and the times a lane reports
+/// ([`LaneStatus`]) are on that clock.
 pub struct Lane {
     id: LaneId,
     dir: PathBuf,
@@ -227,10 +247,12 @@ impl Lane {
         })
     }
 
+    /// Which lane this is.
     pub fn id(&self) -> LaneId {
         self.id
     }
 
+    /// The effects directory the lane reads and writes (`<journal>/effects`).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -245,6 +267,7 @@ impl Lane {
         self.cursor_file.current()
     }
 
+    /// Where the lane's breaker stands at `now_us`.
     pub fn breaker_state(&self, now_us: i64) -> BreakerState {
         self.breaker.state(now_us)
     }
@@ -252,6 +275,11 @@ impl Lane {
     /// One step at `now_us` (see the module docs); `sink` `None` parks the lane: its effects
     /// stay pending, but its cursor still moves over other lanes' effects. Returns when to poll
     /// again: `now_us` (at once: more to do), a later time, or [`NEVER`].
+    ///
+    /// Only effects whose cause LSN is at or below `durable_lsn` (the journal's durable LSN)
+    /// are read. A call to the sink happens inside `poll`, so a poll takes as long as the
+    /// sink's `deliver`. Delivery failures are not errors: they are retried or dead-lettered,
+    /// and shown in [`Lane::status`]; an error is a failure of the outbox's own files.
     pub fn poll(
         &mut self,
         now_us: i64,
@@ -602,6 +630,7 @@ impl Lane {
         self.dead.redrive()
     }
 
+    /// The lane as it stands at `now_us` (breaker, counts, last error).
     pub fn status(&self, now_us: i64) -> LaneStatus {
         LaneStatus {
             lane: self.id,

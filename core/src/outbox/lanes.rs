@@ -11,6 +11,13 @@ use super::{LaneId, OutboxError, effects_dir};
 use crate::effect::{Class, Downstream};
 use std::path::{Path, PathBuf};
 
+/// The eight lanes of a journal's effects, opened together under the delivery lock, for a
+/// driver that polls them itself ([`Lane::poll`]) instead of running [`super::Delivery`].
+///
+/// Only one deliverer per journal: opening fails with [`OutboxError::Locked`] while another
+/// holds the lock, which is held until the `Outbox` is dropped. The driver calls
+/// [`Outbox::persist`] when it stops and [`Outbox::retain`] now and then to delete the log
+/// segments every lane has passed.
 pub struct Outbox {
     dir: PathBuf,
     lanes: Vec<Lane>,
@@ -57,10 +64,12 @@ impl Outbox {
         &self.dir
     }
 
+    /// Lane `id`.
     pub fn lane(&self, id: LaneId) -> &Lane {
         &self.lanes[id.index()]
     }
 
+    /// Lane `id`, to poll it.
     pub fn lane_mut(&mut self, id: LaneId) -> &mut Lane {
         &mut self.lanes[id.index()]
     }
@@ -98,6 +107,7 @@ impl Outbox {
         retention::delete_acknowledged(&self.dir, through)
     }
 
+    /// Every lane's status at `now_us`, in [`LaneId::index`] order.
     pub fn status(&self, now_us: i64) -> Vec<LaneStatus> {
         self.lanes.iter().map(|l| l.status(now_us)).collect()
     }

@@ -40,11 +40,20 @@ impl Default for EffectLogOptions {
 }
 
 /// What opening cut: an incomplete or torn last frame.
+///
+/// Only the tail of the last segment is ever cut (what a crash can leave); damage anywhere
+/// else is an [`OutboxError::Corrupt`]. A last segment whose header was never completed is
+/// removed whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TornEffects {
+    /// The segment file that was cut (or removed).
     pub path: PathBuf,
+    /// The byte offset it was cut at: the end of its last valid frame (0 for a removed
+    /// segment).
     pub offset: u64,
+    /// How many bytes were cut (0 for a removed segment).
     pub bytes_cut: u64,
+    /// What was wrong with them.
     pub what: String,
 }
 
@@ -56,6 +65,11 @@ struct Active {
 }
 
 /// The effect log's single writer (an exclusive lock on `<journal>/effects`).
+///
+/// Owned by the thread that journals and applies records: it appends each derived effect in
+/// seq order ([`EffectLog::append`]), makes them durable ([`EffectLog::sync`]) before the
+/// journal's durable LSN covers their records, and drops the effects of records the journal
+/// did not recover ([`EffectLog::truncate_after_lsn`]). Delivery reads the log without it.
 pub struct EffectLog {
     dir: PathBuf,
     segment_bytes: u64,
@@ -83,6 +97,8 @@ impl EffectLog {
         EffectLog::open_with(journal_dir, EffectLogOptions::default())
     }
 
+    /// [`Self::open`] with options; [`OutboxError::Config`] when `opts.segment_bytes` is out
+    /// of range.
     pub fn open_with(journal_dir: &Path, opts: EffectLogOptions) -> Result<EffectLog, OutboxError> {
         if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&opts.segment_bytes) {
             return Err(OutboxError::Config(format!(
@@ -246,6 +262,7 @@ impl EffectLog {
     }
 
     /// A reader of this log from `from_seq` on (it sees what was appended, synced or not).
+    #[doc(hidden)]
     pub fn reader(&self, from_seq: u64) -> LogReader {
         LogReader::open(&self.dir, from_seq)
     }

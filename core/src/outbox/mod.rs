@@ -77,15 +77,22 @@ use std::path::{Path, PathBuf};
 /// Name of the directory, inside the journal's, that holds everything of the outbox.
 pub const EFFECTS_DIR_NAME: &str = "effects";
 
-/// `<journal>/effects`.
+/// `<journal>/effects`: the directory of the effect log, the lanes' cursors, dead letters and
+/// status files of the journal in `journal_dir` (docs/effects.md, files). Snapshots and
+/// archiving do not touch it.
 pub fn effects_dir(journal_dir: &Path) -> PathBuf {
     journal_dir.join(EFFECTS_DIR_NAME)
 }
 
 /// A delivery lane: one sink and one class. Each has its own cursor, retries and breaker.
+///
+/// Effects of one lane are delivered in `effect_seq` order; lanes have no order between them.
+/// `Display` prints `<sink>/<class>` (`ops/urgent`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LaneId {
+    /// The downstream system.
     pub sink: Downstream,
+    /// The delivery class.
     pub class: Class,
 }
 
@@ -114,6 +121,7 @@ impl LaneId {
             .collect()
     }
 
+    /// The lane of `class` effects for `sink`.
     pub fn new(sink: Downstream, class: Class) -> LaneId {
         LaneId { sink, class }
     }

@@ -11,6 +11,8 @@ use super::segment::{self, End, SegmentReader, Step, segment_file_name};
 use crate::effect::EffectOut;
 use std::path::{Path, PathBuf};
 
+/// A reader of the effect log from a seq on, across segments, with one bounded buffer.
+#[doc(hidden)]
 pub struct LogReader {
     dir: PathBuf,
     seg: Option<SegmentReader>,

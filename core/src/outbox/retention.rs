@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 /// What retention deleted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Retained {
+    /// The segment files deleted, oldest first.
     pub segments: Vec<PathBuf>,
+    /// Their sizes, in bytes, summed.
     pub bytes: u64,
 }
 

@@ -21,15 +21,20 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+/// Bytes of a segment's header.
+#[doc(hidden)]
 pub const SEGMENT_HEADER_BYTES: usize = 32;
-/// Default size at which the writer starts a new segment.
+/// Default size at which the writer starts a new segment (64 MiB).
 pub const SEGMENT_BYTES_DEFAULT: u64 = 64 << 20;
+/// Least segment size an effect log accepts, in bytes (4 KiB).
 pub const SEGMENT_BYTES_MIN: u64 = 4096;
+/// Greatest segment size an effect log accepts, in bytes (1 GiB).
 pub const SEGMENT_BYTES_MAX: u64 = 1 << 30;
 const MAGIC: [u8; 8] = *b"WBEFFLOG";
 const VERSION: u32 = 1;
 
 /// `log-00000000000000000001.efx` for first seq 1.
+#[doc(hidden)]
 pub fn segment_file_name(first_seq: u64) -> String {
     format!("log-{first_seq:020}.efx")
 }

@@ -9,14 +9,21 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 /// A lane at one moment.
+///
+/// Times are µs on the clock of whoever polls the lane (the wall clock for
+/// [`super::Delivery`]). Counts "since the lane was opened" start again whenever the lane is
+/// opened; `cursor_seq` and `delivered_total` are persisted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LaneStatus {
+    /// Which lane.
     pub lane: LaneId,
     /// No sink is configured: effects stay pending.
     pub parked: bool,
+    /// Where the breaker stands.
     pub breaker: BreakerState,
     /// While the breaker is open: when the next probe may go out.
     pub open_until_us: Option<i64>,
+    /// Failed calls in a row (a success or a permanent refusal resets it).
     pub consecutive_failures: u32,
     /// Times the breaker opened.
     pub trips: u64,
@@ -36,12 +43,16 @@ pub struct LaneStatus {
     pub pending: u64,
     /// Whether `pending` counted the whole log (else it is a lower bound, still counting).
     pub pending_exact: bool,
+    /// Dead letters of the lane (not redriven).
     pub dead: u64,
     /// Redriven dead letters not yet delivered again.
     pub redriving: u64,
     /// Effects in the batch in flight.
     pub in_flight: usize,
+    /// The last delivery error since the lane was opened, if any ([`super::Delivery`] shows an
+    /// error of the outbox itself here too).
     pub last_error: Option<String>,
+    /// When `last_error` happened.
     pub last_error_us: Option<i64>,
     /// While backing off: when the next attempt may go out.
     pub next_attempt_us: Option<i64>,
@@ -50,6 +61,7 @@ pub struct LaneStatus {
 }
 
 impl LaneStatus {
+    /// The status as a JSON object: `sink`, `class` and every field by its name.
     pub fn to_json(&self) -> Value {
         json!({
             "sink": self.lane.sink.as_str(),
@@ -77,6 +89,7 @@ impl LaneStatus {
         })
     }
 
+    /// The inverse of [`Self::to_json`]; `None` when a field is missing or of the wrong type.
     pub fn from_json(v: &Value) -> Option<LaneStatus> {
         let u = |k: &str| v.get(k)?.as_u64();
         let i = |k: &str| v.get(k).and_then(Value::as_i64);

@@ -8,17 +8,28 @@ use crate::event::{ChargeKind, Contract};
 use crate::time::US_PER_MIN;
 
 /// Lifecycle status, by precedence (docs/state.md, derived fields).
+///
+/// The first that holds, in the order `cancelled`, `delivered`, `in_transit`, `planned`,
+/// `created`, `orphan`, is the status. The declaration order is that of the summary's
+/// `shipments_by_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
+    /// `orphan`: no `order.created` was applied (yet).
     Orphan,
+    /// `created`: the order exists, nothing else applies.
     Created,
+    /// `planned`: routed (a `route.planned`), not picked up.
     Planned,
+    /// `in_transit`: picked up (a `shipment.picked_up`), not delivered.
     InTransit,
+    /// `delivered`: a `shipment.delivered` was applied (even if also cancelled).
     Delivered,
+    /// `cancelled`: cancelled and not delivered.
     Cancelled,
 }
 
 impl Status {
+    /// Every status, in the order of the summary's `shipments_by_status`.
     pub const ALL: [Status; 6] = [
         Status::Orphan,
         Status::Created,
@@ -28,6 +39,8 @@ impl Status {
         Status::Cancelled,
     ];
 
+    /// The status as views show it (`orphan`, `created`, `planned`, `in_transit`,
+    /// `delivered`, `cancelled`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Orphan => "orphan",
@@ -40,15 +53,24 @@ impl Status {
     }
 }
 
+/// Where a shipment's invoicing stands (docs/state.md, `invoice_status`).
+///
+/// Only issued invoices count: a settlement of an invoice the shipment was never issued is
+/// ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InvoiceStatus {
+    /// `none`: no invoice was issued.
     None,
+    /// `issued`: invoices were issued, not every one is settled, none is disputed.
     Issued,
+    /// `settled`: every issued invoice is settled at its total.
     Settled,
+    /// `disputed`: an issued invoice was settled at an amount other than its total.
     Disputed,
 }
 
 impl InvoiceStatus {
+    /// The status as views show it (`none`, `issued`, `settled`, `disputed`).
     pub fn as_str(self) -> &'static str {
         match self {
             InvoiceStatus::None => "none",
@@ -64,9 +86,15 @@ impl InvoiceStatus {
 pub struct Anomalies(pub u8);
 
 impl Anomalies {
+    /// `currency_mismatch`: the order exists and a live charge is in another currency than
+    /// the contract's.
     pub const CURRENCY_MISMATCH: Anomalies = Anomalies(1 << 0);
+    /// `delivered_and_cancelled`: the shipment was both delivered and cancelled.
     pub const DELIVERED_AND_CANCELLED: Anomalies = Anomalies(1 << 1);
+    /// `invoice_total_mismatch`: an issued invoice's total differs from the sum of the live
+    /// charges it lists.
     pub const INVOICE_TOTAL_MISMATCH: Anomalies = Anomalies(1 << 2);
+    /// `orphan`: no `order.created` was applied.
     pub const ORPHAN: Anomalies = Anomalies(1 << 3);
 
     /// Every flag with its name, in the sorted order of the names.
@@ -80,10 +108,12 @@ impl Anomalies {
         (Anomalies::ORPHAN, "orphan"),
     ];
 
+    /// Whether every flag of `other` is set here.
     pub fn contains(self, other: Anomalies) -> bool {
         self.0 & other.0 == other.0
     }
 
+    /// Whether no flag is set.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -106,18 +136,39 @@ impl Anomalies {
 
 /// The derived fields of one shipment that do not need strings (cheap to compute; the view adds
 /// `unbilled_charge_ids`).
+///
+/// Computed from the state when read, in integer arithmetic with floor division
+/// (docs/state.md, derived fields). "Live" charges are those added and not voided. Money is
+/// integer cents, exact: sums of 64-bit cents are 128-bit and never wrap. `billed_cents` adds
+/// the live charges whatever their currency (a charge in another currency than the contract's
+/// is flagged [`Anomalies::CURRENCY_MISMATCH`]). While the shipment is an orphan its contract
+/// figures count as 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Derived {
+    /// The lifecycle status.
     pub status: Status,
+    /// The sum of the live charges' amounts, in cents.
     pub billed_cents: i128,
-    /// Valid event times span years 0000-9999, so this fits an `i64` with room to spare.
+    /// Minutes at the delivery stop past the contract's free minutes: when both the delivery
+    /// arrival and departure are known, max(0, floor((departed - arrived) / 60 s) -
+    /// `detention_free_min`); else 0.
+    // Valid event times span years 0000-9999, so this fits an `i64` with room to spare.
     pub detention_minutes: i64,
+    /// floor(`detention_minutes` x `detention_cents_per_hour` / 60), in cents.
     pub expected_detention_cents: i128,
+    /// For a delivered shipment, the money the contract says is due and billing did not
+    /// charge, in cents: max(0, `expected_detention_cents` - the live `detention` charges),
+    /// plus `base_cents` when there is no live `base` charge. 0 when not delivered.
     pub leakage_cents: i128,
+    /// Whether the delivery fell within the window (as amended), bounds included; `None`
+    /// unless delivered and the window is known (the order exists).
     pub on_time: Option<bool>,
     /// How many non-voided charges no invoice lists.
     pub unbilled_charges: usize,
+    /// Where invoicing stands.
     pub invoice_status: InvoiceStatus,
+    /// Delivered, with a proof of delivery, at least one issued invoice, and no unbilled
+    /// charge.
     pub invoice_ready: bool,
     /// Whole minutes from the winning `order.created`'s time to `picked_up` (floored, so
     /// negative when the pickup is earlier); `None` without an order or a pickup.
@@ -125,6 +176,7 @@ pub struct Derived {
     /// Whole minutes from `delivered` to the earliest winning `invoice.issued` of the
     /// shipment's invoices, at least 0; `None` unless delivered and invoiced.
     pub invoice_cycle_minutes: Option<i64>,
+    /// The anomaly flags that hold.
     pub anomalies: Anomalies,
 }
 

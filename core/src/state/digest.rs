@@ -27,6 +27,12 @@ const SHIPMENT_CONTEXT: &str = "waybill 2026 state digest shipment v1";
 const VEHICLE_CONTEXT: &str = "waybill 2026 state digest vehicle v1";
 
 /// A state digest: 256 bits, shown as 64 lowercase hex digits.
+///
+/// Equal states give equal digests, on every machine and in every version. The digest of a
+/// state is the sum modulo 2^256 of its shipments' and vehicles' digests, read as little-endian
+/// 256-bit integers ([`Digest::combine`]); the empty state's is [`Digest::ZERO`]. It covers
+/// what the merge rules keep, including each winner's key, and not the counters, dedupe
+/// memory, ingest times or LSNs (docs/state.md, the state digest).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Digest(pub [u8; 32]);
 
@@ -46,6 +52,7 @@ impl Digest {
         Digest(out)
     }
 
+    /// The digest as 64 lowercase hex digits (the same text as `Display`).
     pub fn to_hex(&self) -> String {
         self.to_string()
     }

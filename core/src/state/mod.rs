@@ -1,5 +1,10 @@
 //! Shipment and vehicle state, the pure apply of docs/state.md, derived fields and the digest.
 //!
+//! An embedder reads the state through [`State`] (from [`crate::machine::Machine::state`]):
+//! [`State::shipment_view`] and [`State::vehicle_view`] give the views of docs/state.md,
+//! [`State::shipment_derived`] the derived fields without strings, [`State::totals`] the sums
+//! of the summary and [`State::digest`] the state digest.
+//!
 //! Codemap:
 //! - `register`: the packed last-writer-wins key and the order-version comparison.
 //! - `shipment` / `vehicle`: the stored shapes. A shipment is a 92-byte record (id, flags,
@@ -78,6 +83,10 @@ pub const TEXT_CHUNK_BYTES: usize = store::TEXT_CHUNK;
 pub const MAX_TEXT_STORE_BYTES: usize = store::MAX_TEXT_STORE_BYTES;
 
 /// All shipments and vehicles. One writer owns it; reads never change it.
+///
+/// The state depends on the set of applied events, never on their arrival order: the same
+/// events applied in any order give the same views and the same digest. Shipments and vehicles
+/// exist from the first applied event that names them (docs/state.md).
 #[derive(Debug, Default, Clone)]
 pub struct State {
     shipments: Chunked<Shipment>,
@@ -96,6 +105,7 @@ pub struct State {
 }
 
 /// What one store of a [`State`] holds (see [`State::heap_bytes_by_store`]).
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreBytes {
     pub store: &'static str,
@@ -125,6 +135,7 @@ pub(crate) struct Usage {
 }
 
 impl State {
+    /// An empty state: no shipment, no vehicle.
     pub fn new() -> State {
         State::default()
     }
@@ -132,6 +143,7 @@ impl State {
     /// Applies one accepted event (already validated, not a duplicate). Pure: no I/O, no clock,
     /// no randomness, nothing that depends on hash-map iteration order. `key` is
     /// (`event.time_us`, interned source, sequence).
+    #[doc(hidden)]
     #[inline]
     pub fn apply(&mut self, event: &ArchivedEvent, key: EventKey, sources: &Sources) {
         self.apply_event(event, key, sources);
@@ -139,6 +151,7 @@ impl State {
 
     /// [`Self::apply`] for an event given by its subject and payload (what a compact journal
     /// record holds: its payload is built in place).
+    #[doc(hidden)]
     #[inline]
     pub fn apply_body(
         &mut self,
@@ -150,10 +163,12 @@ impl State {
         self.apply_subject_body(subject, body, key, sources);
     }
 
+    /// How many shipments exist (any applied shipment event creates one).
     pub fn shipment_count(&self) -> usize {
         self.shipments.len()
     }
 
+    /// How many vehicles exist (any applied `vehicle.position` creates one).
     pub fn vehicle_count(&self) -> usize {
         self.vehicles.len()
     }
@@ -172,10 +187,12 @@ impl State {
         ids
     }
 
+    /// Whether an applied event named shipment `id`.
     pub fn contains_shipment(&self, id: u64) -> bool {
         self.shipment_slot_of(id).is_some()
     }
 
+    /// Whether an applied `vehicle.position` named vehicle `id`.
     pub fn contains_vehicle(&self, id: u64) -> bool {
         self.vehicle(id).is_some()
     }
@@ -207,6 +224,7 @@ impl State {
     /// Starts loading the id-index entry that applying an event about `subject` will look up
     /// first (the vehicle's for a position, `vehicle`, else the shipment's): called a few events
     /// ahead, the lookup then finds it in cache. Changes nothing.
+    #[doc(hidden)]
     #[inline]
     pub fn prefetch(&self, subject: u64, vehicle: bool) {
         if vehicle {
@@ -248,7 +266,8 @@ impl State {
     }
 
     /// The view of shipment `id` (the field names of docs/state.md), or `None` when no event named
-    /// it. `sources` is the interner the state was built with.
+    /// it. `sources` is the interner the state was built with
+    /// ([`crate::machine::Machine::sources`]).
     pub fn shipment_view(&self, id: u64, sources: &Sources) -> Option<ShipmentView> {
         let _ = sources; // winning keys are not part of the view; the digest covers them
         self.shipment(id).map(|s| view::shipment_view(self, &s))
@@ -306,22 +325,27 @@ impl State {
         t
     }
 
-    /// The derived fields of shipment `id` without building strings (for effects and alerts).
+    /// The derived fields of shipment `id` without building strings (for effects and alerts), or
+    /// `None` when no event named it.
     pub fn shipment_derived(&self, id: u64) -> Option<Derived> {
         self.shipment(id).map(|s| derive::derive(&s))
     }
 
+    /// The view of vehicle `id` (its winning position), or `None` when no `vehicle.position`
+    /// named it.
     pub fn vehicle_view(&self, id: u64) -> Option<VehicleView> {
         self.vehicle(id).map(view::vehicle_view)
     }
 
-    /// The digest of one shipment (its share of [`State::digest`]).
+    /// The digest of one shipment (its share of [`State::digest`]), or `None` when no event
+    /// named it. `sources` is the interner the state was built with.
     pub fn shipment_digest(&self, id: u64, sources: &Sources) -> Option<Digest> {
         self.shipment(id)
             .map(|s| digest::shipment_digest(self, &s, sources))
     }
 
-    /// The digest of one vehicle (its share of [`State::digest`]).
+    /// The digest of one vehicle (its share of [`State::digest`]), or `None` when no event named
+    /// it. `sources` is the interner the state was built with.
     pub fn vehicle_digest(&self, id: u64, sources: &Sources) -> Option<Digest> {
         self.vehicle(id).map(|v| digest::vehicle_digest(v, sources))
     }
@@ -354,6 +378,7 @@ impl State {
     /// listed charges, amendments, vehicles), both index tables, the text store (ids, pods,
     /// replaced ones included) and the interners (their tables by capacity and their
     /// strings). Allocator bookkeeping is not included.
+    #[doc(hidden)]
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<State>()
             + self.shipments.heap_bytes()
@@ -370,6 +395,7 @@ impl State {
     /// Bytes of the spare chunks and index tables asked for and not yet taken: the next buffer
     /// of each large store, prepared off the writer thread (at most one per store). Not part of
     /// [`State::heap_bytes`], which counts what the state holds.
+    #[doc(hidden)]
     pub fn spare_bytes(&self) -> usize {
         self.shipments.spare_bytes()
             + self.shipment_index.spare_bytes()
@@ -381,6 +407,7 @@ impl State {
 
     /// [`State::heap_bytes`] store by store (the held bytes sum to it), with the bytes each
     /// store uses: its records, entries or strings (what a store without slack would hold).
+    #[doc(hidden)]
     pub fn heap_bytes_by_store(&self) -> Vec<StoreBytes> {
         let one = |store, held, used| StoreBytes {
             store,
@@ -411,6 +438,7 @@ impl State {
 
     /// Reserves room for `shipments` more shipments and `vehicles` more vehicles, so that a
     /// known load grows no record store or index during apply.
+    #[doc(hidden)]
     pub fn reserve(&mut self, shipments: usize, vehicles: usize) {
         let State {
             shipments: ss,
@@ -426,16 +454,20 @@ impl State {
     }
 
     /// Distinct customer ids and route ids interned (for memory reporting).
+    #[doc(hidden)]
     pub fn interned_counts(&self) -> (usize, usize) {
         (self.customers.len(), self.routes.len())
     }
 }
 
 /// Size in bytes of the per-shipment record (for memory reporting).
+#[doc(hidden)]
 pub const SHIPMENT_INLINE_BYTES: usize = std::mem::size_of::<Shipment>();
 /// Size in bytes of the per-vehicle record.
+#[doc(hidden)]
 pub const VEHICLE_INLINE_BYTES: usize = std::mem::size_of::<Vehicle>();
 /// Size in bytes of a shipment's progress part (route, eta, milestones, delivery).
+#[doc(hidden)]
 pub const SHIPMENT_PROGRESS_BYTES: usize = std::mem::size_of::<Progress>();
 
 #[cfg(test)]

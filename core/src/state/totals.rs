@@ -16,13 +16,18 @@ use std::collections::BTreeMap;
 /// The currency key of shipments without a contract (orphans).
 pub const UNKNOWN_CURRENCY: &str = "unknown";
 
-/// The money of the shipments of one currency.
+/// The money of the shipments of one currency (a contract currency, or [`UNKNOWN_CURRENCY`]
+/// for orphans): sums of their derived figures, in cents of that currency, exact. In JSON
+/// each sum is a number while it fits 64 bits and a string of its decimal digits past that.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CurrencyTotals {
+    /// The sum of the shipments' `billed_cents`.
     #[serde(serialize_with = "exact_i128")]
     pub billed_cents: i128,
+    /// The sum of the shipments' `expected_detention_cents`.
     #[serde(serialize_with = "exact_i128")]
     pub expected_detention_cents: i128,
+    /// The sum of the shipments' `leakage_cents`.
     #[serde(serialize_with = "exact_i128")]
     pub leakage_cents: i128,
 }
@@ -50,8 +55,11 @@ pub struct Totals {
     pub by_status: [u64; 6],
     /// Currency (three capital letters, or [`UNKNOWN_CURRENCY`]) -> money, sorted by currency.
     pub money: BTreeMap<String, CurrencyTotals>,
+    /// Shipments with `leakage_cents` > 0.
     pub leaking_shipments: u64,
+    /// Shipments with `invoice_ready`.
     pub invoice_ready: u64,
+    /// Shipments with at least one anomaly flag.
     pub with_anomalies: u64,
 }
 

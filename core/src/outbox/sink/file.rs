@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// A `file` sink; clones share the open file (both lanes of one sink write one file).
+///
+/// Appends each effect as one line of JSON (its CloudEvent), one write per batch, synced per
+/// batch unless `fsync` is off. A failed write is cut back, so the file never keeps part of a
+/// batch, and is transient; a retried batch may appear twice.
 #[derive(Clone)]
 pub struct FileSink {
     file: Arc<Mutex<File>>,
@@ -22,11 +26,16 @@ pub struct FileSink {
 
 impl FileSink {
     /// Opens (creating) the file of `c` for appending.
+    ///
+    /// # Panics
+    ///
+    /// When `c.path` is `None` (a validated `file` configuration has a path).
     pub fn open(c: &SinkConfig) -> Result<FileSink, OutboxError> {
         let path = c.path.clone().expect("validated: a file sink has a path");
         FileSink::open_path(&path, c.fsync)
     }
 
+    /// Opens (creating) `path` for appending; `fsync`: sync the file after every batch.
     pub fn open_path(path: &Path, fsync: bool) -> Result<FileSink, OutboxError> {
         let file = OpenOptions::new()
             .create(true)

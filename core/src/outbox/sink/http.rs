@@ -28,6 +28,14 @@ const RESPONSE_PREVIEW_BYTES: u64 = 512;
 /// Longest `Retry-After` honoured.
 const MAX_RETRY_AFTER_US: i64 = 3_600_000_000;
 
+/// The `http` sink: POSTs each batch as a CloudEvents batch
+/// (`application/cloudevents-batch+json`) to the configured `http://` URL (docs/effects.md, the
+/// http wire format).
+///
+/// 2xx acknowledges the batch; 408, 429, 5xx, 3xx (redirects are not followed), connection
+/// errors and timeouts are transient (with `Retry-After` in seconds honoured, at most an
+/// hour); any other 4xx is permanent. Plain HTTP only, blocking, no proxy from the
+/// environment.
 pub struct HttpSink {
     agent: ureq::Agent,
     url: String,
@@ -48,6 +56,12 @@ pub fn batch_idempotency_key(batch: &[EffectOut]) -> String {
 }
 
 impl HttpSink {
+    /// A sink for the `url`, `timeout` and `connect_timeout` of `c`. Connects only when it
+    /// delivers.
+    ///
+    /// # Panics
+    ///
+    /// When `c.url` is `None` (a validated `http` configuration has a url).
     pub fn new(c: &SinkConfig) -> Result<HttpSink, OutboxError> {
         let url = c.url.clone().expect("validated: an http sink has a url");
         let config = ureq::Agent::config_builder()

@@ -25,14 +25,21 @@ pub enum SinkError {
     /// Worth retrying (a timeout, a connection refused, HTTP 408, 429 or 5xx, a full disk).
     /// `retry_after_us`: the receiver asked to wait at least this long (HTTP `Retry-After`).
     Transient {
+        /// What went wrong, for people (shown as the lane's last error).
         message: String,
+        /// The least wait before the next attempt, in µs; `None` when the receiver gave none
+        /// (the lane's backoff alone decides).
         retry_after_us: Option<i64>,
     },
     /// Will never succeed as it is (HTTP 4xx other than 408 and 429): dead-letter it.
-    Permanent { message: String },
+    Permanent {
+        /// What went wrong, for people (kept with the dead letter).
+        message: String,
+    },
 }
 
 impl SinkError {
+    /// A transient failure without a `Retry-After`.
     pub fn transient(message: impl Into<String>) -> SinkError {
         SinkError::Transient {
             message: message.into(),
@@ -40,18 +47,21 @@ impl SinkError {
         }
     }
 
+    /// A permanent failure.
     pub fn permanent(message: impl Into<String>) -> SinkError {
         SinkError::Permanent {
             message: message.into(),
         }
     }
 
+    /// What went wrong.
     pub fn message(&self) -> &str {
         match self {
             SinkError::Transient { message, .. } | SinkError::Permanent { message } => message,
         }
     }
 
+    /// Whether the failure is permanent (the effect is dead-lettered, not retried).
     pub fn is_permanent(&self) -> bool {
         matches!(self, SinkError::Permanent { .. })
     }
@@ -71,7 +81,15 @@ impl fmt::Display for SinkError {
 /// A downstream system's receiving end. `deliver` gets a batch of one lane's effects in seq
 /// order (never empty, at most the lane's `batch_max` effects and `batch_max_bytes` of JSON
 /// unless one effect alone is larger) and takes all of it or none of it.
+///
+/// Delivery is at least once: a batch may come again after a crash or a retry, so receivers
+/// deduplicate on each effect's key (its CloudEvents `id`). The built-in sinks are
+/// [`FileSink`], [`StdoutSink`] and [`HttpSink`]; an embedder may give its own to
+/// [`Delivery::start_with`](super::Delivery::start_with) or to [`Lane::poll`](super::Lane::poll).
 pub trait Sink: Send {
+    /// Delivers `batch` whole: `Ok` acknowledges every effect of it; an error says whether a
+    /// retry may succeed ([`SinkError::Transient`]) or not ([`SinkError::Permanent`]). A
+    /// lane calls it from one thread at a time, and waits for it.
     fn deliver(&mut self, batch: &[EffectOut]) -> Result<(), SinkError>;
 }
 

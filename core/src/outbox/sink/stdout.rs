@@ -5,12 +5,15 @@ use super::{Sink, SinkError, json_lines};
 use crate::effect::EffectOut;
 use std::io::Write;
 
+/// The `stdout` sink: each effect as one line of JSON (its CloudEvent) on standard output, a
+/// batch at a time. A failed write is transient.
 #[derive(Default)]
 pub struct StdoutSink {
     lines: Vec<u8>,
 }
 
 impl StdoutSink {
+    /// A sink that writes to this process's standard output.
     pub fn new() -> StdoutSink {
         StdoutSink::default()
     }
