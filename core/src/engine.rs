@@ -139,7 +139,25 @@ pub struct EffectsStarted {
 const KEEP_BATCH_BYTES: usize = 64 << 20;
 
 impl Core {
-    /// Opens (or creates) the journal in `dir` and rebuilds state by replaying it.
+    /// Opens (or creates) the journal in `dir` and rebuilds state by replaying it (the
+    /// embedding API opens one with [`crate::Options::open_core`]).
+    ///
+    /// ```
+    /// use waybill_core::engine::Core;
+    /// use waybill_core::input::{InputReader, RawBatch};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut core = Core::open(dir.path(), Default::default())?;
+    /// let day = std::fs::read("examples/day.jsonl")?;
+    /// let (mut input, mut raw) = (InputReader::new(&day[..]), RawBatch::new());
+    /// while input.read_batch(&mut raw, 4096)? > 0 {
+    ///     let report = core.ingest_raw(&raw, waybill_core::system_clock_us())?; // one unit
+    ///     assert!(report.counters.conserved());
+    ///     raw.clear();
+    /// }
+    /// core.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(dir: &Path, opts: JournalOptions) -> Result<Core, CoreError> {
         Core::open_with(dir, opts, JournalEnv::default())
     }
@@ -618,6 +636,20 @@ pub struct Visit<'a> {
 
 /// Rebuilds the machine from the journal in `dir`, read-only, up to `until`: from the newest
 /// snapshot at or before `until` that belongs to the journal, then the records after it.
+///
+/// ```
+/// use waybill_core::Waybill;
+/// use waybill_core::engine::{Until, replay};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let mut waybill = Waybill::open(dir.path())?;
+/// waybill.ingest_file("examples/day.jsonl")?;
+/// waybill.close()?;
+/// // What the core knew after record 100 (an auditor's point in time).
+/// let then = replay(dir.path(), Until::Lsn(100))?;
+/// assert_eq!(then.machine.summary().lsn, 100);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn replay(dir: &Path, until: Until) -> Result<Replayed, CoreError> {
     replay_from_snapshot(dir, until, false, |_| {}).map(|(r, _)| r)
 }

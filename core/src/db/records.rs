@@ -55,6 +55,17 @@ impl DeadLetterRecord {
 /// Every record of the journal in `dir` that touched shipment `id`, in LSN order. Reads the
 /// journal from its first record (on a journal whose first segments were archived, from the
 /// newest snapshot); works on a journal another process writes.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let mut waybill = waybill_core::Waybill::open(dir.path())?;
+/// # waybill.ingest_file("examples/day.jsonl")?;
+/// # waybill.close()?;
+/// for record in waybill_core::history(dir.path(), 1)? {
+///     println!("lsn {} {} {:?}", record.lsn, record.event_type.as_str(), record.outcome);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn history(dir: &Path, id: u64) -> Result<Vec<HistoryRecord>, CoreError> {
     let mut rows = Vec::new();
     replay_with(dir, Until::End, |v| {
