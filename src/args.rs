@@ -75,6 +75,7 @@ pub struct BenchArgs {
     /// Run one path only (to profile it); the others report 0. `replay`, `snapshot` and
     /// `latency` also run `pipeline` (replay and snapshot read its journal; the latency runs
     /// take their rates from it). `restart` (the restart curve) runs only when asked for.
+    /// `sqlite` needs the `sqlite` cargo feature (on by default).
     #[arg(long, value_name = "PATH", value_parser = crate::bench::PATHS)]
     pub only: Option<String>,
     /// Write the percentile distribution of every latency run (HdrHistogram's .hgrm text) and

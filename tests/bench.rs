@@ -23,7 +23,7 @@ fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, k| &v[k])
 }
 
-const THROUGHPUT: [&str; 10] = [
+const THROUGHPUT: [&str; 9] = [
     "limit_eps",
     "apply_only_eps",
     "pipeline_eps",
@@ -33,8 +33,12 @@ const THROUGHPUT: [&str; 10] = [
     "replay_eps",
     "replay_parallel_eps",
     "jsonl_ingest_eps",
-    "sqlite_eps",
 ];
+/// The figures of the SQLite path: measured with the `sqlite` feature, null without it.
+const SQLITE: [&str; 2] = ["sqlite_eps", "ratios.pipeline_vs_sqlite"];
+/// Why the SQLite figures are null in a build without the `sqlite` feature.
+const SQLITE_NOT_BUILT: &str = "sqlite_eps, sqlite_events and ratios.pipeline_vs_sqlite are \
+     null: waybill was built without the sqlite feature";
 const LATENCIES: [&str; 7] = [
     "latency_us",
     "durable_latency_us",
@@ -78,12 +82,22 @@ fn repeated_runs_report_medians_their_spread_and_the_latency_distributions() {
     figures.extend(
         [
             "ratios.pipeline_vs_limit",
-            "ratios.pipeline_vs_sqlite",
             "ratios.pipeline_effects_vs_pipeline",
             "effects_derived",
         ]
         .map(String::from),
     );
+    if cfg!(feature = "sqlite") {
+        figures.extend(SQLITE.map(String::from));
+        assert_eq!(v["sqlite_events"], 20000);
+        assert!(v.get("notes").is_none(), "{v}");
+    } else {
+        for f in SQLITE.iter().chain(&["sqlite_events"]) {
+            assert!(field(&v, f).is_null(), "{f} in {v}");
+        }
+        assert_eq!(v["notes"], json!([SQLITE_NOT_BUILT]));
+        assert!(err.contains("bench: sqlite: not run"), "{err}");
+    }
     figures.extend(SNAPSHOT.map(String::from));
     figures.push("snapshots_during_stall_run".into());
     for l in LATENCIES {
@@ -377,6 +391,72 @@ fn a_run_compares_itself_with_a_saved_report() {
         "{err}"
     );
     assert_eq!(row_words(&err, "pipeline_eps")[1], "500,000");
+}
+
+/// The SQLite path alone: measured with the `sqlite` feature; refused without it, naming the
+/// feature, before anything runs.
+#[test]
+fn only_sqlite_runs_with_the_feature_and_is_refused_without_it() {
+    let (code, out, err) = bench(&["--only", "sqlite", "--json"]);
+    if cfg!(feature = "sqlite") {
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert!(v["sqlite_eps"].as_f64().is_some_and(|x| x > 0.0), "{v}");
+        assert_eq!(v["sqlite_events"], 20000);
+        assert_eq!(
+            v["ratios"]["pipeline_vs_sqlite"], 0.0,
+            "the pipeline did not run"
+        );
+        let spread = v["spread"].as_object().unwrap();
+        assert_eq!(spread.keys().collect::<Vec<_>>(), ["sqlite_eps"]);
+    } else {
+        assert_eq!(code, 2, "{err}{out}");
+        assert!(
+            err.contains("--only sqlite") && err.contains("built without the sqlite feature"),
+            "{err}"
+        );
+        assert!(out.is_empty() && !err.contains("bench: generated"), "{err}");
+    }
+}
+
+/// Another path alone: the SQLite figures are 0 (not run) with the feature, null without it,
+/// and the human report says why.
+#[test]
+fn the_sqlite_figures_are_0_when_not_run_and_null_when_not_built() {
+    let (code, out, err) = bench(&["--only", "pipeline", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["pipeline_eps"].as_f64().unwrap() > 0.0);
+    if cfg!(feature = "sqlite") {
+        assert_eq!(v["sqlite_eps"], 0.0);
+        assert_eq!(v["ratios"]["pipeline_vs_sqlite"], 0.0);
+        assert!(v.get("notes").is_none(), "{v}");
+    } else {
+        assert!(
+            v["sqlite_eps"].is_null() && v["sqlite_events"].is_null(),
+            "{v}"
+        );
+        assert!(v["ratios"]["pipeline_vs_sqlite"].is_null(), "{v}");
+        assert_eq!(v["notes"], json!([SQLITE_NOT_BUILT]));
+    }
+    let (code, out, err) = bench(&["--only", "pipeline"]);
+    assert_eq!(code, 0, "{err}");
+    for f in SQLITE {
+        let want: &[&str] = if cfg!(feature = "sqlite") {
+            &["not", "run"]
+        } else {
+            &["not", "built"]
+        };
+        let words = row_words(&out, f);
+        assert_eq!(words[words.len() - 2..], *want, "{out}");
+    }
+    assert_eq!(
+        out.contains(
+            "the SQLite comparison did not run: waybill was built without the sqlite feature"
+        ),
+        !cfg!(feature = "sqlite"),
+        "{out}"
+    );
 }
 
 /// Bad usage is exit 2 with a message naming what is wrong, before anything runs.

@@ -5,6 +5,8 @@
 //! version (fewer fields) or a later one (more) compares too: a figure missing on either side
 //! is shown as absent. In a report that lists `spread`, a figure not in it did not run (its
 //! field holds 0) and is shown as absent too. Lists (the restart curve) are not compared.
+//! A figure a build left out (null: the SQLite figures without the `sqlite` feature) is
+//! absent, and the report's `notes` are repeated above the table.
 
 use super::human::number;
 use serde_json::Value;
@@ -204,6 +206,12 @@ pub fn render(old_name: &str, old: &Value, new_name: &str, new: &Value) -> Strin
     for n in notes(old, new) {
         let _ = writeln!(out, "{n}");
     }
+    for (which, v) in [("old", old), ("new", new)] {
+        let report_notes = v.get("notes").and_then(Value::as_array);
+        for n in report_notes.into_iter().flatten().filter_map(Value::as_str) {
+            let _ = writeln!(out, "note: the {which} report says: {n}");
+        }
+    }
     let _ = writeln!(out, "(↑ higher is better, ↓ lower is better)\n");
     let _ = writeln!(
         out,
@@ -372,6 +380,26 @@ mod tests {
         assert!(!text.contains("note:"), "same workload: {text}");
         let other = json!({"events": 20, "shipments": 2, "pipeline_eps": 1.0});
         assert!(render("a", &old, "c", &other).contains("different workloads"));
+    }
+
+    #[test]
+    fn figures_a_build_left_out_are_absent_and_its_notes_shown() {
+        let old = json!({"events": 10, "shipments": 2, "pipeline_eps": 100.0,
+            "sqlite_eps": 2.0, "sqlite_events": 10, "ratios": {"pipeline_vs_sqlite": 50.0}});
+        let new = json!({"events": 10, "shipments": 2, "pipeline_eps": 100.0,
+            "sqlite_eps": null, "sqlite_events": null, "ratios": {"pipeline_vs_sqlite": null},
+            "notes": ["built without the sqlite feature"]});
+        let rows = rows(&old, &new);
+        for f in ["sqlite_eps", "ratios.pipeline_vs_sqlite"] {
+            let row = rows.iter().find(|r| r.figure == f).expect(f);
+            assert_eq!((row.old.is_some(), row.new), (true, None), "{f}");
+        }
+        let text = render("old", &old, "new", &new);
+        assert!(
+            text.contains("note: the new report says: built without the sqlite feature\n"),
+            "{text}"
+        );
+        assert!(!text.contains("the old report says"), "{text}");
     }
 
     #[test]

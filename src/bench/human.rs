@@ -1,8 +1,8 @@
 //! The human report of `waybill bench`: every figure, its spread over the repetitions, and
 //! its target, judged only for the full-size run.
 
-use super::BenchReport;
 use super::targets::{self, FULL_SIZE_EVENTS, FULL_SIZE_SHIPMENTS, RunKind, TARGET_RATE_EPS};
+use super::{BenchReport, SQLITE_FIGURES};
 use std::fmt::Write as _;
 use waybill_sim::report::thousands_f;
 
@@ -77,6 +77,12 @@ pub fn render(r: &BenchReport) -> String {
         r.cores
     );
     let _ = writeln!(out, "{}", scope_line(r));
+    if r.sqlite_eps.is_none() {
+        let _ = writeln!(
+            out,
+            "the SQLite comparison did not run: waybill was built without the sqlite feature"
+        );
+    }
     if r.repeat > 1 {
         let _ = writeln!(
             out,
@@ -153,6 +159,9 @@ fn target_text(r: &BenchReport, figure: &str) -> (String, String) {
 
 /// A figure's row: value, spread, target and verdict.
 fn figure_row(r: &BenchReport, figure: &str) -> String {
+    if r.sqlite_eps.is_none() && SQLITE_FIGURES.contains(&figure) {
+        return format!("{figure:<28} {:>14}", "not built");
+    }
     let (target, verdict) = target_text(r, figure);
     let value = measured(r, figure).map_or("not run".to_owned(), |v| number(figure, v));
     let line = format!(
@@ -171,12 +180,17 @@ fn throughput(out: &mut String, r: &BenchReport) {
     for figure in THROUGHPUT.iter().chain(&SNAPSHOT) {
         let _ = writeln!(out, "{}", figure_row(r, figure));
     }
+    let sqlite = match r.sqlite_events {
+        Some(n) => format!(
+            "sqlite_eps on the first {} events",
+            thousands_f(n as f64, 0)
+        ),
+        None => "sqlite_eps not built: the sqlite feature is off".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "(sqlite_eps on the first {} events; restart_full_ms, snapshot_ms and restart_ms on \
-         the pipeline's journal: Core::open replaying it all, Core::snapshot at its end, \
-         Core::open from that snapshot)",
-        thousands_f(r.sqlite_events as f64, 0)
+        "({sqlite}; restart_full_ms, snapshot_ms and restart_ms on the pipeline's journal: \
+         Core::open replaying it all, Core::snapshot at its end, Core::open from that snapshot)"
     );
 }
 
@@ -322,11 +336,11 @@ mod tests {
             replay_eps: 3_400_000.0,
             replay_parallel_eps: 0.0,
             jsonl_ingest_eps: 0.0,
-            sqlite_eps: 0.0,
-            sqlite_events: 1_000_000,
+            sqlite_eps: Some(0.0),
+            sqlite_events: Some(1_000_000),
             ratios: Ratios {
                 pipeline_vs_limit: 0.23,
-                pipeline_vs_sqlite: 0.0,
+                pipeline_vs_sqlite: Some(0.0),
                 pipeline_effects_vs_pipeline: 0.0,
             },
             offered_rate_eps,
@@ -355,6 +369,7 @@ mod tests {
             full_size,
             repeat: 3,
             spread: s.spread(|f| f.contains("latency")),
+            notes: Vec::new(),
         }
     }
 
@@ -475,5 +490,34 @@ mod tests {
         let one_path = render(&report(true, TARGET_RATE_EPS, true));
         assert!(row(&one_path, "replay_eps").ends_with("not run"));
         assert!(row(&one_path, "limit_eps").contains("not run"));
+    }
+
+    #[test]
+    fn a_build_without_sqlite_says_so_instead_of_judging_its_figures() {
+        let mut r = report(true, TARGET_RATE_EPS, false);
+        r.sqlite_eps = None;
+        r.sqlite_events = None;
+        r.ratios.pipeline_vs_sqlite = None;
+        r.notes = vec![crate::bench::SQLITE_NOT_BUILT.to_owned()];
+        let text = render(&r);
+        assert!(
+            text.contains(
+                "the SQLite comparison did not run: waybill was built without the sqlite feature\n"
+            ),
+            "{text}"
+        );
+        for figure in SQLITE_FIGURES {
+            assert_eq!(
+                row(&text, figure).split_whitespace().collect::<Vec<_>>(),
+                [figure, "not", "built"],
+                "{text}"
+            );
+        }
+        assert!(text.contains("(sqlite_eps not built: the sqlite feature is off; "));
+        assert!(row(&text, "pipeline_eps").ends_with("missed (2.1x)"));
+        // With the feature, the same run says nothing of it.
+        let text = render(&report(true, TARGET_RATE_EPS, false));
+        assert!(!text.contains("not built") && !text.contains("sqlite feature"));
+        assert!(text.contains("(sqlite_eps on the first 1,000,000 events; "));
     }
 }

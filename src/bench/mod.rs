@@ -8,6 +8,9 @@
 //!
 //! `--only restart` runs the restart curve alone ([`restart`]): it is long, and no other
 //! path runs it.
+//!
+//! The SQLite path needs the `sqlite` cargo feature (on by default). A build without it runs
+//! every other path and reports the SQLite figures as null, saying why in `notes`.
 
 pub mod compare;
 mod effects;
@@ -19,6 +22,7 @@ mod paths;
 pub mod plot;
 pub mod restart;
 pub mod samples;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 pub mod targets;
 
@@ -47,6 +51,13 @@ const SEGMENT_BYTES_MIN: u64 = 8 << 20;
 const SEGMENT_SIZING_BYTES_PER_EVENT: u64 = 256;
 /// The SQLite path runs on at most this many events (it is the slow one).
 pub const SQLITE_EVENTS_MAX: usize = 1_000_000;
+/// Whether this build has the SQLite path (the `sqlite` cargo feature).
+pub const SQLITE_BUILT: bool = cfg!(feature = "sqlite");
+/// The report's note in a build without the SQLite path.
+pub const SQLITE_NOT_BUILT: &str = "sqlite_eps, sqlite_events and ratios.pipeline_vs_sqlite \
+     are null: waybill was built without the sqlite feature";
+/// The figures of the SQLite path (null in a build without it).
+pub const SQLITE_FIGURES: [&str; 2] = ["sqlite_eps", "ratios.pipeline_vs_sqlite"];
 /// The open-loop latency runs use at most this many events.
 pub const LATENCY_EVENTS_MAX: usize = 2_000_000;
 /// The paths `--only` accepts. Every one but `restart` runs by default.
@@ -84,7 +95,8 @@ pub struct Latency {
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratios {
     pub pipeline_vs_limit: f64,
-    pub pipeline_vs_sqlite: f64,
+    /// `None` (null) in a build without the `sqlite` feature.
+    pub pipeline_vs_sqlite: Option<f64>,
     /// `pipeline_effects_eps / pipeline_eps`: what keeping effects in the outbox costs.
     pub pipeline_effects_vs_pipeline: f64,
 }
@@ -112,8 +124,10 @@ pub struct BenchReport {
     /// counters and views, not the writer's store layout.
     pub replay_parallel_eps: f64,
     pub jsonl_ingest_eps: f64,
-    pub sqlite_eps: f64,
-    pub sqlite_events: u64,
+    /// `None` (null) in a build without the `sqlite` feature, as are `sqlite_events` and
+    /// `ratios.pipeline_vs_sqlite`; `notes` then says so.
+    pub sqlite_eps: Option<f64>,
+    pub sqlite_events: Option<u64>,
     pub ratios: Ratios,
     pub offered_rate_eps: u64,
     pub latency_events: u64,
@@ -153,6 +167,10 @@ pub struct BenchReport {
     pub repeat: u32,
     /// Minimum, median and maximum of every figure measured, by field path.
     pub spread: BTreeMap<String, Spread>,
+    /// What the reader of the figures should know about this build (left out when empty):
+    /// [`SQLITE_NOT_BUILT`] without the `sqlite` feature.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One open-loop latency run's distribution, all repetitions pooled.
@@ -220,6 +238,7 @@ fn clear(dir: &Path) {
 /// The events of the run, in every form the paths take them.
 struct Workload {
     entries: Vec<Entry>,
+    /// The SQLite path's events (none in a build without it).
     sqlite_events: Vec<Event>,
     jsonl: Arc<[u8]>,
     shipments_touched: u64,
@@ -232,7 +251,11 @@ fn workload(opts: &BenchOptions) -> Workload {
     let t0 = Instant::now();
     let w = waybill_sim::workload::workload(opts.events, opts.shipments, opts.seed);
     let generate_seconds = t0.elapsed().as_secs_f64();
-    let sqlite_events = w.events[..w.events.len().min(SQLITE_EVENTS_MAX)].to_vec();
+    let sqlite_events = if SQLITE_BUILT {
+        w.events[..w.events.len().min(SQLITE_EVENTS_MAX)].to_vec()
+    } else {
+        Vec::new()
+    };
     let mut jsonl = Vec::new();
     if wants(opts, "jsonl") {
         jsonl.reserve(w.events.len() * 260);
@@ -329,11 +352,11 @@ fn report(
         replay_eps: m("replay_eps"),
         replay_parallel_eps: m("replay_parallel_eps"),
         jsonl_ingest_eps: m("jsonl_ingest_eps"),
-        sqlite_eps: m("sqlite_eps"),
-        sqlite_events: w.sqlite_events.len() as u64,
+        sqlite_eps: SQLITE_BUILT.then(|| m("sqlite_eps")),
+        sqlite_events: SQLITE_BUILT.then_some(w.sqlite_events.len() as u64),
         ratios: Ratios {
             pipeline_vs_limit: m("ratios.pipeline_vs_limit"),
-            pipeline_vs_sqlite: m("ratios.pipeline_vs_sqlite"),
+            pipeline_vs_sqlite: SQLITE_BUILT.then(|| m("ratios.pipeline_vs_sqlite")),
             pipeline_effects_vs_pipeline: m("ratios.pipeline_effects_vs_pipeline"),
         },
         offered_rate_eps: opts.offered_rate_eps,
@@ -362,6 +385,11 @@ fn report(
         full_size: targets::is_full_size(n, opts.shipments),
         repeat: opts.repeat,
         spread: samples.spread(is_whole),
+        notes: if SQLITE_BUILT {
+            Vec::new()
+        } else {
+            vec![SQLITE_NOT_BUILT.to_owned()]
+        },
     }
 }
 
@@ -470,12 +498,17 @@ fn throughput_round(
         record("jsonl_ingest_eps", v);
         clear(&jsonl_dir);
     }
+    #[cfg(feature = "sqlite")]
     if wants(opts, "sqlite") {
         settle();
         record(
             "sqlite_eps",
             paths::sqlite(&w.sqlite_events, &dir.join("bench.sqlite")),
         );
+    }
+    #[cfg(not(feature = "sqlite"))]
+    if wants(opts, "sqlite") && round == 0 {
+        progress("sqlite: not run, waybill was built without the sqlite feature");
     }
     clear(&dir);
     ratios_of_round(samples, round);

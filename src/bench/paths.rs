@@ -1,13 +1,13 @@
 //! The throughput paths of `waybill bench` (docs/cli.md): apply alone, the pipelined core,
 //! replay, JSONL ingest and SQLite, each timed on the same events.
 
-use super::{BATCH_EVENTS, eps, sqlite};
+use super::{BATCH_EVENTS, eps};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use waybill_core::engine::{self, Core, Until};
-use waybill_core::event::{ArchivedEntry, Entry, Event};
+use waybill_core::event::{ArchivedEntry, Entry};
 use waybill_core::journal::{JournalOptions, RecordRef, SEGMENT_HEADER_BYTES, frame_bytes};
 use waybill_core::machine::Machine;
 use waybill_core::pipeline::{Pipeline, PipelineOptions, StreamOptions, ingest_reader};
@@ -228,8 +228,9 @@ pub fn jsonl(jsonl: Arc<[u8]>, n: usize, dir: &Path, opts: JournalOptions) -> f6
 }
 
 /// The SQLite store on a fresh file at `path`.
-pub fn sqlite(events: &[Event], path: &Path) -> f64 {
-    let mut store = sqlite::SqliteStore::create(path).expect("create sqlite");
+#[cfg(feature = "sqlite")]
+pub fn sqlite(events: &[waybill_core::event::Event], path: &Path) -> f64 {
+    let mut store = super::sqlite::SqliteStore::create(path).expect("create sqlite");
     let t0 = Instant::now();
     for (i, chunk) in events.chunks(BATCH_EVENTS).enumerate() {
         store.ingest(chunk, i as i64).expect("sqlite ingest");

@@ -83,6 +83,13 @@ fn options(a: &BenchArgs) -> Result<BenchOptions, CliError> {
             "--events, --shipments and --rate must be at least 1".into(),
         ));
     }
+    if opts.only.as_deref() == Some("sqlite") && !bench::SQLITE_BUILT {
+        return Err(CliError::Usage(
+            "--only sqlite: this waybill was built without the sqlite feature (build with \
+             default features, or --features sqlite, to run the SQLite comparison)"
+                .into(),
+        ));
+    }
     Ok(opts)
 }
 
