@@ -40,6 +40,20 @@ pub enum Command {
     Sim(SimCommand),
     /// The side-by-side benchmark: every path on the same generated events, in one process.
     Bench(BenchArgs),
+    /// Run the core as a service: HTTP ingress of CloudEvents, queries, metrics, a dashboard.
+    Serve(ServeArgs),
+}
+
+/// `waybill serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The configuration file (TOML; `examples/waybill.toml` shows every key). Every key has a
+    /// default except `journal`.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: std::path::PathBuf,
+    /// Listen here instead of the file's `listen` (e.g. 127.0.0.1:0 for a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Defaults of `waybill bench` (the full-size run).

@@ -535,6 +535,28 @@ impl Core {
     /// batch is admitted first: one that could take a store past its limit is refused whole
     /// ([`CoreError::Capacity`]) before any of it is journaled.
     pub fn ingest_encoded(&mut self, batch: &EncodedBatch) -> Result<BatchReport, CoreError> {
+        self.ingest_encoded_with(batch, |_, _| {})
+    }
+
+    /// [`Core::ingest_encoded`], telling `on_step` each entry's LSN and outcome in batch
+    /// order (a service answers every event of a request with them).
+    pub fn ingest_encoded_outcomes(
+        &mut self,
+        batch: &EncodedBatch,
+        outcomes: &mut Vec<(u64, Outcome)>,
+    ) -> Result<BatchReport, CoreError> {
+        outcomes.clear();
+        let report =
+            self.ingest_encoded_with(batch, |lsn, outcome| outcomes.push((lsn, outcome)))?;
+        debug_assert_eq!(outcomes.len(), batch.len());
+        Ok(report)
+    }
+
+    fn ingest_encoded_with(
+        &mut self,
+        batch: &EncodedBatch,
+        mut on_step: impl FnMut(u64, Outcome),
+    ) -> Result<BatchReport, CoreError> {
         self.check_payload_len(batch.max_payload_bytes())?;
         let admitted = admit(
             &self.machine,
@@ -560,7 +582,7 @@ impl Core {
             // aligned offset, and nothing else writes there while `appended` borrows the journal.
             let view = unsafe { read_own(kind, appended.payload) };
             let (lsn, journaled_us) = (appended.lsn, appended.ingest_us);
-            self.machine.step(lsn, journaled_us, view);
+            on_step(lsn, self.machine.step(lsn, journaled_us, view));
         }
         admitted.debug_check(&self.machine);
         self.finish_batch(before, first_lsn)

@@ -7,6 +7,7 @@ mod history;
 mod ingest;
 mod journal;
 mod live_effects;
+mod serve;
 mod sim;
 mod snapshot;
 mod state;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Snapshot(a) => snapshot::run(a),
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }
