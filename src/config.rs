@@ -6,7 +6,6 @@
 use crate::error::{CliError, one_line};
 use serde::Deserialize;
 use std::path::Path;
-use waybill_core::event::Settings;
 use waybill_core::outbox::SinksConfig;
 
 /// The whole file.
@@ -19,25 +18,8 @@ pub struct Config {
     pub sla: Option<SlaConfig>,
 }
 
-/// `[sla]`: targets in whole minutes; a key left out means no target for that measure.
-#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SlaConfig {
-    pub order_to_dispatch: Option<u32>,
-    pub invoice_cycle: Option<u32>,
-    pub pod_propagation: Option<u32>,
-}
-
-impl SlaConfig {
-    /// The journal settings these targets make.
-    pub fn settings(self) -> Settings {
-        Settings {
-            order_to_dispatch_min: self.order_to_dispatch,
-            invoice_cycle_min: self.invoice_cycle,
-            pod_propagation_min: self.pod_propagation,
-        }
-    }
-}
+/// `[sla]`: targets in whole minutes, the same table `waybill serve` reads.
+pub use waybill_server::config::SlaConfig;
 
 /// Reads and checks the file named by `--config`; relative sink `path`s are taken from the
 /// file's directory.
@@ -70,6 +52,7 @@ pub fn read(path: &Path) -> Result<Config, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use waybill_core::event::Settings;
 
     fn parse(text: &str) -> Result<Config, String> {
         let dir = tempfile::tempdir().unwrap();
@@ -82,7 +65,7 @@ mod tests {
     fn sla_and_sinks_share_one_file_and_unknown_keys_are_named() {
         let c = parse("[sla]\norder_to_dispatch = 240\n[sinks.ops]\nkind = \"stdout\"\n").unwrap();
         assert_eq!(
-            c.sla.unwrap().settings(),
+            c.sla.unwrap().targets(),
             Settings {
                 order_to_dispatch_min: Some(240),
                 invoice_cycle_min: None,

@@ -33,7 +33,7 @@ impl LiveEffects {
             );
         }
         if let Some(sla) = config.and_then(|c| c.sla) {
-            core.set_settings(sla.settings(), now_us)?;
+            core.set_settings(sla.targets(), now_us)?;
         }
         let delivery = match config {
             Some(c) if c.sinks.any_configured() => {
