@@ -1,4 +1,6 @@
-//! `GET /`: the operations dashboard, one self-contained page.
+//! `GET /`: the operations dashboard, one self-contained page (`dashboard.html`: inline CSS,
+//! script and SVG). It reads `/v1/summary` and `/v1/ops` of the same origin every 2 s and
+//! inserts text from events only as text, never as markup.
 
 use axum::response::Html;
 

@@ -144,6 +144,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/dead-letters", get(crate::query::dead_letters))
         .route("/v1/effects", get(crate::query::effects))
         .route("/metrics", get(crate::metrics::handler))
+        .route("/v1/ops", get(crate::ops::handler))
         .route("/healthz", get(crate::query::healthz))
         .route("/readyz", get(crate::query::readyz))
         .route("/", get(crate::dashboard::page))

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod http;
 pub mod ingress;
 pub mod metrics;
+pub mod ops;
 pub mod query;
 pub mod writer;
 

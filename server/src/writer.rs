@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use waybill_core::engine::{BatchReport, Core, CoreError};
-use waybill_core::outbox::{Delivery, durable_from_atomic};
+use waybill_core::outbox::{Delivery, LaneStatus, durable_from_atomic};
 use waybill_core::pipeline::EncodedBatch;
 use waybill_core::{Durability, ErrorKind, Options, Outcome};
 
@@ -46,6 +46,7 @@ pub struct Refused {
 pub type Reply = oneshot::Receiver<Result<Ingested, Refused>>;
 
 type Query = Box<dyn FnOnce(&mut Core) + Send>;
+type LanesQuery = Box<dyn FnOnce(&mut Core, Option<Vec<LaneStatus>>) + Send>;
 
 enum Command {
     Ingest {
@@ -53,6 +54,7 @@ enum Command {
         reply: oneshot::Sender<Result<Ingested, Refused>>,
     },
     Query(Query),
+    QueryLanes(LanesQuery),
     Stop,
 }
 
@@ -144,6 +146,18 @@ impl Writer {
         rx.await.map_err(|_| Busy)
     }
 
+    /// [`Self::query`], with every delivery lane's status as the delivery last published it
+    /// (`None` when no sink is configured, so nothing delivers).
+    pub async fn query_lanes<R: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut Core, Option<Vec<LaneStatus>>) -> R + Send + 'static,
+    ) -> Result<R, Busy> {
+        let (tx, rx) = oneshot::channel();
+        let q: LanesQuery = Box::new(move |core, lanes| drop(tx.send(read(core, lanes))));
+        self.tx.try_send(Command::QueryLanes(q)).map_err(|_| Busy)?;
+        rx.await.map_err(|_| Busy)
+    }
+
     /// Every record up to this LSN is durable.
     pub fn durable_lsn(&self) -> u64 {
         self.durable.load(Ordering::Acquire)
@@ -202,6 +216,9 @@ impl WriterThread {
             match rx.recv_timeout(wait) {
                 Ok(Command::Ingest { batch, reply }) => self.ingest(&batch, reply),
                 Ok(Command::Query(read)) => read(&mut self.core),
+                Ok(Command::QueryLanes(read)) => {
+                    read(&mut self.core, self.delivery.as_ref().map(Delivery::status));
+                }
                 Err(RecvTimeoutError::Timeout) => self.idle()?,
                 Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             }
