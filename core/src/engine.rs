@@ -614,6 +614,23 @@ impl Core {
     pub fn flush(&mut self) -> Result<u64, CoreError> {
         Ok(self.journal.flush()?)
     }
+
+    /// Brings the running summary up to date by at most `budget` shipments and vehicles
+    /// ([`Machine::refresh_summary`]) and says whether it is caught up. Call it on the writer
+    /// between batches: an entity visited costs a few times what applying one event costs,
+    /// so a budget of a fraction of a batch's events keeps each call within about a batch's
+    /// time, whatever the state's size. After open the running summary counts every shipment
+    /// and vehicle again, budget by budget (it is not in snapshots).
+    pub fn refresh_summary(&mut self, budget: usize) -> bool {
+        self.machine.refresh_summary(budget)
+    }
+
+    /// The summary from the running sums ([`Machine::summary_cached`]): equal to
+    /// `self.machine().summary()`, without its pass over every shipment; `None` while the
+    /// running summary is behind the state (refresh it first).
+    pub fn summary_cached(&self) -> Option<crate::machine::Summary> {
+        self.machine.summary_cached()
+    }
 }
 
 /// How far a read-only replay goes.

@@ -5,8 +5,10 @@
 //! journal*, so replaying the journal always rebuilds the live state bit for bit.
 //!
 //! An embedder gets a [`Machine`] from the core (or from a replay) and reads it: the
-//! [`Summary`] of docs/state.md ([`Machine::summary`]), the [`State`] with its views
-//! ([`Machine::state`]), the acceptance [`Counters`], the LSN and the state [`Digest`].
+//! [`Summary`] of docs/state.md ([`Machine::summary`], or from running sums kept up to date
+//! in budgeted steps: [`Machine::refresh_summary`], [`Machine::summary_cached`]), the
+//! [`State`] with its views ([`Machine::state`]), the acceptance [`Counters`], the LSN and
+//! the state [`Digest`].
 
 use crate::dedupe::Dedupe;
 use crate::effect::derive::{self as rules, Cause, Emitter};
@@ -16,7 +18,7 @@ use crate::record::{EntryView, EventView};
 use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
 use crate::source::{EventKey, Sources};
 use crate::state::totals::exact_u128;
-use crate::state::{CurrencyTotals, Digest, State, Status};
+use crate::state::{CurrencyTotals, Digest, Running, State, Status, Totals};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -181,6 +183,9 @@ pub struct Machine {
     /// Effects derived while collecting ([`Machine::collect_effects`]); not machine state.
     effects: EffectBuf,
     collecting: bool,
+    /// The running summary ([`Machine::refresh_summary`]); not machine state: not in
+    /// snapshots, rebuilt after a load.
+    running: Running,
 }
 
 impl Machine {
@@ -243,6 +248,7 @@ impl Machine {
             settings_records,
             effects: EffectBuf::default(),
             collecting: false,
+            running: Running::new(),
         })
     }
 
@@ -441,8 +447,44 @@ impl Machine {
     }
 
     /// The summary of docs/state.md (`lsn`, `digest`, counters, gaps). Computed on demand: it
-    /// derives every shipment's fields and hashes the whole state.
+    /// derives every shipment's fields and hashes the whole state (the reference;
+    /// [`Machine::summary_cached`] answers the same from running sums).
     pub fn summary(&self) -> Summary {
+        self.summary_of(self.digest(), self.state.totals())
+    }
+
+    /// Brings the running summary up to date by at most `budget` shipments and vehicles (see
+    /// [`Running::refresh`]) and says whether it is caught up, so that
+    /// [`Machine::summary_cached`] answers. Each entity visited costs what the full
+    /// computation spends on it (a BLAKE3 hash and the derived fields: a microsecond or two,
+    /// a few times the apply of one event), so the budget bounds the time a refresh takes
+    /// whatever the state's size. The first refreshes after a machine is created or loaded
+    /// count every entity, budget by budget.
+    ///
+    /// Changes no result of the machine (nothing the journal rebuilds): only the running sums
+    /// and the marks of what changed since they were counted.
+    pub fn refresh_summary(&mut self, budget: usize) -> bool {
+        self.running.refresh(&mut self.state, &self.sources, budget)
+    }
+
+    /// The summary ([`Machine::summary`], equal field for field) from the running sums, when
+    /// they are caught up with the state ([`Machine::refresh_summary`] returned true and
+    /// nothing was applied since); `None` otherwise. Costs no pass over the shipments: the
+    /// counters, the gaps (per source) and the currencies listed.
+    pub fn summary_cached(&self) -> Option<Summary> {
+        let digest = self.running.digest(&self.state)?;
+        let totals = self.running.totals(&self.state)?;
+        Some(self.summary_of(digest, totals))
+    }
+
+    /// How many shipments and vehicles [`Machine::refresh_summary`] still has to visit
+    /// before [`Machine::summary_cached`] answers (changed ones and ones not counted yet).
+    pub fn summary_backlog(&self) -> usize {
+        self.running.backlog(&self.state)
+    }
+
+    /// The summary with the given state digest and totals (those of this machine's state).
+    fn summary_of(&self, digest: Digest, totals: Totals) -> Summary {
         let c = &self.counters;
         let mut gaps: Vec<GapView> = self
             .dedupe
@@ -460,10 +502,9 @@ impl Machine {
             })
             .collect();
         gaps.sort_by(|a, b| a.source.cmp(&b.source));
-        let totals = self.state.totals();
         Summary {
             lsn: self.lsn,
-            digest: self.digest().to_string(),
+            digest: digest.to_string(),
             received: c.received,
             applied: c.applied,
             duplicates: c.duplicates,

@@ -92,6 +92,8 @@ impl State {
         }
 
         let slot = self.shipment_slot(subject);
+        // A slot created just now is new to a running summary: marking it does nothing.
+        self.touched.shipments.mark(slot);
         let State {
             shipments,
             progress,
@@ -293,6 +295,7 @@ impl State {
                     v.key = k;
                     v.position = position;
                     v.speed_kph_milli = speed_kph_milli;
+                    self.touched.vehicles.mark(slot);
                 }
             }
             None => {

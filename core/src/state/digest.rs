@@ -22,6 +22,7 @@ use super::vehicle::Vehicle;
 use crate::event::GeoPoint;
 use crate::source::Sources;
 use std::fmt;
+use std::sync::LazyLock;
 
 const SHIPMENT_CONTEXT: &str = "waybill 2026 state digest shipment v1";
 const VEHICLE_CONTEXT: &str = "waybill 2026 state digest vehicle v1";
@@ -48,6 +49,20 @@ impl Digest {
             let s = u16::from(a.0[i]) + u16::from(b.0[i]) + carry;
             *o = s as u8;
             carry = s >> 8;
+        }
+        Digest(out)
+    }
+
+    /// `a - b` modulo 2^256, both read as little-endian integers: the inverse of
+    /// [`Digest::combine`], so `subtract(combine(a, b), b) == a`. Removes an entity's share
+    /// from a sum of digests (a running summary replacing an entity's old digest by its new).
+    pub fn subtract(a: Digest, b: Digest) -> Digest {
+        let mut out = [0u8; 32];
+        let mut borrow = 0i16;
+        for (i, o) in out.iter_mut().enumerate() {
+            let d = i16::from(a.0[i]) - i16::from(b.0[i]) - borrow;
+            *o = d as u8; // d + 256 when negative: the same low byte
+            borrow = i16::from(d < 0);
         }
         Digest(out)
     }
@@ -87,36 +102,67 @@ impl fmt::Display for Digest {
     }
 }
 
-/// Canonical encoder feeding a BLAKE3 hasher.
+/// The hashers of the two contexts before any input: deriving a context's key hashes the
+/// context string, so it is done once and the hasher cloned per entity.
+static SHIPMENT_HASHER: LazyLock<blake3::Hasher> =
+    LazyLock::new(|| blake3::Hasher::new_derive_key(SHIPMENT_CONTEXT));
+static VEHICLE_HASHER: LazyLock<blake3::Hasher> =
+    LazyLock::new(|| blake3::Hasher::new_derive_key(VEHICLE_CONTEXT));
+
+/// Bytes of encoding gathered before they are handed to the hasher: one BLAKE3 chunk. The
+/// encoding of most entities fits, so most are hashed by a single update (each update call
+/// has a fixed cost that the many small fields would otherwise pay one by one). Where the
+/// input is split changes nothing in the hash.
+const ENC_BUF: usize = 1024;
+
+/// Canonical encoder feeding a BLAKE3 hasher, through a bounded buffer.
 struct Enc<'a> {
     h: blake3::Hasher,
     sources: &'a Sources,
+    buf: [u8; ENC_BUF],
+    len: usize,
 }
 
 impl<'a> Enc<'a> {
-    fn new(context: &str, sources: &'a Sources) -> Self {
+    fn new(hasher: &LazyLock<blake3::Hasher>, sources: &'a Sources) -> Self {
         Enc {
-            h: blake3::Hasher::new_derive_key(context),
+            h: (**hasher).clone(),
             sources,
+            buf: [0; ENC_BUF],
+            len: 0,
         }
     }
+    /// Appends raw bytes to the encoding.
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        if self.len + b.len() > ENC_BUF {
+            self.h.update(&self.buf[..self.len]);
+            self.len = 0;
+            if b.len() > ENC_BUF {
+                self.h.update(b);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
     fn u8(&mut self, v: u8) {
-        self.h.update(&[v]);
+        self.put(&[v]);
     }
     fn bool(&mut self, v: bool) {
         self.u8(u8::from(v));
     }
     fn u16(&mut self, v: u16) {
-        self.h.update(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn u32(&mut self, v: u32) {
-        self.h.update(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.h.update(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn i64(&mut self, v: i64) {
-        self.h.update(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn len(&mut self, n: usize) {
         self.u64(n as u64);
@@ -127,7 +173,7 @@ impl<'a> Enc<'a> {
     /// Length-prefixed bytes (a string's encoding).
     fn bytes(&mut self, b: &[u8]) {
         self.len(b.len());
-        self.h.update(b);
+        self.put(b);
     }
     fn key(&mut self, k: Key) {
         self.i64(k.time_us());
@@ -135,8 +181,8 @@ impl<'a> Enc<'a> {
         self.u64(k.sequence());
     }
     fn geo(&mut self, p: GeoPoint) {
-        self.h.update(&p.lat_ud.to_le_bytes());
-        self.h.update(&p.lon_ud.to_le_bytes());
+        self.put(&p.lat_ud.to_le_bytes());
+        self.put(&p.lon_ud.to_le_bytes());
     }
     fn amended<T>(&mut self, a: &Option<Amended<T>>, value: impl Fn(&mut Self, &T)) {
         match a {
@@ -149,21 +195,22 @@ impl<'a> Enc<'a> {
             }
         }
     }
-    fn finish(self) -> Digest {
+    fn finish(mut self) -> Digest {
+        self.h.update(&self.buf[..self.len]);
         Digest(*self.h.finalize().as_bytes())
     }
 }
 
 pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sources) -> Digest {
     let (s, p) = (sr.rec, sr.progress);
-    let mut e = Enc::new(SHIPMENT_CONTEXT, sources);
+    let mut e = Enc::new(&SHIPMENT_HASHER, sources);
     e.u64(s.id);
     e.u8(s.flags);
     if s.has(flag::HAS_ORDER) {
         e.key(s.created_key);
         e.str(state.customers.get(s.customer));
         let c = sr.contract().expect("an order has a contract");
-        e.h.update(&c.currency);
+        e.put(&c.currency);
         e.i64(c.base_cents);
         e.u32(c.detention_free_min);
         e.i64(c.detention_cents_per_hour);
@@ -244,7 +291,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
                 e.key(a.key);
                 e.u8(a.kind as u8);
                 e.i64(a.amount_cents);
-                e.h.update(&a.currency);
+                e.put(&a.currency);
             }
         }
     }
@@ -276,7 +323,7 @@ pub(crate) fn shipment_digest(state: &State, sr: &ShipmentRef<'_>, sources: &Sou
 }
 
 pub(crate) fn vehicle_digest(v: &Vehicle, sources: &Sources) -> Digest {
-    let mut e = Enc::new(VEHICLE_CONTEXT, sources);
+    let mut e = Enc::new(&VEHICLE_HASHER, sources);
     e.u64(v.id);
     e.key(v.key);
     e.geo(v.position);

@@ -58,6 +58,7 @@ impl State {
             detention_terms,
             routes,
             max_failed_attempts,
+            touched: Default::default(),
         };
         state.check_refs(sources).map_err(|e| defect(0, e))?;
         Ok(state)

@@ -27,6 +27,8 @@
 //! - [`derive`](mod@derive): the derived fields (status, billing, detention, leakage, anomalies ...).
 //! - [`view`]: what users see (the JSON names of docs/state.md).
 //! - [`digest`]: the composable state digest.
+//! - `dirty` / [`running`]: the running summary (the digest and the totals kept up to date
+//!   incrementally), fed by the changed shipments and vehicles that apply marks.
 //!
 //! Invariant (convergence): applying the same set of events in any order gives stored state
 //! that is equal field for field once symbols are resolved and parts are read through their
@@ -36,6 +38,7 @@
 mod apply;
 pub mod derive;
 pub mod digest;
+mod dirty;
 mod extra;
 mod facts;
 mod fixed;
@@ -43,6 +46,7 @@ mod image;
 mod index;
 mod intern;
 pub(crate) mod register;
+pub mod running;
 mod shipment;
 mod spare;
 mod store;
@@ -53,6 +57,7 @@ pub mod view;
 pub use derive::{Anomalies, Derived, InvoiceStatus, Status};
 pub use digest::Digest;
 pub(crate) use facts::Facts;
+pub use running::Running;
 pub use totals::{CurrencyTotals, Totals, UNKNOWN_CURRENCY};
 pub use view::{
     ChargeView, ContractView, Fixed, InvoiceView, PodView, PointView, RouteView, ShipmentView,
@@ -102,6 +107,9 @@ pub struct State {
     routes: Interner,
     /// The most `delivery.failed` counted on any one shipment (for admission).
     max_failed_attempts: u32,
+    /// The shipments and vehicles changed since the attached [`Running`] summary counted
+    /// them (not state: not in snapshots, not cloned).
+    touched: dirty::Touched,
 }
 
 /// What one store of a [`State`] holds (see [`State::heap_bytes_by_store`]).
@@ -376,8 +384,9 @@ impl State {
     /// The bytes this state holds on the heap, by capacity: every record store (whole chunks,
     /// used or not, and chunk tables: shipments, progress, extra parts, charges, invoices,
     /// listed charges, amendments, vehicles), both index tables, the text store (ids, pods,
-    /// replaced ones included) and the interners (their tables by capacity and their
-    /// strings). Allocator bookkeeping is not included.
+    /// replaced ones included), the interners (their tables by capacity and their strings)
+    /// and the marks of changed entities kept for a running summary ([`Running`]).
+    /// Allocator bookkeeping is not included.
     #[doc(hidden)]
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<State>()
@@ -390,6 +399,7 @@ impl State {
             + self.customers.heap_bytes()
             + self.detention_terms.heap_bytes()
             + self.routes.heap_bytes()
+            + self.touched.heap_bytes()
     }
 
     /// Bytes of the spare chunks and index tables asked for and not yet taken: the next buffer
@@ -428,6 +438,11 @@ impl State {
             self.customers.store_bytes("customers"),
             self.detention_terms.store_bytes("detention_terms"),
             self.routes.store_bytes("routes"),
+            one(
+                "touched",
+                self.touched.heap_bytes(),
+                self.touched.heap_bytes(),
+            ),
         ]);
         debug_assert_eq!(
             stores.iter().map(|s| s.held_bytes).sum::<usize>(),

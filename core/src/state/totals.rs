@@ -46,6 +46,15 @@ impl CurrencyTotals {
         self.expected_detention_cents += other.expected_detention_cents;
         self.leakage_cents += other.leakage_cents;
     }
+
+    /// Subtracts sums added before (the inverse of [`CurrencyTotals::merge`]): exact, so
+    /// adding then subtracting the same figures gives back the sums bit for bit. A running
+    /// summary removes a shipment's old figures this way when the shipment changes.
+    pub fn sub(&mut self, other: &CurrencyTotals) {
+        self.billed_cents -= other.billed_cents;
+        self.expected_detention_cents -= other.expected_detention_cents;
+        self.leakage_cents -= other.leakage_cents;
+    }
 }
 
 /// Sums over every shipment, for summaries.
