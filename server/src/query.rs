@@ -17,6 +17,9 @@ use waybill_core::time::format_rfc3339_us;
 
 /// Most rows one list answer holds (`limit` is capped to it).
 pub const MAX_ROWS: usize = 10_000;
+/// Shipments and vehicles one summary request may count on the writer (about a batch's
+/// work); past it the answer is 503 and the writer goes on counting while idle.
+pub const SUMMARY_REFRESH_BUDGET: usize = 65_536;
 /// Rows a list answer holds when `limit` is not given.
 const DEFAULT_ROWS: usize = 1_000;
 
@@ -44,7 +47,17 @@ fn busy<T>(r: Result<T, crate::writer::Busy>) -> Result<T, ApiError> {
 /// `GET /v1/summary`: lsn, digest, counters, gaps, money per currency, statuses, and the
 /// durable LSN.
 pub async fn summary(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = busy(app.writer()?.query(|core| core.machine().summary()).await)?;
+    // From the running sums: a bounded step on the writer, never a pass over every shipment.
+    let s = busy(
+        app.writer()?
+            .query(|core| {
+                core.refresh_summary(SUMMARY_REFRESH_BUDGET)
+                    .then(|| core.summary_cached())
+                    .flatten()
+            })
+            .await,
+    )?
+    .ok_or_else(|| ApiError::unavailable("the summary is still being counted"))?;
     let mut v = serde_json::to_value(&s).expect("a summary serializes");
     v["durable_lsn"] = app.writer()?.durable_lsn().into();
     Ok(axum::Json(v).into_response())

@@ -17,6 +17,8 @@ use waybill_core::{Durability, ErrorKind, Options, Outcome};
 
 /// How often the writer looks at the durable LSN while answers wait for it.
 const DURABLE_POLL: Duration = Duration::from_micros(250);
+/// Shipments and vehicles the running summary counts per idle tick.
+const IDLE_SUMMARY_BUDGET: usize = 16_384;
 /// How long the writer sleeps when nothing waits.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
@@ -273,6 +275,8 @@ impl WriterThread {
 
     /// Nothing arrived for a while: make the tail durable without waiting for more input.
     fn idle(&mut self) -> Result<(), CoreError> {
+        // Keep the running summary caught up while nothing else is to do.
+        self.core.refresh_summary(IDLE_SUMMARY_BUDGET);
         let lsn = self.core.commit()?;
         let journal = self.core.journal();
         if lsn < journal.last_lsn() && !journal.flushes_in_background() {
