@@ -19,7 +19,7 @@ use waybill_core::time::format_rfc3339_us;
 pub const MAX_ROWS: usize = 10_000;
 /// Shipments and vehicles one summary request may count on the writer (about a batch's
 /// work); past it the answer is 503 and the writer goes on counting while idle.
-pub const SUMMARY_REFRESH_BUDGET: usize = 65_536;
+pub const SUMMARY_REFRESH_BUDGET: usize = 4_096;
 /// Rows a list answer holds when `limit` is not given.
 const DEFAULT_ROWS: usize = 1_000;
 

@@ -18,7 +18,9 @@ use waybill_core::{Durability, ErrorKind, Options, Outcome};
 /// How often the writer looks at the durable LSN while answers wait for it.
 const DURABLE_POLL: Duration = Duration::from_micros(250);
 /// Shipments and vehicles the running summary counts per idle tick.
-const IDLE_SUMMARY_BUDGET: usize = 16_384;
+const IDLE_SUMMARY_BUDGET: usize = 4_096;
+/// Least the running summary counts after each batch.
+const BATCH_SUMMARY_BUDGET_MIN: usize = 256;
 /// How long the writer sleeps when nothing waits.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 
@@ -255,6 +257,9 @@ impl WriterThread {
         if let Some(d) = &self.delivery {
             d.wake();
         }
+        // Keep the running summary close behind: about as many entities as the batch changed.
+        self.core
+            .refresh_summary(batch.len().max(BATCH_SUMMARY_BUDGET_MIN));
         let answer = Ingested {
             outcomes: std::mem::take(&mut self.outcomes),
             report,
