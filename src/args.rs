@@ -42,6 +42,43 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run the core as a service: HTTP ingress of CloudEvents, queries, metrics, a dashboard.
     Serve(ServeArgs),
+    /// Drive a running service with generated CloudEvents at an offered rate; report events acknowledged durable per second and their latency.
+    Load(LoadArgs),
+}
+
+/// `waybill load`.
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// The service (plain HTTP, no path).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Bearer token sent with every request; it must cover every source (`*`).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Events to send, generated as `waybill bench` generates them.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Shipments in the generated world [default: events / 10].
+    #[arg(long, value_name = "M")]
+    pub shipments: Option<u64>,
+    /// Seed of the generated world.
+    #[arg(long, value_name = "N", default_value_t = BENCH_SEED_DEFAULT)]
+    pub seed: u64,
+    /// Events per request: 1 sends each event alone (structured mode), more a JSON array (batch mode).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+    /// Offered rate in events per second (open loop, latency from each request's intended send time); 0: closed loop, each connection sends its next request once the one before is answered.
+    #[arg(long, value_name = "EVENTS_PER_S", default_value_t = 0)]
+    pub rate: u64,
+    /// Send each request's events as JSON lines (application/x-ndjson) instead of a CloudEvents batch array or a single structured event.
+    #[arg(long)]
+    pub lines: bool,
+    /// Connections, one thread each.
+    #[arg(long, value_name = "C", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub connections: u32,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `waybill serve`.

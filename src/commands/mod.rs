@@ -7,6 +7,7 @@ mod history;
 mod ingest;
 mod journal;
 mod live_effects;
+mod load;
 mod serve;
 mod sim;
 mod snapshot;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sim(SimCommand::Run(a)) => sim::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Load(a) => load::run(a),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }
