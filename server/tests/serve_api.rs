@@ -1,9 +1,10 @@
 //! `waybill serve` over real HTTP on loopback: the three CloudEvents modes, the reads, the
 //! metrics, and every refusal with its documented status, nothing lost or received twice.
 
-use std::io::Read;
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use support::{Answer, read, with_writer_held};
 use waybill_core::pipeline::EncodedBatch;
 use waybill_server::Server;
 use waybill_server::config::ServeConfig;
@@ -11,13 +12,6 @@ use waybill_server::config::ServeConfig;
 const DAY: &str = "../examples/day.jsonl";
 const ALL: &str = "all-secret";
 const FLEET: &str = "fleet-secret";
-
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    body: serde_json::Value,
-    text: String,
-}
 
 struct Client {
     agent: ureq::Agent,
@@ -51,23 +45,6 @@ impl Client {
     fn get(&self, path: &str) -> Answer {
         let r = self.agent.get(format!("{}{path}", self.base)).call();
         read(r.expect("the service answers"))
-    }
-}
-
-fn read(mut r: ureq::http::Response<ureq::Body>) -> Answer {
-    let status = r.status().as_u16();
-    let retry_after = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let mut text = String::new();
-    r.body_mut().as_reader().read_to_string(&mut text).unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    Answer {
-        status,
-        retry_after,
-        body,
-        text,
     }
 }
 
@@ -260,23 +237,9 @@ fn a_full_queue_is_429_with_retry_after_and_what_was_accepted_lands() {
         .into_iter()
         .find(|l| l.contains("\"fleet/"))
         .unwrap();
-    std::thread::scope(|scope| {
-        // Hold the writer thread inside a query until released.
-        let (release, held) = mpsc::channel::<()>();
-        let (entered, inside) = mpsc::channel::<()>();
-        let hold = scope.spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap();
-            rt.block_on(writer.query(move |_| {
-                entered.send(()).unwrap();
-                held.recv().unwrap();
-            }))
-            .is_ok()
-        });
-        inside.recv().unwrap();
-        // Fill the queue behind it with empty batches (each answered later: accepted).
-        let mut accepted = Vec::new();
+    // Fill the queue behind the held writer with empty batches (each answered later: accepted).
+    let mut accepted = Vec::new();
+    with_writer_held(writer, || {
         while let Ok(reply) = writer.try_ingest(EncodedBatch::new()) {
             accepted.push(reply);
             assert!(accepted.len() <= 2, "the queue holds queue_batches");
@@ -284,13 +247,11 @@ fn a_full_queue_is_429_with_retry_after_and_what_was_accepted_lands() {
         let a = c.post(Some(ALL), &[STRUCTURED], fleet.as_bytes());
         assert_eq!(a.status, 429, "{}", a.text);
         assert_eq!(a.retry_after.as_deref(), Some("1"));
-        release.send(()).unwrap();
-        assert!(hold.join().unwrap());
-        for r in accepted {
-            let done = r.blocking_recv().unwrap().unwrap();
-            assert_eq!(done.report.counters.received, 0);
-        }
     });
+    for r in accepted {
+        let done = r.blocking_recv().unwrap().unwrap();
+        assert_eq!(done.report.counters.received, 0);
+    }
     assert_eq!(received(&c), 0, "the refused request was not received");
     let a = c.post(Some(ALL), &[STRUCTURED], fleet.as_bytes());
     assert_eq!(a.status, 200, "{}", a.text);

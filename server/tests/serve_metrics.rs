@@ -2,23 +2,17 @@
 //! journal's LSNs, the gaps per source, the effects, SLA breaches and proof-of-delivery
 //! propagation counted from the outbox's log, the delivery lanes, and the page.
 
-use std::io::Read;
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::{Answer, read, with_writer_held};
 use waybill_server::Server;
 use waybill_server::config::ServeConfig;
 
 /// Longest a test waits for delivery or counting to catch up.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-struct Answer {
-    status: u16,
-    content_type: String,
-    body: serde_json::Value,
-    text: String,
-}
 
 struct Client {
     agent: ureq::Agent,
@@ -67,23 +61,6 @@ impl Client {
         let a = self.get("/v1/ops");
         assert_eq!(a.status, 200, "{}", a.text);
         a.body
-    }
-}
-
-fn read(mut r: ureq::http::Response<ureq::Body>) -> Answer {
-    let status = r.status().as_u16();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .map_or(String::new(), |v| v.to_str().unwrap().to_owned());
-    let mut text = String::new();
-    r.body_mut().as_reader().read_to_string(&mut text).unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    Answer {
-        status,
-        content_type,
-        body,
-        text,
     }
 }
 
@@ -396,21 +373,7 @@ fn metrics_answer_while_the_core_is_busy() {
         1.0
     );
     let writer = server.state().writer().unwrap();
-    std::thread::scope(|scope| {
-        // Hold the writer thread inside a query until released.
-        let (release, held) = mpsc::channel::<()>();
-        let (entered, inside) = mpsc::channel::<()>();
-        let hold = scope.spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap();
-            rt.block_on(writer.query(move |_| {
-                entered.send(()).unwrap();
-                held.recv().unwrap();
-            }))
-            .is_ok()
-        });
-        inside.recv().unwrap();
+    with_writer_held(writer, || {
         let started = Instant::now();
         let m = c.metrics();
         let waited = started.elapsed();
@@ -426,8 +389,6 @@ fn metrics_answer_while_the_core_is_busy() {
         assert_eq!(m.get("waybill_journal_lsn"), 2.0);
         let o = c.ops();
         assert!(o["core_age_ms"].as_u64().is_some(), "{o}");
-        release.send(()).unwrap();
-        assert!(hold.join().unwrap());
     });
     // A late arrival fills the gap; a new one opens elsewhere.
     c.post_lines(&[position("fleet/truck-1", 2), position("fleet/truck-2", 4)]);
