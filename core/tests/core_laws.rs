@@ -8,27 +8,8 @@ use state_support::*;
 use std::path::Path;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{Core, Until, replay};
-use waybill_core::event::{DeadLetter, DeadLetterReason, Entry, Event};
-use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::event::{Entry, Event};
 use waybill_core::machine::Machine;
-
-fn opts() -> JournalOptions {
-    JournalOptions {
-        segment_bytes: 64 * 1024,
-        durability: Durability::None,
-        ..Default::default()
-    }
-}
-
-fn dead_letter(i: usize) -> Entry {
-    let reason = DeadLetterReason::ALL[i % DeadLetterReason::ALL.len()];
-    Entry::DeadLetter(DeadLetter {
-        reason,
-        detail: format!("test {i}"),
-        raw: format!("bad {i}").into_bytes(),
-        raw_len_bytes: 5,
-    })
-}
 
 /// Ingests `entries` into a new core at `dir` in batches of `batch` and returns the core.
 fn ingest_all(dir: &Path, entries: &[Entry], batch: usize) -> Core {

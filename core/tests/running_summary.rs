@@ -7,10 +7,7 @@ mod state_support;
 use proptest::prelude::*;
 use state_support::*;
 use waybill_core::engine::Core;
-use waybill_core::event::{
-    Body, ChargeKind, Contract, DeadLetter, DeadLetterReason, Entry, Event, EventType,
-};
-use waybill_core::journal::{Durability, JournalOptions};
+use waybill_core::event::{Body, ChargeKind, Contract, Entry, Event, EventType};
 use waybill_core::source::Sources;
 use waybill_core::state::{Digest, Running, State, Status, UNKNOWN_CURRENCY};
 
@@ -106,23 +103,6 @@ proptest! {
         prop_assert_eq!(Digest::subtract(Digest::combine(a, b), b), a);
         prop_assert_eq!(Digest::combine(Digest::subtract(a, b), b), a);
     }
-}
-
-fn opts() -> JournalOptions {
-    JournalOptions {
-        segment_bytes: 64 * 1024,
-        durability: Durability::None,
-        ..Default::default()
-    }
-}
-
-fn dead_letter(i: usize) -> Entry {
-    Entry::DeadLetter(DeadLetter {
-        reason: DeadLetterReason::ALL[i % DeadLetterReason::ALL.len()],
-        detail: format!("test {i}"),
-        raw: format!("bad {i}").into_bytes(),
-        raw_len_bytes: 5,
-    })
 }
 
 /// Refreshes `core` by `budget` and checks the cached summary against the full one.

@@ -9,27 +9,10 @@ use state_support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use waybill_core::engine::{Core, Until, replay, replay_with};
-use waybill_core::event::{DeadLetter, DeadLetterReason, Entry, EventType};
+use waybill_core::event::{Entry, EventType};
 use waybill_core::journal::{Durability, JournalOptions};
 use waybill_core::machine::Machine;
 use waybill_core::snapshot::{self, snapshot_dir, snapshot_file_name};
-
-fn opts() -> JournalOptions {
-    JournalOptions {
-        segment_bytes: 64 * 1024,
-        durability: Durability::None,
-        ..Default::default()
-    }
-}
-
-fn dead_letter(i: usize) -> Entry {
-    Entry::DeadLetter(DeadLetter {
-        reason: DeadLetterReason::ALL[i % DeadLetterReason::ALL.len()],
-        detail: format!("test {i}"),
-        raw: format!("bad {i}").into_bytes(),
-        raw_len_bytes: format!("bad {i}").len() as u64,
-    })
-}
 
 /// Everything a user can see of a machine: views of every shipment and vehicle, the digest,
 /// the counters, the gaps per source by name, the totals.

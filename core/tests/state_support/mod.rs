@@ -2,7 +2,11 @@
 //! shared by the state tests.
 #![allow(dead_code)]
 
-use waybill_core::event::{ArchivedEvent, Body, ChargeKind, Contract, Event, GeoPoint, Pod, Stop};
+use waybill_core::event::{
+    ArchivedEvent, Body, ChargeKind, Contract, DeadLetter, DeadLetterReason, Entry, Event,
+    GeoPoint, Pod, Stop,
+};
+use waybill_core::journal::{Durability, JournalOptions};
 use waybill_core::source::{EventKey, Sources};
 use waybill_core::state::State;
 use waybill_core::time::{US_PER_MIN, format_rfc3339_us};
@@ -319,4 +323,24 @@ pub fn events(raws: &[Raw]) -> Vec<Event> {
 
 pub fn event_set() -> impl Strategy<Value = Vec<Event>> {
     prop::collection::vec(raw(), 1..60).prop_map(|r| events(&r))
+}
+
+/// Journal options of the core tests: small segments (several per test), durability `none`.
+pub fn opts() -> JournalOptions {
+    JournalOptions {
+        segment_bytes: 64 * 1024,
+        durability: Durability::None,
+        ..Default::default()
+    }
+}
+
+/// The `i`-th of a cycle through every dead-letter reason, with a short raw body.
+pub fn dead_letter(i: usize) -> Entry {
+    let raw = format!("bad {i}").into_bytes();
+    Entry::DeadLetter(DeadLetter {
+        reason: DeadLetterReason::ALL[i % DeadLetterReason::ALL.len()],
+        detail: format!("test {i}"),
+        raw_len_bytes: raw.len() as u64,
+        raw,
+    })
 }
