@@ -66,6 +66,19 @@ impl DirtySet {
         Some(slot)
     }
 
+    /// Takes up to `n` marked slots into `out` (cleared first), clearing their marks; `out` is
+    /// empty when nothing is marked.
+    pub(crate) fn pop_into(&mut self, n: usize, out: &mut Vec<u32>) {
+        out.clear();
+        while out.len() < n {
+            match self.pop() {
+                Some(slot) => out.push(slot),
+                None => break,
+            }
+        }
+        debug_assert!(out.len() <= n);
+    }
+
     /// Raises the watermark to `tracked` (never lowers it): slots below it are marked from
     /// now on. Grows the bits and reserves the list so that marking never allocates.
     pub(crate) fn track(&mut self, tracked: u32) {

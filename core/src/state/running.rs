@@ -323,13 +323,7 @@ impl Running {
         // Shipments that changed since they were counted, a step at a time: their shares are
         // computed (in parallel: reads only), then folded into the sums in order.
         while left > 0 {
-            slots.clear();
-            while slots.len() < STEP.min(left) {
-                match state.touched.shipments.pop() {
-                    Some(slot) => slots.push(slot),
-                    None => break,
-                }
-            }
+            state.touched.shipments.pop_into(STEP.min(left), &mut slots);
             if slots.is_empty() {
                 break;
             }
@@ -364,13 +358,7 @@ impl Running {
         // Vehicles likewise: their share is their digest.
         let vehicle = |slot| digest::vehicle_digest(state.vehicles.get(slot), sources);
         while left > 0 {
-            slots.clear();
-            while slots.len() < STEP.min(left) {
-                match state.touched.vehicles.pop() {
-                    Some(slot) => slots.push(slot),
-                    None => break,
-                }
-            }
+            state.touched.vehicles.pop_into(STEP.min(left), &mut slots);
             if slots.is_empty() {
                 break;
             }
