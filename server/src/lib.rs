@@ -57,19 +57,8 @@ impl Server {
     /// Binds `config.listen`, opens the journal and serves on a runtime of its own threads.
     /// Returns once the journal is open and the service is ready.
     pub fn start(config: ServeConfig) -> Result<Server, ServeError> {
-        let runtime = runtime().map_err(|source| ServeError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(config.listen))
-            .map_err(|source| ServeError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let runtime = runtime().map_err(listen_error(config.listen))?;
+        let (listener, addr) = runtime.block_on(bind(config.listen))?;
         let state = app_state(config);
         open_writer(&state)?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -127,20 +116,9 @@ impl Drop for Server {
 /// Runs the service until SIGTERM or SIGINT, then stops cleanly (see [`Server::stop`]).
 /// `on_ready` is called with the bound address once the journal is open.
 pub fn run(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
-    let runtime = runtime().map_err(|source| ServeError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let runtime = runtime().map_err(listen_error(config.listen))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServeError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let (listener, addr) = bind(config.listen).await?;
         let state = app_state(config);
         // Listening already: /healthz answers and /readyz says 503 while the journal opens.
         let opening = {
@@ -159,6 +137,21 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .thread_name("waybill-http")
         .build()
+}
+
+/// Binds the listener; the address is the one bound (the port chosen when `listen` asks for 0).
+async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(listen_error(listen))?;
+    let addr = listener.local_addr().map_err(listen_error(listen))?;
+    debug_assert!(listen.port() == 0 || addr.port() == listen.port());
+    Ok((listener, addr))
+}
+
+/// An I/O error of listening on `addr`, as the service reports it.
+fn listen_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {
+    move |source| ServeError::Listen { addr, source }
 }
 
 fn app_state(config: ServeConfig) -> Arc<AppState> {
@@ -198,10 +191,7 @@ async fn serve(
     })
     .await
     .expect("stopping does not panic");
-    served.map_err(|source| ServeError::Listen {
-        addr: state.config.listen,
-        source,
-    })?;
+    served.map_err(listen_error(state.config.listen))?;
     Ok(stopped?)
 }
 
