@@ -284,3 +284,38 @@ fn a_stop_answers_and_keeps_everything_accepted() {
     assert_eq!(after["received"], lines.len() as u64);
     server.stop().unwrap();
 }
+
+/// `examples/waybill.toml` as shipped, read from a copy in a temporary folder (so its
+/// relative journal lands there) with only the port moved to one the system picks: the
+/// service starts, is ready, takes an event without a token and reads it back.
+#[test]
+fn the_example_configuration_starts_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_dir = dir.path().join("conf");
+    std::fs::create_dir(&conf_dir).unwrap();
+    let example = std::fs::read_to_string("../examples/waybill.toml").unwrap();
+    let listen = "listen = \"127.0.0.1:8080\"";
+    assert_eq!(
+        example.matches(listen).count(),
+        1,
+        "the example listens on 8080"
+    );
+    let path = conf_dir.join("waybill.toml");
+    std::fs::write(&path, example.replace(listen, "listen = \"127.0.0.1:0\"")).unwrap();
+    let config = ServeConfig::read(&path).expect("the example configuration is valid");
+    assert_eq!(config.journal, conf_dir.join("../journal"));
+    let server = Server::start(config).unwrap();
+    let c = Client::new(server.addr());
+    assert_eq!(c.get("/readyz").status, 200);
+    let lines = day_lines();
+    let order = lines.iter().find(|l| l.contains("\"erp-main-1\"")).unwrap();
+    let a = c.post(None, &[STRUCTURED], order.as_bytes());
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["events"][0]["outcome"], "applied");
+    assert_eq!(received(&c), 1);
+    server.stop().unwrap();
+    assert!(
+        dir.path().join("journal").is_dir(),
+        "the journal is beside conf/"
+    );
+}
