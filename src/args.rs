@@ -44,6 +44,99 @@ pub enum Command {
     Serve(ServeArgs),
     /// Drive a running service with generated CloudEvents at an offered rate; report events acknowledged durable per second and their latency.
     Load(LoadArgs),
+    /// Scale out on NATS JetStream: ingress, a sequencer per source range, cores owning key groups, and the cluster's status (docs/cluster.md).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `waybill cluster`.
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Publish events (JSONL or a batch array) to the cluster's input stream, by source; prints what was published.
+    Ingress(ClusterIngressArgs),
+    /// Run the sequencer of one source range: dedupe and gap detection per source, republishing to the key groups.
+    Sequencer(ClusterSequencerArgs),
+    /// Run a core: claim a share of the key groups; journal, apply, snapshot and deliver the effects of each.
+    Core(ClusterCoreArgs),
+    /// The owners, the lag of each stage, and the cluster's summary (composed digest, counters, gaps).
+    Status(ClusterStatusArgs),
+}
+
+/// What every `waybill cluster` command connects to.
+#[derive(Args, Debug)]
+pub struct ClusterArg {
+    /// The NATS server (JetStream enabled); `scripts/nats-server start` runs one on 127.0.0.1:4222.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WAYBILL_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats: String,
+    /// Key groups of a new cluster (fixed once set; a later process must ask for the same or nothing) [default: 64].
+    #[arg(long, value_name = "K")]
+    pub key_groups: Option<u32>,
+    /// Source ranges (sequencers) of a new cluster (fixed once set) [default: 1].
+    #[arg(long, value_name = "R")]
+    pub source_ranges: Option<u32>,
+}
+
+/// `waybill cluster ingress`.
+#[derive(Args, Debug)]
+pub struct ClusterIngressArgs {
+    /// A JSONL file or a JSON array file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE.jsonl | -")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `waybill cluster sequencer`.
+#[derive(Args, Debug)]
+pub struct ClusterSequencerArgs {
+    /// The source range this sequencer handles (below the cluster's source ranges).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub range: u32,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+}
+
+/// `waybill cluster core`.
+#[derive(Args, Debug)]
+pub struct ClusterCoreArgs {
+    /// This core's id, unique in the cluster: [A-Za-z0-9_-], at most 64.
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// Where the key groups' journals live (`<DIR>/kg-<k>`); cores on one machine may share it.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// A configuration file (TOML) whose `[sinks.<name>]` tables say where effects go; a `file` sink writes one file per key group (`<stem>-kg<k>.<ext>`).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// none: page cache only; group: flushed every few ms; sync: every batch flushed before the next.
+    #[arg(long, default_value = "group", value_parser = ["none", "group", "sync"])]
+    pub durability: String,
+    /// Take a snapshot of a key group every this many records (0: only at a clean close).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub snapshot_every: u64,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
+}
+
+/// `waybill cluster status`.
+#[derive(Args, Debug)]
+pub struct ClusterStatusArgs {
+    /// Wait until every stage has handled all of its input (at most this long, e.g. "60s"); exit 1 if it has not by then.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
 }
 
 /// `waybill load`.

@@ -13,7 +13,7 @@
 use crate::admit::admit;
 use crate::batch::EncodedBatch;
 use crate::effect::{EffectBuf, rederive_effects, render};
-use crate::event::{ArchivedEntry, Entry, Settings};
+use crate::event::{ArchivedEntry, DeadLetterReason, Entry, Notice, Settings};
 use crate::input::RawBatch;
 use crate::journal::storage::Storage;
 use crate::journal::{Durability, Resume, check_resume};
@@ -27,6 +27,7 @@ use crate::outbox::EffectLog;
 use crate::record::{self, EntryView, encode_entry, read_own};
 use crate::snapshot::policy::{SnapshotPolicy, Snapshotter, Taken};
 use crate::snapshot::{self, Skipped};
+use crate::validate::Invalid;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use std::path::{Path, PathBuf};
@@ -445,6 +446,7 @@ impl Core {
     /// ([`CoreError::Capacity`]) is not journaled, and the core stays usable.
     pub fn submit(&mut self, entry: &Entry, ingest_us: i64) -> Result<(u64, Outcome), CoreError> {
         crate::validate::entry(entry)
+            .and_then(|()| notice_fits(&self.machine, entry, 0))
             .map_err(|invalid| CoreError::Invalid { index: 0, invalid })?;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
@@ -481,7 +483,9 @@ impl Core {
         batch.clear();
         let mut pushed = Ok(());
         for (index, entry) in entries.into_iter().enumerate() {
-            pushed = batch.push(entry, ingest_us).map_err(|e| e.at_index(index));
+            pushed = notice_fits(&self.machine, entry, index)
+                .map_err(|invalid| CoreError::Invalid { index, invalid })
+                .and_then(|()| batch.push(entry, ingest_us).map_err(|e| e.at_index(index)));
             if pushed.is_err() {
                 break;
             }
@@ -642,6 +646,27 @@ pub enum Until {
     Lsn(u64),
     /// Every record ingested at or before this time (what the core knew then).
     IngestTime(i64),
+}
+
+/// Refuses a cluster's notice where it does not belong: a key group anywhere but a new
+/// journal's first record, a gap in a journal that holds no key group (the machine would
+/// ignore the one and derive an effect nobody detected from the other).
+fn notice_fits(machine: &Machine, entry: &Entry, index: usize) -> Result<(), Invalid> {
+    let at_start = machine.lsn() == 0 && index == 0;
+    let refused = match entry {
+        Entry::Notice(Notice::KeyGroup(_)) if !at_start => {
+            "a key-group notice is only a new journal's first record"
+        }
+        Entry::Notice(Notice::Gap(_)) if machine.key_group().is_none() => {
+            "a gap notice belongs in a key group's journal only (its gaps are found upstream)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Invalid {
+        reason: DeadLetterReason::InvalidEnvelope,
+        field: "notice",
+        detail: refused.to_owned(),
+    })
 }
 
 /// A machine rebuilt read-only from a journal.

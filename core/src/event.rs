@@ -754,8 +754,49 @@ pub struct Settings {
     pub pod_propagation_min: Option<u32>,
 }
 
+/// What the stage before a key group's journal tells it (docs/cluster.md): in a cluster, a
+/// sequencer decides dedupe and gaps per source, upstream of the key groups, and a key group's
+/// journal records what it decided. Not an event: not received, not counted.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub enum Notice {
+    /// This journal holds a key group (the journal's first record only): every event in it
+    /// was found new by the sequencer, which also detects the gaps, so the machine derives no
+    /// gap of its own and lists none.
+    KeyGroup(KeyGroup),
+    /// The sequencer saw a source skip sequences (the `alert.gap` effect, derived where this
+    /// record is stepped).
+    Gap(GapNotice),
+}
+
+/// Which key group a journal holds.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct KeyGroup {
+    /// The key group, below `groups`.
+    pub group: u32,
+    /// How many key groups the cluster has, at most [`MAX_KEY_GROUPS`].
+    pub groups: u32,
+}
+
+/// Sequences of a source that never arrived before a later one did.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
+pub struct GapNotice {
+    /// The source, `<system>/<name>`.
+    pub source: String,
+    /// The first missing sequence, at least 1.
+    pub first: u64,
+    /// The last missing sequence, at least `first`.
+    pub last: u64,
+}
+
+/// Most key groups a cluster splits its shipments and vehicles into.
+pub const MAX_KEY_GROUPS: u32 = 4096;
+
 /// What one journal record carries: every received event is one entry (an event or a dead
-/// letter); a settings record changes the journal's settings from its LSN on.
+/// letter); a settings record changes the journal's settings from its LSN on; a notice says
+/// what a cluster's sequencer decided for a key group's journal.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum Entry {
@@ -765,6 +806,8 @@ pub enum Entry {
     DeadLetter(DeadLetter),
     /// The journal's settings (SLA targets) from this record on; not an event.
     Settings(Settings),
+    /// What a cluster's sequencer decided (a key group's journal only); not an event.
+    Notice(Notice),
 }
 
 // Every journal record holds one archived `Entry` (its strings and out-of-line fields before

@@ -11,9 +11,9 @@
 //! the state [`Digest`].
 
 use crate::dedupe::Dedupe;
-use crate::effect::derive::{self as rules, Cause, Emitter};
+use crate::effect::derive::{self as rules, Cause, CauseEvent, Emitter};
 use crate::effect::{EffectBuf, MAX_EFFECTS_PER_RECORD, SlaTargets};
-use crate::event::{DeadLetterReason, EventType};
+use crate::event::{ArchivedNotice, DeadLetterReason, EventType};
 use crate::record::{EntryView, EventView};
 use crate::snapshot::format::{SectionReader, SectionWriter, SnapshotDefect, defect};
 use crate::source::{EventKey, Sources};
@@ -34,6 +34,8 @@ pub enum Outcome {
     DeadLettered(DeadLetterReason),
     /// A settings record (SLA targets): not an event, not counted.
     Settings,
+    /// A cluster's notice (a key group, a gap seen upstream): not an event, not counted.
+    Notice,
 }
 
 impl Outcome {
@@ -44,6 +46,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::DeadLettered(_) => "dead_lettered",
             Outcome::Settings => "settings",
+            Outcome::Notice => "notice",
         }
     }
 }
@@ -69,12 +72,12 @@ pub struct Counters {
 impl Counters {
     /// Counts one outcome (a settings record counts for nothing).
     pub fn count(&mut self, outcome: Outcome) {
-        if outcome == Outcome::Settings {
+        if matches!(outcome, Outcome::Settings | Outcome::Notice) {
             return; // not an event
         }
         self.received += 1;
         match outcome {
-            Outcome::Settings => {}
+            Outcome::Settings | Outcome::Notice => {}
             Outcome::Applied => self.applied += 1,
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::DeadLettered(reason) => {
@@ -178,8 +181,13 @@ pub struct Machine {
     pub(crate) effect_seq: u64,
     /// The journal's settings (SLA targets), as its last settings record set them.
     pub(crate) settings: SlaTargets,
-    /// Settings records stepped (with `counters.received`, every record).
+    /// Settings records stepped.
     pub(crate) settings_records: u64,
+    /// Notice records stepped (with `counters.received` and `settings_records`, every record).
+    pub(crate) notice_records: u64,
+    /// The key group this journal holds, and of how many (its first record said so): dedupe
+    /// and gaps are then the cluster sequencer's ([`crate::event::Notice`]).
+    pub(crate) key_group: Option<(u32, u32)>,
     /// Effects derived while collecting ([`Machine::collect_effects`]); not machine state.
     effects: EffectBuf,
     collecting: bool,
@@ -202,9 +210,21 @@ impl Machine {
         self.dedupe.write_image(w)?;
         w.section("counters", &self.counters.to_words())?;
         let [otd, icm, pod] = self.settings.to_words();
+        let (group, groups) = self
+            .key_group
+            .map_or((0, 0), |(g, n)| (u64::from(g), u64::from(n)));
         w.section(
             "machine",
-            &[self.effect_seq, self.settings_records, otd, icm, pod],
+            &[
+                self.effect_seq,
+                self.settings_records,
+                otd,
+                icm,
+                pod,
+                self.notice_records,
+                group,
+                groups,
+            ],
         )?;
         self.state.write_image(w)
     }
@@ -221,20 +241,35 @@ impl Machine {
         }
         let counters = Counters::from_words(r.section::<u64>("counters")?)
             .ok_or_else(|| defect(0, "the counters do not add up"))?;
-        let &[effect_seq, settings_records, otd, icm, pod] = r.section::<u64>("machine")? else {
-            return Err(defect(0, "the machine section is not five words"));
+        let &[
+            effect_seq,
+            settings_records,
+            otd,
+            icm,
+            pod,
+            notice_records,
+            group,
+            groups,
+        ] = r.section::<u64>("machine")?
+        else {
+            return Err(defect(0, "the machine section is not eight words"));
         };
         let settings = SlaTargets::from_words([otd, icm, pod])
             .ok_or_else(|| defect(0, "an SLA target out of range"))?;
-        if counters.received.checked_add(settings_records) != Some(lsn) {
+        let records = counters
+            .received
+            .checked_add(settings_records)
+            .and_then(|n| n.checked_add(notice_records));
+        if records != Some(lsn) {
             return Err(defect(
                 0,
                 format!(
-                    "{} events and {settings_records} settings records counted at lsn {lsn}",
+                    "{} events, {settings_records} settings and {notice_records} notice records counted at lsn {lsn}",
                     counters.received
                 ),
             ));
         }
+        let key_group = key_group_of_words(group, groups)?;
         let state = State::read_image(r, sources.len())?;
         r.end()?;
         Ok(Machine {
@@ -246,6 +281,8 @@ impl Machine {
             effect_seq,
             settings,
             settings_records,
+            notice_records,
+            key_group,
             effects: EffectBuf::default(),
             collecting: false,
             running: Running::new(),
@@ -307,10 +344,53 @@ impl Machine {
                 self.settings_records += 1;
                 Outcome::Settings
             }
+            EntryView::Notice(n) => {
+                self.step_notice(n, lsn, ingest_us);
+                Outcome::Notice
+            }
         };
         self.counters.count(outcome);
-        debug_assert_eq!(self.counters.received + self.settings_records, self.lsn);
+        debug_assert_eq!(
+            self.counters.received + self.settings_records + self.notice_records,
+            self.lsn
+        );
         outcome
+    }
+
+    /// Steps a cluster's notice: the journal's key group (its first record), or a gap the
+    /// sequencer saw, which derives the `alert.gap` effect here.
+    fn step_notice(&mut self, n: &ArchivedNotice, lsn: u64, ingest_us: i64) {
+        self.notice_records += 1;
+        match n {
+            ArchivedNotice::KeyGroup(k) => {
+                // Only a new journal's first record (the core refuses it anywhere else).
+                if lsn == 1 {
+                    self.key_group = Some((k.group.to_native(), k.groups.to_native()));
+                }
+            }
+            ArchivedNotice::Gap(g) => {
+                let (source, first, last) = (&g.source, g.first.to_native(), g.last.to_native());
+                debug_assert!(first >= 1 && first <= last);
+                let source = self.sources.intern(source.as_str());
+                let cause = Cause {
+                    lsn,
+                    ingest_us,
+                    event: None,
+                };
+                let mut em = Emitter {
+                    seq: &mut self.effect_seq,
+                    buf: self.collecting.then_some(&mut self.effects),
+                    cause: &cause,
+                };
+                rules::gap(&mut em, source, &self.sources, first, last);
+            }
+        }
+    }
+
+    /// The key group this journal holds and the cluster's count of them (`None`: not a key
+    /// group's journal; dedupe and gaps are its own).
+    pub fn key_group(&self) -> Option<(u32, u32)> {
+        self.key_group
     }
 
     /// Starts (or stops) keeping the effects [`Machine::step`] derives, for
@@ -370,9 +450,11 @@ impl Machine {
         let cause = Cause {
             lsn,
             ingest_us,
-            event_type: ev.event_type(),
-            event_time_us: ev.time_us(),
-            event: ev,
+            event: Some(CauseEvent {
+                event_type: ev.event_type(),
+                time_us: ev.time_us(),
+                view: ev,
+            }),
         };
         match ev {
             EventView::Archived(a) => {
@@ -405,12 +487,19 @@ impl Machine {
         apply: impl FnOnce(&mut State, EventKey, &Sources),
     ) -> Outcome {
         let source = self.sources.intern(source);
-        let (fresh, gap) = self.dedupe.mark_with_gap(source, sequence);
+        let (fresh, gap) = if self.key_group.is_some() {
+            // The sequencer found it new and reported its gaps (notices): the mark is kept
+            // only so that a repeat can never apply twice.
+            (self.dedupe.mark(source, sequence), None)
+        } else {
+            self.dedupe.mark_with_gap(source, sequence)
+        };
         if !fresh {
             return Outcome::Duplicate;
         }
+        let event = cause.event.expect("an event's cause carries it");
         let key = EventKey {
-            time_us: cause.event_time_us,
+            time_us: event.time_us,
             source,
             sequence,
         };
@@ -423,7 +512,7 @@ impl Machine {
         if let Some((first, last)) = gap {
             rules::gap(&mut em, source, &self.sources, first, last);
         }
-        if !rules::may_derive(cause.event_type) {
+        if !rules::may_derive(event.event_type) {
             apply(&mut self.state, key, &self.sources);
             return Outcome::Applied;
         }
@@ -432,7 +521,7 @@ impl Machine {
         apply(&mut self.state, key, &self.sources);
         let slot = slot.or_else(|| self.state.shipment_slot_of(subject));
         let after = self.state.effect_facts(slot);
-        if before != after || cause.event_type == EventType::ShipmentDelivered {
+        if before != after || event.event_type == EventType::ShipmentDelivered {
             let settings = self.settings;
             rules::shipment(&mut em, subject, &before, &after, &self.state, &settings);
         }
@@ -486,10 +575,13 @@ impl Machine {
     /// The summary with the given state digest and totals (those of this machine's state).
     fn summary_of(&self, digest: Digest, totals: Totals) -> Summary {
         let c = &self.counters;
+        // A key group's journal lists no gap: its sequencer detects them (notices).
+        let gaps_here = self.key_group.is_none();
         let mut gaps: Vec<GapView> = self
             .dedupe
             .gaps()
             .into_iter()
+            .filter(|_| gaps_here)
             .map(|g| GapView {
                 source: self.sources.name(g.source).to_string(),
                 missing: g.missing,
@@ -513,7 +605,11 @@ impl Machine {
                 .iter()
                 .map(|r| (r.as_str(), c.dead_letter_reasons[r.index()]))
                 .collect(),
-            missing: self.dedupe.missing_total(),
+            missing: if gaps_here {
+                self.dedupe.missing_total()
+            } else {
+                0
+            },
             totals: totals.money,
             shipments: self.state.shipment_count() as u64,
             vehicles: self.state.vehicle_count() as u64,
@@ -614,4 +710,15 @@ pub struct GapView {
     pub missing: u64,
     /// Inclusive ranges, lowest first, at most [`MAX_GAP_RANGES_SHOWN`].
     pub ranges: Vec<[u64; 2]>,
+}
+
+/// The key group a snapshot's machine section holds: `(0, 0)` for none.
+fn key_group_of_words(group: u64, groups: u64) -> Result<Option<(u32, u32)>, SnapshotDefect> {
+    if (group, groups) == (0, 0) {
+        return Ok(None);
+    }
+    match (u32::try_from(group), u32::try_from(groups)) {
+        (Ok(g), Ok(n)) if g < n && n <= crate::event::MAX_KEY_GROUPS => Ok(Some((g, n))),
+        _ => Err(defect(0, format!("key group {group} of {groups}"))),
+    }
 }

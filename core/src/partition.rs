@@ -52,8 +52,11 @@ impl Partitioned {
     }
 }
 
-/// A fixed (unseeded) hash of the subject, so a subject's group never depends on the run.
-fn group_of(subject: u64, vehicle: bool, groups: usize) -> usize {
+/// The key group of a subject (a shipment id, or a vehicle id when `vehicle`) among `groups`:
+/// a fixed (unseeded) hash, so a subject's group never depends on the run or the machine (a
+/// cluster routes by it: docs/cluster.md).
+pub fn group_of(subject: u64, vehicle: bool, groups: usize) -> usize {
+    debug_assert!(groups >= 1);
     let h = subject
         .wrapping_add(u64::from(vehicle) << 63)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -84,7 +87,7 @@ pub fn replay_partitioned(dir: &Path, groups: usize) -> Result<Partitioned, Core
     };
     // Sequential: what decides across subjects; each applied event goes to its group's list.
     let mut lists: Vec<Vec<(EventView<'_>, EventKey)>> = vec![Vec::new(); groups];
-    let mut settings_records = 0u64;
+    let mut other_records = 0u64;
     for rec in reader.records() {
         let rec = rec?;
         debug_assert_eq!(rec.lsn, p.lsn + 1);
@@ -93,8 +96,14 @@ pub fn replay_partitioned(dir: &Path, groups: usize) -> Result<Partitioned, Core
             EntryView::DeadLetter(dl) => Outcome::DeadLettered(dl.reason.native()),
             // Settings change effects only, which a partitioned replay does not derive.
             EntryView::Settings(_) => {
-                settings_records += 1;
+                other_records += 1;
                 Outcome::Settings
+            }
+            // A cluster's notices: a key group's gaps are its sequencer's, and effects are not
+            // derived here.
+            EntryView::Notice(_) => {
+                other_records += 1;
+                Outcome::Notice
             }
             EntryView::Event(ev) => {
                 let source = p.sources.intern(ev.source());
@@ -125,7 +134,7 @@ pub fn replay_partitioned(dir: &Path, groups: usize) -> Result<Partitioned, Core
             });
         }
     });
-    debug_assert_eq!(p.counters.received + settings_records, p.lsn);
+    debug_assert_eq!(p.counters.received + other_records, p.lsn);
     Ok(p)
 }
 

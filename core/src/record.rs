@@ -18,8 +18,8 @@ use rkyv::util::AlignedVec;
 
 use crate::compact::{self, CompactEvent, EventId};
 use crate::event::{
-    ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, ArchivedSettings, Entry, Event, EventType,
-    Settings,
+    ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, ArchivedNotice, ArchivedSettings, Entry,
+    Event, EventType, GapNotice, KeyGroup, Notice, Settings,
 };
 use crate::journal::RecordKind;
 
@@ -101,6 +101,7 @@ pub enum EntryView<'a> {
     Event(EventView<'a>),
     DeadLetter(&'a ArchivedDeadLetter),
     Settings(&'a ArchivedSettings),
+    Notice(&'a ArchivedNotice),
 }
 
 impl<'a> From<&'a ArchivedEntry> for EntryView<'a> {
@@ -110,6 +111,7 @@ impl<'a> From<&'a ArchivedEntry> for EntryView<'a> {
             ArchivedEntry::Event(ev) => EntryView::Event(EventView::Archived(ev)),
             ArchivedEntry::DeadLetter(dl) => EntryView::DeadLetter(dl),
             ArchivedEntry::Settings(st) => EntryView::Settings(st),
+            ArchivedEntry::Notice(n) => EntryView::Notice(n),
         }
     }
 }
@@ -119,14 +121,14 @@ impl<'a> EntryView<'a> {
     pub fn event(&self) -> Option<EventView<'a>> {
         match *self {
             EntryView::Event(ev) => Some(ev),
-            EntryView::DeadLetter(_) | EntryView::Settings(_) => None,
+            EntryView::DeadLetter(_) | EntryView::Settings(_) | EntryView::Notice(_) => None,
         }
     }
 
     /// The dead letter, when this is one.
     pub fn dead_letter(&self) -> Option<&'a ArchivedDeadLetter> {
         match *self {
-            EntryView::Event(_) | EntryView::Settings(_) => None,
+            EntryView::Event(_) | EntryView::Settings(_) | EntryView::Notice(_) => None,
             EntryView::DeadLetter(dl) => Some(dl),
         }
     }
@@ -140,7 +142,23 @@ impl<'a> EntryView<'a> {
                     .expect("archived dead letters deserialize"),
             ),
             EntryView::Settings(st) => Entry::Settings(settings(st)),
+            EntryView::Notice(n) => Entry::Notice(notice(n)),
         }
+    }
+}
+
+/// The notice a notice record holds.
+pub fn notice(n: &ArchivedNotice) -> Notice {
+    match n {
+        ArchivedNotice::KeyGroup(k) => Notice::KeyGroup(KeyGroup {
+            group: k.group.to_native(),
+            groups: k.groups.to_native(),
+        }),
+        ArchivedNotice::Gap(g) => Notice::Gap(GapNotice {
+            source: g.source.as_str().to_owned(),
+            first: g.first.to_native(),
+            last: g.last.to_native(),
+        }),
     }
 }
 

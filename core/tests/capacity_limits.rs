@@ -94,7 +94,7 @@ fn drive(limit: &str, limits: Limits, fits: usize, batch: impl Fn(usize) -> Vec<
         .iter()
         .map(|e| match e {
             Entry::Event(ev) => event_to_json(ev) + "\n",
-            Entry::DeadLetter(_) | Entry::Settings(_) => unreachable!(),
+            Entry::DeadLetter(_) | Entry::Settings(_) | Entry::Notice(_) => unreachable!(),
         })
         .collect();
     let mut raw = RawBatch::new();

@@ -130,6 +130,7 @@ proptest! {
                 Entry::Event(d) => prop_assert_eq!(d, e),
                 Entry::DeadLetter(dl) => prop_assert!(false, "{} dead-lettered: {} {}", json, dl.reason.as_str(), dl.detail),
                 Entry::Settings(s) => prop_assert!(false, "{} decoded as settings {:?}", json, s),
+                Entry::Notice(n) => prop_assert!(false, "{} decoded as a notice {:?}", json, n),
             }
         }
     }

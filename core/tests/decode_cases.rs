@@ -49,6 +49,7 @@ fn check(input: impl AsRef<[u8]>, want: Want) {
             panic!("expected {reason:?}, got event {got:?}; input: {shown}")
         }
         (Entry::Settings(s), _) => panic!("decoded as settings {s:?}; input: {shown}"),
+        (Entry::Notice(n), _) => panic!("decoded as a notice {n:?}; input: {shown}"),
         (Entry::DeadLetter(d), Want::Event(_)) => panic!(
             "expected an event, got {:?} ({}); input: {shown}",
             d.reason, d.detail
@@ -2008,6 +2009,7 @@ mod props {
                 assert!(!d.detail.is_empty() && !d.detail.contains('\n'));
             }
             Entry::Settings(s) => panic!("decoded as settings {s:?}"),
+            Entry::Notice(n) => panic!("decoded as a notice {n:?}"),
         }
     }
 

@@ -413,6 +413,7 @@ fn reread(dir: &Path, live: &Summary) {
             let _ = (ev.id().to_string(), ev.source(), ev.event_type());
         }
         EntryView::Settings(_) => panic!("no settings record was written"),
+        EntryView::Notice(_) => panic!("no notice record was written"),
     })
     .unwrap();
     assert_eq!(dead, live.dead_lettered);

@@ -35,7 +35,7 @@ fn seen(v: &Visit<'_>) -> Seen {
         offset: v.offset,
         event_id: match v.entry {
             EntryView::Event(e) => Some(e.id().to_string()),
-            EntryView::DeadLetter(_) | EntryView::Settings(_) => None,
+            EntryView::DeadLetter(_) | EntryView::Settings(_) | EntryView::Notice(_) => None,
         },
         outcome: v.outcome,
     }

@@ -11,7 +11,7 @@ use waybill_sim::network::{Delivered, Delivery, deliver, encode};
 fn reason_of(bytes: &[u8]) -> Option<DeadLetterReason> {
     match decode(bytes) {
         Entry::DeadLetter(dl) => Some(dl.reason),
-        Entry::Event(_) | Entry::Settings(_) => None,
+        Entry::Event(_) | Entry::Settings(_) | Entry::Notice(_) => None,
     }
 }
 

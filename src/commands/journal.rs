@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use waybill_core::archive::ArchiveTo;
 use waybill_core::encode::event_to_json;
 use waybill_core::engine::{self, Until, Visit};
-use waybill_core::event::{Event, Settings};
+use waybill_core::event::{Event, Notice, Settings};
 use waybill_core::journal;
 use waybill_core::record::{self, EntryView};
 use waybill_core::time::format_rfc3339_us;
@@ -221,6 +221,9 @@ fn dump_json(v: &Visit<'_>) -> Value {
         EntryView::Settings(st) => {
             row.insert("settings".into(), settings_json(&record::settings(st)));
         }
+        EntryView::Notice(n) => {
+            row.insert("notice".into(), notice_json(&record::notice(n)));
+        }
     }
     Value::Object(row)
 }
@@ -236,6 +239,7 @@ fn dump_human(v: &Visit<'_>) -> String {
             escape_bytes(dl.raw.as_slice())
         ),
         EntryView::Settings(st) => settings_json(&record::settings(st)).to_string(),
+        EntryView::Notice(n) => escape(&notice_json(&record::notice(n)).to_string()),
     };
     format!(
         "lsn {} seg {} off {} ingest {} {} {}",
@@ -255,6 +259,17 @@ fn settings_json(s: &Settings) -> Value {
         "invoice_cycle": s.invoice_cycle_min,
         "pod_propagation": s.pod_propagation_min,
     }})
+}
+
+/// A cluster's notice (docs/cluster.md): the key group the journal holds, or a gap its
+/// sequencer saw.
+fn notice_json(n: &Notice) -> Value {
+    match n {
+        Notice::KeyGroup(k) => json!({ "key_group": k.group, "key_groups": k.groups }),
+        Notice::Gap(g) => {
+            json!({ "gap": { "source": g.source, "first": g.first, "last": g.last } })
+        }
+    }
 }
 
 /// The event as the CloudEvent it was received as (re-encoded from the journal).

@@ -1,6 +1,7 @@
 //! One module per command; each returns the exit code or a [`CliError`].
 
 mod bench;
+mod cluster;
 mod dead_letters;
 mod effects;
 mod history;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Load(a) => load::run(a),
+        Command::Cluster(c) => cluster::run(c),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }

@@ -18,10 +18,17 @@ use crate::time::US_PER_MIN;
 pub(crate) struct Cause<'a> {
     pub lsn: u64,
     pub ingest_us: i64,
+    /// The event, unless the record is a notice (a gap a cluster's sequencer saw).
+    pub event: Option<CauseEvent<'a>>,
+}
+
+/// The event a record carries, as the rules read it.
+#[derive(Clone, Copy)]
+pub(crate) struct CauseEvent<'a> {
     pub event_type: EventType,
-    pub event_time_us: i64,
-    /// The event (its tracing attributes are read only when an effect is built).
-    pub event: EventView<'a>,
+    pub time_us: i64,
+    /// Its tracing attributes are read only when an effect is built.
+    pub view: EventView<'a>,
 }
 
 /// Numbers effects and, while collecting, builds them into a buffer.
@@ -47,11 +54,13 @@ impl Emitter<'_, '_> {
         };
         let (key, data) = build(buf);
         let c = self.cause;
-        let correlation_id = c
-            .event
-            .correlation_id()
+        let event = c.event.map(|e| e.view);
+        let correlation_id = event
+            .and_then(|e| e.correlation_id())
             .map(|s| buf.push_text(s.as_bytes()));
-        let traceparent = c.event.traceparent().map(|s| buf.push_text(s.as_bytes()));
+        let traceparent = event
+            .and_then(|e| e.traceparent())
+            .map(|s| buf.push_text(s.as_bytes()));
         buf.push(Effect {
             seq: *self.seq,
             effect_type: t,
@@ -191,10 +200,14 @@ fn replan(em: &mut Emitter<'_, '_>, id: u64, b: &Facts, a: &Facts) {
 fn sla(em: &mut Emitter<'_, '_>, id: u64, b: &Facts, a: &Facts, targets: &SlaTargets) {
     let c = *em.cause;
     // Proof-of-delivery propagation: how long after the delivery the core received it.
-    let pod_minutes = (c.event_type == EventType::ShipmentDelivered
-        && b.delivered_us.is_none()
-        && a.delivered_us.is_some())
-    .then(|| (c.ingest_us as i128 - c.event_time_us as i128).div_euclid(US_PER_MIN as i128));
+    let pod_minutes = c
+        .event
+        .filter(|e| {
+            e.event_type == EventType::ShipmentDelivered
+                && b.delivered_us.is_none()
+                && a.delivered_us.is_some()
+        })
+        .map(|e| (c.ingest_us as i128 - e.time_us as i128).div_euclid(US_PER_MIN as i128));
     let measures = [
         (
             SlaMeasure::OrderToDispatch,

@@ -56,7 +56,7 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"WBSNAPSH";
 /// Version of the snapshot format (the header and the sections the image writes). Any change
 /// to a record's layout or to the list of sections changes it. Version 2 added the `machine`
 /// section (the effect count, settings records and SLA targets).
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
 /// Bytes of the file header.
 pub const HEADER_BYTES: usize = 128;
 /// Bytes of a section header.

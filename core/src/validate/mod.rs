@@ -17,7 +17,8 @@ mod view;
 use crate::compact::CompactEvent;
 use crate::event::{
     ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, Body, Contract, DeadLetter, DeadLetterReason,
-    Entry, Event, GeoPoint, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_SOURCE_NAME_BYTES, System,
+    Entry, Event, GapNotice, GeoPoint, KeyGroup, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_KEY_GROUPS,
+    MAX_SOURCE_NAME_BYTES, Notice, System,
 };
 use crate::record::{EntryView, EventView};
 use view::{BodyRef, EventRef};
@@ -140,7 +141,39 @@ pub fn entry(e: &Entry) -> Result<(), Invalid> {
         Entry::Event(ev) => event(ev),
         Entry::DeadLetter(dl) => dead_letter(dl),
         Entry::Settings(_) => Ok(()),
+        Entry::Notice(n) => notice(n),
     }
+}
+
+/// Checks a cluster's notice: a key group below a count of at most [`MAX_KEY_GROUPS`]; a gap
+/// of a valid source, `1 <= first <= last`.
+pub fn notice(n: &Notice) -> Result<(), Invalid> {
+    match n {
+        Notice::KeyGroup(KeyGroup { group, groups }) => {
+            if *groups == 0 || *groups > MAX_KEY_GROUPS || group >= groups {
+                return Err(Invalid::envelope(
+                    "group",
+                    format!(
+                        "key group {group} of {groups}: groups must be 1 to {MAX_KEY_GROUPS}, the group below them"
+                    ),
+                ));
+            }
+        }
+        Notice::Gap(GapNotice {
+            source,
+            first,
+            last,
+        }) => {
+            source_system(source).map_err(|detail| Invalid::envelope("source", detail))?;
+            if *first == 0 || first > last {
+                return Err(Invalid::envelope(
+                    "sequence",
+                    format!("gap {first}..={last}: sequences start at 1 and first <= last"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks a dead letter given to the typed API: its raw bytes are at most [`MAX_EVENT_BYTES`]
@@ -156,6 +189,7 @@ pub fn archived_entry(e: &ArchivedEntry) -> Result<(), Invalid> {
         ArchivedEntry::Event(ev) => archived_event(ev),
         ArchivedEntry::DeadLetter(dl) => archived_dead_letter(dl),
         ArchivedEntry::Settings(_) => Ok(()),
+        ArchivedEntry::Notice(n) => notice(&crate::record::notice(n)),
     }
 }
 
@@ -254,6 +288,7 @@ pub fn entry_view(e: &EntryView<'_>) -> Result<(), Invalid> {
         EntryView::Event(EventView::Compact(c)) => compact_event(c),
         EntryView::DeadLetter(dl) => archived_dead_letter(dl),
         EntryView::Settings(_) => Ok(()),
+        EntryView::Notice(n) => notice(&crate::record::notice(n)),
     }
 }
 
