@@ -72,8 +72,11 @@ pub async fn run_core(
     let started = Instant::now();
     tokio::pin!(stop);
     let outcome = loop {
-        if let Err(e) = tick(&cluster, &id, &opts, &mut observed, &mut running, started).await {
-            break Err(e);
+        match tick(&cluster, &id, &opts, &mut observed, &mut running, started).await {
+            Ok(()) => {}
+            // The server is away: try again next round (the client reconnects by itself).
+            Err(e @ ClusterError::Nats { .. }) => eprintln!("waybill cluster core {id}: {e}"),
+            Err(e) => break Err(e),
         }
         tokio::select! {
             () = &mut stop => break Ok(()),
@@ -223,7 +226,11 @@ async fn reap(id: &str, running: &mut BTreeMap<u32, Running>) -> Result<()> {
                     "waybill cluster core {id}: key group {g}: fenced out (another core took it over); nothing more written"
                 )
             }
-            Ok(Err(e)) => return Err(e),
+            // A key group's core failed (its journal, its limits): the core stops.
+            Ok(Err(e @ ClusterError::Core { .. })) => return Err(e),
+            // The server went away, or a message was out of place: the group was closed; its
+            // claim is still this core's, so the next round opens it again and resumes.
+            Ok(Err(e)) => eprintln!("waybill cluster core {id}: key group {g}: {e}; reopening"),
             Err(e) => return Err(ClusterError::Protocol(format!("key group {g}: {e}"))),
         }
     }

@@ -95,20 +95,39 @@ enum Command {
     Close(oneshot::Sender<Result<(), CoreError>>),
 }
 
-/// Runs key group `held.group` until `stop` says so or the claim is lost.
+/// Runs key group `held.group` until `stop` says so or the claim is lost. Whatever ends it,
+/// its journal is closed first; a group that was asked to stop then releases its claim.
 pub async fn run_group(
     cluster: Cluster,
     mut held: Held,
     opts: Arc<GroupOptions>,
+    stop: watch::Receiver<bool>,
+) -> Result<GroupExit> {
+    let group = held.group;
+    let (commands, position) = start_core(&opts, group, cluster.shape.key_groups).await?;
+    let fed = feed(&cluster, &mut held, &commands, position, stop).await;
+    close(&commands).await?;
+    if fed.as_ref().is_ok_and(|exit| *exit == GroupExit::Released) {
+        owners::release(&cluster.kv, &held).await?;
+    }
+    fed
+}
+
+/// Feeds the key group's stream, from the message after `position`, to its core.
+async fn feed(
+    cluster: &Cluster,
+    held: &mut Held,
+    commands: &mpsc::Sender<Command>,
+    mut position: u64,
     mut stop: watch::Receiver<bool>,
 ) -> Result<GroupExit> {
     let group = held.group;
-    let (commands, mut position) = start_core(&opts, group, cluster.shape.key_groups).await?;
+    let what = || format!("the stream of key group {group}");
     let stream = cluster
         .js
         .get_stream(names::kg_stream(group))
         .await
-        .map_err(|e| ClusterError::nats(format!("the stream of key group {group}"), e))?;
+        .map_err(|e| ClusterError::nats(what(), e))?;
     let consumer = stream
         .create_consumer(OrderedConfig {
             deliver_policy: DeliverPolicy::ByStartSequence {
@@ -117,64 +136,54 @@ pub async fn run_group(
             ..Default::default()
         })
         .await
-        .map_err(|e| ClusterError::nats(format!("the consumer of key group {group}"), e))?;
+        .map_err(|e| ClusterError::nats(what(), e))?;
     let mut messages = consumer
         .messages()
         .await
-        .map_err(|e| ClusterError::nats(format!("the consumer of key group {group}"), e))?;
+        .map_err(|e| ClusterError::nats(what(), e))?;
     let mut progressed_at = Instant::now();
     let mut published = false;
     loop {
         let next = tokio::select! {
-            _ = stop.changed() => {
-                close(&commands).await?;
-                owners::release(&cluster.kv, &held).await?;
-                return Ok(GroupExit::Released);
-            }
+            _ = stop.changed() => return Ok(GroupExit::Released),
             () = tokio::time::sleep(RENEW_EVERY) => None,
             m = messages.next() => Some(m),
         };
         let Some(next) = next else {
-            // Idle: renew the claim (the heartbeat), and say where the group is.
-            if !owners::renew(&cluster.kv, &mut held).await? {
-                close(&commands).await?;
+            // Idle: renew the claim (the heartbeat), and say once where the group is.
+            if !owners::renew(&cluster.kv, held).await? {
                 return Ok(GroupExit::Fenced);
             }
             if !published {
-                publish_progress(&cluster, &commands, &held).await?;
+                publish_progress(cluster, commands, held).await?;
                 published = true;
             }
             continue;
         };
         let first = next
-            .ok_or_else(|| {
-                ClusterError::Protocol(format!("the stream of key group {group} ended"))
-            })?
-            .map_err(|e| ClusterError::nats(format!("reading key group {group}"), e))?;
+            .ok_or_else(|| ClusterError::Protocol(format!("{} ended", what())))?
+            .map_err(|e| ClusterError::nats(what(), e))?;
         let mut batch = vec![first];
         while batch.len() < GROUP_BATCH_MAX && batch.last().is_some_and(pending) {
             match messages.next().await {
                 Some(Ok(m)) => batch.push(m),
-                Some(Err(e)) => {
-                    return Err(ClusterError::nats(format!("reading key group {group}"), e));
-                }
+                Some(Err(e)) => return Err(ClusterError::nats(what(), e)),
                 None => break,
             }
         }
         let entries = to_entries(&batch, position)?;
         // The fence: nothing is journaled under a claim another core took over.
-        if !owners::renew(&cluster.kv, &mut held).await? {
-            close(&commands).await?;
+        if !owners::renew(&cluster.kv, held).await? {
             return Ok(GroupExit::Fenced);
         }
         let n = entries.len() as u64;
-        call(&commands, |reply| Command::Ingest(entries, reply))
+        call(commands, |reply| Command::Ingest(entries, reply))
             .await?
             .map_err(|source| ClusterError::Core { group, source })?;
         position += n;
         published = false;
         if progressed_at.elapsed() >= PROGRESS_EVERY || !batch.last().is_some_and(pending) {
-            publish_progress(&cluster, &commands, &held).await?;
+            publish_progress(cluster, commands, held).await?;
             progressed_at = Instant::now();
             published = true;
         }

@@ -167,13 +167,35 @@ fn outgoing(group: u32, id: String, kind: Kind, payload: Bytes) -> Outgoing {
 }
 
 /// Runs the sequencer of `range` until `stop` resolves: rebuilds its state from the input, then
-/// republishes what follows, in batches of at most [`BATCH_MAX`] messages.
+/// republishes what follows, in batches of at most [`BATCH_MAX`] messages. When the server
+/// goes away it starts over (rebuilding again) once it is back.
 pub async fn run_sequencer(
     cluster: &Cluster,
     range: u32,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<SequencerProgress> {
     assert!(range < cluster.shape.source_ranges);
+    tokio::pin!(stop);
+    loop {
+        match sequence(cluster, range, &mut stop).await {
+            Err(e @ ClusterError::Nats { .. }) => {
+                eprintln!("waybill cluster sequencer {range}: {e}; starting over");
+                tokio::select! {
+                    () = &mut stop => return Err(e),
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+            done => return done,
+        }
+    }
+}
+
+/// One run of the sequencer, from rebuilding to `stop` or an error.
+async fn sequence(
+    cluster: &Cluster,
+    range: u32,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Result<SequencerProgress> {
     let published = read_progress(cluster, range)
         .await?
         .map_or(0, |p| p.in_sequence);
@@ -196,10 +218,9 @@ pub async fn run_sequencer(
         .map_err(|e| ClusterError::nats("the sequencer's consumer", e))?;
     let mut seq = Sequencing::new(range, cluster.shape.key_groups);
     let mut batch: Vec<Outgoing> = Vec::with_capacity(BATCH_MAX);
-    tokio::pin!(stop);
     loop {
         let next = tokio::select! {
-            () = &mut stop => break,
+            () = stop.as_mut() => break,
             m = messages.next() => m,
         };
         let Some(m) = next else { break };
