@@ -167,7 +167,7 @@ fn a_snapshot_keeps_the_key_group() {
     let mut core = Core::open(dir.path(), JournalOptions::default()).unwrap();
     assert_eq!(
         core.snapshots().loaded.as_ref().map(|s| s.1),
-        Some(5),
+        Some(4),
         "opened from the snapshot"
     );
     assert_eq!(core.machine().key_group(), Some((3, 8)));
