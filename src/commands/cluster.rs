@@ -89,9 +89,9 @@ fn ingress(a: ClusterIngressArgs) -> Result<ExitCode, CliError> {
     })?;
     let mut out = Out::new();
     if a.json {
-        out.line(&serde_json::to_string(&report).expect("a report serializes"))?;
+        out.line(serde_json::to_string(&report).expect("a report serializes"))?;
     } else {
-        out.line(&format!(
+        out.line(format!(
             "published {} events ({} genuine duplicates, {} not events, {} already stored by an earlier try)",
             report.events, report.duplicates, report.not_events, report.already_stored
         ))?;
@@ -198,7 +198,7 @@ fn status(a: ClusterStatusArgs) -> Result<ExitCode, CliError> {
     })?;
     let mut out = Out::new();
     if a.json {
-        out.line(&serde_json::to_string(&status).expect("a status serializes"))?;
+        out.line(serde_json::to_string(&status).expect("a status serializes"))?;
     } else {
         print_status(&mut out, &status)?;
     }
@@ -212,14 +212,14 @@ fn status(a: ClusterStatusArgs) -> Result<ExitCode, CliError> {
 }
 
 fn print_status(out: &mut Out, s: &ClusterStatus) -> Result<(), CliError> {
-    out.line(&format!(
+    out.line(format!(
         "cluster: {} key groups, {} source range(s); caught up: {}",
         s.shape.key_groups,
         s.shape.source_ranges,
         if s.caught_up { "yes" } else { "no" }
     ))?;
     for q in &s.sequencers {
-        out.line(&format!(
+        out.line(format!(
             "sequencer {}: {} of {} input messages republished (lag {})",
             q.range,
             q.in_sequence,
@@ -245,14 +245,14 @@ fn print_status(out: &mut Out, s: &ClusterStatus) -> Result<(), CliError> {
             .filter(|g| groups.contains(&g.group))
             .map(|g| g.lag)
             .sum();
-        out.line(&format!(
+        out.line(format!(
             "core {core}: {} key groups, lag {lag} messages",
             groups.len()
         ))?;
     }
     let m = &s.summary;
-    out.line(&format!("digest {}", m.digest))?;
-    out.line(&format!(
+    out.line(format!("digest {}", m.digest))?;
+    out.line(format!(
         "received {} = applied {} + duplicates {} + dead-lettered {}; missing {} in {} source(s)",
         m.received,
         m.applied,
