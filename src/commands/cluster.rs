@@ -133,7 +133,16 @@ fn core(a: ClusterCoreArgs) -> Result<ExitCode, CliError> {
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
     let sinks = match a.config.as_deref() {
-        Some(p) => crate::config::read(p)?.sinks,
+        Some(p) => {
+            let config = crate::config::read(p)?;
+            if config.sla.is_some() {
+                return Err(CliError::Usage(format!(
+                    "--config {}: [sla] targets are not supported in a cluster yet (docs/cluster.md)",
+                    p.display()
+                )));
+            }
+            config.sinks
+        }
         None => SinksConfig::default(),
     };
     std::fs::create_dir_all(&a.data)
