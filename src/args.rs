@@ -122,6 +122,9 @@ pub struct ClusterCoreArgs {
     /// Take a snapshot of a key group every this many records (0: only at a clean close).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub snapshot_every: u64,
+    /// Size of each new segment file of a key group's journal (64 KiB to 1 GiB, a multiple of 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = waybill_cluster::keygroup::SEGMENT_BYTES_DEFAULT)]
+    pub segment_bytes: u64,
     #[command(flatten)]
     pub cluster: ClusterArg,
 }

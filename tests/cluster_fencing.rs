@@ -62,6 +62,7 @@ fn a_fenced_out_core_writes_nothing_more() {
             sinks: SinksConfig::default(),
             durability: Durability::Sync,
             snapshots: SnapshotPolicy::OFF,
+            segment_bytes: waybill_cluster::keygroup::SEGMENT_BYTES_DEFAULT,
         });
         let (_stop, stopped) = tokio::sync::watch::channel(false);
         let group = tokio::spawn(run_group(cluster.clone(), held, opts, stopped));

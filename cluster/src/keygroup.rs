@@ -49,7 +49,13 @@ pub struct GroupOptions {
     pub durability: Durability,
     /// When snapshots are taken.
     pub snapshots: SnapshotPolicy,
+    /// Size of each new segment file of a key group's journal ([`SEGMENT_BYTES_DEFAULT`]).
+    pub segment_bytes: u64,
 }
+
+/// Default segment size of a key group's journal: a key group holds a share of the traffic,
+/// and 64 journals of a single core's 64 MiB segments would preallocate 4 GiB.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 4 << 20;
 
 /// What a key group has journaled (its progress record in the bucket).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,6 +331,7 @@ fn open_core(opts: &GroupOptions, group: u32, groups: u32) -> Result<GroupThread
     let dir = opts.data_dir.join(format!("kg-{group}"));
     let options = Options::new()
         .durability(opts.durability)
+        .segment_bytes(opts.segment_bytes)
         .snapshots(opts.snapshots.clone());
     let start = Instant::now();
     let mut core = loop {

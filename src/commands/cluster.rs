@@ -145,6 +145,13 @@ fn core(a: ClusterCoreArgs) -> Result<ExitCode, CliError> {
         }
         None => SinksConfig::default(),
     };
+    let segment_ok = (64 << 10..=1 << 30).contains(&a.segment_bytes) && a.segment_bytes % 4096 == 0;
+    if !segment_ok {
+        return Err(CliError::Usage(format!(
+            "--segment-bytes {} must be a multiple of 4096 from 64 KiB to 1 GiB",
+            a.segment_bytes
+        )));
+    }
     std::fs::create_dir_all(&a.data)
         .map_err(|e| CliError::from_user_path("--data", &a.data, &e))?;
     let opts = GroupOptions {
@@ -156,6 +163,7 @@ fn core(a: ClusterCoreArgs) -> Result<ExitCode, CliError> {
             on_close_min_records: 1,
             ..SnapshotPolicy::default()
         },
+        segment_bytes: a.segment_bytes,
     };
     waybill_cluster::block_on(async {
         let cluster = connect(&a.cluster, &format!("waybill-core-{}", a.id)).await?;
