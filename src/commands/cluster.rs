@@ -145,7 +145,8 @@ fn core(a: ClusterCoreArgs) -> Result<ExitCode, CliError> {
         }
         None => SinksConfig::default(),
     };
-    let segment_ok = (64 << 10..=1 << 30).contains(&a.segment_bytes) && a.segment_bytes % 4096 == 0;
+    let segment_ok =
+        (64 << 10..=1 << 30).contains(&a.segment_bytes) && a.segment_bytes.is_multiple_of(4096);
     if !segment_ok {
         return Err(CliError::Usage(format!(
             "--segment-bytes {} must be a multiple of 4096 from 64 KiB to 1 GiB",
