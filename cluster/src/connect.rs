@@ -105,6 +105,41 @@ impl Cluster {
         Ok(())
     }
 
+    /// Writes `value` as JSON under `key` of the bucket (`what` names it in an error).
+    pub async fn put_json<T: serde::Serialize>(
+        &self,
+        key: String,
+        value: &T,
+        what: &str,
+    ) -> Result<()> {
+        let bytes = serde_json::to_vec(value).expect("a cluster record serializes");
+        self.kv
+            .put(key, bytes.into())
+            .await
+            .map_err(|e| ClusterError::nats(format!("recording {what}"), e))?;
+        Ok(())
+    }
+
+    /// The JSON record under `key` of the bucket, if one was written.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+        what: &str,
+    ) -> Result<Option<T>> {
+        let entry = self
+            .kv
+            .entry(key)
+            .await
+            .map_err(|e| ClusterError::nats(format!("reading {what}"), e))?;
+        entry
+            .filter(|e| !e.value.is_empty())
+            .map(|e| {
+                serde_json::from_slice(&e.value)
+                    .map_err(|e| ClusterError::Protocol(format!("{what} is unreadable: {e}")))
+            })
+            .transpose()
+    }
+
     /// The last sequence stored in `stream` (0 when empty).
     pub async fn last_sequence(&self, stream: &str) -> Result<u64> {
         let mut s = self

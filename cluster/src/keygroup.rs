@@ -279,13 +279,13 @@ async fn publish_progress(
     let mut p = call(commands, Command::Progress).await?;
     p.core = held.owner.core.clone();
     p.epoch = held.owner.epoch;
-    let bytes = serde_json::to_vec(&p).expect("progress serializes");
     cluster
-        .kv
-        .put(names::group_progress_key(p.group), bytes.into())
+        .put_json(
+            names::group_progress_key(p.group),
+            &p,
+            "a key group's progress",
+        )
         .await
-        .map_err(|e| ClusterError::nats("recording a key group's progress", e))?;
-    Ok(())
 }
 
 /// Opens key group `group`'s journal on a thread of its own; returns its command queue and

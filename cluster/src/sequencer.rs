@@ -255,30 +255,23 @@ async fn flush(cluster: &Cluster, batch: &mut Vec<Outgoing>, seq: &Sequencing) -
         batch.clear();
     }
     let p = seq.progress();
-    let bytes = serde_json::to_vec(&p).expect("progress serializes");
     cluster
-        .kv
-        .put(names::sequencer_progress_key(p.range), bytes.into())
+        .put_json(
+            names::sequencer_progress_key(p.range),
+            &p,
+            "the sequencer's progress",
+        )
         .await
-        .map_err(|e| ClusterError::nats("recording the sequencer's progress", e))?;
-    Ok(())
 }
 
 /// The progress record of the sequencer of `range`, if it wrote one.
 pub async fn read_progress(cluster: &Cluster, range: u32) -> Result<Option<SequencerProgress>> {
-    let entry = cluster
-        .kv
-        .entry(names::sequencer_progress_key(range))
+    cluster
+        .get_json(
+            names::sequencer_progress_key(range),
+            "a sequencer's progress",
+        )
         .await
-        .map_err(|e| ClusterError::nats("reading the sequencer's progress", e))?;
-    entry
-        .filter(|e| !e.value.is_empty())
-        .map(|e| {
-            serde_json::from_slice(&e.value).map_err(|e| {
-                ClusterError::Protocol(format!("a sequencer's progress is unreadable: {e}"))
-            })
-        })
-        .transpose()
 }
 
 /// A header holding a number, if present.
@@ -289,4 +282,77 @@ pub fn header_u64(headers: &Option<async_nats::HeaderMap>, name: &str) -> Result
     v.as_str().parse().map(Some).map_err(|_| {
         ClusterError::Protocol(format!("header {name} is not a number: {}", v.as_str()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn position(source: &str, seq: u64, vehicle: u64) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"specversion":"1.0","id":"{source}-{seq}","source":"{source}","sequence":"{seq}","type":"vehicle.position","time":"2026-11-27T06:30:00Z","subject":"vehicle/{vehicle}","data":{{"lat":52.05,"lon":4.32,"speed_kph":84.2}}}}"#
+        ))
+    }
+
+    fn kinds(out: &[Outgoing]) -> Vec<(String, &str)> {
+        out.iter()
+            .map(|o| (o.id.clone(), o.headers[0].1.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn decides_as_the_core_does_in_stream_order() {
+        let mut s = Sequencing::new(0, 64);
+        let truck = "fleet/truck-5";
+        // (input, what is republished as (id, kind))
+        let cases: Vec<(Bytes, Vec<(String, &str)>)> = vec![
+            (position(truck, 1, 5), vec![(format!("{truck}#1"), "event")]),
+            (
+                position(truck, 4, 5),
+                vec![
+                    (format!("gap#{truck}#2-3"), "gap"),
+                    (format!("{truck}#4"), "event"),
+                ],
+            ),
+            (position(truck, 4, 5), vec![]),
+            (position(truck, 2, 5), vec![(format!("{truck}#2"), "event")]),
+            (
+                Bytes::from_static(b"{not json"),
+                vec![("dead#0#5".to_owned(), "dead")],
+            ),
+            (
+                position("fleet/truck-6", 1, 6),
+                vec![("fleet/truck-6#1".to_owned(), "event")],
+            ),
+        ];
+        for (i, (input, expected)) in cases.into_iter().enumerate() {
+            let out = s.decide(i as u64 + 1, &input, None);
+            assert_eq!(kinds(&out), expected, "input {}", i + 1);
+            if let Some(o) = out.iter().find(|o| o.id.contains("truck-5#")) {
+                let g = route::key_group_of_event(
+                    5,
+                    waybill_core::event::EventType::VehiclePosition,
+                    64,
+                );
+                assert_eq!(
+                    o.subject,
+                    names::kg_subject(g),
+                    "a vehicle's events go to its group"
+                );
+            }
+        }
+        let p = s.progress();
+        assert_eq!(
+            (p.in_sequence, p.received, p.duplicates, p.not_events),
+            (6, 6, 1, 1)
+        );
+        assert_eq!(
+            p.gaps,
+            vec![SourceGap {
+                source: truck.to_owned(),
+                missing: 1,
+                ranges: vec![[3, 3]]
+            }]
+        );
+    }
 }

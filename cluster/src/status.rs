@@ -161,17 +161,7 @@ pub async fn status(cluster: &Cluster) -> Result<ClusterStatus> {
 
 /// The progress record of key group `group`, if one was written.
 pub async fn read_group_progress(cluster: &Cluster, group: u32) -> Result<Option<GroupProgress>> {
-    let entry = cluster
-        .kv
-        .entry(names::group_progress_key(group))
+    cluster
+        .get_json(names::group_progress_key(group), "a key group's progress")
         .await
-        .map_err(|e| ClusterError::nats("reading a key group's progress", e))?;
-    entry
-        .filter(|e| !e.value.is_empty())
-        .map(|e| {
-            serde_json::from_slice(&e.value).map_err(|e| {
-                ClusterError::Protocol(format!("a key group's progress is unreadable: {e}"))
-            })
-        })
-        .transpose()
 }
