@@ -816,7 +816,11 @@ fn the_threaded_delivery_delivers_redrives_and_persists_on_stop() {
     // The durable LSN rises: the rest goes out; then a redrive through the running delivery.
     durable.store(7, std::sync::atomic::Ordering::Release);
     d.wake();
-    assert!(d.wait_until(guard(), |s| settled(s) && s[ROUTE.index()].delivered == 2));
+    // Each lane sees the new durable LSN on its own wake-up: wait for both lanes' outcome, not
+    // for a moment when both look idle (one may not have looked yet).
+    assert!(d.wait_until(guard(), |s| settled(s)
+        && s[ROUTE.index()].delivered == 2
+        && s[OPS_URGENT.index()].delivered == 2));
     fixed.store(true, std::sync::atomic::Ordering::Release);
     assert_eq!(
         d.redrive(Downstream::Route, Duration::from_secs(60))
