@@ -102,7 +102,8 @@ fn stage(batch: &RawBatch, ranges: u32, run: &str, first: u64) -> Vec<Staged> {
                 decode(raw.bytes)
             };
             let origin = format!("{run}#{position}");
-            let (subject, id) = match event_key(&entry) {
+            let key = event_key(&entry);
+            let (subject, id) = match key {
                 Some((source, sequence)) => (
                     in_subject(source_range(source, ranges)),
                     crate::route::event_id(source, sequence),
@@ -125,7 +126,7 @@ fn stage(batch: &RawBatch, ranges: u32, run: &str, first: u64) -> Vec<Staged> {
                     payload: Bytes::copy_from_slice(raw.bytes),
                 },
                 origin,
-                is_event: event_key(&entry).is_some(),
+                is_event: key.is_some(),
             }
         })
         .collect()

@@ -58,3 +58,8 @@ pub async fn shutdown_signal() {
 pub async fn timeout<F: std::future::Future>(d: std::time::Duration, f: F) -> Option<F::Output> {
     tokio::time::timeout(d, f).await.ok()
 }
+
+/// Waits `d` without holding a thread.
+pub async fn sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+}

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use waybill_core::decode::{decode, decode_truncated};
 use waybill_core::dedupe::Dedupe;
 use waybill_core::event::Entry;
+use waybill_core::machine::{GapView, gap_views};
 use waybill_core::source::Sources;
 
 use crate::connect::Cluster;
@@ -24,20 +25,6 @@ use crate::error::{ClusterError, Result};
 use crate::names::{self, IN_STREAM, KIND_HEADER, Kind, LEN_HEADER};
 use crate::publish::{BATCH_MAX, Outgoing, publish_all};
 use crate::route;
-
-/// Most gap ranges listed per source in the progress record (the count is complete).
-pub const GAP_RANGES_LISTED: usize = 100;
-
-/// Missing sequences of one source, as the progress record lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceGap {
-    /// The source.
-    pub source: String,
-    /// How many of its sequences are missing.
-    pub missing: u64,
-    /// Inclusive ranges, lowest first, at most [`GAP_RANGES_LISTED`].
-    pub ranges: Vec<[u64; 2]>,
-}
 
 /// What a sequencer has done (its progress record in the bucket).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,8 +39,8 @@ pub struct SequencerProgress {
     pub duplicates: u64,
     /// Of those, messages that are not events (forwarded as dead letters).
     pub not_events: u64,
-    /// Sources with missing sequences, by name.
-    pub gaps: Vec<SourceGap>,
+    /// Sources with missing sequences, by name (at most 100 ranges each listed).
+    pub gaps: Vec<GapView>,
 }
 
 /// The sequencer's state: every decision of stage one, from the input in order.
@@ -137,22 +124,7 @@ impl Sequencing {
     /// The progress record as of the last message decided.
     pub fn progress(&self) -> SequencerProgress {
         let mut p = self.progress.clone();
-        p.gaps = self
-            .dedupe
-            .gaps()
-            .into_iter()
-            .map(|g| SourceGap {
-                source: self.sources.name(g.source).to_owned(),
-                missing: g.missing,
-                ranges: g
-                    .ranges
-                    .iter()
-                    .take(GAP_RANGES_LISTED)
-                    .map(|&(a, b)| [a, b])
-                    .collect(),
-            })
-            .collect();
-        p.gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        p.gaps = gap_views(&self.dedupe, &self.sources);
         p
     }
 }
@@ -348,7 +320,7 @@ mod tests {
         );
         assert_eq!(
             p.gaps,
-            vec![SourceGap {
+            vec![GapView {
                 source: truck.to_owned(),
                 missing: 1,
                 ranges: vec![[3, 3]]

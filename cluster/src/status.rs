@@ -11,7 +11,8 @@ use crate::error::{ClusterError, Result};
 use crate::keygroup::GroupProgress;
 use crate::names;
 use crate::owners;
-use crate::sequencer::{self, SourceGap};
+use crate::sequencer;
+use waybill_core::machine::GapView;
 
 /// One key group's line.
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +64,7 @@ pub struct ClusterSummary {
     /// Missing sequences over every source.
     pub missing: u128,
     /// Sources with missing sequences, by name.
-    pub gaps: Vec<SourceGap>,
+    pub gaps: Vec<GapView>,
 }
 
 /// Everything `waybill cluster status` prints.

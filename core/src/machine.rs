@@ -577,23 +577,11 @@ impl Machine {
         let c = &self.counters;
         // A key group's journal lists no gap: its sequencer detects them (notices).
         let gaps_here = self.key_group.is_none();
-        let mut gaps: Vec<GapView> = self
-            .dedupe
-            .gaps()
-            .into_iter()
-            .filter(|_| gaps_here)
-            .map(|g| GapView {
-                source: self.sources.name(g.source).to_string(),
-                missing: g.missing,
-                ranges: g
-                    .ranges
-                    .iter()
-                    .take(MAX_GAP_RANGES_SHOWN)
-                    .map(|&(a, b)| [a, b])
-                    .collect(),
-            })
-            .collect();
-        gaps.sort_by(|a, b| a.source.cmp(&b.source));
+        let gaps = if gaps_here {
+            gap_views(&self.dedupe, &self.sources)
+        } else {
+            Vec::new()
+        };
         Summary {
             lsn: self.lsn,
             digest: digest.to_string(),
@@ -702,7 +690,7 @@ impl Serialize for ReasonCounts {
 ///
 /// A sequence is missing when it is below the source's highest applied sequence and was not
 /// applied (docs/events.md, duplicates and gaps).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct GapView {
     /// The source, `<system>/<name>`.
     pub source: String,
@@ -710,6 +698,28 @@ pub struct GapView {
     pub missing: u64,
     /// Inclusive ranges, lowest first, at most [`MAX_GAP_RANGES_SHOWN`].
     pub ranges: Vec<[u64; 2]>,
+}
+
+/// The sources with missing sequences in `dedupe`, sorted by name, each with at most
+/// [`MAX_GAP_RANGES_SHOWN`] ranges (a machine's summary, and a cluster's sequencer, list them
+/// so).
+pub fn gap_views(dedupe: &Dedupe, sources: &Sources) -> Vec<GapView> {
+    let mut gaps: Vec<GapView> = dedupe
+        .gaps()
+        .into_iter()
+        .map(|g| GapView {
+            source: sources.name(g.source).to_string(),
+            missing: g.missing,
+            ranges: g
+                .ranges
+                .iter()
+                .take(MAX_GAP_RANGES_SHOWN)
+                .map(|&(a, b)| [a, b])
+                .collect(),
+        })
+        .collect();
+    gaps.sort_by(|a, b| a.source.cmp(&b.source));
+    gaps
 }
 
 /// The key group a snapshot's machine section holds: `(0, 0)` for none.

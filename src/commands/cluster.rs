@@ -54,7 +54,7 @@ async fn connect(a: &ClusterArg, name: &str) -> Result<Cluster, CliError> {
         }),
     };
     // Connecting retries until the server answers: bound it, so a wrong URL is an error.
-    match tokio_timeout(
+    match waybill_cluster::timeout(
         Duration::from_secs(10),
         waybill_cluster::connect(&a.nats, name, shape),
     )
@@ -66,10 +66,6 @@ async fn connect(a: &ClusterArg, name: &str) -> Result<Cluster, CliError> {
             a.nats
         ))),
     }
-}
-
-async fn tokio_timeout<F: std::future::Future>(d: Duration, f: F) -> Option<F::Output> {
-    waybill_cluster::timeout(d, f).await
 }
 
 fn ingress(a: ClusterIngressArgs) -> Result<ExitCode, CliError> {
@@ -208,7 +204,7 @@ fn status(a: ClusterStatusArgs) -> Result<ExitCode, CliError> {
                 .map_err(cli_error)?;
             match wait {
                 Some(w) if !s.caught_up && start.elapsed() < w => {
-                    tokio_timeout(Duration::from_millis(200), std::future::pending::<()>()).await;
+                    waybill_cluster::sleep(Duration::from_millis(200)).await;
                 }
                 _ => return Ok::<_, CliError>(s),
             }
