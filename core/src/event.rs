@@ -215,6 +215,17 @@ impl EventType {
             _ => SubjectKind::Shipment,
         }
     }
+
+    /// The `schemaversion`s this type is accepted in, ascending (docs/events.md, schema
+    /// versions). Version 1 is the canonical form every type has; `vehicle.position` and
+    /// `charge.added` also have a version 2, upcast to the canonical form when decoded, so
+    /// the journal and the state never hold a version.
+    pub fn versions(self) -> &'static [u32] {
+        match self {
+            EventType::VehiclePosition | EventType::ChargeAdded => &[1, 2],
+            _ => &[1],
+        }
+    }
 }
 
 /// Which stop of a shipment a fleet milestone refers to.
@@ -791,6 +802,55 @@ pub struct GapNotice {
     pub last: u64,
 }
 
+/// The greatest `heading_deg` of a `vehicle.position` (version 2): headings are whole degrees
+/// clockwise from north, 0 to 359.
+pub const MAX_HEADING_DEG: u16 = 359;
+
+/// The ISO 4217 currencies whose minor unit is not 2 decimal digits, by code, ascending: 0
+/// digits (yen, won, ...), 3 (dinars, rial omani) or 4 (the Chilean and Uruguayan units of
+/// account). Every other code of three capital letters counts 2, as do the codes ISO 4217
+/// gives no minor unit (precious metals, test codes).
+pub const CURRENCY_MINOR_UNITS: [(&str, u32); 26] = [
+    ("BHD", 3),
+    ("BIF", 0),
+    ("CLF", 4),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("TND", 3),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("UYW", 4),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+];
+
+/// The number of decimal digits of `currency`'s minor unit (ISO 4217): what one `_cents`
+/// unit of money is worth. 2 unless [`CURRENCY_MINOR_UNITS`] says otherwise.
+pub fn currency_minor_units(currency: [u8; 3]) -> u32 {
+    debug_assert!(
+        CURRENCY_MINOR_UNITS.is_sorted_by_key(|(code, _)| *code),
+        "the table is searched by halves"
+    );
+    CURRENCY_MINOR_UNITS
+        .binary_search_by(|(code, _)| code.as_bytes().cmp(&currency[..]))
+        .map_or(2, |i| CURRENCY_MINOR_UNITS[i].1)
+}
+
 /// Most key groups a cluster splits its shipments and vehicles into.
 pub const MAX_KEY_GROUPS: u32 = 4096;
 
@@ -984,6 +1044,34 @@ mod tests {
             }
             let back = rkyv::deserialize::<Entry, Error>(archived).unwrap();
             assert_eq!(&back, entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod currency_tests {
+    use super::*;
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        for (code, want) in [
+            ("EUR", 2),
+            ("USD", 2),
+            ("JPY", 0),
+            ("KRW", 0),
+            ("BHD", 3),
+            ("KWD", 3),
+            ("OMR", 3),
+            ("CLF", 4),
+            ("XAU", 2),
+            ("ZZZ", 2),
+        ] {
+            let c: [u8; 3] = code.as_bytes().try_into().unwrap();
+            assert_eq!(currency_minor_units(c), want, "{code}");
+        }
+        for (code, units) in CURRENCY_MINOR_UNITS {
+            assert!(code.bytes().all(|b| b.is_ascii_uppercase()) && code.len() == 3);
+            assert_ne!(units, 2, "{code} needs no entry");
         }
     }
 }
