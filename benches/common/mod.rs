@@ -119,6 +119,8 @@ impl Gen {
                     lon_ud: lon,
                 },
                 speed_kph_milli: speed,
+                heading_deg: None,
+                accuracy_mm: None,
             },
         )
     }

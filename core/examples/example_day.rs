@@ -266,6 +266,8 @@ fn main() {
                 Body::VehiclePosition {
                     position,
                     speed_kph_milli: (rng.below(90_000)) as u32,
+                    heading_deg: None,
+                    accuracy_mm: None,
                 },
             ));
         }

@@ -35,6 +35,7 @@
 //! | 3 | `stop.arrived` | stop u8: 0 pickup, 1 delivery |
 //! | 4 | `stop.departed` | stop u8 |
 //! | 5 | `shipment.picked_up` | none |
+//! | 6 | `vehicle.position` with a heading or an accuracy (version 2) | as code 1, then `heading_deg` u16, presence u16 (bit 0 heading, bit 1 accuracy; not zero), `accuracy_mm` u32; an absent one is 0 (20 bytes) |
 //!
 //! Ids often begin with their source (`fleet/truck-12-345` from `fleet/truck-12`), so the id
 //! is stored as the length of its longest common prefix with the source plus the bytes after
@@ -47,7 +48,8 @@
 
 use std::fmt;
 
-use rkyv::rend::{i32_le, i64_le, u32_le};
+use rkyv::option::ArchivedOption;
+use rkyv::rend::{i32_le, i64_le, u16_le, u32_le};
 use rkyv::util::AlignedVec;
 
 use crate::event::{
@@ -62,8 +64,8 @@ const OFF_FORM: usize = 8;
 const OFF_SOURCE_LEN: usize = 9;
 const OFF_ID_SHARED: usize = 10;
 const OFF_ID_REST: usize = 11;
-/// The largest payload fields (`vehicle.position`).
-const MAX_FIELDS_BYTES: usize = 12;
+/// The largest payload fields (`vehicle.position` with a bearing).
+const MAX_FIELDS_BYTES: usize = 20;
 
 /// Form bit: the sequence is stored in 8 bytes (it does not fit in 4).
 pub const WIDE_SEQUENCE: u8 = 0x08;
@@ -79,17 +81,41 @@ const CODE_ETA: u8 = 2;
 const CODE_ARRIVED: u8 = 3;
 const CODE_DEPARTED: u8 = 4;
 const CODE_PICKED_UP: u8 = 5;
+const CODE_POSITION_BEARING: u8 = 6;
+/// The presence bits of a bearing (code 6).
+const HAS_HEADING: u16 = 1;
+const HAS_ACCURACY: u16 = 2;
 
 /// The bytes of the payload's fields of a type code, or `None` for a code that is not one.
 #[inline]
 fn fields_bytes(code: u8) -> Option<usize> {
     Some(match code {
         CODE_POSITION => 12,
+        CODE_POSITION_BEARING => 20,
         CODE_ETA => 8,
         CODE_ARRIVED | CODE_DEPARTED => 1,
         CODE_PICKED_UP => 0,
         _ => return None,
     })
+}
+
+/// Checks the bearing of a code 6 position: some presence bit and no other, and an absent
+/// field stored as 0 (one compact form per event).
+fn bearing_fields(fields: &[u8]) -> Result<(), CompactError> {
+    let presence = u16::from_le_bytes([fields[14], fields[15]]);
+    let heading_zero = fields[12..14] == [0, 0];
+    let accuracy_zero = fields[16..20] == [0; 4];
+    let canonical = presence != 0
+        && presence & !(HAS_HEADING | HAS_ACCURACY) == 0
+        && (presence & HAS_HEADING != 0 || heading_zero)
+        && (presence & HAS_ACCURACY != 0 || accuracy_zero);
+    if canonical {
+        Ok(())
+    } else {
+        Err(CompactError::NotCanonical(
+            "a position's bearing with no field, an unknown one, or an absent one not zero",
+        ))
+    }
 }
 
 fn stop_byte(stop: Stop) -> u8 {
@@ -133,11 +159,22 @@ fn code_and_fields(body: &Body) -> Option<(u8, [u8; MAX_FIELDS_BYTES], usize)> {
         Body::VehiclePosition {
             position,
             speed_kph_milli,
+            heading_deg,
+            accuracy_mm,
         } => {
             fields[0..4].copy_from_slice(&position.lat_ud.to_le_bytes());
             fields[4..8].copy_from_slice(&position.lon_ud.to_le_bytes());
             fields[8..12].copy_from_slice(&speed_kph_milli.to_le_bytes());
-            (CODE_POSITION, 12)
+            if heading_deg.is_none() && accuracy_mm.is_none() {
+                (CODE_POSITION, 12)
+            } else {
+                let presence = (u16::from(heading_deg.is_some()) * HAS_HEADING)
+                    | (u16::from(accuracy_mm.is_some()) * HAS_ACCURACY);
+                fields[12..14].copy_from_slice(&heading_deg.unwrap_or(0).to_le_bytes());
+                fields[14..16].copy_from_slice(&presence.to_le_bytes());
+                fields[16..20].copy_from_slice(&accuracy_mm.unwrap_or(0).to_le_bytes());
+                (CODE_POSITION_BEARING, 20)
+            }
         }
         Body::EtaRevised { eta_us } => {
             fields[0..8].copy_from_slice(&eta_us.to_le_bytes());
@@ -300,6 +337,9 @@ impl<'a> CompactEvent<'a> {
         if matches!(form & CODE_MASK, CODE_ARRIVED | CODE_DEPARTED) && fields[0] > 1 {
             return Err(CompactError::Stop(fields[0]));
         }
+        if form & CODE_MASK == CODE_POSITION_BEARING {
+            bearing_fields(fields)?;
+        }
         if !source.is_ascii() {
             return Err(CompactError::Source);
         }
@@ -383,6 +423,20 @@ impl<'a> CompactEvent<'a> {
         Ok(())
     }
 
+    /// A position's heading and accuracy (code 6), else none.
+    fn bearing(&self) -> (Option<u16>, Option<u32>) {
+        if self.code() != CODE_POSITION_BEARING {
+            return (None, None);
+        }
+        let presence = u16::from_le_bytes([self.fields[14], self.fields[15]]);
+        let heading = u16::from_le_bytes([self.fields[12], self.fields[13]]);
+        let accuracy = u32::from_le_bytes(self.field4(16));
+        (
+            (presence & HAS_HEADING != 0).then_some(heading),
+            (presence & HAS_ACCURACY != 0).then_some(accuracy),
+        )
+    }
+
     #[inline]
     fn field4(&self, off: usize) -> [u8; 4] {
         *self.fields[off..]
@@ -434,7 +488,7 @@ impl<'a> CompactEvent<'a> {
 
     pub fn event_type(&self) -> EventType {
         match self.code() {
-            CODE_POSITION => EventType::VehiclePosition,
+            CODE_POSITION | CODE_POSITION_BEARING => EventType::VehiclePosition,
             CODE_ETA => EventType::EtaRevised,
             CODE_ARRIVED => EventType::StopArrived,
             CODE_DEPARTED => EventType::StopDeparted,
@@ -459,13 +513,24 @@ impl<'a> CompactEvent<'a> {
             Stop::Delivery => ArchivedStop::Delivery,
         };
         match self.code() {
-            CODE_POSITION => ArchivedBody::VehiclePosition {
-                position: ArchivedGeoPoint {
-                    lat_ud: i32_le::from_native(i32::from_le_bytes(self.field4(0))),
-                    lon_ud: i32_le::from_native(i32::from_le_bytes(self.field4(4))),
-                },
-                speed_kph_milli: u32_le::from_native(u32::from_le_bytes(self.field4(8))),
-            },
+            CODE_POSITION | CODE_POSITION_BEARING => {
+                let (heading, accuracy) = self.bearing();
+                ArchivedBody::VehiclePosition {
+                    position: ArchivedGeoPoint {
+                        lat_ud: i32_le::from_native(i32::from_le_bytes(self.field4(0))),
+                        lon_ud: i32_le::from_native(i32::from_le_bytes(self.field4(4))),
+                    },
+                    speed_kph_milli: u32_le::from_native(u32::from_le_bytes(self.field4(8))),
+                    heading_deg: match heading {
+                        Some(h) => ArchivedOption::Some(u16_le::from_native(h)),
+                        None => ArchivedOption::None,
+                    },
+                    accuracy_mm: match accuracy {
+                        Some(a) => ArchivedOption::Some(u32_le::from_native(a)),
+                        None => ArchivedOption::None,
+                    },
+                }
+            }
             CODE_ETA => ArchivedBody::EtaRevised {
                 eta_us: i64_le::from_native(self.eta_us()),
             },
@@ -486,13 +551,18 @@ impl<'a> CompactEvent<'a> {
     /// The payload as an owned [`Body`].
     pub fn body(&self) -> Body {
         match self.code() {
-            CODE_POSITION => Body::VehiclePosition {
-                position: GeoPoint {
-                    lat_ud: i32::from_le_bytes(self.field4(0)),
-                    lon_ud: i32::from_le_bytes(self.field4(4)),
-                },
-                speed_kph_milli: u32::from_le_bytes(self.field4(8)),
-            },
+            CODE_POSITION | CODE_POSITION_BEARING => {
+                let (heading_deg, accuracy_mm) = self.bearing();
+                Body::VehiclePosition {
+                    position: GeoPoint {
+                        lat_ud: i32::from_le_bytes(self.field4(0)),
+                        lon_ud: i32::from_le_bytes(self.field4(4)),
+                    },
+                    speed_kph_milli: u32::from_le_bytes(self.field4(8)),
+                    heading_deg,
+                    accuracy_mm,
+                }
+            }
             CODE_ETA => Body::EtaRevised {
                 eta_us: self.eta_us(),
             },
@@ -600,6 +670,26 @@ mod tests {
                     lon_ud: 180_000_000,
                 },
                 speed_kph_milli: u32::MAX,
+                heading_deg: None,
+                accuracy_mm: None,
+            },
+            Body::VehiclePosition {
+                position: GeoPoint::default(),
+                speed_kph_milli: 0,
+                heading_deg: Some(359),
+                accuracy_mm: None,
+            },
+            Body::VehiclePosition {
+                position: GeoPoint::default(),
+                speed_kph_milli: 1,
+                heading_deg: None,
+                accuracy_mm: Some(u32::MAX),
+            },
+            Body::VehiclePosition {
+                position: GeoPoint::default(),
+                speed_kph_milli: 1,
+                heading_deg: Some(0),
+                accuracy_mm: Some(0),
             },
             Body::EtaRevised { eta_us: i64::MIN },
             Body::StopArrived { stop: Stop::Pickup },

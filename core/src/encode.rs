@@ -1,13 +1,43 @@
 //! Typed events back to CloudEvents JSON (structured mode, one line), the inverse of
 //! [`crate::decode`]: `decode(encode(e)) == e` for every valid event. Used by the simulator to
 //! put events on the wire and by `journal dump` to show what was received.
+//!
+//! [`encode_event`] writes the canonical version 1 of each type, unless the event holds what
+//! only version 2 can say (a position's heading or accuracy); [`encode_event_as`] writes a
+//! chosen version, so that producers' other versions can be generated and tested.
 
-use crate::event::{Body, Contract, Event, GeoPoint, Pod};
+use crate::event::{Body, Contract, Event, GeoPoint, Pod, currency_minor_units};
 use crate::time::format_rfc3339_us;
 use std::fmt::Write as _;
 
-/// Appends `event` as one CloudEvents JSON object (no newline) to `out`.
+/// Appends `event` as one CloudEvents JSON object (no newline) to `out`: version 1 (no
+/// `schemaversion`), or version 2 when only it can carry the event ([`min_version`]).
 pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
+    let written = encode_event_as(event, min_version(&event.body), out);
+    debug_assert!(written, "the least version always carries the event");
+}
+
+/// The least schema version that can carry `body`: 2 for a `vehicle.position` with a heading
+/// or an accuracy, else 1.
+pub fn min_version(body: &Body) -> u32 {
+    match body {
+        Body::VehiclePosition {
+            heading_deg,
+            accuracy_mm,
+            ..
+        } if heading_deg.is_some() || accuracy_mm.is_some() => 2,
+        _ => 1,
+    }
+}
+
+/// Appends `event` in schema version `version` of its type (`schemaversion` written when
+/// not 1) and returns true; returns false, leaving `out` as it was, when the type has no such
+/// version or the version cannot carry the event (version 1 of a position with a heading).
+pub fn encode_event_as(event: &Event, version: u32, out: &mut Vec<u8>) -> bool {
+    let ty = event.event_type();
+    if !ty.versions().contains(&version) || version < min_version(&event.body) {
+        return false;
+    }
     let mut w = JsonWriter { out };
     w.raw("{\"specversion\":\"1.0\",\"id\":");
     w.string(&event.id);
@@ -24,6 +54,10 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
     w.raw("/");
     w.display(event.subject);
     w.raw("\"");
+    if version != 1 {
+        w.raw(",\"schemaversion\":");
+        w.display(version);
+    }
     if let Some(c) = &event.correlation_id {
         w.raw(",\"correlationid\":");
         w.string(c);
@@ -33,8 +67,85 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
         w.string(t);
     }
     w.raw(",\"data\":{");
-    encode_body(&event.body, &mut w);
+    match (version, &event.body) {
+        (2, Body::VehiclePosition { .. }) => encode_position_v2(&event.body, &mut w),
+        (2, Body::ChargeAdded { .. }) => encode_charge_v2(&event.body, &mut w),
+        _ => encode_body(&event.body, &mut w),
+    }
     w.raw("}}");
+    debug_assert!(version == 1 || ty.versions().contains(&version));
+    true
+}
+
+/// `vehicle.position` version 2: `speed_mps` with 6 decimals, which `x 3.6` rounds back to
+/// the same thousandths of a km/h (the rounding error, at most 0.5 µm/s, is 0.0018 of a
+/// thousandth once multiplied).
+fn encode_position_v2(body: &Body, w: &mut JsonWriter<'_>) {
+    let Body::VehiclePosition {
+        position,
+        speed_kph_milli,
+        heading_deg,
+        accuracy_mm,
+    } = body
+    else {
+        unreachable!("called for positions only")
+    };
+    w.raw("\"lat\":");
+    w.decimal(position.lat_ud as i64, 6);
+    w.raw(",\"lon\":");
+    w.decimal(position.lon_ud as i64, 6);
+    // µm/s = kph_milli x 10^6 / 3600 = kph_milli x 2500 / 9, rounded half up.
+    let um_per_s = (u64::from(*speed_kph_milli) * 2500 * 2 + 9) / 18;
+    w.raw(",\"speed_mps\":");
+    w.decimal(um_per_s as i64, 6);
+    if let Some(h) = heading_deg {
+        w.field_display("heading_deg", h);
+    }
+    if let Some(a) = accuracy_mm {
+        w.raw(",\"accuracy_m\":");
+        w.decimal(i64::from(*a), 3);
+    }
+}
+
+/// `charge.added` version 2: the amount as a decimal string with every digit of the
+/// currency's minor unit (`"12.50"`, `"1200"` for JPY).
+fn encode_charge_v2(body: &Body, w: &mut JsonWriter<'_>) {
+    let Body::ChargeAdded {
+        charge_id,
+        kind,
+        amount_cents,
+        currency,
+    } = body
+    else {
+        unreachable!("called for charges only")
+    };
+    w.field_str("charge_id", charge_id, true);
+    w.raw(",\"kind\":\"");
+    w.raw(kind.as_str());
+    w.raw("\",\"amount\":{\"value\":\"");
+    w.raw(&minor_units_text(
+        *amount_cents,
+        currency_minor_units(*currency),
+    ));
+    w.raw("\",\"currency\":");
+    w.string(&String::from_utf8_lossy(currency));
+    w.raw("}");
+}
+
+/// `minor` minor units as a decimal with exactly `digits` fraction digits.
+fn minor_units_text(minor: i64, digits: u32) -> String {
+    debug_assert!(minor > 0, "charges are positive");
+    let unit = 10u64.pow(digits);
+    let abs = minor.unsigned_abs();
+    if digits == 0 {
+        return abs.to_string();
+    }
+    format!(
+        "{}.{:0width$}",
+        abs / unit,
+        abs % unit,
+        width = digits as usize
+    )
 }
 
 /// `event` as a JSON string (convenience for tools and tests).
@@ -110,6 +221,7 @@ fn encode_body(body: &Body, w: &mut JsonWriter<'_>) {
         Body::VehiclePosition {
             position,
             speed_kph_milli,
+            ..
         } => {
             w.raw("\"lat\":");
             w.decimal(position.lat_ud as i64, 6);

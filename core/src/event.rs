@@ -498,8 +498,14 @@ mod body {
             /// Where the vehicle is.
             position: GeoPoint,
             /// Speed in thousandths of a km/h, rounded half away from zero; never negative (at most
-            /// 4,294,967.295 km/h).
+            /// 4,294,967.295 km/h). Version 2's `speed_mps` is upcast exactly: `speed_mps` x 3.6.
             speed_kph_milli: u32,
+            /// Heading in whole degrees clockwise from north, 0 to [`MAX_HEADING_DEG`]; only
+            /// version 2 can carry it.
+            heading_deg: Option<u16>,
+            /// Horizontal accuracy in millimetres, rounded half away from zero (version 2's
+            /// `accuracy_m`); only version 2 can carry it.
+            accuracy_mm: Option<u32>,
         },
         /// `stop.arrived`: the vehicle reached the pickup or delivery stop.
         StopArrived {
@@ -967,6 +973,14 @@ mod tests {
             Body::VehiclePosition {
                 position: p(-90_000_000, 180_000_000),
                 speed_kph_milli: 88_500,
+                heading_deg: None,
+                accuracy_mm: None,
+            },
+            Body::VehiclePosition {
+                position: p(1, -1),
+                speed_kph_milli: 0,
+                heading_deg: Some(MAX_HEADING_DEG),
+                accuracy_mm: Some(12_345),
             },
             Body::StopArrived { stop: Stop::Pickup },
             Body::StopDeparted {

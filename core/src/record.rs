@@ -280,6 +280,8 @@ mod tests {
                     lon_ud: 4_900_000,
                 },
                 speed_kph_milli: 50_000,
+                heading_deg: None,
+                accuracy_mm: None,
             },
         })
     }

@@ -32,6 +32,8 @@ fn event(i: u64) -> Entry {
                 lon_ud: -(i as i32) * 300,
             },
             speed_kph_milli: (i * 4_111 % 120_000) as u32,
+            heading_deg: i.is_multiple_of(4).then_some((i % 360) as u16),
+            accuracy_mm: None,
         },
     })
 }

@@ -127,6 +127,8 @@ fn base_event() -> Event {
                 lon_ud: 13_405_000,
             },
             speed_kph_milli: 61_500,
+            heading_deg: None,
+            accuracy_mm: None,
         },
     )
 }
@@ -146,6 +148,8 @@ fn position(lat_ud: i32, lon_ud: i32, speed_kph_milli: u32) -> Body {
     Body::VehiclePosition {
         position: GeoPoint { lat_ud, lon_ud },
         speed_kph_milli,
+        heading_deg: None,
+        accuracy_mm: None,
     }
 }
 
@@ -973,8 +977,11 @@ fn type_schema_ownership_subject() {
             dead(R::UnknownType, "type"),
         ),
         (
-            env(&[("schemaversion", Some("2"))]),
-            dead(R::UnsupportedSchemaVersion, "schemaversion 2"),
+            env(&[("schemaversion", Some("3"))]),
+            dead(
+                R::UnsupportedSchemaVersion,
+                "schemaversion 3 of vehicle.position is not supported (it has 1 and 2)",
+            ),
         ),
         (
             env(&[("schemaversion", Some("0"))]),
@@ -1072,8 +1079,8 @@ fn earlier_reason_wins() {
         ),
         // unsupported_schema_version over ownership_violation
         (
-            env(&[("schemaversion", Some("2")), ("source", Some(r#""erp/x""#))]),
-            dead(R::UnsupportedSchemaVersion, "schemaversion 2"),
+            env(&[("schemaversion", Some("3")), ("source", Some(r#""erp/x""#))]),
+            dead(R::UnsupportedSchemaVersion, "schemaversion 3"),
         ),
         // ownership_violation over subject_mismatch
         (

@@ -160,12 +160,21 @@ fn body(h: bool) -> BoxedStrategy<Body> {
             }
         }),
         time(h).prop_map(|eta_us| Body::EtaRevised { eta_us }),
-        (point(h), any::<u32>()).prop_map(|(position, speed_kph_milli)| {
-            Body::VehiclePosition {
-                position,
-                speed_kph_milli,
-            }
-        }),
+        (
+            point(h),
+            any::<u32>(),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u32>())
+        )
+            .prop_map(|(position, speed_kph_milli, heading, accuracy_mm)| {
+                Body::VehiclePosition {
+                    position,
+                    speed_kph_milli,
+                    // Hostile too: a heading past 359 must be refused, never applied.
+                    heading_deg: heading,
+                    accuracy_mm,
+                }
+            }),
         stop.clone().prop_map(|stop| Body::StopArrived { stop }),
         stop.prop_map(|stop| Body::StopDeparted { stop }),
         Just(Body::ShipmentPickedUp),

@@ -60,7 +60,7 @@ const HEAD_LINK: &str = "08bc70a5264500c29b3b999a886013c0";
 /// often it is raised depends on flush timing; its content is checked against the chain.)
 const FILES: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "aa6540a22071d060c0cb121bda1a78ed788ba8e1f67722f5491dcde7aac6716d",
+    "6ba047060ae925b6e3c233609b0dd2cf534047e4ca19c9b779bd6d8610c3e4b4",
 )];
 
 /// Ingest time of the n-th record: one second apart from 2026-11-27T20:00:00Z.

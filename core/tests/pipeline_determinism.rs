@@ -67,6 +67,8 @@ fn lines() -> Vec<Vec<u8>> {
                         lon_ud: -(i as i32) * 2_000,
                     },
                     speed_kph_milli: (i * 37 % 90_000) as u32,
+                    heading_deg: i.is_multiple_of(3).then_some((i % 360) as u16),
+                    accuracy_mm: i.is_multiple_of(5).then_some((i * 11) as u32),
                 },
             ),
         };

@@ -64,6 +64,8 @@ fn body() -> impl Strategy<Value = Body> {
                 lon_ud: -x
             },
             speed_kph_milli: x as u32,
+            heading_deg: None,
+            accuracy_mm: None,
         }),
         stop().prop_map(arrived),
         stop().prop_map(departed),

@@ -101,6 +101,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, e: &Event) -> rusqlite::Result<()> {
     if let Body::VehiclePosition {
         position,
         speed_kph_milli,
+        ..
     } = &e.body
     {
         tx.prepare_cached(

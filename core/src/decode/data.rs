@@ -6,7 +6,10 @@
 
 use super::number::{self, IntError};
 use super::{Fail, Json, as_string, fast_collect, json_kind, object, show, show_raw};
-use crate::event::{Body, ChargeKind, Contract, EventType, GeoPoint, MAX_ID_BYTES, Pod, Stop};
+use crate::event::{
+    Body, ChargeKind, Contract, EventType, GeoPoint, MAX_HEADING_DEG, MAX_ID_BYTES, Pod, Stop,
+    currency_minor_units,
+};
 use crate::time::parse_rfc3339_us;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -47,11 +50,21 @@ const REASON: [&str; 1] = ["reason"];
 const INVOICE_SETTLED: [&str; 2] = ["invoice_id", "amount_cents"];
 const ROUTE_PLANNED: [&str; 4] = ["route_id", "vehicle_id", "stop_index", "eta"];
 const ETA_REVISED: [&str; 1] = ["eta"];
-const VEHICLE_POSITION: [&str; 3] = ["lat", "lon", "speed_kph"];
+/// Versions 1 and 2 (`speed_mps` and what follows it): a payload's fields are collected before
+/// its version is known, so each type's table lists the fields of all its versions.
+const VEHICLE_POSITION: [&str; 6] = [
+    "lat",
+    "lon",
+    "speed_kph",
+    "speed_mps",
+    "heading_deg",
+    "accuracy_m",
+];
 const STOP: [&str; 1] = ["stop"];
 const SHIPMENT_PICKED_UP: [&str; 0] = [];
 const SHIPMENT_DELIVERED: [&str; 1] = ["pod"];
-const CHARGE_ADDED: [&str; 4] = ["charge_id", "kind", "amount_cents", "currency"];
+/// Versions 1 and 2 (`amount`).
+const CHARGE_ADDED: [&str; 5] = ["charge_id", "kind", "amount_cents", "currency", "amount"];
 const CHARGE_VOIDED: [&str; 1] = ["charge_id"];
 const INVOICE_ISSUED: [&str; 3] = ["invoice_id", "total_cents", "charge_ids"];
 
@@ -113,15 +126,94 @@ fn top<'a, const N: usize>(
     }
 }
 
-/// The payload of an event of type `ty`. `pre` is `data`'s fields when they were collected
-/// ahead for that type.
+/// The payload of an event of type `ty` in schema `version` (one of `ty.versions()`),
+/// upcast to the canonical form. `pre` is `data`'s fields when they were collected ahead for
+/// that type.
 pub(super) fn decode_body<'a>(
     ty: EventType,
+    version: u32,
     data: Json<'a>,
     pre: Option<&Payload<'a>>,
 ) -> Result<Body, Fail> {
-    const D: &str = "data";
+    debug_assert!(
+        ty.versions().contains(&version),
+        "checked before the payload"
+    );
     let pre = pre.filter(|p| p.ty == ty).map(|p| &p.values);
+    match (ty, version) {
+        (EventType::VehiclePosition, 2) => {
+            let [lat, lon, _, speed, heading, accuracy] = top(data, pre, &VEHICLE_POSITION)?;
+            position_v2([lat, lon, speed, heading, accuracy])
+        }
+        (EventType::ChargeAdded, 2) => {
+            let [charge_id, kind, _, _, amount] = top(data, pre, &CHARGE_ADDED)?;
+            charge_v2(charge_id, kind, amount)
+        }
+        _ => decode_v1(ty, data, pre),
+    }
+}
+
+/// `vehicle.position` version 2: `speed_mps` x 3.6, exactly, as the canonical thousandths of
+/// a km/h; `heading_deg` and `accuracy_m` kept when given.
+fn position_v2([lat, lon, speed, heading, accuracy]: [Opt<'_>; 5]) -> Result<Body, Fail> {
+    const D: &str = "data";
+    let position = GeoPoint {
+        lat_ud: coordinate(at(D, "lat"), lat, 90)?,
+        lon_ud: coordinate(at(D, "lon"), lon, 180)?,
+    };
+    let speed_kph_milli = speed_mps_as_kph_milli(at(D, "speed_mps"), speed)?;
+    let heading_deg = heading
+        .map(|h| {
+            int_in(
+                at(D, "heading_deg"),
+                Some(h),
+                0,
+                MAX_HEADING_DEG.into(),
+                "an integer in [0, 359]",
+            )
+        })
+        .transpose()?
+        .map(|h| h as u16);
+    let accuracy_mm = accuracy
+        .map(|a| thousandths(at(D, "accuracy_m"), Some(a)))
+        .transpose()?;
+    Ok(Body::VehiclePosition {
+        position,
+        speed_kph_milli,
+        heading_deg,
+        accuracy_mm,
+    })
+}
+
+/// `charge.added` version 2: `amount.value`, a decimal string, in the minor units of
+/// `amount.currency` (ISO 4217).
+fn charge_v2(charge_id: Opt<'_>, kind: Opt<'_>, amount: Opt<'_>) -> Result<Body, Fail> {
+    const D: &str = "data";
+    const A: &str = "data.amount";
+    let charge_id = id(at(D, "charge_id"), charge_id)?;
+    let kind = charge_kind(at(D, "kind"), kind)?;
+    let [value, currency] = fields(
+        A,
+        required(at(D, "amount"), amount)?,
+        &["value", "currency"],
+    )?;
+    let currency = currency_of(at(A, "currency"), currency)?;
+    let amount_cents = minor_units(at(A, "value"), value, currency)?;
+    Ok(Body::ChargeAdded {
+        charge_id,
+        kind,
+        amount_cents,
+        currency,
+    })
+}
+
+/// The canonical form of every type's version 1.
+fn decode_v1<'a>(
+    ty: EventType,
+    data: Json<'a>,
+    pre: Option<&[Opt<'a>; MAX_FIELDS]>,
+) -> Result<Body, Fail> {
+    const D: &str = "data";
     Ok(match ty {
         EventType::OrderCreated => {
             let [customer_id, origin, destination, ws, we, weight, contract] =
@@ -204,13 +296,15 @@ pub(super) fn decode_body<'a>(
             }
         }
         EventType::VehiclePosition => {
-            let [lat, lon, speed] = top(data, pre, &VEHICLE_POSITION)?;
+            let [lat, lon, speed, ..] = top(data, pre, &VEHICLE_POSITION)?;
             Body::VehiclePosition {
                 position: GeoPoint {
                     lat_ud: coordinate(at(D, "lat"), lat, 90)?,
                     lon_ud: coordinate(at(D, "lon"), lon, 180)?,
                 },
-                speed_kph_milli: speed_milli(at(D, "speed_kph"), speed)?,
+                speed_kph_milli: thousandths(at(D, "speed_kph"), speed)?,
+                heading_deg: None,
+                accuracy_mm: None,
             }
         }
         EventType::StopArrived => {
@@ -253,7 +347,7 @@ pub(super) fn decode_body<'a>(
             }
         }
         EventType::ChargeAdded => {
-            let [charge_id, kind, amount, currency] = top(data, pre, &CHARGE_ADDED)?;
+            let [charge_id, kind, amount, currency, _] = top(data, pre, &CHARGE_ADDED)?;
             Body::ChargeAdded {
                 charge_id: id(at(D, "charge_id"), charge_id)?,
                 kind: charge_kind(at(D, "kind"), kind)?,
@@ -435,17 +529,37 @@ fn coordinate(at: At, v: Opt<'_>, bound_deg: u64) -> Result<i32, Fail> {
     Ok(if scaled.neg { -mag } else { mag })
 }
 
-/// A non-negative speed in km/h, kept exactly as thousandths, rounded half away from zero.
-fn speed_milli(at: At, v: Opt<'_>) -> Result<u32, Fail> {
+/// A non-negative number (km/h, metres) kept exactly as thousandths, rounded half away from
+/// zero.
+fn thousandths(at: At, v: Opt<'_>) -> Result<u32, Fail> {
+    non_negative_u32(at, v, 3, 1)
+}
+
+/// A non-negative speed in m/s as thousandths of a km/h: x 3600, exactly, rounded half away
+/// from zero.
+fn speed_mps_as_kph_milli(at: At, v: Opt<'_>) -> Result<u32, Fail> {
+    // m/s x 3600 = (m/s x 36) x 10^2.
+    non_negative_u32(at, v, 2, 36)
+}
+
+/// A non-negative number times `factor`, scaled by 10^`scale`, rounded half away from zero,
+/// that fits a u32.
+fn non_negative_u32(at: At, v: Opt<'_>, scale: i64, factor: u32) -> Result<u32, Fail> {
     let v = number_text(at, v)?;
     let bad = || {
         Fail::data(format!(
-            "{at} must be a number >= 0 (at most {} in thousandths), got {}",
+            "{at} must be a number >= 0 (at most {} in the thousandths stored), got {}",
             u32::MAX,
             show_raw(v)
         ))
     };
-    let scaled = number::scale_decimal(v.get().as_bytes(), 3).ok_or_else(bad)?;
+    let text = v.get().as_bytes();
+    let scaled = if factor == 1 {
+        number::scale_decimal(text, scale)
+    } else {
+        number::scale_decimal_times(text, scale, factor)
+    }
+    .ok_or_else(bad)?;
     if scaled.neg && !scaled.is_zero() {
         return Err(bad());
     }
@@ -495,6 +609,43 @@ fn currency_of(at: At, v: Opt<'_>) -> Result<[u8; 3], Fail> {
         &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok([a, b, c]),
         _ => Err(Fail::data(format!(
             "{at} must be three capital letters (ISO 4217), got {}",
+            show(&s)
+        ))),
+    }
+}
+
+/// A money amount written as a decimal string (`"12.50"`: digits, optionally a point and
+/// digits) in the minor units of `currency`: more fraction digits than the currency has, a
+/// value that is not > 0, or one past i64, is refused.
+fn minor_units(at: At, v: Opt<'_>, currency: [u8; 3]) -> Result<i64, Fail> {
+    let s = string(at, v)?;
+    let digits = currency_minor_units(currency);
+    let code = String::from_utf8_lossy(&currency);
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let well_formed = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'))
+        && (!s.contains('.') || !frac.is_empty())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    if !well_formed {
+        return Err(Fail::data(format!(
+            "{at} must be a decimal string such as \"12.50\", got {}",
+            show(&s)
+        )));
+    }
+    if frac.len() > digits as usize {
+        return Err(Fail::data(format!(
+            "{at} has {} fraction digits; {code} has {digits} (ISO 4217), got {}",
+            frac.len(),
+            show(&s)
+        )));
+    }
+    let scaled = format!("{int}{frac:0<width$}", width = digits as usize);
+    match scaled.parse::<i64>() {
+        Ok(minor) if minor > 0 => Ok(minor),
+        _ => Err(Fail::data(format!(
+            "{at} must be > 0 and at most {} in minor units of {code}, got {}",
+            i64::MAX,
             show(&s)
         ))),
     }

@@ -223,14 +223,15 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     }
 
     // The version itself is checked after the type (step 5); here only that it is an integer.
-    let unsupported_schema = match schemaversion {
-        None => None,
+    // `Err` holds a version no type has (negative, or past u32), to name in the dead letter.
+    let version: Result<u32, Json<'_>> = match schemaversion {
+        None => Ok(1),
         Some(v) => match number::parse_int(v.get().as_bytes()) {
             Ok(number::Int {
                 neg: false,
-                mag: Some(1),
-            }) => None,
-            Ok(_) => Some(v),
+                mag: Some(m),
+            }) => u32::try_from(m).map_err(|_| v),
+            Ok(_) => Err(v),
             Err(_) => {
                 return Err(Fail::envelope(format!(
                     "attribute `schemaversion` must be an integer, got {}",
@@ -279,12 +280,20 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     })?;
 
     // 5. unsupported_schema_version
-    if let Some(v) = unsupported_schema {
-        return Err(Fail::new(
-            DeadLetterReason::UnsupportedSchemaVersion,
-            format!("schemaversion {} is not supported (only 1)", show_raw(v)),
-        ));
-    }
+    let version = match version {
+        Ok(v) if event_type.versions().contains(&v) => v,
+        _ => {
+            let shown = schemaversion.map_or_else(|| "1".to_owned(), show_raw);
+            return Err(Fail::new(
+                DeadLetterReason::UnsupportedSchemaVersion,
+                format!(
+                    "schemaversion {shown} of {} is not supported (it has {})",
+                    event_type.as_str(),
+                    versions_text(event_type.versions())
+                ),
+            ));
+        }
+    };
 
     // 6. ownership_violation
     let owner = event_type.owner();
@@ -315,7 +324,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     }
 
     // 8. invalid_data
-    let body = data::decode_body(event_type, data, payload.as_ref())?;
+    let body = data::decode_body(event_type, version, data, payload.as_ref())?;
 
     let event = Event {
         id: id.into_owned(),
@@ -394,6 +403,22 @@ fn envelope_fields(text: &str) -> Result<[Option<Json<'_>>; ATTRIBUTES.len()], F
         )));
     }
     Ok(fields.values)
+}
+
+/// `1`, `1 and 2`, `1, 2 and 3`.
+fn versions_text(versions: &[u32]) -> String {
+    let mut out = String::new();
+    for (i, v) in versions.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == versions.len() {
+                " and "
+            } else {
+                ", "
+            });
+        }
+        out.push_str(&v.to_string());
+    }
+    out
 }
 
 fn required<'a>(name: &str, v: Option<Json<'a>>) -> Result<Json<'a>, Fail> {

@@ -180,6 +180,82 @@ pub(crate) fn scale_decimal(text: &[u8], scale: i64) -> Option<Scaled> {
     })
 }
 
+/// [`scale_decimal`] of the value times `factor`, exactly: the decimal digits are multiplied
+/// as digits (no floats, no rounding before the final one), so that, for instance, a speed in
+/// m/s times 36 scaled by 10^2 is its km/h in thousandths, rounded once. `None` when `text` is
+/// not a JSON number.
+pub(crate) fn scale_decimal_times(text: &[u8], scale: i64, factor: u32) -> Option<Scaled> {
+    let (neg, digits, exp10) = mantissa(text)?;
+    let mut product: Vec<u8> = Vec::with_capacity(digits.len() + 12);
+    if neg {
+        product.push(b'-');
+    }
+    let mut carry = 0u64;
+    let mut reversed = Vec::with_capacity(digits.len() + 10);
+    for &d in digits.iter().rev() {
+        let p = u64::from(d - b'0') * u64::from(factor) + carry;
+        reversed.push(b'0' + (p % 10) as u8);
+        carry = p / 10;
+    }
+    while carry > 0 {
+        reversed.push(b'0' + (carry % 10) as u8);
+        carry /= 10;
+    }
+    while reversed.len() > 1 && reversed.last() == Some(&b'0') {
+        reversed.pop();
+    }
+    product.extend(reversed.iter().rev());
+    product.push(b'e');
+    product.extend_from_slice(exp10.to_string().as_bytes());
+    debug_assert!(
+        product.len() <= text.len() + 32,
+        "the product grows by a few digits"
+    );
+    scale_decimal(&product, scale)
+}
+
+/// A JSON number as sign, all its digits (integer then fraction) and the power of ten of
+/// the last digit: `-12.5e3` is `(true, "125", 2)`. The exponent is clamped like
+/// [`scale_decimal`]'s.
+fn mantissa(text: &[u8]) -> Option<(bool, Vec<u8>, i64)> {
+    let neg = text.first() == Some(&b'-');
+    let body = &text[usize::from(neg)..];
+    let end_num = body
+        .iter()
+        .position(|b| matches!(b, b'e' | b'E'))
+        .unwrap_or(body.len());
+    let (num, exp_text) = body.split_at(end_num);
+    let (int, frac) = match num.iter().position(|&b| b == b'.') {
+        Some(dot) => (&num[..dot], &num[dot + 1..]),
+        None => (num, &num[num.len()..]),
+    };
+    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if !all_digits(int) || (num.len() > int.len() && !all_digits(frac)) {
+        return None;
+    }
+    let exp = match exp_text.split_first() {
+        None => 0,
+        Some((_, rest)) => {
+            let (exp_neg, digits) = match rest.split_first() {
+                Some((b'-', d)) => (true, d),
+                Some((b'+', d)) => (false, d),
+                _ => (false, rest),
+            };
+            if !all_digits(digits) {
+                return None;
+            }
+            let mag = digits
+                .iter()
+                .fold(0i64, |e, &d| (e * 10 + i64::from(d - b'0')).min(EXP_CLAMP));
+            if exp_neg { -mag } else { mag }
+        }
+    };
+    let mut digits = Vec::with_capacity(int.len() + frac.len());
+    digits.extend_from_slice(int);
+    digits.extend_from_slice(frac);
+    Some((neg, digits, exp - frac.len() as i64))
+}
+
 /// [`scale_decimal`] for the common shape `-?[0-9]+(\.[0-9]+)?` (no exponent) whose kept
 /// digits fit a `u64` without checks; `None` for anything else (then the general code runs).
 #[inline]
@@ -313,6 +389,45 @@ mod tests {
             if let Some(p) = plain {
                 proptest::prop_assert_eq!(Some(p), general(text.as_bytes(), scale));
             }
+        }
+    }
+
+    #[test]
+    fn scales_products_exactly() {
+        // km/h in thousandths from m/s: x 36, scaled by 10^2.
+        let kph_milli = |s: &str| {
+            let v = scale_decimal_times(s.as_bytes(), 2, 36)?;
+            Some((v.neg, v.rounded_mag()?))
+        };
+        let cases: &[(&str, Option<(bool, u64)>)] = &[
+            ("0", Some((false, 0))),
+            ("1", Some((false, 3_600))),
+            ("13.9", Some((false, 50_040))),
+            ("0.000138888", Some((false, 0))),
+            ("0.000138889", Some((false, 1))),
+            // Just above and just below half a thousandth, past the digits a u64 holds.
+            ("0.00013888888888888888888888888888888889", Some((false, 1))),
+            ("0.0001388888888888888888888888888888888", Some((false, 0))),
+            // 4.5 thousandths exactly: half away from zero.
+            ("0.00125", Some((false, 5))),
+            ("-0.00125", Some((true, 5))),
+            ("1.5e1", Some((false, 54_000))),
+            ("150E-1", Some((false, 54_000))),
+            ("-2", Some((true, 7_200))),
+            ("1e30", None),
+            ("", None),
+            ("1.", None),
+            ("1e", None),
+            (".5", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(kph_milli(input), *want, "input {input:?}");
+        }
+        // Every value agrees with scaling the value written out times the factor.
+        for text in ["12.3456785", "0.5", "7", "123456.000001", "9e-7"] {
+            let direct = scale_decimal(text.as_bytes(), 6).unwrap();
+            let once = scale_decimal_times(text.as_bytes(), 6, 1).unwrap();
+            assert_eq!(direct, once, "{text}");
         }
     }
 

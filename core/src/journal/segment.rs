@@ -26,8 +26,9 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"WAYBILL\0";
 /// file (`DURABLE`) beside the segments, without which a journal with segments is refused.
 /// 7: the frames of `journal`'s module docs (32-byte headers, a stored chain link every
 /// [`super::LINK_EVERY`] records). 8: the frames of version 7; most events journaled as
-/// compact records of kind 2.
-pub const FORMAT_VERSION: u32 = 8;
+/// compact records of kind 2. 9: the frames of version 8; a `vehicle.position` may carry a
+/// heading and an accuracy (schema version 2), in the archived entry and as compact code 6.
+pub const FORMAT_VERSION: u32 = 9;
 /// Bytes of the segment header; the first frame starts here.
 pub const SEGMENT_HEADER_BYTES: usize = 64;
 /// Page size assumed for pre-faulting and segment sizes.

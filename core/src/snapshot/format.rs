@@ -55,8 +55,9 @@ use crate::journal::{RecordPos, Resume};
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"WBSNAPSH";
 /// Version of the snapshot format (the header and the sections the image writes). Any change
 /// to a record's layout or to the list of sections changes it. Version 2 added the `machine`
-/// section (the effect count, settings records and SLA targets).
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
+/// section (the effect count, settings records and SLA targets); 3 the notice count and the
+/// key group in it; 4 a vehicle's heading and accuracy (48-byte vehicle records).
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 4;
 /// Bytes of the file header.
 pub const HEADER_BYTES: usize = 128;
 /// Bytes of a section header.

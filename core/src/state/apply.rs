@@ -9,7 +9,7 @@ use super::extra::{Amended, ChargeAdd, InvoiceRecord, Pod};
 use super::register::{Key, version_beats};
 use super::shipment::{Milestone, Progress, Shipment, flag};
 use super::store::Chunked;
-use super::vehicle::Vehicle;
+use super::vehicle::{Bearing, Vehicle};
 use super::{MAX_SHIPMENTS, State};
 use crate::event::{
     ArchivedBody, ArchivedChargeKind, ArchivedEvent, ArchivedStop, ChargeKind, GeoPoint,
@@ -79,13 +79,18 @@ impl State {
         if let ArchivedBody::VehiclePosition {
             position,
             speed_kph_milli,
+            heading_deg,
+            accuracy_mm,
         } = body
         {
+            let bearing = Bearing::new(
+                heading_deg.as_ref().map(|h| h.to_native()),
+                accuracy_mm.as_ref().map(|a| a.to_native()),
+            );
             self.apply_position(
                 subject,
                 k,
-                position.to_native(),
-                speed_kph_milli.to_native(),
+                (position.to_native(), speed_kph_milli.to_native(), bearing),
                 sources,
             );
             return;
@@ -283,8 +288,7 @@ impl State {
         &mut self,
         id: u64,
         k: Key,
-        position: GeoPoint,
-        speed_kph_milli: u32,
+        (position, speed_kph_milli, bearing): (GeoPoint, u32, Bearing),
         sources: &Sources,
     ) {
         let vehicles = &mut self.vehicles;
@@ -295,6 +299,7 @@ impl State {
                     v.key = k;
                     v.position = position;
                     v.speed_kph_milli = speed_kph_milli;
+                    v.bearing = bearing;
                     self.touched.vehicles.mark(slot);
                 }
             }
@@ -308,6 +313,7 @@ impl State {
                     key: k,
                     position,
                     speed_kph_milli,
+                    bearing,
                 });
                 let vehicles = &self.vehicles;
                 self.vehicle_index.insert(id, slot, |i| vehicles.get(i).id);

@@ -328,5 +328,16 @@ pub(crate) fn vehicle_digest(v: &Vehicle, sources: &Sources) -> Digest {
     e.key(v.key);
     e.geo(v.position);
     e.u32(v.speed_kph_milli);
+    // What only a version 2 position carries is hashed only when present, so that the digest
+    // of a vehicle without it is what it always was. The fields before are of fixed width, so
+    // the encoding stays unambiguous.
+    if let Some(h) = v.bearing.heading_deg() {
+        e.u8(b'h');
+        e.u16(h);
+    }
+    if let Some(a) = v.bearing.accuracy_mm() {
+        e.u8(b'a');
+        e.u32(a);
+    }
     e.finish()
 }

@@ -91,6 +91,17 @@ impl State {
         if let Some(bad) = self.vehicles.iter().position(|v| !key_ok(v.key)) {
             return Err(format!("vehicle {bad} refers to an unknown source"));
         }
+        let bearing_ok = |v: &Vehicle| {
+            v.bearing.is_canonical()
+                && v.bearing
+                    .heading_deg()
+                    .is_none_or(|h| h <= crate::event::MAX_HEADING_DEG)
+        };
+        if let Some(bad) = self.vehicles.iter().position(|v| !bearing_ok(v)) {
+            return Err(format!(
+                "vehicle {bad} has a heading or accuracy out of form"
+            ));
+        }
         Ok(())
     }
 }

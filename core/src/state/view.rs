@@ -41,6 +41,14 @@ impl Fixed {
             scale: 3,
         }
     }
+
+    /// Metres from millimetres.
+    pub fn metres(milli: u32) -> Fixed {
+        Fixed {
+            value: i64::from(milli),
+            scale: 3,
+        }
+    }
 }
 
 impl std::fmt::Display for Fixed {
@@ -242,7 +250,8 @@ pub struct ShipmentView {
 
 /// One vehicle as users see it: the winning `vehicle.position` (the greatest key).
 ///
-/// Serializes to `{"id", "lat", "lon", "speed_kph", "time"}` with exact decimals.
+/// Serializes to `{"id", "lat", "lon", "speed_kph", "time"}` with exact decimals, and
+/// `heading_deg` and `accuracy_m` when the winning ping carried them (version 2).
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct VehicleView {
     /// The vehicle id (the number of `vehicle/<id>`).
@@ -253,6 +262,12 @@ pub struct VehicleView {
     pub lon: Fixed,
     /// Speed in km/h (scale 3).
     pub speed_kph: Fixed,
+    /// Heading in whole degrees clockwise from north, when the winning ping gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<u16>,
+    /// Horizontal accuracy in metres (scale 3), when the winning ping gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<Fixed>,
     /// The winning ping's event time, RFC 3339 UTC.
     pub time: String,
 }
@@ -364,6 +379,8 @@ pub(crate) fn vehicle_view(v: &Vehicle) -> VehicleView {
         lat: Fixed::degrees(v.position.lat_ud),
         lon: Fixed::degrees(v.position.lon_ud),
         speed_kph: Fixed::kph(v.speed_kph_milli),
+        heading_deg: v.bearing.heading_deg(),
+        accuracy_m: v.bearing.accuracy_mm().map(Fixed::metres),
         time: format_rfc3339_us(v.key.time_us()),
     }
 }

@@ -17,8 +17,8 @@ mod view;
 use crate::compact::CompactEvent;
 use crate::event::{
     ArchivedDeadLetter, ArchivedEntry, ArchivedEvent, Body, Contract, DeadLetter, DeadLetterReason,
-    Entry, Event, GapNotice, GeoPoint, KeyGroup, MAX_EVENT_BYTES, MAX_ID_BYTES, MAX_KEY_GROUPS,
-    MAX_SOURCE_NAME_BYTES, Notice, System,
+    Entry, Event, GapNotice, GeoPoint, KeyGroup, MAX_EVENT_BYTES, MAX_HEADING_DEG, MAX_ID_BYTES,
+    MAX_KEY_GROUPS, MAX_SOURCE_NAME_BYTES, Notice, System,
 };
 use crate::record::{EntryView, EventView};
 use view::{BodyRef, EventRef};
@@ -490,7 +490,20 @@ fn payload_ref(b: &BodyRef<'_>) -> Result<(), Invalid> {
             time("data.eta", eta_us)
         }
         BodyRef::EtaRevised { eta_us } => time("data.eta", eta_us),
-        BodyRef::VehiclePosition { position } => point("data.lat", "data.lon", &position),
+        BodyRef::VehiclePosition {
+            position,
+            heading_deg,
+        } => {
+            if let Some(h) = heading_deg.filter(|&h| h > MAX_HEADING_DEG) {
+                return Err(Invalid::data(
+                    "data.heading_deg",
+                    format!(
+                        "data.heading_deg must be an integer in [0, {MAX_HEADING_DEG}], got {h}"
+                    ),
+                ));
+            }
+            point("data.lat", "data.lon", &position)
+        }
         BodyRef::NoData | BodyRef::ShipmentDelivered { pod: None } => Ok(()),
         BodyRef::ShipmentDelivered {
             pod: Some((signed_by, photo_ref)),

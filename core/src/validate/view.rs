@@ -52,6 +52,7 @@ pub(super) enum BodyRef<'a> {
     },
     VehiclePosition {
         position: GeoPoint,
+        heading_deg: Option<u16>,
     },
     /// Types whose payload has nothing to check (stops, `shipment.picked_up`).
     NoData,
@@ -135,7 +136,14 @@ impl<'a> From<&CompactEvent<'a>> for EventRef<'a> {
     fn from(c: &CompactEvent<'a>) -> Self {
         let ty = c.event_type();
         let body = match c.body() {
-            Body::VehiclePosition { position, .. } => BodyRef::VehiclePosition { position },
+            Body::VehiclePosition {
+                position,
+                heading_deg,
+                ..
+            } => BodyRef::VehiclePosition {
+                position,
+                heading_deg,
+            },
             Body::EtaRevised { eta_us } => BodyRef::EtaRevised { eta_us },
             _ => BodyRef::NoData,
         };
@@ -199,8 +207,13 @@ impl<'a> From<&'a Body> for BodyRef<'a> {
                 eta_us: *eta_us,
             },
             Body::EtaRevised { eta_us } => BodyRef::EtaRevised { eta_us: *eta_us },
-            Body::VehiclePosition { position, .. } => BodyRef::VehiclePosition {
+            Body::VehiclePosition {
+                position,
+                heading_deg,
+                ..
+            } => BodyRef::VehiclePosition {
                 position: *position,
+                heading_deg: *heading_deg,
             },
             Body::StopArrived { .. } | Body::StopDeparted { .. } | Body::ShipmentPickedUp => {
                 BodyRef::NoData
@@ -283,8 +296,13 @@ impl<'a> From<&'a ArchivedBody> for BodyRef<'a> {
             ArchivedBody::EtaRevised { eta_us } => BodyRef::EtaRevised {
                 eta_us: eta_us.to_native(),
             },
-            ArchivedBody::VehiclePosition { position, .. } => BodyRef::VehiclePosition {
+            ArchivedBody::VehiclePosition {
+                position,
+                heading_deg,
+                ..
+            } => BodyRef::VehiclePosition {
                 position: position.to_native(),
+                heading_deg: heading_deg.as_ref().map(|h| h.to_native()),
             },
             ArchivedBody::StopArrived { .. }
             | ArchivedBody::StopDeparted { .. }

@@ -184,9 +184,22 @@ pub fn invoice(id: &str, total_cents: i64, charge_ids: &[&str]) -> Body {
 }
 
 pub fn position(lat_ud: i32, lon_ud: i32, speed_kph_milli: u32) -> Body {
+    position_v2(lat_ud, lon_ud, speed_kph_milli, None, None)
+}
+
+/// A position with what only version 2 carries: a heading and an accuracy.
+pub fn position_v2(
+    lat_ud: i32,
+    lon_ud: i32,
+    speed_kph_milli: u32,
+    heading_deg: Option<u16>,
+    accuracy_mm: Option<u32>,
+) -> Body {
     Body::VehiclePosition {
         position: geo(lat_ud, lon_ud),
         speed_kph_milli,
+        heading_deg,
+        accuracy_mm,
     }
 }
 
@@ -272,7 +285,13 @@ pub fn body(r: &Raw) -> Body {
             a % 7 * 10,
         ),
         EventType::EtaRevised => eta(b % 7 * 10),
-        EventType::VehiclePosition => position(a as i32 * 1000, -(b as i32) * 1000, c as u32 * 500),
+        EventType::VehiclePosition => position_v2(
+            a as i32 * 1000,
+            -(b as i32) * 1000,
+            c as u32 * 500,
+            (c % 3 == 0).then_some((b % 360) as u16),
+            (c % 2 == 0).then_some((a % 1000) as u32 * 250),
+        ),
         EventType::StopArrived => arrived([Stop::Pickup, Stop::Delivery][a as usize % 2]),
         EventType::StopDeparted => departed([Stop::Pickup, Stop::Delivery][a as usize % 2]),
         EventType::ShipmentPickedUp => picked_up(),

@@ -8,7 +8,7 @@
 //! | `malformed_json` | the line is cut short (a strict prefix of the object) |
 //! | `invalid_envelope` | `sequence` as a JSON number, a `time` that is not RFC 3339, `specversion` `"0.3"`, a `parcel/<n>` subject, or a source of an unknown system |
 //! | `unknown_type` | a `type` no system emits |
-//! | `unsupported_schema_version` | `schemaversion` 2, 3 or 4 |
+//! | `unsupported_schema_version` | a `schemaversion` past the type's last (2 to 4, or 3 to 5 for a type with a version 2) |
 //! | `ownership_violation` | the source's system swapped for one that does not own the type (same name) |
 //! | `subject_mismatch` | `shipment/<n>` and `vehicle/<n>` swapped |
 //! | `invalid_data` | one payload field of the type broken (see [`invalid_data`]); `shipment.picked_up` has no payload, so its copy becomes a `stop.departed` at an unknown stop |
@@ -155,7 +155,10 @@ pub(super) fn craft(event: &Event, index: u32, reason: DeadLetterReason, out: &m
         }
         DeadLetterReason::UnsupportedSchemaVersion => {
             let at = data_start(out, base) - 8;
-            let attr = format!(",\"schemaversion\":{}", 2 + h % 3);
+            // A version past the type's last: 2 to 4 for most types, 3 to 5 for those with a
+            // version 2.
+            let last = event.event_type().versions().last().copied().unwrap_or(1);
+            let attr = format!(",\"schemaversion\":{}", u64::from(last) + 1 + h % 3);
             replace(out, at..at, attr.as_bytes());
         }
         DeadLetterReason::OwnershipViolation => {

@@ -56,6 +56,10 @@ impl Unit {
                 Body::VehiclePosition {
                     position: p.to_geo(),
                     speed_kph_milli: (v * 1000.0).round() as u32,
+                    // Only a version 2 ping can carry these; the world's pings are the same
+                    // facts in either version (the scenario's `[schema]` picks the version).
+                    heading_deg: None,
+                    accuracy_mm: None,
                 },
             );
             n += 1;

@@ -93,6 +93,8 @@ pub fn body(k: usize, i: u64) -> (Body, &'static str) {
             Body::VehiclePosition {
                 position: point,
                 speed_kph_milli: (i % 120_000) as u32,
+                heading_deg: None,
+                accuracy_mm: None,
             },
             fleet,
         ),
