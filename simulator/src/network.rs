@@ -27,6 +27,9 @@
 //! emit time are already in that order; only the displaced deliveries are sorted, then merged.
 
 mod malformed;
+mod versions;
+
+pub use versions::Wire;
 
 use crate::rng::Rng;
 use crate::scenario::{Fault, Scenario, SourceSel};
@@ -129,6 +132,8 @@ pub struct Stream {
     pub outages: Vec<OutageWindow>,
     /// `dropped[i]` is true when `world.events[i]` was lost.
     pub dropped: Vec<bool>,
+    /// Which events are sent in schema version 2.
+    pub wire: Wire,
 }
 
 impl Stream {
@@ -342,6 +347,7 @@ pub fn deliver(world: &World, scenario: &Scenario, seed: u64) -> Stream {
         injected,
         outages,
         dropped,
+        wire: Wire::new(&scenario.schema, seed),
     }
 }
 
@@ -393,12 +399,15 @@ fn detectable_drops(world: &World, dropped: &[bool]) -> u64 {
 
 /// Appends the bytes on the wire for one delivery to `out` (one JSON line, no newline): the
 /// event's CloudEvent for an event or a duplicate (byte-identical), the crafted bytes for a
-/// malformed copy (see [`malformed`] for how each reason is made). Deterministic: a malformed
-/// copy depends only on the event, its index and the reason.
-pub fn encode(world: &World, delivery: &Delivery, out: &mut Vec<u8>) {
+/// malformed copy (see [`malformed`] for how each reason is made), in the schema version
+/// `wire` picks for the event. Deterministic: a malformed copy depends only on the event, its
+/// index and the reason.
+pub fn encode(world: &World, wire: &Wire, delivery: &Delivery, out: &mut Vec<u8>) {
     match delivery.what {
         Delivered::Event(i) | Delivered::Duplicate(i) => {
-            waybill_core::encode::encode_event(&world.events[i as usize].event, out);
+            let event = &world.events[i as usize].event;
+            let written = waybill_core::encode::encode_event_as(event, wire.version(event, i), out);
+            assert!(written, "the wire picks a version the event has");
         }
         Delivered::Malformed { of, reason } => {
             malformed::craft(&world.events[of as usize].event, of, reason, out);

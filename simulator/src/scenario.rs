@@ -3,8 +3,10 @@
 //! changes what a QA case tests.
 
 mod effects;
+mod schema;
 
 pub use effects::{DEFAULT_DOWNSTREAM_LATENCY_US, DownstreamSpec, EffectExpect, SinkSel, SlaSpec};
+pub use schema::SchemaSpec;
 
 use serde::Deserialize;
 use std::path::Path;
@@ -39,6 +41,8 @@ pub struct Scenario {
     pub sla: SlaSpec,
     /// The simulated downstream systems the effects are delivered to.
     pub downstream: DownstreamSpec,
+    /// Which events go on the wire in schema version 2.
+    pub schema: SchemaSpec,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +257,8 @@ struct ScenarioToml {
     sla: effects::SlaToml,
     #[serde(default)]
     downstream: effects::DownstreamToml,
+    #[serde(default)]
+    schema: schema::SchemaToml,
 }
 
 #[derive(Deserialize)]
@@ -526,6 +532,7 @@ impl Scenario {
             expect,
             sla: effects::sla_spec(t.sla)?,
             downstream: effects::downstream_spec(t.downstream)?,
+            schema: schema::schema_spec(t.schema)?,
         })
     }
 }

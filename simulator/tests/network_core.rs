@@ -55,7 +55,7 @@ probability = 0.02
         batch.clear();
         for d in chunk {
             line.clear();
-            encode(&world, d, &mut line);
+            encode(&world, &stream.wire, d, &mut line);
             batch.push(decode(&line));
         }
         core.ingest(&batch, chunk[0].arrival_us).unwrap();

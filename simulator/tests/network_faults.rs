@@ -24,7 +24,7 @@ fn arrivals(world: &World, stream: &Stream) -> Vec<Option<i64>> {
 fn all_bytes(world: &World, stream: &Stream) -> Vec<u8> {
     let mut out = Vec::new();
     for d in &stream.deliveries {
-        encode(world, d, &mut out);
+        encode(world, &stream.wire, d, &mut out);
         out.push(b'\n');
     }
     out

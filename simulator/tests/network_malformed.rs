@@ -6,7 +6,7 @@ mod network_support;
 use network_support::*;
 use waybill_core::decode::decode;
 use waybill_core::event::{DeadLetterReason, Entry};
-use waybill_sim::network::{Delivered, Delivery, deliver, encode};
+use waybill_sim::network::{Delivered, Delivery, Wire, deliver, encode};
 
 fn reason_of(bytes: &[u8]) -> Option<DeadLetterReason> {
     match decode(bytes) {
@@ -31,7 +31,7 @@ fn every_reason_is_crafted_for_every_event() {
                     reason,
                 },
             };
-            encode(&world, &d, &mut out);
+            encode(&world, &Wire::CANONICAL, &d, &mut out);
             let got = reason_of(&out);
             assert_eq!(
                 got,
@@ -47,7 +47,7 @@ fn every_reason_is_crafted_for_every_event() {
             assert!(!out.contains(&b'\n'), "one line");
             // Deterministic.
             let mut again = Vec::new();
-            encode(&world, &d, &mut again);
+            encode(&world, &Wire::CANONICAL, &d, &mut again);
             assert_eq!(again, out);
         }
     }
@@ -63,6 +63,7 @@ fn events_and_duplicates_are_the_world_event_byte_for_byte() {
         b.clear();
         encode(
             &world,
+            &Wire::CANONICAL,
             &Delivery {
                 arrival_us: 1,
                 what: Delivered::Event(i as u32),
@@ -71,6 +72,7 @@ fn events_and_duplicates_are_the_world_event_byte_for_byte() {
         );
         encode(
             &world,
+            &Wire::CANONICAL,
             &Delivery {
                 arrival_us: 2,
                 what: Delivered::Duplicate(i as u32),
@@ -99,7 +101,7 @@ fn the_injected_counts_are_what_the_decoder_says() {
     let mut out = Vec::new();
     for d in &stream.deliveries {
         out.clear();
-        encode(&world, d, &mut out);
+        encode(&world, &stream.wire, d, &mut out);
         match (d.what, reason_of(&out)) {
             (Delivered::Malformed { reason, .. }, Some(got)) => {
                 assert_eq!(got, reason);

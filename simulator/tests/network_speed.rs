@@ -92,7 +92,7 @@ probability = 0.001
     let mut bytes = 0usize;
     for d in &stream.deliveries {
         out.clear();
-        encode(&world, d, &mut out);
+        encode(&world, &stream.wire, d, &mut out);
         bytes += out.len();
     }
     let encode_s = t.elapsed().as_secs_f64();

@@ -158,7 +158,7 @@ fn spawn_decoder<'s>(
                 .enumerate()
                 .map(|(k, d)| {
                     line.clear();
-                    network::encode(&p.world, d, &mut line);
+                    network::encode(&p.world, &p.stream.wire, d, &mut line);
                     Ready {
                         index: (chunk_no * batch_events + k) as u32,
                         arrival_us: d.arrival_us,

@@ -108,7 +108,7 @@ pub fn export(scenario: &Scenario, seed: u64, out: &mut dyn Write) -> std::io::R
     let mut line = Vec::with_capacity(1024);
     for d in &p.stream.deliveries {
         line.clear();
-        network::encode(&p.world, d, &mut line);
+        network::encode(&p.world, &p.stream.wire, d, &mut line);
         line.push(b'\n');
         out.write_all(&line)?;
     }
