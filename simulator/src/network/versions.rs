@@ -31,7 +31,8 @@ impl Wire {
         let threshold = if spec.version2_share >= 1.0 {
             u64::MAX
         } else {
-            (spec.version2_share * 2f64.powi(64)) as u64
+            // 2^64 exactly as an f64.
+            (spec.version2_share * 18_446_744_073_709_551_616.0) as u64
         };
         Wire {
             threshold,
