@@ -127,6 +127,7 @@ pub mod partition;
 pub mod pipeline;
 #[doc(hidden)]
 pub mod record;
+pub mod schema;
 #[doc(hidden)]
 pub mod snapshot;
 #[doc(hidden)]

@@ -72,7 +72,7 @@ const INVOICE_ISSUED: [&str; 3] = ["invoice_id", "total_cents", "charge_ids"];
 const MAX_FIELDS: usize = 7;
 
 /// The top-level fields of the payload of type `ty`.
-pub(super) fn names(ty: EventType) -> &'static [&'static str] {
+pub(crate) fn names(ty: EventType) -> &'static [&'static str] {
     match ty {
         EventType::OrderCreated => &ORDER_CREATED,
         EventType::OrderAmended => &ORDER_AMENDED,

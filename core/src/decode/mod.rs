@@ -17,7 +17,7 @@
 
 #[cfg(test)]
 mod byte_edits;
-mod data;
+pub(crate) mod data;
 mod number;
 mod object;
 mod scan;

@@ -22,6 +22,7 @@ mod rederive;
 mod render;
 
 pub use rederive::rederive_effects;
+pub(crate) use render::EFFECT_SOURCE;
 pub use render::{EffectOut, render};
 
 use crate::event::GeoPoint;
