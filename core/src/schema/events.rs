@@ -195,9 +195,9 @@ fn number(v: i128) -> Value {
     }
 }
 
-/// The greatest speed in km/h, exclusive: the decoder keeps thousandths rounded half away from
-/// zero in a `u32`, so any value below `(u32::MAX + 0.5) / 1000` fits.
-fn speed_kph_exclusive_max() -> f64 {
+/// The bound, exclusive, of a number kept in thousandths rounded half away from zero in a
+/// `u32`: any value below `(u32::MAX + 0.5) / 1000` fits.
+fn thousandths_exclusive_max() -> f64 {
     (f64::from(u32::MAX) + 0.5) / 1000.0
 }
 
@@ -215,13 +215,14 @@ fn kind(k: Kind) -> Value {
         Kind::NonNegativeCents => integer(0, i64::MAX.into()),
         Kind::Currency => json!({"type": "string", "pattern": patterns::CURRENCY}),
         Kind::Enum(values) => json!({"type": "string", "enum": values}),
-        Kind::SpeedKph => json!({
-            "type": "number", "minimum": 0, "exclusiveMaximum": speed_kph_exclusive_max(),
+        Kind::Thousandths => json!({
+            "type": "number", "minimum": 0, "exclusiveMaximum": thousandths_exclusive_max(),
         }),
+        // m/s x 3600 in thousandths of a km/h: (u32::MAX + 0.5) / 3600, a repeating decimal
+        // written to float precision.
         Kind::SpeedMps => json!({
-            "type": "number", "minimum": 0, "exclusiveMaximum": speed_kph_exclusive_max() / 3.6,
+            "type": "number", "minimum": 0, "exclusiveMaximum": thousandths_exclusive_max() / 3.6,
         }),
-        Kind::NonNegativeDecimal => json!({"type": "number", "minimum": 0}),
         Kind::Object(fields) => object(fields),
         Kind::IdList { max_items } => {
             json!({"type": "array", "maxItems": max_items, "items": kind(Kind::Id)})

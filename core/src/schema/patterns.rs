@@ -143,8 +143,9 @@ fn caseless(s: &str) -> String {
 
 /// An RFC 7230 token: the name and the plain value of a media type parameter.
 const TOKEN: &str = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-/// An RFC 7230 quoted string: a parameter value in quotes, `\` escaping one character.
-const QUOTED: &str = "\"(?:[\\t !#-\\[\\]-~]|\\\\[\\t -~])*\"";
+/// An RFC 7230 quoted string: a parameter value in quotes, `\` escaping one character; any
+/// character but the controls other than tab (and, unescaped, `"` and `\`).
+const QUOTED: &str = r#""(?:[^\x00-\x08\x0A-\x1F"\\\x7F]|\\[^\x00-\x08\x0A-\x1F\x7F])*""#;
 
 /// `datacontenttype`: `application/json` (type and subtype in any case), optionally with
 /// parameters `; name=value`.
@@ -161,18 +162,20 @@ pub(super) fn datacontenttype() -> String {
 pub(super) const DATASCHEMA: &str =
     "^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*$";
 
-/// A decimal string: digits, then optionally a point and at most `fraction_digits` digits
-/// (any number of them for `None`; none at all for `Some(0)`).
+/// A decimal string: digits without a leading zero (but `0` itself), then optionally a point
+/// and at most `fraction_digits` digits (one or more for `None`; no point at all for
+/// `Some(0)`).
 pub(super) fn decimal_string(fraction_digits: Option<u32>) -> String {
+    const INTEGER: &str = "(?:0|[1-9][0-9]*)";
     match fraction_digits {
-        None => "^[0-9]+(?:\\.[0-9]+)?$".to_owned(),
-        Some(0) => "^[0-9]+$".to_owned(),
-        Some(d) => format!("^[0-9]+(?:\\.[0-9]{{1,{d}}})?$"),
+        None => format!("^{INTEGER}(?:\\.[0-9]+)?$"),
+        Some(0) => format!("^{INTEGER}$"),
+        Some(d) => format!("^{INTEGER}(?:\\.[0-9]{{1,{d}}})?$"),
     }
 }
 
 /// A decimal string whose value is zero.
-pub(super) const ZERO_DECIMAL: &str = "^0*(?:\\.0*)?$";
+pub(super) const ZERO_DECIMAL: &str = "^0(?:\\.0+)?$";
 
 #[cfg(test)]
 mod tests {

@@ -39,9 +39,10 @@ pub const UNSTATED_RULES: &[UnstatedRule] = &[
     UnstatedRule {
         name: "exact_numbers",
         rule: "Numbers are compared at their exact decimal value. The schemas state the bounds \
-               exactly, but a validator that reads numbers as 64-bit binary floats misjudges \
-               one within float precision of a bound (`90.00000000000000001` as a latitude, \
-               `18446744073709551616` as a u64).",
+               exactly (but `speed_mps`'s, (2^32 - 0.5) / 3600, a repeating decimal written to \
+               float precision), yet a validator that reads numbers as 64-bit binary floats \
+               misjudges one within float precision of a bound (`90.00000000000000001` as a \
+               latitude, `18446744073709551616` as a u64).",
     },
     UnstatedRule {
         name: "money_range",
@@ -50,9 +51,8 @@ pub const UNSTATED_RULES: &[UnstatedRule] = &[
     },
     UnstatedRule {
         name: "raw_form",
-        rule: "The bytes of an event: at most 65,536 of them (`too_large`); no key given twice \
-               in an object (`invalid_envelope`, or `invalid_data` inside `data`); arrays and \
-               objects nested at most 128 deep (`malformed_json`). A schema sees the parsed \
-               value, where these are gone.",
+        rule: "The bytes of an event: at most 65,536 of them (`too_large`), and no key given \
+               twice in an object (`invalid_envelope`, or `invalid_data` inside `data`). A \
+               schema sees the parsed value, where neither shows.",
     },
 ];
