@@ -54,6 +54,9 @@ pub fn explain(
     if detail.contains("bytes (got") && !line.is_ascii() {
         return Some("utf8_bytes");
     }
+    if detail.contains("at most 9223372036854775807 in minor units") {
+        return Some("money_range");
+    }
     if raws.iter().any(|r| integer_in_other_notation(r)) {
         return Some("integer_notation");
     }

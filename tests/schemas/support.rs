@@ -35,6 +35,7 @@ impl Schemas {
 pub fn compile(schema: &Value) -> Validator {
     jsonschema::draft202012::options()
         .should_validate_formats(false)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
         .build(schema)
         .unwrap_or_else(|e| panic!("schema {} does not compile: {e}", schema["$id"]))
 }
