@@ -115,3 +115,45 @@ fn the_injected_counts_are_what_the_decoder_says() {
     assert_eq!(decoded, stream.injected.malformed);
     assert!(decoded.iter().all(|&c| c > 500), "{decoded:?}");
 }
+
+#[test]
+fn every_invalid_envelope_variant_is_made() {
+    // What each way of breaking the envelope is named by in the decoder's detail.
+    const DETAILS: [&str; 10] = [
+        "attribute `sequence`",
+        "attribute `time`",
+        "attribute `specversion`",
+        "attribute `subject`",
+        "attribute `source`",
+        "extension attribute \"Priority\" must be named",
+        "extension attribute `priority` must be a string",
+        "attribute `datacontenttype`",
+        "attribute `dataschema`",
+        "attribute `data_base64`",
+    ];
+    let world = world(1_000);
+    let mut seen = [0u32; DETAILS.len()];
+    let mut out = Vec::new();
+    for i in 0..world.events.len() {
+        out.clear();
+        let what = Delivered::Malformed {
+            of: i as u32,
+            reason: DeadLetterReason::InvalidEnvelope,
+        };
+        encode(
+            &world,
+            &Wire::CANONICAL,
+            &Delivery {
+                arrival_us: 0,
+                what,
+            },
+            &mut out,
+        );
+        let Entry::DeadLetter(dl) = decode(&out) else {
+            panic!("event {i}: a malformed copy was accepted");
+        };
+        let which = DETAILS.iter().position(|d| dl.detail.contains(d));
+        seen[which.unwrap_or_else(|| panic!("event {i}: unexpected detail {}", dl.detail))] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+}

@@ -18,6 +18,9 @@
 #[cfg(test)]
 mod byte_edits;
 pub(crate) mod data;
+mod envelope;
+#[cfg(test)]
+mod envelope_cases;
 mod number;
 mod object;
 mod scan;
@@ -117,8 +120,9 @@ fn too_large(len: u64) -> Fail {
     )
 }
 
-/// The envelope attributes, in the order they are checked.
-const ATTRIBUTES: [&str; 11] = [
+/// The envelope attributes, in the order they are checked. Every other top-level key is an
+/// extension attribute.
+const ATTRIBUTES: [&str; 14] = [
     "specversion",
     "id",
     "source",
@@ -130,7 +134,14 @@ const ATTRIBUTES: [&str; 11] = [
     "schemaversion",
     "correlationid",
     "traceparent",
+    "data_base64",
+    "datacontenttype",
+    "dataschema",
 ];
+
+/// Where `data_base64` is in [`ATTRIBUTES`].
+const DATA_BASE64: usize = 11;
+const _: () = assert!(matches!(ATTRIBUTES[DATA_BASE64].as_bytes(), b"data_base64"));
 
 fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     // 1. too_large
@@ -148,10 +159,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     })?;
     let mut values = [None; ATTRIBUTES.len()];
     let mut payload = None;
-    if fast_collect_event(text, &mut values, &mut payload).is_none() {
-        values = envelope_fields(text)?;
-        payload = None;
-    }
+    let found = collect_attributes(text, &mut values, &mut payload)?;
 
     let [
         specversion,
@@ -165,6 +173,9 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
         schemaversion,
         correlationid,
         traceparent,
+        _data_base64,
+        datacontenttype,
+        dataschema,
     ] = values;
 
     let specversion = required_string("specversion", specversion)?;
@@ -271,6 +282,9 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
         },
     };
 
+    // The CloudEvents 1.0 rules for what Waybill gives no meaning to.
+    found.check(text, datacontenttype, dataschema)?;
+
     // 4. unknown_type
     let event_type = EventType::parse(&type_).ok_or_else(|| {
         Fail::new(
@@ -357,6 +371,32 @@ fn fast_collect<'a, const N: usize>(
     scan::collect(text, names)
 }
 
+/// The attributes of the event into `values` (and `payload` when the fast path collected
+/// `data`'s fields), by the fast path or else the general parser, with what the CloudEvents
+/// rules need besides ([`envelope::Found`]).
+fn collect_attributes<'a>(
+    text: &'a str,
+    values: &mut [Option<Json<'a>>; ATTRIBUTES.len()],
+    payload: &mut Option<data::Payload<'a>>,
+) -> Result<envelope::Found<'a>, Fail> {
+    let mut every = scan::EventRest::default();
+    if fast_collect_event(text, values, payload, &mut every).is_some() {
+        return Ok(envelope::Found {
+            data_base64: every.present & (1 << DATA_BASE64) != 0,
+            every,
+            first_broken: None,
+        });
+    }
+    let fields = envelope_fields(text)?;
+    *values = fields.values;
+    *payload = None;
+    Ok(envelope::Found {
+        data_base64: fields.present[DATA_BASE64],
+        every: scan::EventRest::default(),
+        first_broken: fields.broken_extension,
+    })
+}
+
 /// [`scan::collect_event`] over the envelope: the fast path for the whole event, `None` when
 /// it declines.
 #[inline]
@@ -364,6 +404,7 @@ fn fast_collect_event<'a>(
     text: &'a str,
     values: &mut [Option<Json<'a>>; ATTRIBUTES.len()],
     payload: &mut Option<data::Payload<'a>>,
+    rest: &mut scan::EventRest,
 ) -> Option<()> {
     #[cfg(test)]
     if tests::GENERAL_ONLY.with(std::cell::Cell::get) {
@@ -375,14 +416,14 @@ fn fast_collect_event<'a>(
     };
     const { assert!(matches!(ATTRIBUTES[4].as_bytes(), b"type")) };
     const { assert!(matches!(ATTRIBUTES[7].as_bytes(), b"data")) };
-    scan::collect_event(text, &ATTRIBUTES, &KEYS, values, payload)
+    scan::collect_event(text, &ATTRIBUTES, &KEYS, values, payload, rest)
 }
 
 /// The envelope attributes by the general parser: serde_json's messages for malformed JSON,
 /// escapes, duplicate keys. Used when [`scan::collect`] declines the event.
-fn envelope_fields(text: &str) -> Result<[Option<Json<'_>>; ATTRIBUTES.len()], Fail> {
+fn envelope_fields(text: &str) -> Result<object::Fields<'_, { ATTRIBUTES.len() }>, Fail> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let fields = object::collect(&mut de, &ATTRIBUTES)
+    let fields = object::collect_event(&mut de, &ATTRIBUTES)
         .and_then(|f| de.end().map(|()| f))
         .map_err(|e| {
             let what = match e.classify() {
@@ -402,7 +443,7 @@ fn envelope_fields(text: &str) -> Result<[Option<Json<'_>>; ATTRIBUTES.len()], F
             show(&key)
         )));
     }
-    Ok(fields.values)
+    Ok(fields)
 }
 
 /// `1`, `1 and 2`, `1, 2 and 3`.

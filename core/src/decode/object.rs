@@ -2,9 +2,10 @@
 //!
 //! Each known key gets its `&RawValue` (borrowed from the input, never copied), so the caller
 //! can tell "missing" from "of the wrong type" from "malformed". Unknown keys are skipped (but
-//! still validated as JSON). A key that occurs twice is reported, not silently overwritten.
+//! still validated as JSON); in the event object, the first that breaks the rules of an
+//! extension attribute is kept. A key that occurs twice is reported, not silently overwritten.
 
-use super::Json;
+use super::{Json, envelope};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -17,6 +18,12 @@ pub(crate) struct Fields<'a, const N: usize> {
     pub values: [Option<Json<'a>>; N],
     /// The first key that occurred more than once, if any.
     pub duplicate: Option<Cow<'a, str>>,
+    /// Whether each known key occurred, its value `null` or not.
+    pub present: [bool; N],
+    /// Only from [`collect_event`]: the first unknown key, in document order, whose name or
+    /// value breaks the rules of an extension attribute ([`envelope::extension`]), with its
+    /// value.
+    pub broken_extension: Option<(Cow<'a, str>, Json<'a>)>,
 }
 
 /// Collects `names` from the JSON object read by `de`. Fails (with the deserializer's error)
@@ -25,7 +32,24 @@ pub(crate) fn collect<'de, const N: usize, D: Deserializer<'de>>(
     de: D,
     names: &[&'static str; N],
 ) -> Result<Fields<'de, N>, D::Error> {
-    Seed { names }.deserialize(de)
+    Seed {
+        names,
+        extensions: false,
+    }
+    .deserialize(de)
+}
+
+/// [`collect`] for the event object: also finds the first unknown key that breaks the rules
+/// of an extension attribute ([`Fields::broken_extension`]).
+pub(crate) fn collect_event<'de, const N: usize, D: Deserializer<'de>>(
+    de: D,
+    names: &[&'static str; N],
+) -> Result<Fields<'de, N>, D::Error> {
+    Seed {
+        names,
+        extensions: true,
+    }
+    .deserialize(de)
 }
 
 /// Collects `names` from `raw`, which the caller knows to be a JSON object (its first byte is
@@ -100,6 +124,9 @@ impl<'a> Unknown<'a> {
 
 struct Seed<'n, const N: usize> {
     names: &'n [&'static str; N],
+    /// Unknown keys are extension attributes (the event object), checked for
+    /// [`Fields::broken_extension`].
+    extensions: bool,
 }
 
 impl<'de, const N: usize> DeserializeSeed<'de> for Seed<'_, N> {
@@ -120,6 +147,7 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
         let mut values: [Option<Json<'de>>; N] = [None; N];
         let mut seen = [false; N];
         let mut duplicate: Option<Cow<'de, str>> = None;
+        let mut broken_extension = None;
         let mut unknown = Unknown::new();
         // Producers mostly write keys in one fixed order: try the one after the last match
         // first.
@@ -147,12 +175,25 @@ impl<'de, const N: usize> Visitor<'de> for Seed<'_, N> {
                     }
                 }
                 None => {
+                    let value = Json::general(value.get());
+                    if self.extensions
+                        && broken_extension.is_none()
+                        && envelope::extension(&key, value).is_err()
+                    {
+                        // Copies the key only when it had escapes.
+                        broken_extension = Some((key.clone(), value));
+                    }
                     if let Err(key) = unknown.insert(key) {
                         duplicate.get_or_insert(key);
                     }
                 }
             }
         }
-        Ok(Fields { values, duplicate })
+        Ok(Fields {
+            values,
+            duplicate,
+            present: seen,
+            broken_extension,
+        })
     }
 }

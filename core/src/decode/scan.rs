@@ -53,24 +53,50 @@ pub(crate) struct EventKeys {
     pub data_index: usize,
 }
 
+/// What [`collect_event`] finds in the event object besides the values of the names: which
+/// names occurred, and the keys that are not among them (the extension attributes) with
+/// their values, for the rules of [`super::envelope`].
+#[derive(Debug, Default)]
+pub(crate) struct EventRest {
+    /// Bit `i` is set when `names[i]` occurred, its value `null` or not.
+    pub present: u64,
+    /// The byte ranges of each unknown key (without its quotes) and of its value, in document
+    /// order.
+    unknown: [(usize, usize, usize, usize); MAX_UNKNOWN],
+    unknown_len: usize,
+}
+
+impl EventRest {
+    /// The unknown keys of the event object `text` (the one given to [`collect_event`]) and
+    /// their values, in document order.
+    pub(crate) fn unknown<'a>(&self, text: &'a str) -> impl Iterator<Item = (&'a str, Json<'a>)> {
+        self.unknown[..self.unknown_len]
+            .iter()
+            .map(move |&(ks, ke, vs, ve)| (&text[ks..ke], Json::plain(&text[vs..ve])))
+    }
+}
+
 /// [`collect`] for the event object. When `type` comes before `data` (as producers write
 /// them) and names a known type whose `data` is an object, that object's fields for the type
 /// are collected in the same pass, as [`collect`] on the `data` value would
 /// give them.
 ///
-/// The values go into `values` and `payload` (all `None` on entry); they mean something only
-/// when the result is `Some`.
+/// The values go into `values`, `payload` and `rest` (all empty on entry); they mean
+/// something only when the result is `Some`.
 pub(crate) fn collect_event<'a, const N: usize>(
     text: &'a str,
     names: &[&'static str; N],
     keys: &EventKeys,
     values: &mut [Option<Json<'a>>; N],
     payload: &mut Option<Payload<'a>>,
+    rest: &mut EventRest,
 ) -> Option<()> {
     const { assert!(N <= 64, "the seen-set is a u64") };
+    debug_assert!(rest.present == 0 && rest.unknown_len == 0);
     let mut nested = Nested {
         keys,
         found: payload,
+        rest,
     };
     let mut s = Scanner {
         text,
@@ -83,9 +109,11 @@ pub(crate) fn collect_event<'a, const N: usize>(
     (s.pos == s.bytes.len()).then_some(())
 }
 
+/// What only the event object (not the objects inside it) collects.
 struct Nested<'a, 'o> {
     keys: &'o EventKeys,
     found: &'o mut Option<Payload<'a>>,
+    rest: &'o mut EventRest,
 }
 
 /// The event type named by a plain JSON string.
@@ -239,6 +267,13 @@ impl<'a> Scanner<'a> {
                     }
                     unknown[unknown_len] = (key_start, key_end);
                     unknown_len += 1;
+                    if let Some(n) = nested.as_deref_mut() {
+                        let rest = &mut *n.rest;
+                        debug_assert_eq!(rest.unknown_len + 1, unknown_len);
+                        rest.unknown[rest.unknown_len] =
+                            (key_start, key_end, value_start, self.pos);
+                        rest.unknown_len += 1;
+                    }
                 }
             }
             self.whitespace();
@@ -249,6 +284,9 @@ impl<'a> Scanner<'a> {
                 }
                 b'}' => {
                     self.pos += 1;
+                    if let Some(n) = nested {
+                        n.rest.present = seen;
+                    }
                     return Some(());
                 }
                 _ => return None,

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `too_large` | an extra `padding` attribute takes the line past 64 KiB |
 //! | `malformed_json` | the line is cut short (a strict prefix of the object) |
-//! | `invalid_envelope` | `sequence` as a JSON number, a `time` that is not RFC 3339, `specversion` `"0.3"`, a `parcel/<n>` subject, or a source of an unknown system |
+//! | `invalid_envelope` | `sequence` as a JSON number, a `time` that is not RFC 3339, `specversion` `"0.3"`, a `parcel/<n>` subject, a source of an unknown system, or an attribute CloudEvents 1.0 refuses: a capitalized extension name, a float extension value, `datacontenttype` `"xyz"`, an empty `dataschema`, a `data_base64` beside `data` |
 //! | `unknown_type` | a `type` no system emits |
 //! | `unsupported_schema_version` | a `schemaversion` past the type's last (2 to 4, or 3 to 5 for a type with a version 2) |
 //! | `ownership_violation` | the source's system swapped for one that does not own the type (same name) |
@@ -116,7 +116,7 @@ pub(super) fn craft(event: &Event, index: u32, reason: DeadLetterReason, out: &m
             let keep = 1 + (h % (len as u64 - 1)) as usize;
             out.truncate(base + keep);
         }
-        DeadLetterReason::InvalidEnvelope => match h % 5 {
+        DeadLetterReason::InvalidEnvelope => match h % 10 {
             0 => {
                 // `sequence` must be a string.
                 let r = string_value(out, base, "sequence");
@@ -137,10 +137,22 @@ pub(super) fn craft(event: &Event, index: u32, reason: DeadLetterReason, out: &m
                 let slash = until(out, r.start, b"/");
                 replace(out, r.start..slash, b"parcel");
             }
-            _ => {
+            4 => {
                 let r = string_value(out, base, "source");
                 let slash = until(out, r.start, b"/");
                 replace(out, r.start..slash, b"warehouse");
+            }
+            v => {
+                // An attribute CloudEvents 1.0 refuses, just before `data`.
+                const REFUSED: [&str; 5] = [
+                    ",\"Priority\":\"high\"",
+                    ",\"priority\":1.5",
+                    ",\"datacontenttype\":\"xyz\"",
+                    ",\"dataschema\":\"\"",
+                    ",\"data_base64\":\"eyJ4IjoxfQ==\"",
+                ];
+                let at = data_start(out, base) - 8;
+                replace(out, at..at, REFUSED[(v - 5) as usize].as_bytes());
             }
         },
         DeadLetterReason::UnknownType => {
