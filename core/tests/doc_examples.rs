@@ -1,6 +1,7 @@
 //! The reference docs show real behaviour: every example event in `docs/events.md` is accepted
-//! and is one of the events of `examples/every-type.jsonl`, every type has an example, and the
-//! view and summary shown in `docs/state.md` are what the core computes for that file.
+//! and is one of the events of `examples/every-type.jsonl` (version 1) or
+//! `examples/version-2.jsonl` (schema version 2), every type and version has an example, and
+//! the view and summary shown in `docs/state.md` are what the core computes for the first file.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,7 @@ use waybill_core::machine::Machine;
 const EVENTS_MD: &str = include_str!("../../docs/events.md");
 const STATE_MD: &str = include_str!("../../docs/state.md");
 const EVERY_TYPE: &str = include_str!("../../examples/every-type.jsonl");
+const VERSION_2: &str = include_str!("../../examples/version-2.jsonl");
 
 /// The contents of every ```json block of a markdown text, in order.
 fn json_blocks(markdown: &str) -> Vec<Value> {
@@ -42,6 +44,7 @@ fn json_blocks(markdown: &str) -> Vec<Value> {
 fn every_type_lines() -> Vec<Value> {
     EVERY_TYPE
         .lines()
+        .chain(VERSION_2.lines())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -71,9 +74,10 @@ fn every_example_event_is_accepted_and_from_the_examples_file() {
     let mut types = BTreeSet::new();
     for example in &examples {
         let wire = serde_json::to_string(example).unwrap();
+        let version = example["schemaversion"].as_u64().unwrap_or(1) as u32;
         match decode(wire.as_bytes()) {
             Entry::Event(e) => {
-                types.insert(e.event_type());
+                types.insert((e.event_type(), version));
             }
             other => panic!("docs/events.md example rejected: {other:?}\n{wire}"),
         }
@@ -82,12 +86,15 @@ fn every_example_event_is_accepted_and_from_the_examples_file() {
             "docs/events.md example is not in examples/every-type.jsonl:\n{wire}"
         );
     }
-    let all: BTreeSet<EventType> = EventType::ALL.into_iter().collect();
+    let all: BTreeSet<(EventType, u32)> = EventType::ALL
+        .into_iter()
+        .flat_map(|ty| ty.versions().iter().map(move |&v| (ty, v)))
+        .collect();
     assert_eq!(
         types, all,
-        "docs/events.md must show an example of every type"
+        "docs/events.md must show an example of every type and version"
     );
-    assert_eq!(examples.len(), all.len(), "one example per type");
+    assert_eq!(examples.len(), all.len(), "one example per type and version");
 }
 
 #[test]
