@@ -40,19 +40,19 @@ const VIEWS: [(u64, &str); 3] = [
 /// content digest and chain head, the content digest of the first records (the deliveries its crash lost, resent), and
 /// BLAKE3 of every segment file.
 const SMOKE_EXPORT_BLAKE3: &str =
-    "f0c03bfb28aa9b8735d7c244bd2672227a7e8e140b76362419da499261658d96";
+    "f5568ce100d0a66052910b440990c74172674ea1d97e1ab1e9ced33eeda8a0fb";
 const SMOKE_DIGEST: &str = "80b2b7fbff7df21a543128e3101e4bc63e5a1640709d0720776b0d18aa644d96";
 const SMOKE_LSN: u64 = 3372;
 const SMOKE_CONTENT_DIGEST: &str =
-    "fea858669a3a92f846a22928d95f90c5e37e5f85988f3d7ebbfae1838cc140e8";
-const SMOKE_HEAD_LINK: &str = "8ecd89ef6bcce6f6dec2f13dcfb7abb3";
+    "41d6370ca47489675cc5d342bfab5db763d7900dcc8f3f869b27ca66aa1b4065";
+const SMOKE_HEAD_LINK: &str = "837c99d5a63a58a28806b40149232820";
 const SMOKE_BEFORE_CRASH: (u64, &str) = (
     780,
-    "0b9d33943a3b93281f6487b15aa6e0ad705e1fc7b77069d17c9b090ae03079d0",
+    "00b137cdfd6891f3bf7e6acae552b97484c170fe50440725eaf26f571b713129",
 );
 const SMOKE_SEGMENTS: [(&str, &str); 1] = [(
     "00000000000000000000.seg",
-    "cee0456aeff93036122656c8283daf1c770d035d9fd9060ccd3e7af9c12e6ad2",
+    "4f93e420d4534644897db9c4d219382bb39e1caeb5ccb8380f71301b01b34b59",
 )];
 
 fn smoke() -> PathBuf {
