@@ -94,7 +94,11 @@ fn every_example_event_is_accepted_and_from_the_examples_file() {
         types, all,
         "docs/events.md must show an example of every type and version"
     );
-    assert_eq!(examples.len(), all.len(), "one example per type and version");
+    assert_eq!(
+        examples.len(),
+        all.len(),
+        "one example per type and version"
+    );
 }
 
 #[test]
