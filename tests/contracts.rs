@@ -119,7 +119,7 @@ fn waybill_schema_prints_what_is_asked_and_refuses_the_rest() {
         (
             &["schema", "--type", "order.created"],
             0,
-            "{\n  \"$schema\"",
+            "{\n  \"$id\": \"urn:waybill:schema:event:order.created:v1\"",
         ),
         (
             &["schema", "--format", "asyncapi"],
