@@ -3,6 +3,10 @@
 // bad usage.
 //
 //   node openapi.mjs FILE.json
+//
+// Why this validator: it checks a 3.1 document against the official OpenAPI 3.1 JSON Schema
+// and resolves every reference (a dangling `$ref` is an error), it is actively maintained, and
+// it installs with the AsyncAPI parser in the same pinned `npm ci` (no second toolchain).
 import { readFileSync } from 'node:fs';
 import { validate } from '@readme/openapi-parser';
 
