@@ -243,3 +243,18 @@ fn the_asyncapi_document_is_accepted_by_the_official_parser() {
 fn the_openapi_document_is_valid_openapi_3_1() {
     check_document("openapi.mjs", "docs/openapi.json", "openapi");
 }
+
+#[test]
+fn the_bundle_takes_every_example_event_and_refuses_a_broken_one() {
+    let bundle: serde_json::Value =
+        serde_json::from_str(&stdout(&["schema"])).expect("the bundle is JSON");
+    let validator = jsonschema::validator_for(&bundle).expect("the bundle compiles");
+    let text = std::fs::read_to_string(Path::new(ROOT).join("examples/every-type.jsonl")).unwrap();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(validator.is_valid(&event), "{line}");
+        let mut broken = event.clone();
+        broken["type"] = "order.shipped".into();
+        assert!(!validator.is_valid(&broken), "{broken}");
+    }
+}
