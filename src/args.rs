@@ -47,6 +47,38 @@ pub enum Command {
     /// Scale out on NATS JetStream: ingress, a sequencer per source range, cores owning key groups, and the cluster's status (docs/cluster.md).
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// The published contracts: the JSON Schema of an event type and version (or of every event, or of an effect), the AsyncAPI 3.0 document of every event in and effect out, the OpenAPI 3.1 document of the HTTP API.
+    Schema(SchemaArgs),
+}
+
+/// `waybill schema`.
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// An event type (`order.created`, ...): print the schema of its events; without it, the
+    /// bundle of every event schema.
+    #[arg(long = "type", value_name = "T")]
+    pub event_type: Option<String>,
+    /// The schema version of `--type` [default: 1].
+    #[arg(long, value_name = "V")]
+    pub version: Option<u32>,
+    /// An effect type (`alert.gap`, ...): print the schema of its effects as a sink receives
+    /// them.
+    #[arg(long, value_name = "E")]
+    pub effect: Option<String>,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::JsonSchema)]
+    pub format: SchemaFormat,
+}
+
+/// The documents of `waybill schema`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaFormat {
+    /// JSON Schema 2020-12.
+    JsonSchema,
+    /// AsyncAPI 3.0.
+    Asyncapi,
+    /// OpenAPI 3.1.
+    Openapi,
 }
 
 /// `waybill cluster`.

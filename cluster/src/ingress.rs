@@ -18,12 +18,10 @@ use waybill_core::input::{InputReader, RawBatch};
 
 use crate::connect::Cluster;
 use crate::error::{ClusterError, Result};
-use crate::names::{IN_STREAM, LEN_HEADER, in_subject};
+use crate::names::{IN_STREAM, LEN_HEADER, ORIGIN_HEADER, in_subject};
 use crate::publish::{Outgoing, publish_all};
 use crate::route::{event_key, source_range};
 
-/// The header naming a message's origin: `<run>#<position in the input>`.
-pub const ORIGIN_HEADER: &str = "Waybill-Origin";
 /// Events read and published per batch.
 pub const INGRESS_BATCH_EVENTS: usize = 1024;
 /// Batches read ahead of publishing.
@@ -111,7 +109,7 @@ fn stage(batch: &RawBatch, ranges: u32, run: &str, first: u64) -> Vec<Staged> {
                 // Not an event: no source to route or dedupe by; its origin names it.
                 None => (
                     in_subject((position % u64::from(ranges)) as u32),
-                    format!("raw#{origin}"),
+                    crate::route::raw_id(&origin),
                 ),
             };
             let mut headers = vec![(ORIGIN_HEADER, origin.clone())];

@@ -1,16 +1,16 @@
 //! The names a cluster shares: streams, subjects, the key-value bucket and its keys, headers,
-//! and the shape every process must agree on (docs/cluster.md).
+//! and the shape every process must agree on (docs/cluster.md). The names on the wire
+//! (streams, subjects, headers, message ids) are `waybill_contract::nats`'s, re-exported here,
+//! so the cluster and its AsyncAPI document cannot disagree.
 
 use serde::{Deserialize, Serialize};
 
-/// The stream of accepted events by source range (stage one's input).
-pub const IN_STREAM: &str = "WAYBILL_IN";
+pub use waybill_contract::nats::{
+    IN_STREAM, KIND_HEADER, Kind, LEN_HEADER, ORIGIN_HEADER, in_subject, kg_stream, kg_subject,
+};
+
 /// The key-value bucket of ownership, progress and the cluster's shape.
 pub const BUCKET: &str = "WAYBILL_CLUSTER";
-/// The header that says what a key-group message is ([`Kind`]).
-pub const KIND_HEADER: &str = "Waybill-Kind";
-/// The header with an event's full length when ingress cut it ([`waybill_core::input`]).
-pub const LEN_HEADER: &str = "Waybill-Len";
 /// The key of the cluster's shape ([`Shape`]).
 pub const SHAPE_KEY: &str = "shape";
 
@@ -59,22 +59,6 @@ impl Shape {
     }
 }
 
-/// The subject of source range `range` in [`IN_STREAM`].
-pub fn in_subject(range: u32) -> String {
-    format!("wb.in.{range}")
-}
-
-/// The stream of key group `group` (stage two's input): one stream per key group, so that a
-/// message's stream sequence is its position in the key group (the journal's resume point).
-pub fn kg_stream(group: u32) -> String {
-    format!("WAYBILL_KG_{group}")
-}
-
-/// The subject of key group `group`.
-pub fn kg_subject(group: u32) -> String {
-    format!("wb.kg.{group}")
-}
-
 /// The ownership key of key group `group` ([`crate::owners::Owner`]).
 pub fn owner_key(group: u32) -> String {
     format!("kg.{group}")
@@ -93,35 +77,6 @@ pub fn sequencer_progress_key(range: u32) -> String {
 /// The liveness key of core `id` (a core renews it while it runs).
 pub fn core_key(id: &str) -> String {
     format!("core.{id}")
-}
-
-/// What a key-group message carries ([`KIND_HEADER`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An event the sequencer found new, as received (JSON).
-    Event,
-    /// An event that failed acceptance, as received (the core dead-letters it the same way).
-    Dead,
-    /// Missing sequences of a source ([`waybill_core::event::GapNotice`] as JSON).
-    Gap,
-}
-
-impl Kind {
-    /// The header's value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Event => "event",
-            Kind::Dead => "dead",
-            Kind::Gap => "gap",
-        }
-    }
-
-    /// The kind a header names.
-    pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Event, Kind::Dead, Kind::Gap]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
 }
 
 /// A core id: what names its liveness key and its ownership records.
@@ -145,11 +100,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_parse_back_and_shapes_are_checked() {
-        for k in [Kind::Event, Kind::Dead, Kind::Gap] {
-            assert_eq!(Kind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(Kind::parse("settings"), None);
+    fn shapes_and_core_ids_are_checked() {
         assert!(Shape::default().check().is_ok());
         for bad in [(0, 1), (64, 0), (5000, 1), (64, 65)] {
             let s = Shape {

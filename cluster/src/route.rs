@@ -25,22 +25,7 @@ pub fn key_group_of_dead(in_sequence: u64, groups: u32) -> u32 {
     (in_sequence % u64::from(groups)) as u32
 }
 
-/// The message id of an accepted event: `<source>#<sequence>` (a resend is dropped by the
-/// stream's deduplication).
-pub fn event_id(source: &str, sequence: u64) -> String {
-    format!("{source}#{sequence}")
-}
-
-/// The message id of anything stage one forwards that is not a new event, named by the input
-/// message it came from (a dead letter) or by what it says (a gap).
-pub fn dead_id(range: u32, in_sequence: u64) -> String {
-    format!("dead#{range}#{in_sequence}")
-}
-
-/// The message id of a gap notice.
-pub fn gap_id(source: &str, first: u64, last: u64) -> String {
-    format!("gap#{source}#{first}-{last}")
-}
+pub use waybill_contract::nats::{dead_id, event_id, gap_id, raw_id};
 
 /// The source and sequence of an entry that decoded as an event.
 pub fn event_key(entry: &Entry) -> Option<(&str, u64)> {

@@ -8,10 +8,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use waybill_contract::http::{Method, Operation, ROUTES};
 
 /// What every handler shares.
 pub struct AppState {
@@ -132,26 +133,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Every route of the service.
+/// Every route of the service: exactly the routes of the API's table
+/// ([`waybill_contract::http::ROUTES`], from which the OpenAPI document is made), each with the
+/// handler of its operation.
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = &state.config.limits;
     let timeout = Duration::from_millis(limits.request_timeout_ms);
-    Router::new()
-        .route("/v1/events", post(crate::ingress::post_events))
-        .route("/v1/summary", get(crate::query::summary))
-        .route("/v1/shipments/{id}", get(crate::query::shipment))
-        .route("/v1/shipments/{id}/history", get(crate::query::history))
-        .route("/v1/dead-letters", get(crate::query::dead_letters))
-        .route("/v1/effects", get(crate::query::effects))
-        .route("/metrics", get(crate::metrics::handler))
-        .route("/v1/ops", get(crate::ops::handler))
-        .route("/healthz", get(crate::query::healthz))
-        .route("/readyz", get(crate::query::readyz))
-        .route("/", get(crate::dashboard::page))
+    let mut router = Router::new();
+    for r in &ROUTES {
+        let method = match r.method {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+        };
+        router = router.route(r.path, handler(method, r.operation));
+    }
+    router
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
         .with_state(state)
+}
+
+/// The handler of `operation`, for `method`.
+fn handler(method: MethodFilter, operation: Operation) -> MethodRouter<Arc<AppState>> {
+    use crate::{dashboard, ingress, metrics, ops, query, schemas};
+    match operation {
+        Operation::PostEvents => on(method, ingress::post_events),
+        Operation::GetSummary => on(method, query::summary),
+        Operation::GetShipment => on(method, query::shipment),
+        Operation::GetShipmentHistory => on(method, query::history),
+        Operation::ListDeadLetters => on(method, query::dead_letters),
+        Operation::ListEffects => on(method, query::effects),
+        Operation::GetOps => on(method, ops::handler),
+        Operation::GetMetrics => on(method, metrics::handler),
+        Operation::GetHealth => on(method, query::healthz),
+        Operation::GetReady => on(method, query::readyz),
+        Operation::GetDashboard => on(method, dashboard::page),
+        Operation::ListSchemas => on(method, schemas::index),
+        Operation::GetEventSchema => on(method, schemas::event),
+        Operation::GetEventSchemaVersion => on(method, schemas::event_version),
+        Operation::GetEffectSchema => on(method, schemas::effect),
+        Operation::GetAsyncapi => on(method, schemas::asyncapi),
+        Operation::GetOpenapi => on(method, schemas::openapi),
+    }
 }

@@ -4,7 +4,8 @@
 //! takes CloudEvents (structured, batch or binary mode) and answers once they are durable,
 //! with each event's outcome and LSN; `GET /v1/...` reads the state, history, dead letters and
 //! effects; `/metrics` is Prometheus text; `/healthz` and `/readyz` for orchestrators; `GET /`
-//! is the operations dashboard.
+//! is the operations dashboard; `/v1/schemas/...` and `/openapi.json` publish the contracts.
+//! The routes are the table of `waybill_contract::http`.
 //!
 //! The async runtime lives here only: handlers talk to the single writer thread that owns the
 //! core over one bounded queue (a full queue is 429, never unbounded memory), and the writer
@@ -20,6 +21,7 @@ pub mod ingress;
 pub mod metrics;
 pub mod ops;
 pub mod query;
+pub mod schemas;
 pub mod writer;
 
 use config::ServeConfig;

@@ -9,6 +9,7 @@ mod ingest;
 mod journal;
 mod live_effects;
 mod load;
+mod schema;
 mod serve;
 mod sim;
 mod snapshot;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Serve(a) => serve::run(a),
         Command::Load(a) => load::run(a),
         Command::Cluster(c) => cluster::run(c),
+        Command::Schema(a) => schema::run(a),
         Command::Sim(SimCommand::Export(a)) => sim::export(a),
     }
 }
