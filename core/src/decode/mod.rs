@@ -139,6 +139,19 @@ const ATTRIBUTES: [&str; 14] = [
     "dataschema",
 ];
 
+/// The first this many of [`ATTRIBUTES`] are required (not absent, not null); the schemas
+/// state the same list ([`crate::schema`]).
+pub(crate) const REQUIRED_ATTRIBUTES: usize = 8;
+const _: () = assert!(matches!(
+    ATTRIBUTES[REQUIRED_ATTRIBUTES - 1].as_bytes(),
+    b"data"
+));
+
+/// The required envelope attributes, in the order they are checked.
+pub(crate) fn required_attributes() -> &'static [&'static str] {
+    &ATTRIBUTES[..REQUIRED_ATTRIBUTES]
+}
+
 /// Where `data_base64` is in [`ATTRIBUTES`].
 const DATA_BASE64: usize = 11;
 const _: () = assert!(matches!(ATTRIBUTES[DATA_BASE64].as_bytes(), b"data_base64"));

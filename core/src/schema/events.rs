@@ -6,22 +6,11 @@ use crate::event::{CURRENCY_MINOR_UNITS, EventType, MAX_ID_BYTES, SubjectKind};
 use crate::validate::MAX_TRACEPARENT_BYTES;
 use serde_json::{Map, Value, json};
 
-/// The envelope attributes every event must carry (not null).
-const REQUIRED: [&str; 8] = [
-    "specversion",
-    "id",
-    "source",
-    "sequence",
-    "type",
-    "time",
-    "subject",
-    "data",
-];
-
 /// The event schema of `ty` in `version`; `None` when the type has no such version.
 pub(super) fn event(ty: EventType, version: u32) -> Option<Value> {
     let fields = payload_fields(ty, version)?;
-    let mut required: Vec<&str> = REQUIRED.to_vec();
+    // The decoder's own list: the two cannot disagree on what is required.
+    let mut required: Vec<&str> = crate::decode::required_attributes().to_vec();
     if version >= 2 {
         required.push("schemaversion");
     }
