@@ -172,7 +172,8 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     })?;
     let mut values = [None; ATTRIBUTES.len()];
     let mut payload = None;
-    let found = collect_attributes(text, &mut values, &mut payload)?;
+    let mut every = scan::EventRest::default();
+    let found = collect_attributes(text, &mut values, &mut payload, &mut every)?;
 
     let [
         specversion,
@@ -296,7 +297,7 @@ fn decode_event(raw: &[u8]) -> Result<Event, Fail> {
     };
 
     // The CloudEvents 1.0 rules for what Waybill gives no meaning to.
-    found.check(text, datacontenttype, dataschema)?;
+    found.check(text, &every, datacontenttype, dataschema)?;
 
     // 4. unknown_type
     let event_type = EventType::parse(&type_).ok_or_else(|| {
@@ -386,26 +387,26 @@ fn fast_collect<'a, const N: usize>(
 
 /// The attributes of the event into `values` (and `payload` when the fast path collected
 /// `data`'s fields), by the fast path or else the general parser, with what the CloudEvents
-/// rules need besides ([`envelope::Found`]).
+/// rules need besides: the unknown keys into `every` from the fast path (left empty by the
+/// general one), and [`envelope::Found`]. Everything is empty on entry.
 fn collect_attributes<'a>(
     text: &'a str,
     values: &mut [Option<Json<'a>>; ATTRIBUTES.len()],
     payload: &mut Option<data::Payload<'a>>,
+    every: &mut scan::EventRest,
 ) -> Result<envelope::Found<'a>, Fail> {
-    let mut every = scan::EventRest::default();
-    if fast_collect_event(text, values, payload, &mut every).is_some() {
+    if fast_collect_event(text, values, payload, every).is_some() {
         return Ok(envelope::Found {
             data_base64: every.present & (1 << DATA_BASE64) != 0,
-            every,
             first_broken: None,
         });
     }
     let fields = envelope_fields(text)?;
     *values = fields.values;
     *payload = None;
+    *every = scan::EventRest::default();
     Ok(envelope::Found {
         data_base64: fields.present[DATA_BASE64],
-        every: scan::EventRest::default(),
         first_broken: fields.broken_extension,
     })
 }

@@ -61,8 +61,9 @@ pub(crate) struct EventRest {
     /// Bit `i` is set when `names[i]` occurred, its value `null` or not.
     pub present: u64,
     /// The byte ranges of each unknown key (without its quotes) and of its value, in document
-    /// order.
-    unknown: [(usize, usize, usize, usize); MAX_UNKNOWN],
+    /// order: `[key_start, key_end, value_start, value_end]` (`u32`: the pass declines longer
+    /// texts, so that this stays small to clear for every event).
+    unknown: [[u32; 4]; MAX_UNKNOWN],
     unknown_len: usize,
 }
 
@@ -70,9 +71,18 @@ impl EventRest {
     /// The unknown keys of the event object `text` (the one given to [`collect_event`]) and
     /// their values, in document order.
     pub(crate) fn unknown<'a>(&self, text: &'a str) -> impl Iterator<Item = (&'a str, Json<'a>)> {
+        let at = |i: u32| i as usize;
         self.unknown[..self.unknown_len]
             .iter()
-            .map(move |&(ks, ke, vs, ve)| (&text[ks..ke], Json::plain(&text[vs..ve])))
+            .map(move |&[ks, ke, vs, ve]| {
+                (&text[at(ks)..at(ke)], Json::plain(&text[at(vs)..at(ve)]))
+            })
+    }
+
+    /// Whether the event object had no unknown key.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.unknown_len == 0
     }
 }
 
@@ -92,7 +102,10 @@ pub(crate) fn collect_event<'a, const N: usize>(
     rest: &mut EventRest,
 ) -> Option<()> {
     const { assert!(N <= 64, "the seen-set is a u64") };
-    debug_assert!(rest.present == 0 && rest.unknown_len == 0);
+    debug_assert!(rest.present == 0 && rest.is_empty());
+    if u32::try_from(text.len()).is_err() {
+        return None;
+    }
     let mut nested = Nested {
         keys,
         found: payload,
@@ -270,8 +283,9 @@ impl<'a> Scanner<'a> {
                     if let Some(n) = nested.as_deref_mut() {
                         let rest = &mut *n.rest;
                         debug_assert_eq!(rest.unknown_len + 1, unknown_len);
+                        // In range: the text's length fits a u32 (checked on entry).
                         rest.unknown[rest.unknown_len] =
-                            (key_start, key_end, value_start, self.pos);
+                            [key_start, key_end, value_start, self.pos].map(|i| i as u32);
                         rest.unknown_len += 1;
                     }
                 }
